@@ -1,0 +1,54 @@
+# resumable — `make demo` runs the main job, `make test` everything CI runs.
+# Each target does its own set-up: npm ci when the lock file changed, the
+# local cluster's binaries when the cache lacks them.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+NODE_TS := node --import tsx
+# Cluster tests start real control planes: one file at a time on 2 cores.
+UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.ts' -not -path 'test/bench/*' | sort)
+INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
+
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration demo cluster-up cluster-down bench clean
+
+all: build
+
+node_modules/.package-lock.json: package-lock.json package.json operator/package.json trainer/package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+setup: node_modules/.package-lock.json
+
+build: setup
+	npx tsc -b operator trainer
+
+binaries:
+	bash test/cluster/build.sh >/dev/null
+
+lint: setup
+	npx eslint .
+
+typecheck: setup
+	npx tsc -p tsconfig.json
+
+test-unit: build
+	$(NODE_TS) --test --test-concurrency=2 $(UNIT_TESTS)
+
+test-integration: build binaries
+	$(NODE_TS) --test --test-concurrency=1 $(INTEGRATION_TESTS)
+
+test: lint typecheck test-unit test-integration
+
+cluster-up: build binaries
+	$(NODE_TS) test/cluster/up.ts
+
+cluster-down: setup
+	$(NODE_TS) test/cluster/down.ts
+
+demo: build binaries
+	$(NODE_TS) examples/demo.ts
+
+bench: build binaries
+	@for b in $$(find test/bench -name '*.ts' -not -name '_*' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
+
+clean:
+	rm -rf operator/dist trainer/dist operator/*.tsbuildinfo trainer/*.tsbuildinfo
