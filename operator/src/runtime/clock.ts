@@ -1,0 +1,59 @@
+/**
+ * Time as the runtime sees it. Injected so the workqueue and backoff can be driven by a
+ * manual clock in tests instead of real waits.
+ */
+export interface Clock {
+  now(): number;
+  /** Runs `fn` after `ms`; the returned function cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** A clock that moves only when told to; timers fire in due order during `advance`. */
+export class ManualClock implements Clock {
+  private current: number;
+  private timers: { due: number; seq: number; fn: () => void }[] = [];
+  private seq = 0;
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer = { due: this.current + Math.max(0, ms), seq: this.seq++, fn };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const next = this.timers
+        .filter((t) => t.due <= target)
+        .sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+      if (!next) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.current = next.due;
+      next.fn();
+    }
+    this.current = target;
+  }
+
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+}
