@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { DEFAULT_TRAINER_IMAGE } from "./group.js";
+import { withRules } from "./rules.js";
+
+/** Kubernetes' resource.Quantity syntax (apimachinery's quantity regexp). */
+const QUANTITY =
+  /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+
+const quantity = z
+  .union([z.int().nonnegative(), z.string().regex(QUANTITY)])
+  .meta({ "x-kubernetes-int-or-string": true });
+
+/** Open-ended Kubernetes structures the operator passes through untouched. */
+const passThrough = z.record(z.string(), z.unknown());
+
+/**
+ * Environment variables the operator sets on every trainer (docs/trainer-protocol.md).
+ * A user value would silently break the protocol, so spec.env may not set them.
+ */
+export const OPERATOR_ENV_NAMES = [
+  "RESUMABLE_CHECKPOINT_DIR",
+  "RESUMABLE_CONFIG",
+  "RESUMABLE_RUN",
+  "RESUMABLE_ATTEMPT",
+  "RESUMABLE_POD_NAME",
+  "RESUMABLE_POD_NAMESPACE",
+  "RESUMABLE_POD_IP",
+] as const;
+
+const envVar = z.object({
+  name: z.string().min(1),
+  value: z.string().optional(),
+  valueFrom: passThrough.optional(),
+});
+
+const env = withRules(z.array(envVar), [
+  {
+    rule: `self.all(e, !(e.name in ${JSON.stringify(OPERATOR_ENV_NAMES).replaceAll('"', "'")}))`,
+    message: `must not set ${OPERATOR_ENV_NAMES.join(", ")}: the operator sets them for the trainer protocol`,
+    field: "",
+    holds: (vars) => vars.every((v) => !(OPERATOR_ENV_NAMES as readonly string[]).includes(v.name)),
+  },
+]);
+
+const resources = z.object({
+  limits: z.record(z.string(), quantity).optional(),
+  requests: z.record(z.string(), quantity).optional(),
+});
+
+const volumeTemplate = z.object({
+  size: quantity.default("1Gi"),
+  /** Unset: the cluster's default StorageClass. */
+  storageClassName: z.string().min(1).optional(),
+  accessModes: z
+    .array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]))
+    .min(1)
+    .default(["ReadWriteOnce"]),
+});
+
+const checkpoint = withRules(
+  z.object({
+    /** An existing PVC to keep checkpoints on; the operator never deletes it. */
+    claimName: z.string().min(1).optional(),
+    /** The PVC the operator creates as `<run>-checkpoints`; the default when claimName is unset. */
+    volume: volumeTemplate.optional(),
+    mountPath: z.string().regex(/^\//).default("/checkpoints"),
+    /** false: the created PVC is owned by the run and garbage-collected with it. */
+    retainOnDelete: z.boolean().default(true),
+  }),
+  [
+    {
+      rule: "!(has(self.claimName) && has(self.volume))",
+      message: "set claimName (an existing PVC) or volume (a PVC the operator creates), not both",
+      field: ".claimName",
+      holds: (c) => !(c.claimName !== undefined && c.volume !== undefined),
+    },
+    {
+      rule: "!has(self.claimName) || self.retainOnDelete",
+      message: "retainOnDelete: false needs a PVC the operator creates; an existing claimName is never deleted",
+      field: ".retainOnDelete",
+      holds: (c) => c.claimName === undefined || c.retainOnDelete,
+    },
+  ],
+);
+
+const preemption = z.object({
+  /** Pod terminationGracePeriodSeconds; 25 fits inside GKE spot's ~30 s notice. */
+  gracePeriodSeconds: z.int().min(1).max(3600).default(25),
+  /** Unset: unlimited. */
+  maxPreemptions: z.int().nonnegative().optional(),
+});
+
+const backoff = withRules(
+  z.object({
+    initialSeconds: z.int().min(1).default(10),
+    maxSeconds: z.int().min(1).default(300),
+  }),
+  [
+    {
+      rule: "self.initialSeconds <= self.maxSeconds",
+      message: "initialSeconds must not exceed maxSeconds",
+      field: ".initialSeconds",
+      holds: (b) => b.initialSeconds <= b.maxSeconds,
+    },
+  ],
+);
+
+const failurePolicy = z.object({
+  maxRetries: z.int().nonnegative().default(3),
+  backoff: backoff.prefault({}),
+});
+
+const toleration = z.object({
+  key: z.string().optional(),
+  operator: z.enum(["Exists", "Equal"]).optional(),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  tolerationSeconds: z.int().optional(),
+});
+
+const scheduling = z.object({
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+  tolerations: z.array(toleration).optional(),
+  /** A core/v1 Affinity, passed to the pod as is. */
+  affinity: passThrough.optional(),
+  priorityClassName: z.string().min(1).optional(),
+  /** Shorthand: require a spot/preemptible node on GKE, EKS (Karpenter or managed groups) or AKS. */
+  spot: z.boolean().default(false),
+});
+
+export const trainingRunSpecSchema = z.object({
+  image: z.string().min(1).default(DEFAULT_TRAINER_IMAGE),
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: env.optional(),
+  resources: resources.optional(),
+  /** The trainer's config, handed over as RESUMABLE_CONFIG JSON; the trainer validates it. */
+  training: passThrough,
+  checkpoint: checkpoint.prefault({}),
+  preemption: preemption.prefault({}),
+  failurePolicy: failurePolicy.prefault({}),
+  scheduling: scheduling.prefault({}),
+  /** true: stop the trainer gracefully (it checkpoints) and start none until false again. */
+  suspend: z.boolean().default(false),
+});
+
+/** A spec as written by a user (defaults not applied). */
+export type TrainingRunSpecInput = z.input<typeof trainingRunSpecSchema>;
+/** A spec with every default applied. */
+export type TrainingRunSpec = z.output<typeof trainingRunSpecSchema>;
+export type CheckpointSpec = TrainingRunSpec["checkpoint"];
+export type SchedulingSpec = TrainingRunSpec["scheduling"];

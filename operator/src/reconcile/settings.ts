@@ -1,0 +1,14 @@
+/** Operator-wide knobs the reconcile function needs (flags/env in the CLI). */
+export interface OperatorSettings {
+  /** ServiceAccount for trainer pods; it needs `patch` on its own pod for progress reports. Unset: the namespace default. */
+  trainerServiceAccountName?: string;
+  /** How long a pod may sit Running/Terminating on a NotReady or deleted node before it is force-deleted. */
+  stuckPodTimeoutSeconds: number;
+  /** How many attempts status.attempts keeps. */
+  attemptHistoryLimit: number;
+}
+
+export const DEFAULT_SETTINGS: OperatorSettings = {
+  stuckPodTimeoutSeconds: 30,
+  attemptHistoryLimit: 10,
+};

@@ -1,0 +1,51 @@
+import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { TrainingRun } from "../api/trainingrun.js";
+import type { TrainingRunStatus } from "../api/status.js";
+import type { OperatorSettings } from "./settings.js";
+
+/**
+ * Everything one reconcile pass looks at, read from caches. Timestamps may be Date objects
+ * (list results) or RFC 3339 strings (watch events): reconcile accepts both (see toDate).
+ * Never mutated by reconcile.
+ */
+export interface Observed {
+  run: TrainingRun;
+  /** Pods labelled resumable.dev/run=<run name> in the run's namespace, any phase. */
+  pods: readonly V1Pod[];
+  /** The checkpoint PVC named checkpointClaimName(run), if it exists. */
+  pvc?: V1PersistentVolumeClaim;
+  /** Every node in the cache, by name; a pod's node missing here counts as deleted. */
+  nodes: ReadonlyMap<string, V1Node>;
+  now: Date;
+}
+
+export type Action =
+  | { kind: "createPod"; pod: V1Pod }
+  /**
+   * Delete with a uid precondition, so a pod that was replaced meanwhile is left alone.
+   * gracePeriodSeconds unset: the pod's own; 0 only for a pod stuck on a lost node.
+   */
+  | { kind: "deletePod"; name: string; uid?: string; gracePeriodSeconds?: number; reason: string }
+  | { kind: "createPVC"; pvc: V1PersistentVolumeClaim };
+
+export interface EventSpec {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+/**
+ * What a pass decided. The runtime applies `actions` in order (AlreadyExists and NotFound
+ * are success), then writes `status` through the status subresource if it differs from
+ * run.status, then emits `events` (only after the status write, so a retried pass does
+ * not repeat them). requeueAfterMs: run again after this long even without a watch event.
+ */
+export interface Decision {
+  actions: Action[];
+  status: TrainingRunStatus;
+  events: EventSpec[];
+  requeueAfterMs?: number;
+}
+
+/** The shape of reconcile() in reconcile.ts: no I/O, no clock reads, no randomness. */
+export type Reconcile = (observed: Observed, settings: OperatorSettings) => Decision;
