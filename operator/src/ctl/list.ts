@@ -1,0 +1,27 @@
+// `resumable list`: one line per run.
+import type { Clients } from "./client.js";
+import { listRuns } from "./client.js";
+import { duration, secondsBetween, table } from "./table.js";
+
+export async function list(c: Clients, allNamespaces: boolean, now: Date): Promise<string> {
+  const runs = await listRuns(c, allNamespaces);
+  if (runs.length === 0) return allNamespaces ? "No TrainingRuns found." : `No TrainingRuns found in ${c.namespace}.`;
+  const header = [...(allNamespaces ? ["NAMESPACE"] : []), "NAME", "PHASE", "STEP", "ATTEMPT", "PREEMPTIONS", "FAILURES", "LOST STEPS", "CHECKPOINT", "AGE"];
+  const rows = runs.map((r) => {
+    const s = r.status ?? {};
+    const step = s.progress ? `${s.progress.step}/${s.progress.totalSteps ?? "?"}` : "-";
+    return [
+      ...(allNamespaces ? [r.metadata.namespace ?? ""] : []),
+      r.metadata.name ?? "",
+      s.phase ?? "Pending",
+      step,
+      String(s.attempt ?? 0),
+      String(s.preemptions ?? 0),
+      String(s.failures ?? 0),
+      String(s.lostSteps ?? 0),
+      s.lastCheckpoint ? `${s.lastCheckpoint.step} (${s.lastCheckpoint.reason ?? "?"})` : "-",
+      duration(secondsBetween(String(r.metadata.creationTimestamp ?? ""), now)),
+    ];
+  });
+  return table(header, rows);
+}

@@ -1,0 +1,54 @@
+// `resumable status <run>`: where a run stands and how it got there — one
+// line per attempt, with why it ended, what it lost and how long the next
+// one took to start.
+import type { AttemptRecord } from "../api/status.js";
+import type { TrainingRun } from "../api/trainingrun.js";
+import { getRun, type Clients } from "./client.js";
+import { duration, secondsBetween, table } from "./table.js";
+
+export async function status(c: Clients, name: string): Promise<string> {
+  return describe(await getRun(c, name));
+}
+
+export function describe(run: TrainingRun): string {
+  const s = run.status ?? {};
+  const p = s.progress;
+  const ckpt = s.lastCheckpoint;
+  const lines = [
+    `Name:         ${run.metadata.namespace}/${run.metadata.name}`,
+    `Phase:        ${s.phase ?? "Pending"}`,
+    `Progress:     ${p ? `step ${p.step}/${p.totalSteps ?? "?"}, loss ${p.loss ?? "?"}` : "-"}`,
+    `Checkpoint:   ${ckpt ? `step ${ckpt.step} (${ckpt.reason ?? "?"}) at ${ckpt.time ?? "?"}, ${ckpt.bytes ?? "?"} bytes` : "-"}`,
+    `Attempts:     ${s.attempt ?? 0} (preemptions ${s.preemptions ?? 0}, failures ${s.failures ?? 0})`,
+    `Lost steps:   ${s.lostSteps ?? 0}`,
+  ];
+  if (s.nextAttemptAt) lines.push(`Next attempt: ${s.nextAttemptAt}`);
+  if (s.result) lines.push(`Result:       ${s.result.reason} at step ${s.result.step ?? "?"}, weights sha256 ${s.result.weightsSha256 ?? "?"}`);
+  for (const cond of s.conditions ?? []) {
+    lines.push(`Condition:    ${cond.type}=${cond.status} ${cond.reason}: ${cond.message}`);
+  }
+  const attempts = s.attempts ?? [];
+  if (attempts.length > 0) lines.push("", timeline(attempts));
+  return lines.join("\n");
+}
+
+function timeline(attempts: readonly AttemptRecord[]): string {
+  const rows = attempts.map((a, i) => {
+    const prev = i > 0 ? attempts[i - 1] : undefined;
+    const lost = prev?.reachedStep !== undefined && a.resumedFromStep !== undefined ? prev.reachedStep - a.resumedFromStep : undefined;
+    return [
+      String(a.attempt),
+      a.pod,
+      a.node ?? "-",
+      a.startTime ?? "-",
+      duration(secondsBetween(a.startTime, a.endTime)),
+      a.endReason ? `${a.endReason}${a.endDetail ? ` (${a.endDetail})` : ""}` : "running",
+      a.exitCode === undefined ? "-" : String(a.exitCode),
+      a.resumedFromStep === undefined ? "-" : String(a.resumedFromStep),
+      a.reachedStep === undefined ? "-" : String(a.reachedStep),
+      lost === undefined ? "-" : String(lost),
+      duration(secondsBetween(prev?.endTime, a.startTime)),
+    ];
+  });
+  return table(["ATTEMPT", "POD", "NODE", "STARTED", "RAN", "ENDED", "EXIT", "RESUMED FROM", "REACHED", "LOST", "RECOVERY"], rows);
+}

@@ -1,0 +1,110 @@
+// End-to-end harness: a local cluster of its own, the CRD and trainer RBAC
+// installed, and the operator running as a local process against it (the
+// chart-installed operator is proven in test/chart/). Tests assert on the
+// world — the run's status, pods, checkpoints on the volume — never on calls.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { startCluster, type Cluster, type ClusterOptions } from "../cluster/cluster.js";
+import { eventually, kubectl } from "../support/cluster.js";
+import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+export const NAMESPACE = "default";
+
+export interface E2E {
+  cluster: Cluster;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  kubectl(args: string[], input?: string): Promise<string>;
+  startOperator(extraArgs?: string[]): Promise<ChildProcess>;
+  stopOperator(signal?: NodeJS.Signals): Promise<void>;
+  getRun(name: string): Promise<TrainingRun>;
+  /** Waits until `check(run)` is true; the error names the last phase and conditions seen. */
+  waitRun(name: string, what: string, check: (run: TrainingRun) => boolean, timeoutMs?: number): Promise<TrainingRun>;
+  runPods(name: string): Promise<V1Pod[]>;
+  operatorLog: string;
+}
+
+export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?: boolean } = {}): E2E {
+  const t = {} as E2E;
+  let operator: ChildProcess | undefined;
+  before(async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "resumable-e2e-"));
+    t.cluster = await startCluster({ ...opts, stateDir });
+    const kc = new KubeConfig();
+    kc.loadFromFile(t.cluster.kubeconfig);
+    t.core = kc.makeApiClient(CoreV1Api);
+    t.custom = kc.makeApiClient(CustomObjectsApi);
+    t.kubectl = (args, input) => kubectl(t.cluster.kubeconfig, args, input);
+    t.operatorLog = join(stateDir, "logs", "operator.log");
+    await t.kubectl(["apply", "-f", join(repo, "crds")]);
+    await t.kubectl(["wait", "--for=condition=Established", "crd/trainingruns.resumable.dev", "--timeout=60s"]);
+    await t.kubectl(["apply", "-n", NAMESPACE, "-f", join(repo, "test/e2e/trainer-rbac.yaml")]);
+
+    t.startOperator = async (extraArgs = []) => {
+      const log = createWriteStream(t.operatorLog, { flags: "a" });
+      operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...extraArgs], {
+        env: { ...process.env, KUBECONFIG: t.cluster.kubeconfig },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      operator.stdout?.pipe(log);
+      operator.stderr?.pipe(log);
+      return operator;
+    };
+    t.stopOperator = async (signal = "SIGTERM") => {
+      const p = operator;
+      operator = undefined;
+      if (!p || p.exitCode !== null) return;
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill(signal);
+      await exited;
+    };
+    if (opts.startOperator ?? true) await t.startOperator();
+  }, { timeout: 15 * 60_000 });
+
+  after(async () => {
+    await t.stopOperator?.("SIGKILL");
+    await t.cluster?.stop();
+  });
+
+  t.getRun = async (name) =>
+    (await t.custom.getNamespacedCustomObject({
+      group: "resumable.dev", version: "v1alpha1", namespace: NAMESPACE, plural: "trainingruns", name,
+    })) as TrainingRun;
+
+  t.waitRun = async (name, what, check, timeoutMs = 5 * 60_000) => {
+    let last: TrainingRun | undefined;
+    try {
+      return await eventually(`${name}: ${what}`, async () => {
+        last = await t.getRun(name);
+        return check(last) ? last : undefined;
+      }, timeoutMs);
+    } catch (err) {
+      const s = last?.status;
+      throw new Error(`${(err as Error).message}; last status: phase=${s?.phase} ` +
+        `conditions=${JSON.stringify(s?.conditions ?? [])}\noperator log tail:\n${tail(t.operatorLog)}`);
+    }
+  };
+
+  t.runPods = async (name) =>
+    (await t.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `resumable.dev/run=${name}` })).items;
+  return t;
+}
+
+/** Flags for a test operator: one replica, metrics on a free port. */
+function operatorArgs(): string[] {
+  return ["--leader-elect=false", "--metrics-bind-address=127.0.0.1:0", `--namespaces=${NAMESPACE}`];
+}
+
+function tail(path: string, lines = 30): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
