@@ -20,8 +20,6 @@ setup: node_modules/.package-lock.json
 
 build: setup
 	npx tsc -b operator trainer
-	@# npm links the bins at install time, before dist/ exists: make them executable here.
-	@chmod +x $(wildcard operator/dist/cli.js operator/dist/ctl/main.js trainer/dist/cli.js)
 
 binaries:
 	bash test/cluster/build.sh >/dev/null
