@@ -1,0 +1,68 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { fsCommitIo, type CommitIo } from "./io.js";
+
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+export interface CommitRequest {
+  parent: string;
+  /** Final directory name, e.g. ckpt-00001200. */
+  name: string;
+  files: { name: string; chunks: Uint8Array[] }[];
+  /** The marker file, written last from the digests of the others. */
+  manifest: (digests: Record<string, FileDigest>) => { name: string; bytes: Uint8Array };
+  /** Last check before the rename makes the checkpoint visible (the fence). */
+  beforeRename?: () => Promise<void>;
+  io?: CommitIo;
+}
+
+/** Temp directories start with this; anything so named at start-up is debris from a crash. */
+export const tempPrefix = ".tmp-";
+
+/**
+ * Atomic commit: write every file into a temp dir and fsync it, fsync the dir, rename the dir
+ * into place, fsync the parent. A crash at any instant leaves either no new directory or a
+ * complete one; a failure here removes the temp dir (a crash leaves it for the next start).
+ */
+export async function commitDirectory(req: CommitRequest): Promise<{ path: string; bytes: number; digests: Record<string, FileDigest> }> {
+  const io = req.io ?? fsCommitIo;
+  const temp = join(req.parent, `${tempPrefix}${req.name}-${process.pid}-${Date.now()}`);
+  const path = join(req.parent, req.name);
+  await io.mkdir(temp);
+  try {
+    const digests: Record<string, FileDigest> = {};
+    for (const file of req.files) {
+      const hash = createHash("sha256");
+      let bytes = 0;
+      await io.writeFileSynced(join(temp, file.name), file.chunks, (slice) => {
+        hash.update(slice);
+        bytes += slice.byteLength;
+      });
+      digests[file.name] = { sha256: hash.digest("hex"), bytes };
+      await yieldToEventLoop();
+    }
+    const manifest = req.manifest(digests);
+    await io.writeFileSynced(join(temp, manifest.name), [manifest.bytes], () => {});
+    await io.fsyncDir(temp);
+    await req.beforeRename?.();
+    // Same name already committed (resumed from an older checkpoint): move it aside first;
+    // rename(2) cannot replace a non-empty directory.
+    const replaced = `${temp}-replaced`;
+    const hadOld = await io.rename(path, replaced).then(
+      () => true,
+      () => false,
+    );
+    await io.rename(temp, path);
+    await io.fsyncDir(req.parent);
+    if (hadOld) await io.removeTree(replaced);
+    const bytes = Object.values(digests).reduce((n, d) => n + d.bytes, manifest.bytes.byteLength);
+    return { path, bytes, digests };
+  } catch (err) {
+    await io.removeTree(temp).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { ConfigError } from "./errors.js";
+import { trainingConfigSchema, type TrainingConfig } from "./schema.js";
+
+/** Parses YAML or JSON (YAML is a superset) and validates it; every problem names its field. */
+export function parseConfig(text: string, source: string): TrainingConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid YAML or JSON: ${(err as Error).message}`);
+  }
+  const result = trainingConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(`${source}: invalid config:\n${describeIssues(result.error.issues)}`);
+  }
+  return result.data;
+}
+
+function describeIssues(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .flatMap((issue) => {
+      const at = issue.path.map(String);
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => `  ${[...at, key].join(".")}: unknown field`);
+      }
+      return [`  ${at.join(".") || "(config)"}: ${issue.message}`];
+    })
+    .join("\n");
+}
+
+/** The config comes from `--config FILE` or, as the operator passes it, RESUMABLE_CONFIG. */
+export async function loadConfig(file: string | undefined, inline: string | undefined): Promise<TrainingConfig> {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`cannot read config ${file}: ${(err as Error).message}`);
+    }
+    return parseConfig(text, file);
+  }
+  if (inline !== undefined && inline.trim() !== "") return parseConfig(inline, "RESUMABLE_CONFIG");
+  throw new ConfigError("no config: pass --config FILE or set RESUMABLE_CONFIG");
+}

@@ -1,0 +1,92 @@
+import * as tf from "@tensorflow/tfjs";
+import type { NamedTensor } from "../safetensors/format.js";
+import { adamPowers } from "./optimizer.js";
+
+/**
+ * Moving model and optimizer state between tfjs and host memory. tfjs's setWeights matches by
+ * position, and its variable names get per-process suffixes (`hidden/kernel_1`), so state is
+ * stored under the layers' stable original names and every name is checked on restore.
+ */
+
+const powerNames = ["adam/beta1_power", "adam/beta2_power"] as const;
+
+/** Stable weight names in the model's order: `<layer>/<weight>`. */
+export function weightNames(model: tf.LayersModel): string[] {
+  return model.weights.map((w) => w.originalName);
+}
+
+function hostCopy(name: string, t: tf.Tensor): NamedTensor {
+  if (t.dtype !== "float32") throw new Error(`${name}: dtype ${t.dtype}, expected float32`);
+  // slice(): a copy, since a backend may hand out its own storage.
+  return { name, dtype: "F32", shape: [...t.shape], data: (t.dataSync() as Float32Array).slice() };
+}
+
+export function captureWeights(model: tf.LayersModel): NamedTensor[] {
+  return model.weights.map((w) => hostCopy(w.originalName, w.read()));
+}
+
+/** Optimizer state: Adam's moments `<weight>/m` then `<weight>/v` plus its beta powers; SGD has none. */
+export async function captureOptimizer(model: tf.LayersModel, optimizer: tf.Optimizer): Promise<{ iterations: number; tensors: NamedTensor[] }> {
+  const [iter, ...moments] = await optimizer.getWeights();
+  if (iter === undefined) throw new Error("optimizer.getWeights() returned nothing");
+  const iterations = iter.tensor.dataSync()[0]!;
+  iter.tensor.dispose(); // a fresh scalar made by getWeights
+  const names = momentNames(model, moments.length);
+  const tensors = moments.map((m, i) => hostCopy(names[i]!, m.tensor));
+  const powers = adamPowers(optimizer);
+  if (powers) tensors.push(hostCopy(powerNames[0], powers.accBeta1), hostCopy(powerNames[1], powers.accBeta2));
+  return { iterations, tensors };
+}
+
+/** Names of the optimizer's moment tensors in its order: m for each trainable weight, then v. */
+function momentNames(model: tf.LayersModel, count: number): string[] {
+  if (count === 0) return []; // Adam creates its moments on the first step
+  const trainable = model.trainableWeights.map((w) => w.originalName);
+  if (count !== 2 * trainable.length) throw new Error(`optimizer has ${count} state tensors for ${trainable.length} trainable weights`);
+  return [...trainable.map((n) => `${n}/m`), ...trainable.map((n) => `${n}/v`)];
+}
+
+export function restoreWeights(model: tf.LayersModel, weights: NamedTensor[]): void {
+  checkNames("model weights", weights, weightNames(model));
+  model.weights.forEach((w, i) => {
+    const saved = weights[i]!;
+    if (saved.shape.join() !== w.shape.join()) {
+      throw new Error(`weight ${saved.name}: checkpoint shape [${saved.shape}], model shape [${w.shape}]`);
+    }
+  });
+  const tensors = weights.map((w) => tf.tensor(w.data, w.shape, "float32"));
+  model.setWeights(tensors);
+  tf.dispose(tensors);
+}
+
+/** Call once, on a fresh optimizer: tfjs leaks the old moments when setWeights replaces them. */
+export async function restoreOptimizer(model: tf.LayersModel, optimizer: tf.Optimizer, iterations: number, saved: NamedTensor[]): Promise<void> {
+  const powers = adamPowers(optimizer);
+  const moments = powers ? saved.filter((t) => !(powerNames as readonly string[]).includes(t.name)) : saved;
+  checkNames("optimizer state", moments, momentNames(model, moments.length));
+  const tensors = [
+    { name: "iter", tensor: tf.scalar(iterations, "int32") },
+    ...moments.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape, "float32") })),
+  ];
+  await optimizer.setWeights(tensors);
+  tf.dispose(tensors.map((t) => t.tensor));
+  if (powers) {
+    const [beta1Power, beta2Power] = powerNames.map((name) => {
+      const t = saved.find((s) => s.name === name);
+      if (!t) throw new Error(`optimizer state lacks ${name}`);
+      return t;
+    });
+    // setWeights recomputed these with pow(); put back the exact values the run had.
+    tf.tidy(() => {
+      powers.accBeta1.assign(tf.scalar(beta1Power!.data[0]!));
+      powers.accBeta2.assign(tf.scalar(beta2Power!.data[0]!));
+    });
+  }
+}
+
+function checkNames(what: string, saved: NamedTensor[], expected: string[]): void {
+  const names = saved.map((t) => t.name);
+  if (names.join("\n") !== expected.join("\n")) {
+    throw new Error(`${what} do not match the model: checkpoint has [${names.join(", ")}], model expects [${expected.join(", ")}]`);
+  }
+}

@@ -1,0 +1,105 @@
+import * as tf from "@tensorflow/tfjs";
+import { lossHistoryLength } from "../checkpoint/manifest.js";
+import type { TrainingSnapshot } from "../checkpoint/snapshot.js";
+import type { LoadedCheckpoint } from "../checkpoint/store.js";
+import { configHash, type TrainingConfig } from "../config/schema.js";
+import { classes, pixels, type Dataset } from "../data/dataset.js";
+import { DataOrder } from "../data/order.js";
+import { buildModel, dropoutSeedDerivation, trainingForward } from "../model/build.js";
+import { buildOptimizer } from "../model/optimizer.js";
+import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from "../model/state.js";
+
+/**
+ * The model, optimizer and data order of one run, stepped one batch at a time by our own loop
+ * (not model.fit, which shuffles with Math.random and cannot be checkpointed mid-epoch).
+ */
+export class TrainingSession {
+  readonly model: tf.Sequential;
+  readonly optimizer: tf.Optimizer;
+  private order: DataOrder;
+  private trainable: tf.Variable[];
+  step = 0;
+  lossHistory: [number, number | null][] = [];
+
+  constructor(
+    readonly config: TrainingConfig,
+    private readonly data: Dataset,
+    readonly backend: string,
+  ) {
+    this.model = buildModel(config);
+    this.optimizer = buildOptimizer(config);
+    this.order = DataOrder.fresh(data.count, config.seed);
+    this.trainable = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  get epoch(): number {
+    return this.order.current.epoch;
+  }
+
+  get lastLoss(): number | null {
+    return this.lossHistory.at(-1)?.[1] ?? null;
+  }
+
+  /** Once, before the first step: weights, optimizer state, data position, step, loss history. */
+  async restore(ckpt: LoadedCheckpoint): Promise<void> {
+    const m = ckpt.manifest;
+    restoreWeights(this.model, ckpt.weights);
+    await restoreOptimizer(this.model, this.optimizer, m.optimizer.iterations, ckpt.optimizerTensors);
+    this.order = new DataOrder(this.data.count, { epoch: m.epoch, positionInEpoch: m.positionInEpoch, epochPrngState: m.prngState });
+    this.step = m.step;
+    this.lossHistory = m.lossHistory;
+  }
+
+  /** One optimizer step on the next batch; returns its loss. */
+  trainStep(): number {
+    const indices = this.order.nextBatch(this.config.batchSize);
+    const lossTensor = tf.tidy(() => {
+      const { x, y } = this.batch(indices);
+      const step = this.step;
+      return this.optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, trainingForward(this.model, x, this.config.seed, step)) as tf.Scalar,
+        true,
+        this.trainable,
+      )!;
+    });
+    const loss = lossTensor.dataSync()[0]!;
+    lossTensor.dispose();
+    this.step += 1;
+    this.lossHistory.push([this.step, Number.isFinite(loss) ? loss : null]);
+    if (this.lossHistory.length > lossHistoryLength) this.lossHistory.shift();
+    return loss;
+  }
+
+  /** Copies everything a checkpoint holds into host memory, at a step boundary. */
+  async snapshot(kind: "periodic" | "final"): Promise<TrainingSnapshot> {
+    const position = this.order.current;
+    const optimizer = await captureOptimizer(this.model, this.optimizer);
+    return {
+      weights: captureWeights(this.model),
+      optimizerTensors: optimizer.tensors,
+      meta: {
+        step: this.step,
+        epoch: position.epoch,
+        positionInEpoch: position.positionInEpoch,
+        prngState: position.epochPrngState,
+        dropoutSeeds: dropoutSeedDerivation,
+        lossHistory: this.lossHistory.map(([s, l]) => [s, l]),
+        config: this.config,
+        configHash: configHash(this.config),
+        optimizer: { name: this.config.optimizer, iterations: optimizer.iterations },
+        backend: this.backend,
+        kind,
+      },
+    };
+  }
+
+  private batch(indices: Uint32Array): { x: tf.Tensor2D; y: tf.Tensor2D } {
+    const images = new Float32Array(indices.length * pixels);
+    const labels = new Int32Array(indices.length);
+    indices.forEach((example, row) => {
+      images.set(this.data.images.subarray(example * pixels, (example + 1) * pixels), row * pixels);
+      labels[row] = this.data.labels[example]!;
+    });
+    return { x: tf.tensor2d(images, [indices.length, pixels]), y: tf.oneHot(tf.tensor1d(labels, "int32"), classes) as tf.Tensor2D };
+  }
+}
