@@ -12,7 +12,8 @@ export function buildOptimizer(config: TrainingConfig): tf.Optimizer {
  * tfjs exposes no API for that; this checks at run time that the fields still exist.
  */
 export function adamPowers(optimizer: tf.Optimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } | undefined {
-  if (!(optimizer instanceof tf.AdamOptimizer)) return undefined;
+  // Not instanceof: tfjs optimizers define Symbol.hasInstance by duck typing (SGD passes).
+  if (optimizer.getClassName() !== tf.AdamOptimizer.className) return undefined;
   const internals = optimizer as unknown as { accBeta1?: unknown; accBeta2?: unknown };
   if (!(internals.accBeta1 instanceof tf.Variable) || !(internals.accBeta2 instanceof tf.Variable)) {
     throw new Error("tfjs AdamOptimizer no longer has accBeta1/accBeta2: this tfjs version is not supported");

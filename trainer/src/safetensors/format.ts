@@ -108,7 +108,9 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
 
   const tensors = entries.map((e): NamedTensor => {
     // Copy: the file buffer's alignment is not guaranteed and a view would pin the whole file.
-    const bytes = file.slice(dataStart + e.begin, dataStart + e.end);
+    // (Not file.slice: on a Buffer that is a view too.)
+    const bytes = new Uint8Array(e.end - e.begin);
+    bytes.set(file.subarray(dataStart + e.begin, dataStart + e.end));
     const data = e.dtype === "F32" ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer);
     return { name: e.name, dtype: e.dtype, shape: e.shape, data };
   });

@@ -125,6 +125,7 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
 
   while (session.step < totalSteps && !stop.requested && !writer.fatal) {
     const loss = session.trainStep();
+    log.trace({ step: session.step, loss }, "step");
     let examplesPerSecond: number | undefined;
     if (session.step % throughputWindow === 0) {
       const now = performance.now();
