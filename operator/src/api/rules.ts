@@ -10,7 +10,7 @@ export interface CrossFieldRule<T> {
   /** CEL, evaluated with `self` bound to the object the rule is attached to. */
   rule: string;
   message: string;
-  /** The field the message is about, relative to `self` (`.claimName`); also the zod issue path. */
+  /** The field the message is about, relative to `self` (`.claimName`, or "" for self); also the zod issue path. */
   field: string;
   holds: (self: T) => boolean;
 }
@@ -24,7 +24,11 @@ export function withRules<S extends z.ZodType>(schema: S, rules: CrossFieldRule<
     }
   });
   return refined.meta({
-    "x-kubernetes-validations": rules.map((r) => ({ rule: r.rule, message: r.message, fieldPath: r.field })),
+    "x-kubernetes-validations": rules.map((r) => ({
+      rule: r.rule,
+      message: r.message,
+      ...(r.field === "" ? {} : { fieldPath: r.field }),
+    })),
   }) as S;
 }
 

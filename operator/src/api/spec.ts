@@ -28,12 +28,13 @@ export const OPERATOR_ENV_NAMES = [
 ] as const;
 
 const envVar = z.object({
-  name: z.string().min(1),
+  name: z.string().min(1).max(256),
   value: z.string().optional(),
   valueFrom: passThrough.optional(),
 });
 
-const env = withRules(z.array(envVar), [
+// Bounded so the apiserver's CEL cost estimate for the rule below stays within its budget.
+const env = withRules(z.array(envVar).max(256), [
   {
     rule: `self.all(e, !(e.name in ${JSON.stringify(OPERATOR_ENV_NAMES).replaceAll('"', "'")}))`,
     message: `must not set ${OPERATOR_ENV_NAMES.join(", ")}: the operator sets them for the trainer protocol`,
@@ -47,7 +48,7 @@ const resources = z.object({
   requests: z.record(z.string(), quantity).optional(),
 });
 
-const volumeTemplate = z.object({
+export const volumeTemplateSchema = z.object({
   size: quantity.default("1Gi"),
   /** Unset: the cluster's default StorageClass. */
   storageClassName: z.string().min(1).optional(),
@@ -62,7 +63,7 @@ const checkpoint = withRules(
     /** An existing PVC to keep checkpoints on; the operator never deletes it. */
     claimName: z.string().min(1).optional(),
     /** The PVC the operator creates as `<run>-checkpoints`; the default when claimName is unset. */
-    volume: volumeTemplate.optional(),
+    volume: volumeTemplateSchema.optional(),
     mountPath: z.string().regex(/^\//).default("/checkpoints"),
     /** false: the created PVC is owned by the run and garbage-collected with it. */
     retainOnDelete: z.boolean().default(true),
@@ -151,3 +152,4 @@ export type TrainingRunSpecInput = z.input<typeof trainingRunSpecSchema>;
 export type TrainingRunSpec = z.output<typeof trainingRunSpecSchema>;
 export type CheckpointSpec = TrainingRunSpec["checkpoint"];
 export type SchedulingSpec = TrainingRunSpec["scheduling"];
+export type VolumeTemplate = z.output<typeof volumeTemplateSchema>;
