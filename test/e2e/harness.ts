@@ -21,8 +21,10 @@ export interface E2E {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   kubectl(args: string[], input?: string): Promise<string>;
+  /** Starts one more operator process (a replica when leader election is on). */
   startOperator(extraArgs?: string[]): Promise<ChildProcess>;
-  stopOperator(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops every operator process this harness started. */
+  stopOperators(signal?: NodeJS.Signals): Promise<void>;
   getRun(name: string): Promise<TrainingRun>;
   /** Waits until `check(run)` is true; the error names the last phase and conditions seen. */
   waitRun(name: string, what: string, check: (run: TrainingRun) => boolean, timeoutMs?: number): Promise<TrainingRun>;
@@ -32,7 +34,7 @@ export interface E2E {
 
 export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?: boolean } = {}): E2E {
   const t = {} as E2E;
-  let operator: ChildProcess | undefined;
+  let operators: ChildProcess[] = [];
   before(async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "resumable-e2e-"));
     t.cluster = await startCluster({ ...opts, stateDir });
@@ -48,27 +50,29 @@ export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?
 
     t.startOperator = async (extraArgs = []) => {
       const log = createWriteStream(t.operatorLog, { flags: "a" });
-      operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...extraArgs], {
+      const operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...extraArgs], {
         env: { ...process.env, KUBECONFIG: t.cluster.kubeconfig },
         stdio: ["ignore", "pipe", "pipe"],
       });
       operator.stdout?.pipe(log);
       operator.stderr?.pipe(log);
+      operators.push(operator);
       return operator;
     };
-    t.stopOperator = async (signal = "SIGTERM") => {
-      const p = operator;
-      operator = undefined;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once("exit", r));
-      p.kill(signal);
-      await exited;
+    t.stopOperators = async (signal = "SIGTERM") => {
+      const running = operators.filter((p) => p.exitCode === null && p.signalCode === null);
+      operators = [];
+      await Promise.all(running.map((p) => {
+        const exited = new Promise((r) => p.once("exit", r));
+        p.kill(signal);
+        return exited;
+      }));
     };
     if (opts.startOperator ?? true) await t.startOperator();
   }, { timeout: 15 * 60_000 });
 
   after(async () => {
-    await t.stopOperator?.("SIGKILL");
+    await t.stopOperators?.("SIGKILL");
     await t.cluster?.stop();
   });
 

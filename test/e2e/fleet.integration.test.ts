@@ -1,0 +1,34 @@
+// Ten runs at once across the nodes, each preempted at a random point:
+// all Succeed, each bit-identical to its uninterrupted twin.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { NAMESPACE, useE2E } from "./harness.js";
+import { assertBitIdentical, currentPod, isPhase, pastStep } from "./expect.js";
+import { SMALL_TRAINING, trainingRun } from "./runs.js";
+
+const e = useE2E({ nodesFile: new URL("./fleet-nodes.json", import.meta.url).pathname });
+const RUNS = 10;
+
+describe("fleet", { timeout: 2_400_000 }, () => {
+  test("ten runs with random preemptions all succeed bit-identically", async () => {
+    const names = Array.from({ length: RUNS }, (_, i) => `fleet-${i}`);
+    // Five seeds: pairs of runs share a twin, so the check costs five local runs, not ten.
+    const runs = names.map((name, i) => trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps: 300, seed: i % 5 } }));
+    await e.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: runs }));
+    await Promise.all(names.map(async (name) => {
+      const at = 30 + Math.floor(Math.random() * 200);
+      await e.waitRun(name, `past step ${at}`, pastStep(at), 15 * 60_000);
+      const pod = await currentPod(e, name);
+      await e.core.createNamespacedPodEviction({
+        name: pod.metadata!.name!, namespace: NAMESPACE,
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod.metadata!.name!, namespace: NAMESPACE } },
+      });
+    }));
+    for (const name of names) {
+      const run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"), 15 * 60_000);
+      assert.ok((run.status?.preemptions ?? 0) >= 1, `${name} was preempted`);
+      assert.equal(run.status?.failures ?? 0, 0);
+      await assertBitIdentical(run);
+    }
+  });
+});
