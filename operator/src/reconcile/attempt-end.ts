@@ -1,0 +1,91 @@
+import type { AttemptRecord, TrainerSummary } from "../api/status.js";
+import type { TrainingRunSpec } from "../api/spec.js";
+import { noteCheckpoint, noteProgress } from "./attempts.js";
+import { retryDelaySeconds } from "./backoff.js";
+import type { Draft } from "./draft.js";
+import type { Outcome } from "./pod-assessment.js";
+import { toTimestamp } from "./time.js";
+
+/**
+ * Records how an attempt ended and charges the matching budget. Called only for a record
+ * without endTime, and sets it: this is the one place counters move.
+ */
+export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, spec: TrainingRunSpec): void {
+  // A trainer stopped because the run was suspended is neither preempted nor failed.
+  const endReason = outcome.reason === "Preempted" && spec.suspend ? "Suspended" : outcome.reason;
+  record.endTime = toTimestamp(d.now);
+  record.endReason = endReason;
+  record.endDetail = outcome.detail;
+  if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
+  delete record.nodeLostAt;
+  if (outcome.summary) noteSummary(d, record, outcome.summary);
+
+  const at = `Attempt ${record.attempt} (pod ${record.pod}${record.node ? ` on node ${record.node}` : ""})`;
+  const exit = outcome.exitCode === undefined ? "" : `, exit code ${outcome.exitCode}`;
+  switch (endReason) {
+    case "Succeeded":
+      d.status.phase = "Succeeded";
+      d.status.completionTime = toTimestamp(d.now);
+      if (outcome.summary) d.status.result = outcome.summary;
+      d.condition({ type: "Complete", status: "True", reason: "TrainingCompleted", message: `${at} completed` });
+      d.event("Normal", "Succeeded", `${at} completed training at step ${record.reachedStep ?? "?"}`);
+      return;
+    case "Preempted": {
+      const preemptions = (d.status.preemptions = (d.status.preemptions ?? 0) + 1);
+      d.event("Warning", "Preempted", `${at} was preempted (${outcome.detail}) at step ${record.reachedStep ?? "?"}`);
+      const max = spec.preemption.maxPreemptions;
+      if (max !== undefined && preemptions > max) {
+        failRun(d, "MaxPreemptionsExceeded", `${preemptions} preemptions exceed spec.preemption.maxPreemptions (${max})`);
+      }
+      return;
+    }
+    case "Failed": {
+      const failures = (d.status.failures = (d.status.failures ?? 0) + 1);
+      const why = `${at} failed (${outcome.detail}${exit})`;
+      const max = spec.failurePolicy.maxRetries;
+      if (outcome.permanent) {
+        failRun(d, outcome.detail, `${why}: the trainer rejected spec.training, retrying cannot help; see the pod's log`);
+      } else if (failures > max) {
+        failRun(d, "MaxRetriesExceeded", `${why}; ${failures} failures exceed spec.failurePolicy.maxRetries (${max})`);
+      } else {
+        const next = new Date(d.now.getTime() + retryDelaySeconds(failures, spec.failurePolicy) * 1000);
+        d.status.nextAttemptAt = toTimestamp(next);
+        d.event("Warning", "RetryingAfterFailure", `${why}; retry ${failures} of ${max} at ${toTimestamp(next)}`);
+      }
+      return;
+    }
+    case "Suspended":
+      return;
+  }
+}
+
+export function failRun(d: Draft, reason: string, message: string): void {
+  d.status.phase = "Failed";
+  d.status.completionTime = toTimestamp(d.now);
+  delete d.status.nextAttemptAt;
+  d.condition({ type: "Failed", status: "True", reason, message });
+  d.event("Warning", "Failed", message);
+}
+
+/** The trainer's own account at exit is the most precise one there is. */
+function noteSummary(d: Draft, record: AttemptRecord, summary: TrainerSummary): void {
+  if (summary.step !== undefined) {
+    noteProgress(d, record, {
+      step: summary.step,
+      totalSteps: summary.totalSteps,
+      epoch: summary.epoch,
+      loss: summary.loss,
+      resumedFromStep: summary.resumedFromStep,
+    });
+  }
+  // A failed trainer's checkpoint field names an older save, already reported in progress.
+  const step = summary.checkpoint?.step;
+  if (step !== undefined && summary.reason !== "failed" && record.attempt === d.status.attempt) {
+    noteCheckpoint(d.status, {
+      step,
+      time: toTimestamp(d.now),
+      ...(summary.checkpoint?.bytes === undefined ? {} : { bytes: summary.checkpoint.bytes }),
+      reason: summary.reason === "completed" ? "final" : "preemption",
+    });
+  }
+}

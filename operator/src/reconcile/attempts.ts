@@ -1,0 +1,74 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import type { AttemptRecord, CheckpointInfo, TrainingRunStatus } from "../api/status.js";
+import type { Draft } from "./draft.js";
+import { toDate, toTimestamp } from "./time.js";
+import type { ProgressReport } from "./trainer-reports.js";
+
+/**
+ * status.attempts is the operator's memory of every attempt it started: the record is
+ * written before (or with) the pod, and an attempt's outcome is counted only when its
+ * record gains an endTime, so seeing the same pod again never counts it twice.
+ */
+export function findRecord(status: TrainingRunStatus, attempt: number): AttemptRecord | undefined {
+  return status.attempts?.find((r) => r.attempt === attempt);
+}
+
+export function addRecord(status: TrainingRunStatus, attempt: number, pod: string): AttemptRecord {
+  const record: AttemptRecord = { attempt, pod };
+  status.attempts = [...(status.attempts ?? []), record].sort((a, b) => a.attempt - b.attempt);
+  return record;
+}
+
+/** Facts about the pod that only exist once it does. */
+export function notePod(record: AttemptRecord, pod: V1Pod): void {
+  const uid = pod.metadata?.uid;
+  const node = pod.spec?.nodeName;
+  const started = toDate(pod.status?.startTime);
+  if (uid !== undefined) record.uid = uid;
+  if (node !== undefined) record.node = node;
+  if (started !== undefined) record.startTime ??= toTimestamp(started);
+}
+
+/** A progress report (annotation while running, summary at exit) of the newest attempt. */
+export function noteProgress(d: Draft, record: AttemptRecord, report: ProgressReport): void {
+  if (report.resumedFromStep !== undefined) noteResumedFrom(d, record, report.resumedFromStep);
+  record.reachedStep = Math.max(record.reachedStep ?? report.step, report.step);
+  if (record.attempt !== d.status.attempt) return;
+  d.status.progress = {
+    step: report.step,
+    ...(report.totalSteps === undefined ? {} : { totalSteps: report.totalSteps }),
+    ...(report.epoch === undefined ? {} : { epoch: report.epoch }),
+    ...(report.loss === undefined ? {} : { loss: report.loss }),
+    // Never stamped with the pass's clock: a status that changes on every pass would
+    // trigger the next pass through its own watch event.
+    ...(report.updatedAt === undefined ? {} : { updatedAt: report.updatedAt }),
+  };
+  if (report.checkpoint) noteCheckpoint(d.status, report.checkpoint);
+}
+
+export function noteCheckpoint(status: TrainingRunStatus, checkpoint: CheckpointInfo): void {
+  if (status.lastCheckpoint === undefined || checkpoint.step >= status.lastCheckpoint.step) {
+    status.lastCheckpoint = checkpoint;
+  }
+}
+
+/**
+ * The first time an attempt says where it resumed from: the steps between that and the
+ * highest step the previous attempt reached were trained twice (lost to the disruption).
+ */
+function noteResumedFrom(d: Draft, record: AttemptRecord, step: number): void {
+  if (record.resumedFromStep !== undefined) return;
+  record.resumedFromStep = step;
+  const previous = findRecord(d.status, record.attempt - 1);
+  const previousReached = previous?.reachedStep ?? previous?.resumedFromStep;
+  const lost = previousReached === undefined ? 0 : Math.max(0, previousReached - step);
+  if (previous !== undefined) d.status.lostSteps = (d.status.lostSteps ?? 0) + lost;
+  if (previous !== undefined || step > 0) {
+    d.event("Normal", "Resumed", `Attempt ${record.attempt} resumed from step ${step} (${lost} steps lost)`);
+  }
+}
+
+/** Keeps the newest records; an unfinished attempt is always among them. */
+export function trimHistory(status: TrainingRunStatus, limit: number): void {
+  if (status.attempts && status.attempts.length > limit) status.attempts = status.attempts.slice(-limit);
+}

@@ -1,0 +1,77 @@
+import type { V1EnvVar, V1Pod, V1ResourceRequirements } from "@kubernetes/client-node";
+import { ATTEMPT_LABEL, RUN_LABEL } from "../api/group.js";
+import type { TrainingRunSpec } from "../api/spec.js";
+import type { TrainingRun } from "../api/trainingrun.js";
+import { podName } from "./names.js";
+import { controllerRef } from "./owner.js";
+import { podScheduling } from "./scheduling.js";
+import type { OperatorSettings } from "./settings.js";
+import { TRAINER_CONTAINER } from "./trainer-reports.js";
+
+const CHECKPOINT_VOLUME = "checkpoints";
+
+/** The pod of one attempt: everything the trainer protocol promises, nothing else. */
+export function buildTrainerPod(
+  run: TrainingRun,
+  spec: TrainingRunSpec,
+  attempt: number,
+  claimName: string,
+  settings: OperatorSettings,
+): V1Pod {
+  const runName = run.metadata.name ?? "";
+  const name = podName(runName, attempt);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: run.metadata.namespace,
+      labels: { [RUN_LABEL]: runName, [ATTEMPT_LABEL]: String(attempt) },
+      ownerReferences: [controllerRef(run)],
+    },
+    spec: {
+      // The operator, not the kubelet, decides about the next attempt.
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: spec.preemption.gracePeriodSeconds,
+      serviceAccountName: settings.trainerServiceAccountName,
+      ...podScheduling(spec.scheduling),
+      volumes: [{ name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } }],
+      containers: [
+        {
+          name: TRAINER_CONTAINER,
+          image: spec.image,
+          imagePullPolicy: spec.imagePullPolicy,
+          command: spec.command,
+          args: spec.args,
+          env: [...protocolEnv(runName, attempt, spec), ...((spec.env ?? []) as V1EnvVar[])],
+          resources: podResources(spec.resources),
+          volumeMounts: [{ name: CHECKPOINT_VOLUME, mountPath: spec.checkpoint.mountPath }],
+          terminationMessagePath: "/dev/termination-log",
+          // A trainer that dies without writing its summary still leaves its last log lines.
+          terminationMessagePolicy: "FallbackToLogsOnError",
+        },
+      ],
+    },
+  };
+}
+
+/** docs/trainer-protocol.md; the names are OPERATOR_ENV_NAMES, which spec.env may not set. */
+function protocolEnv(runName: string, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
+  const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
+  return [
+    { name: "RESUMABLE_CHECKPOINT_DIR", value: spec.checkpoint.mountPath },
+    { name: "RESUMABLE_CONFIG", value: JSON.stringify(spec.training) },
+    { name: "RESUMABLE_RUN", value: runName },
+    { name: "RESUMABLE_ATTEMPT", value: String(attempt) },
+    { name: "RESUMABLE_POD_NAME", valueFrom: field("metadata.name") },
+    { name: "RESUMABLE_POD_NAMESPACE", valueFrom: field("metadata.namespace") },
+    { name: "RESUMABLE_POD_IP", valueFrom: field("status.podIP") },
+  ];
+}
+
+function podResources(resources: TrainingRunSpec["resources"]): V1ResourceRequirements | undefined {
+  if (resources === undefined) return undefined;
+  const asStrings = (list: Record<string, number | string> | undefined) =>
+    list && Object.fromEntries(Object.entries(list).map(([k, v]) => [k, String(v)]));
+  return { limits: asStrings(resources.limits), requests: asStrings(resources.requests) };
+}

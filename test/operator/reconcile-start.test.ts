@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { V1Pod } from "@kubernetes/client-node";
+import { OPERATOR_ENV_NAMES } from "../../operator/src/api/spec.js";
+import type { Action } from "../../operator/src/reconcile/types.js";
+import { T0, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
+
+const createdPod = (actions: Action[]): V1Pod => {
+  const create = actions.find((a) => a.kind === "createPod");
+  assert.ok(create && create.kind === "createPod", "a createPod action");
+  return create.pod;
+};
+
+describe("reconcile: starting attempts", () => {
+  it("a new run gets its checkpoint PVC and the pod of attempt 1", () => {
+    const d = pass(aRun(), [], T0, { pvc: null });
+    assert.deepEqual(actionKinds(d), ["createPVC", "createPod"]);
+    assert.equal(d.status.phase, "Pending");
+    assert.equal(d.status.attempt, 1);
+    assert.deepEqual(d.status.attempts, [{ attempt: 1, pod: "mnist-1" }]);
+    assert.equal(d.status.startTime, T0.toISOString());
+    assert.deepEqual(eventReasons(d), ["PodCreated"]);
+  });
+
+  it("the pod follows the trainer protocol", () => {
+    const run = aRun({ preemption: { gracePeriodSeconds: 20 }, env: [{ name: "RESUMABLE_METRICS_PORT", value: "0" }] });
+    const pod = createdPod(pass(run, [], T0).actions);
+    assert.equal(pod.metadata?.name, "mnist-1");
+    assert.deepEqual(pod.metadata?.labels, { "resumable.dev/run": "mnist", "resumable.dev/attempt": "1" });
+    assert.deepEqual(pod.metadata?.ownerReferences, [
+      { apiVersion: "resumable.dev/v1alpha1", kind: "TrainingRun", name: "mnist", uid: "run-uid-1", controller: true, blockOwnerDeletion: true },
+    ]);
+    assert.equal(pod.spec?.restartPolicy, "Never");
+    assert.equal(pod.spec?.terminationGracePeriodSeconds, 20);
+    assert.equal(pod.spec?.serviceAccountName, "resumable-trainer");
+    assert.deepEqual(pod.spec?.volumes, [{ name: "checkpoints", persistentVolumeClaim: { claimName: "mnist-checkpoints" } }]);
+    const trainer = pod.spec?.containers[0];
+    assert.equal(trainer?.image, "resumable/trainer:0.1.0");
+    assert.deepEqual(trainer?.volumeMounts, [{ name: "checkpoints", mountPath: "/checkpoints" }]);
+    const env = Object.fromEntries((trainer?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
+    assert.deepEqual(env, {
+      RESUMABLE_CHECKPOINT_DIR: "/checkpoints",
+      RESUMABLE_CONFIG: JSON.stringify({ model: "mlp", totalSteps: 600 }),
+      RESUMABLE_RUN: "mnist",
+      RESUMABLE_ATTEMPT: "1",
+      RESUMABLE_POD_NAME: "metadata.name",
+      RESUMABLE_POD_NAMESPACE: "metadata.namespace",
+      RESUMABLE_POD_IP: "status.podIP",
+      RESUMABLE_METRICS_PORT: "0",
+    });
+    assert.deepEqual(
+      trainer?.env?.map((e) => e.name).filter((n) => n !== "RESUMABLE_METRICS_PORT"),
+      [...OPERATOR_ENV_NAMES],
+    );
+  });
+
+  it("resources are passed as quantities, nvidia.com/gpu included", () => {
+    const run = aRun({ resources: { limits: { "nvidia.com/gpu": 1, memory: "2Gi" } } });
+    assert.deepEqual(createdPod(pass(run, [], T0).actions).spec?.containers[0]?.resources, {
+      limits: { "nvidia.com/gpu": "1", memory: "2Gi" },
+      requests: undefined,
+    });
+  });
+
+  it("spot: true requires a spot node of any cloud and tolerates their taints, ANDed with the user's affinity", () => {
+    const userTerm = { matchExpressions: [{ key: "gpu", operator: "In", values: ["a100"] }] };
+    const run = aRun({
+      scheduling: {
+        spot: true,
+        tolerations: [{ key: "team", operator: "Exists" }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [userTerm] } } },
+      },
+    });
+    const spec = createdPod(pass(run, [], T0).actions).spec;
+    const terms = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.deepEqual(
+      terms.map((t) => t.matchExpressions?.map((e) => e.key)),
+      [
+        ["gpu", "cloud.google.com/gke-spot"],
+        ["gpu", "karpenter.sh/capacity-type"],
+        ["gpu", "eks.amazonaws.com/capacityType"],
+        ["gpu", "kubernetes.azure.com/scalesetpriority"],
+      ],
+    );
+    assert.deepEqual(
+      spec?.tolerations?.map((t) => t.key),
+      ["team", "cloud.google.com/gke-spot", "kubernetes.azure.com/scalesetpriority"],
+    );
+  });
+
+  it("without spot the scheduling fields pass through untouched", () => {
+    const run = aRun({ scheduling: { nodeSelector: { pool: "gpu" }, priorityClassName: "batch" } });
+    const spec = createdPod(pass(run, [], T0).actions).spec;
+    assert.deepEqual(spec?.nodeSelector, { pool: "gpu" });
+    assert.equal(spec?.priorityClassName, "batch");
+    assert.equal(spec?.affinity, undefined);
+    assert.equal(spec?.tolerations, undefined);
+  });
+
+  it("the created PVC is owned by the run only when retainOnDelete is false", () => {
+    for (const retainOnDelete of [true, false]) {
+      const d = pass(aRun({ checkpoint: { retainOnDelete, volume: { size: "5Gi", storageClassName: "fast" } } }), [], T0, { pvc: null });
+      const create = d.actions.find((a) => a.kind === "createPVC");
+      assert.ok(create?.kind === "createPVC");
+      assert.equal(create.pvc.metadata?.ownerReferences?.length ?? 0, retainOnDelete ? 0 : 1);
+      assert.deepEqual(create.pvc.spec, {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: "fast",
+        resources: { requests: { storage: "5Gi" } },
+      });
+    }
+  });
+
+  it("an existing claimName is used, never created; while it is missing the run waits and polls", () => {
+    const run = aRun({ checkpoint: { claimName: "shared" } });
+    const waiting = pass(run, [], T0, { pvc: null });
+    assert.deepEqual(waiting.actions, []);
+    assert.equal(waiting.status.phase, "Pending");
+    assert.equal(waiting.status.attempt ?? 0, 0);
+    assert.ok(waiting.requeueAfterMs !== undefined);
+    assert.match(waiting.status.conditions?.find((c) => c.type === "Running")?.reason ?? "", /ClaimNotFound/);
+
+    const d = pass(run, [], T0, { pvc: aPvc("shared") });
+    assert.deepEqual(actionKinds(d), ["createPod"]);
+    assert.equal(createdPod(d.actions).spec?.volumes?.[0]?.persistentVolumeClaim?.claimName, "shared");
+  });
+
+  it("a pod created but not yet in the cache is created again, with no second record or event", () => {
+    const first = pass(aRun(), [], T0);
+    const d = pass(afterWrite(aRun(), first), [], T0);
+    assert.deepEqual(actionKinds(d), ["createPod"]);
+    assert.equal(createdPod(d.actions).metadata?.name, "mnist-1");
+    assert.deepEqual(d.status.attempts, first.status.attempts);
+    assert.deepEqual(d.events, []);
+  });
+
+  it("a pod newer than status knows (a lost status write) is adopted, not duplicated", () => {
+    const d = pass(aRun({}, startedStatus(1, { attempts: [{ attempt: 1, pod: "mnist-1", endTime: T0.toISOString(), endReason: "Preempted" }] })), [running(2)], T0);
+    assert.equal(d.status.attempt, 2);
+    assert.deepEqual(actionKinds(d), []);
+    assert.deepEqual(d.status.attempts?.map((a) => a.pod), ["mnist-1", "mnist-2"]);
+    assert.equal(d.status.phase, "Running");
+  });
+
+  it("a pod left by an earlier run of the same name blocks the first attempt until it is gone", () => {
+    const leftover = aPod(3, { phase: "Running", node: "spot-1", ownerUid: "old-run", deletedAt: T0 });
+    const d = pass(aRun(), [leftover], T0);
+    assert.deepEqual(d.actions, []);
+    assert.equal(d.status.attempt, 0);
+    assert.equal(d.status.phase, "Pending");
+  });
+
+  it("accepts timestamps as Date objects (lists) and strings (watch events) alike", () => {
+    const asDate = running(1, { startTime: new Date("2026-11-28T11:59:00.000Z") });
+    const asString = running(1, { startTime: "2026-11-28T11:59:00.000Z" });
+    const run = aRun({}, startedStatus(1));
+    assert.deepEqual(pass(run, [asString], T0), pass(run, [asDate], T0));
+    assert.equal(pass(run, [asString], T0).status.attempts?.[0]?.startTime, "2026-11-28T11:59:00.000Z");
+  });
+});
