@@ -1,0 +1,43 @@
+// The chart as Kubernetes objects: `helm template` with the given values.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { CHART_DIR, run, type RunResult } from "./tools.js";
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export const RELEASE = "resumable";
+export const NAMESPACE = "resumable-system";
+
+/** `helm template` (its exit code and output) with `values` given as a values file. */
+export async function helmTemplate(values: object = {}, namespace = NAMESPACE): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), "resumable-values-"));
+  try {
+    const file = join(dir, "values.json");
+    writeFileSync(file, JSON.stringify(values));
+    return await run("helm", ["template", RELEASE, CHART_DIR, "--namespace", namespace, "--values", file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The rendered objects; throws with helm's message when rendering fails. */
+export async function renderChart(values: object = {}, namespace = NAMESPACE): Promise<KubeObject[]> {
+  const result = await helmTemplate(values, namespace);
+  if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+  return parseAllDocuments(result.stdout)
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+}
+
+export function findObject(objects: KubeObject[], kind: string, name?: string): KubeObject {
+  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (!found) throw new Error(`no ${kind}${name ? ` ${name}` : ""} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  return found;
+}

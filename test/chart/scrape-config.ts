@@ -1,0 +1,136 @@
+// Plain Prometheus scrape jobs equivalent to the chart's ServiceMonitor and
+// PodMonitor, as the Prometheus Operator would generate them, so a bare
+// Prometheus (tests, or users without the Prometheus Operator) scrapes
+// exactly what the chart's monitors describe, relabelings included.
+import type { KubeObject } from "./render.js";
+
+type Relabel = Record<string, unknown>;
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+interface NamespaceSelector {
+  any?: boolean;
+  matchNames?: string[];
+}
+
+interface Endpoint {
+  port?: string;
+  path?: string;
+  interval?: string;
+  scrapeTimeout?: string;
+  honorLabels?: boolean;
+  relabelings?: Relabel[];
+}
+
+/** Kubernetes label name → the suffix of Prometheus' __meta_kubernetes_*_label_<name>. */
+const metaName = (label: string) => label.replace(/[^a-zA-Z0-9_]/g, "_");
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** camelCase relabeling (the monitoring.coreos.com CRDs) → snake_case (Prometheus' config). */
+function toPrometheusRelabel(r: Relabel): Relabel {
+  return Object.fromEntries(
+    Object.entries(r).map(([k, v]) => [
+      k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      k === "action" && typeof v === "string" ? v.toLowerCase() : v,
+    ]),
+  );
+}
+
+function selectorRelabels(role: "pod" | "service", selector: LabelSelector): Relabel[] {
+  const label = (k: string) => `__meta_kubernetes_${role}_label_${metaName(k)}`;
+  const present = (k: string) => `__meta_kubernetes_${role}_labelpresent_${metaName(k)}`;
+  const rules: Relabel[] = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => ({
+    action: "keep",
+    source_labels: [label(k), present(k)],
+    regex: `(${escapeRegex(v)});true`,
+  }));
+  for (const e of selector.matchExpressions ?? []) {
+    const values = `(${(e.values ?? []).map(escapeRegex).join("|")})`;
+    switch (e.operator) {
+      case "Exists":
+        rules.push({ action: "keep", source_labels: [present(e.key)], regex: "true" });
+        break;
+      case "DoesNotExist":
+        rules.push({ action: "drop", source_labels: [present(e.key)], regex: "true" });
+        break;
+      case "In":
+        rules.push({ action: "keep", source_labels: [label(e.key), present(e.key)], regex: `${values};true` });
+        break;
+      case "NotIn":
+        rules.push({ action: "drop", source_labels: [label(e.key), present(e.key)], regex: `${values};true` });
+        break;
+      default:
+        throw new Error(`unknown selector operator ${e.operator}`);
+    }
+  }
+  return rules;
+}
+
+function sdConfig(role: string, kubeconfig: string, namespaces: NamespaceSelector, ownNamespace: string) {
+  const names = namespaces.any ? undefined : (namespaces.matchNames ?? [ownNamespace]);
+  return { role, kubeconfig_file: kubeconfig, ...(names ? { namespaces: { names } } : {}) };
+}
+
+function endpointSettings(ep: Endpoint) {
+  return {
+    metrics_path: ep.path ?? "/metrics",
+    honor_labels: ep.honorLabels ?? false,
+    ...(ep.interval ? { scrape_interval: ep.interval } : {}),
+    ...(ep.scrapeTimeout ? { scrape_timeout: ep.scrapeTimeout } : {}),
+  };
+}
+
+const copy = (source: string, target: string): Relabel => ({ source_labels: [source], target_label: target });
+
+function serviceMonitorJobs(monitor: KubeObject, kubeconfig: string): object[] {
+  const spec = monitor.spec as { selector: LabelSelector; namespaceSelector?: NamespaceSelector; endpoints: Endpoint[] };
+  const ns = monitor.metadata.namespace ?? "default";
+  return spec.endpoints.map((ep, i) => ({
+    job_name: `serviceMonitor/${ns}/${monitor.metadata.name}/${i}`,
+    ...endpointSettings(ep),
+    kubernetes_sd_configs: [sdConfig("endpointslice", kubeconfig, spec.namespaceSelector ?? {}, ns)],
+    relabel_configs: [
+      ...selectorRelabels("service", spec.selector),
+      ...(ep.port ? [{ action: "keep", source_labels: ["__meta_kubernetes_endpointslice_port_name"], regex: escapeRegex(ep.port) }] : []),
+      copy("__meta_kubernetes_namespace", "namespace"),
+      copy("__meta_kubernetes_service_name", "service"),
+      copy("__meta_kubernetes_pod_name", "pod"),
+      copy("__meta_kubernetes_pod_container_name", "container"),
+      copy("__meta_kubernetes_service_name", "job"),
+      ...(ep.port ? [{ target_label: "endpoint", replacement: ep.port }] : []),
+      ...(ep.relabelings ?? []).map(toPrometheusRelabel),
+    ],
+  }));
+}
+
+function podMonitorJobs(monitor: KubeObject, kubeconfig: string): object[] {
+  const spec = monitor.spec as { selector: LabelSelector; namespaceSelector?: NamespaceSelector; podMetricsEndpoints: Endpoint[] };
+  const ns = monitor.metadata.namespace ?? "default";
+  return spec.podMetricsEndpoints.map((ep, i) => ({
+    job_name: `podMonitor/${ns}/${monitor.metadata.name}/${i}`,
+    ...endpointSettings(ep),
+    kubernetes_sd_configs: [sdConfig("pod", kubeconfig, spec.namespaceSelector ?? {}, ns)],
+    relabel_configs: [
+      // The Prometheus Operator skips finished pods (PodMonitor filterRunning defaults to true).
+      { action: "drop", source_labels: ["__meta_kubernetes_pod_phase"], regex: "(Failed|Succeeded)" },
+      ...selectorRelabels("pod", spec.selector),
+      ...(ep.port ? [{ action: "keep", source_labels: ["__meta_kubernetes_pod_container_port_name"], regex: escapeRegex(ep.port) }] : []),
+      copy("__meta_kubernetes_namespace", "namespace"),
+      copy("__meta_kubernetes_pod_container_name", "container"),
+      copy("__meta_kubernetes_pod_name", "pod"),
+      { target_label: "job", replacement: `${ns}/${monitor.metadata.name}` },
+      ...(ep.relabelings ?? []).map(toPrometheusRelabel),
+    ],
+  }));
+}
+
+/** Scrape jobs for every ServiceMonitor and PodMonitor among `objects`. */
+export function scrapeJobsFor(objects: KubeObject[], kubeconfig: string): object[] {
+  return objects.flatMap((o) =>
+    o.kind === "ServiceMonitor" ? serviceMonitorJobs(o, kubeconfig) : o.kind === "PodMonitor" ? podMonitorJobs(o, kubeconfig) : [],
+  );
+}
