@@ -39,6 +39,10 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   }
   d.condition({ type: "Valid", status: "True", reason: "Valid", message: "the spec is valid" });
   const spec = validation.spec;
+  // Zeros rather than blanks in `kubectl get tr`.
+  d.status.preemptions ??= 0;
+  d.status.failures ??= 0;
+  d.status.lostSteps ??= 0;
   const pods = sortPods(observed.pods, observed.run);
 
   recordAttempts(d, pods, spec);

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FakeClock, aNode, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
+
+describe("reconcile: pods on lost nodes are not waited on forever", () => {
+  for (const [name, nodes] of [
+    ["NotReady", (since: Date) => [aNode("spot-1", "Unknown", since)]],
+    ["deleted", () => []],
+  ] as const) {
+    it(`a pod Running on a ${name} node: preempted after the timeout, then force-deleted, then replaced`, () => {
+      const clock = new FakeClock();
+      const lostSince = clock.now();
+      let run = aRun({}, startedStatus(1));
+      const zombie = running(1);
+
+      const early = pass(run, [zombie], clock.advance(10), { nodes: nodes(lostSince) });
+      assert.deepEqual(early.actions, []);
+      assert.equal(early.status.attempts?.[0]?.endTime, undefined);
+      assert.ok(early.requeueAfterMs !== undefined && early.requeueAfterMs > 0, "wakes up when the timeout expires");
+      run = afterWrite(run, early);
+
+      const giveUp = pass(run, [zombie], clock.advance(30), { nodes: nodes(lostSince) });
+      assert.equal(giveUp.status.attempts?.[0]?.endReason, "Preempted");
+      assert.equal(giveUp.status.attempts?.[0]?.endDetail, "NodeLost");
+      assert.equal(giveUp.status.preemptions, 1);
+      assert.deepEqual(eventReasons(giveUp), ["Preempted"]);
+      assert.deepEqual(giveUp.actions, [], "the outcome is recorded before the pod is touched");
+      run = afterWrite(run, giveUp);
+
+      const force = pass(run, [zombie], clock.now(), { nodes: nodes(lostSince) });
+      assert.deepEqual(force.actions, [
+        { kind: "deletePod", name: "mnist-1", uid: "pod-uid-1", gracePeriodSeconds: 0, reason: "stuck on a lost node" },
+      ]);
+      assert.equal(force.status.preemptions, 1);
+      run = afterWrite(run, force);
+
+      const next = pass(run, [], clock.now(), { nodes: nodes(lostSince) });
+      assert.deepEqual(actionKinds(next), ["createPod"]);
+      assert.equal(next.status.attempt, 2);
+      assert.equal(next.status.preemptions, 1, "the vanished pod was already counted");
+    });
+  }
+
+  it("a pod stuck Terminating on a lost node is force-deleted too", () => {
+    const clock = new FakeClock();
+    let run = aRun({}, startedStatus(1));
+    const stuck = running(1, { deletedAt: clock.now() });
+    const nodes = [aNode("spot-1", "False", clock.now())];
+    const giveUp = pass(run, [stuck], clock.advance(31), { nodes });
+    assert.equal(giveUp.status.attempts?.[0]?.endDetail, "NodeLost");
+    run = afterWrite(run, giveUp);
+    assert.equal(pass(run, [stuck], clock.now(), { nodes }).actions[0]?.kind, "deletePod");
+    assert.equal(pass(run, [stuck], clock.now(), { nodes }).actions.find((a) => a.kind === "deletePod")?.gracePeriodSeconds, 0);
+  });
+
+  it("the timeout counts from when the node went NotReady, not from when the operator noticed", () => {
+    const clock = new FakeClock();
+    const nodes = [aNode("spot-1", "Unknown", clock.now())];
+    const d = pass(aRun({}, startedStatus(1)), [running(1)], clock.advance(45), { nodes });
+    assert.equal(d.status.attempts?.[0]?.endDetail, "NodeLost");
+  });
+
+  it("a node that recovers in time clears the clock", () => {
+    const clock = new FakeClock();
+    let run = aRun({}, startedStatus(1));
+    const lost = pass(run, [running(1)], clock.advance(5), { nodes: [] });
+    assert.ok(lost.status.attempts?.[0]?.nodeLostAt !== undefined);
+    run = afterWrite(run, lost);
+    const back = pass(run, [running(1)], clock.advance(5), { nodes: [aNode("spot-1")] });
+    assert.equal(back.status.attempts?.[0]?.nodeLostAt, undefined);
+    run = afterWrite(run, back);
+    const later = pass(run, [running(1)], clock.advance(60), { nodes: [] });
+    assert.equal(later.status.attempts?.[0]?.endTime, undefined, "a fresh timeout started");
+  });
+
+  it("a healthy node's Terminating pod is waited for, however long", () => {
+    const clock = new FakeClock();
+    const d = pass(aRun({}, startedStatus(1)), [running(1, { deletedAt: clock.now() })], clock.advance(600));
+    assert.deepEqual(d.actions, []);
+    assert.equal(d.status.attempts?.[0]?.endTime, undefined);
+  });
+});

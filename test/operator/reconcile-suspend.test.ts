@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FakeClock, aPod, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
+
+describe("reconcile: suspend and resume", () => {
+  it("suspend stops the trainer gracefully, is not a preemption, and resuming starts the next attempt", () => {
+    const clock = new FakeClock();
+    let run = aRun({ suspend: true }, startedStatus(1));
+
+    const stopping = pass(run, [running(1)], clock.now());
+    assert.deepEqual(stopping.actions, [{ kind: "deletePod", name: "mnist-1", uid: "pod-uid-1", reason: "the run is suspended" }]);
+    assert.equal(stopping.status.phase, "Suspended");
+    assert.deepEqual(eventReasons(stopping), ["Suspended"]);
+    run = afterWrite(run, stopping);
+
+    // The graceful deletion is under way: nothing more to do, nothing said twice.
+    const terminating = running(1, { deletedAt: clock.now() });
+    const waiting = pass(run, [terminating], clock.advance(5));
+    assert.deepEqual(waiting.actions, []);
+    assert.deepEqual(waiting.events, []);
+    run = afterWrite(run, waiting);
+
+    const summary = { reason: "preempted", step: 420, checkpoint: { step: 420 } };
+    const stopped = pass(run, [aPod(1, { phase: "Failed", node: "spot-1", exitCode: 143, summary, deletedAt: clock.now() })], clock.advance(5));
+    assert.equal(stopped.status.attempts?.[0]?.endReason, "Suspended");
+    assert.equal(stopped.status.preemptions, 0);
+    assert.equal(stopped.status.failures, 0);
+    assert.deepEqual(actionKinds(stopped), []);
+    assert.equal(stopped.status.phase, "Suspended");
+    run = afterWrite(run, stopped);
+
+    run = { ...run, spec: { ...run.spec, suspend: false } };
+    const resumed = pass(run, [], clock.advance(60));
+    assert.deepEqual(actionKinds(resumed), ["createPod"]);
+    assert.equal(resumed.status.attempt, 2);
+    assert.deepEqual(eventReasons(resumed), ["Unsuspended", "PodCreated"]);
+    assert.equal(resumed.status.conditions?.find((c) => c.type === "Suspended")?.status, "False");
+  });
+
+  it("a run created suspended starts nothing", () => {
+    const d = pass(aRun({ suspend: true }), [], new FakeClock().now(), { pvc: null });
+    assert.deepEqual(d.actions, []);
+    assert.equal(d.status.phase, "Suspended");
+  });
+});

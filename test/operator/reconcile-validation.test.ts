@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FakeClock, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
+import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+
+/** Specs that got past the apiserver somehow (an older CRD) or that the world makes unworkable. */
+const cases: { name: string; run: TrainingRun; field: RegExp; pvc?: ReturnType<typeof aPvc> }[] = [
+  { name: "claimName and volume together", run: aRun({ checkpoint: { claimName: "x", volume: {} } }), field: /^spec\.checkpoint\.claimName: / },
+  { name: "a reserved env var", run: aRun({ env: [{ name: "RESUMABLE_ATTEMPT", value: "9" }] }), field: /^spec\.env: / },
+  { name: "a negative grace period", run: aRun({ preemption: { gracePeriodSeconds: -1 } }), field: /^spec\.preemption\.gracePeriodSeconds: / },
+  { name: "no training config", run: { ...aRun(), spec: {} as TrainingRun["spec"] }, field: /^spec\.training: / },
+  { name: "a name too long for a label", run: { ...aRun(), metadata: { ...aRun().metadata, name: "n".repeat(64) } }, field: /^metadata\.name must be at most 63/ },
+  { name: "a read-only claim", run: aRun({ checkpoint: { claimName: "ro" } }), pvc: aPvc("ro", ["ReadOnlyMany"]), field: /^spec\.checkpoint\.claimName: .*ReadOnlyMany/ },
+];
+
+describe("reconcile: specs that can never work", () => {
+  for (const c of cases) {
+    it(`${c.name} → Valid=False naming the field, no actions, no requeue`, () => {
+      const d = pass(c.run, [], new FakeClock().now(), { pvc: c.pvc ?? null });
+      const valid = d.status.conditions?.find((x) => x.type === "Valid");
+      assert.equal(valid?.status, "False");
+      assert.match(valid?.message ?? "", c.field);
+      assert.deepEqual(d.actions, []);
+      assert.equal(d.requeueAfterMs, undefined);
+      assert.deepEqual(d.events.map((e) => e.reason), ["InvalidSpec"]);
+      // Seen again: same status, no second event (no hot loop through our own writes).
+      const again = pass(afterWrite(c.run, d), [], new FakeClock().now(), { pvc: c.pvc ?? null });
+      assert.deepEqual(again.status, d.status);
+      assert.deepEqual(again.events, []);
+    });
+  }
+
+  it("an invalid edit leaves a running trainer alone; fixing it turns Valid back to True", () => {
+    const broken = aRun({ env: [{ name: "RESUMABLE_RUN", value: "x" }] }, startedStatus(1));
+    const d = pass(broken, [running(1)], new FakeClock().now());
+    assert.deepEqual(d.actions, []);
+    assert.equal(d.status.phase, "Running");
+    const fixed = pass({ ...afterWrite(broken, d), spec: aRun().spec }, [running(1)], new FakeClock().now());
+    assert.equal(fixed.status.conditions?.find((x) => x.type === "Valid")?.status, "True");
+  });
+
+  it("observedGeneration follows metadata.generation", () => {
+    const run = aRun();
+    run.metadata.generation = 7;
+    assert.equal(pass(run, [], new FakeClock().now()).status.observedGeneration, 7);
+  });
+});
