@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { renderCrdYaml, trainingRunCrd } from "../../operator/src/api/crd.js";
+import { minimal, minimalDefaulted } from "./corpus.js";
+
+type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema; additionalProperties?: Schema };
+
+const CRD_FILE = new URL("../../crds/resumable.dev_trainingruns.yaml", import.meta.url);
+const version = (trainingRunCrd().spec as { versions: Record<string, unknown>[] }).versions[0] ?? {};
+const root = (version.schema as { openAPIV3Schema: Schema }).openAPIV3Schema;
+
+/** Every schema node with its path, depth first. */
+function* nodes(schema: Schema, path = ""): Generator<[string, Schema]> {
+  yield [path, schema];
+  for (const [name, child] of Object.entries(schema.properties ?? {})) yield* nodes(child, `${path}.${name}`);
+  if (schema.items) yield* nodes(schema.items, `${path}[]`);
+  if (schema.additionalProperties) yield* nodes(schema.additionalProperties, `${path}{}`);
+}
+
+/** The apiserver's defaulting, top down: a default is applied, then defaulted inside. */
+function applyDefaults(schema: Schema, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (schema.items ? applyDefaults(schema.items, item) : item));
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [name, child] of Object.entries(schema.properties ?? {})) {
+    if (out[name] === undefined && child.default !== undefined) out[name] = structuredClone(child.default);
+    if (out[name] !== undefined) out[name] = applyDefaults(child, out[name]);
+  }
+  return out;
+}
+
+describe("api: the generated CRD", () => {
+  it("the committed file is up to date (regenerate: node --import tsx crds/generate.ts)", () => {
+    assert.equal(readFileSync(CRD_FILE, "utf8"), renderCrdYaml());
+  });
+
+  it("the YAML reads back as exactly the generated object", () => {
+    assert.deepEqual(parse(readFileSync(CRD_FILE, "utf8")), trainingRunCrd());
+  });
+
+  it("is a structural schema: every node typed, no keywords the apiserver rejects", () => {
+    for (const [path, node] of nodes(root)) {
+      const typed = typeof node.type === "string" || node["x-kubernetes-int-or-string"] === true;
+      assert.ok(typed, `${path || "<root>"} has a type`);
+      for (const keyword of ["$schema", "$ref", "const", "propertyNames", "oneOf", "allOf", "not"]) {
+        assert.ok(!(keyword in node), `${path} has no ${keyword}`);
+      }
+      assert.ok(!(node.properties && node.additionalProperties), `${path}: properties or additionalProperties, not both`);
+      if (node["x-kubernetes-preserve-unknown-fields"]) assert.equal(node.type, "object", path);
+    }
+  });
+
+  it("apiserver defaulting of a minimal object gives the spec zod gives", () => {
+    const defaulted = applyDefaults(root, minimal) as { spec: unknown };
+    assert.deepEqual(defaulted.spec, minimalDefaulted);
+  });
+
+  it("carries the cross-field CEL rules", () => {
+    const rules = [...nodes(root)].flatMap(([path, node]) =>
+      ((node["x-kubernetes-validations"] as { rule: string }[] | undefined) ?? []).map((r) => `${path}: ${r.rule}`),
+    );
+    assert.deepEqual(rules, [
+      ": self.metadata.name.size() <= 63",
+      ".spec.env: self.all(e, !(e.name in ['RESUMABLE_CHECKPOINT_DIR','RESUMABLE_CONFIG','RESUMABLE_RUN','RESUMABLE_ATTEMPT','RESUMABLE_POD_NAME','RESUMABLE_POD_NAMESPACE','RESUMABLE_POD_IP']))",
+      ".spec.checkpoint: !(has(self.claimName) && has(self.volume))",
+      ".spec.checkpoint: !has(self.claimName) || self.retainOnDelete",
+      ".spec.failurePolicy.backoff: self.initialSeconds <= self.maxSeconds",
+    ]);
+  });
+
+  it("names, status subresource and printer columns", () => {
+    const spec = trainingRunCrd().spec as Record<string, unknown>;
+    assert.deepEqual(spec.names, { kind: "TrainingRun", listKind: "TrainingRunList", plural: "trainingruns", singular: "trainingrun", shortNames: ["tr"] });
+    assert.deepEqual(version.subresources, { status: {} });
+    const columns = (version.additionalPrinterColumns as { name: string; priority?: number }[]).filter((c) => !c.priority);
+    assert.deepEqual(columns.map((c) => c.name), ["Phase", "Step", "Preemptions", "Checkpoint", "Age"]);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * TrainingRun objects with the verdict both the operator's zod schema and the CRD (a real
+ * apiserver with crds/resumable.dev_trainingruns.yaml applied) must reach. The unit tests
+ * run the zod side; the integration suite can `kubectl apply --dry-run=server` each one.
+ */
+export interface CorpusCase {
+  name: string;
+  object: Record<string, unknown>;
+  valid: boolean;
+  /** Invalid cases: the field the rejection names, as the operator reports it. */
+  field?: string;
+}
+
+export function trainingRun(spec: Record<string, unknown>, name = "corpus"): Record<string, unknown> {
+  return {
+    apiVersion: "resumable.dev/v1alpha1",
+    kind: "TrainingRun",
+    metadata: { name },
+    spec: { training: { model: "mlp", totalSteps: 600 }, ...spec },
+  };
+}
+
+/** The smallest valid object, and its spec as defaulting (apiserver or zod) must leave it. */
+export const minimal = trainingRun({});
+export const minimalDefaulted = {
+  image: "resumable/trainer:0.1.0",
+  training: { model: "mlp", totalSteps: 600 },
+  checkpoint: { mountPath: "/checkpoints", retainOnDelete: true },
+  preemption: { gracePeriodSeconds: 25 },
+  failurePolicy: { maxRetries: 3, backoff: { initialSeconds: 10, maxSeconds: 300 } },
+  scheduling: { spot: false },
+  suspend: false,
+};
+
+const valid = (name: string, spec: Record<string, unknown>): CorpusCase => ({ name, object: trainingRun(spec), valid: true });
+const invalid = (name: string, field: string, spec: Record<string, unknown>): CorpusCase => ({
+  name,
+  object: trainingRun(spec),
+  valid: false,
+  field,
+});
+
+export const corpus: CorpusCase[] = [
+  { name: "minimal", object: minimal, valid: true },
+  valid("everything set", {
+    image: "registry.example/trainer:1",
+    imagePullPolicy: "IfNotPresent",
+    command: ["resumable-trainer"],
+    args: ["--verbose"],
+    env: [
+      { name: "RESUMABLE_PROGRESS_SECONDS", value: "2" },
+      { name: "TOKEN", valueFrom: { secretKeyRef: { name: "s", key: "k" } } },
+    ],
+    resources: { limits: { "nvidia.com/gpu": 1, memory: "4Gi", cpu: "1500m" }, requests: { cpu: 1 } },
+    checkpoint: { volume: { size: "10Gi", storageClassName: "fast", accessModes: ["ReadWriteOncePod"] }, mountPath: "/ckpt", retainOnDelete: false },
+    preemption: { gracePeriodSeconds: 90, maxPreemptions: 20 },
+    failurePolicy: { maxRetries: 0, backoff: { initialSeconds: 5, maxSeconds: 5 } },
+    scheduling: {
+      spot: true,
+      nodeSelector: { pool: "gpu" },
+      tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
+      affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } },
+      priorityClassName: "batch-low",
+    },
+    suspend: true,
+  }),
+  valid("an existing claim", { checkpoint: { claimName: "shared-checkpoints" } }),
+  valid("a volume size in bytes", { checkpoint: { volume: { size: 1073741824 } } }),
+  { name: "a 63-character name", object: trainingRun({}, "n".repeat(63)), valid: true },
+
+  { name: "no training config", object: { ...minimal, spec: {} }, valid: false, field: "spec.training" },
+  invalid("claimName and volume", "spec.checkpoint.claimName", { checkpoint: { claimName: "a", volume: { size: "1Gi" } } }),
+  invalid("retainOnDelete false on an existing claim", "spec.checkpoint.retainOnDelete", { checkpoint: { claimName: "a", retainOnDelete: false } }),
+  invalid("a relative mountPath", "spec.checkpoint.mountPath", { checkpoint: { mountPath: "checkpoints" } }),
+  invalid("no access modes", "spec.checkpoint.volume.accessModes", { checkpoint: { volume: { accessModes: [] } } }),
+  invalid("a read-only access mode", "spec.checkpoint.volume.accessModes[0]", { checkpoint: { volume: { accessModes: ["ReadOnlyMany"] } } }),
+  invalid("a size that is no quantity", "spec.checkpoint.volume.size", { checkpoint: { volume: { size: "lots" } } }),
+  invalid("a GPU count that is no quantity", "spec.resources.limits.nvidia.com/gpu", { resources: { limits: { "nvidia.com/gpu": "one" } } }),
+  invalid("backoff initial above max", "spec.failurePolicy.backoff.initialSeconds", { failurePolicy: { backoff: { initialSeconds: 600, maxSeconds: 60 } } }),
+  invalid("negative maxRetries", "spec.failurePolicy.maxRetries", { failurePolicy: { maxRetries: -1 } }),
+  invalid("a zero grace period", "spec.preemption.gracePeriodSeconds", { preemption: { gracePeriodSeconds: 0 } }),
+  invalid("negative maxPreemptions", "spec.preemption.maxPreemptions", { preemption: { maxPreemptions: -1 } }),
+  invalid("a protocol env var", "spec.env", { env: [{ name: "RESUMABLE_CHECKPOINT_DIR", value: "/tmp" }] }),
+  invalid("an env var without a name", "spec.env[0].name", { env: [{ name: "" }] }),
+  invalid("an unknown pull policy", "spec.imagePullPolicy", { imagePullPolicy: "Sometimes" }),
+  invalid("an unknown toleration operator", "spec.scheduling.tolerations[0].operator", { scheduling: { tolerations: [{ operator: "Maybe" }] } }),
+  invalid("spot as a string", "spec.scheduling.spot", { scheduling: { spot: "yes" } }),
+  invalid("an empty image", "spec.image", { image: "" }),
+  { name: "a 64-character name", object: trainingRun({}, "n".repeat(64)), valid: false, field: "" },
+];
