@@ -2,10 +2,11 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { selectBackend } from "../backend/select.js";
 import { Fence, FencedError } from "../checkpoint/fence.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
-import { CheckpointStore, type CommittedCheckpoint } from "../checkpoint/store.js";
+import { CheckpointStore, type CommittedCheckpoint, type LoadedCheckpoint } from "../checkpoint/store.js";
 import { CheckpointWriter } from "../checkpoint/writer.js";
 import { checkResumable } from "../config/compat.js";
 import type { TrainerEnv } from "../config/env.js";
+import { ConfigError } from "../config/errors.js";
 import type { TrainingConfig } from "../config/schema.js";
 import { loadDataset } from "../data/dataset.js";
 import { stepsPerEpoch } from "../data/order.js";
@@ -69,7 +70,7 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   await store.prepare();
 
   const session = new TrainingSession(config, data, backend);
-  const loaded = opts.resumeFrom !== undefined ? await store.load(opts.resumeFrom) : await store.loadNewestValid();
+  const loaded = opts.resumeFrom !== undefined ? await loadNamed(store, opts.resumeFrom) : await store.loadNewestValid();
   let lastCommitted: CommittedCheckpoint | undefined;
   if (loaded) {
     const changed = checkResumable(loaded.manifest.config, config, loaded.path);
@@ -157,4 +158,13 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   publish();
   await progress.stop();
   return completed ? "completed" : "preempted";
+}
+
+/** --resume-from: a checkpoint that does not load is the caller's mistake (exit 2), never quarantined. */
+async function loadNamed(store: CheckpointStore, path: string): Promise<LoadedCheckpoint> {
+  try {
+    return await store.load(path);
+  } catch (err) {
+    throw new ConfigError(`--resume-from ${path}: ${(err as Error).message}`);
+  }
 }

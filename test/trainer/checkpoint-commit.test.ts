@@ -1,0 +1,87 @@
+/**
+ * The atomic commit under a failure injected at each of its file-system steps, both as an
+ * error the trainer sees and as a crash (that step and every later one fail, so nothing is
+ * cleaned up). Whatever the step, the directory holds the old checkpoints plus either nothing
+ * or the complete new one, and the next start loads a valid checkpoint.
+ */
+import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fsCommitIo, type CommitIo } from "../../trainer/src/checkpoint/io.js";
+import { fakeSnapshot, store } from "./helpers/snapshots.js";
+import { tempDir } from "./helpers/trainer-process.js";
+
+/** Fails the `failAt`-th io call (0-based); in crash mode every call after it fails too. */
+function faultyIo(failAt: number, crash: boolean): { io: CommitIo; calls: () => number } {
+  let calls = 0;
+  const wrap =
+    <A extends unknown[]>(op: string, f: (...a: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const n = calls++;
+      if (n === failAt || (crash && n > failAt)) throw new Error(`injected failure at call ${n} (${op})`);
+      return f(...args);
+    };
+  return {
+    io: {
+      mkdir: wrap("mkdir", fsCommitIo.mkdir),
+      writeFileSynced: wrap("writeFileSynced", fsCommitIo.writeFileSynced),
+      fsyncDir: wrap("fsyncDir", fsCommitIo.fsyncDir),
+      rename: wrap("rename", fsCommitIo.rename),
+      removeTree: wrap("removeTree", fsCommitIo.removeTree),
+    },
+    calls: () => calls,
+  };
+}
+
+async function countCommitCalls(): Promise<number> {
+  const dir = await tempDir();
+  const probe = faultyIo(Number.MAX_SAFE_INTEGER, false);
+  await store(dir, { io: probe.io }).save(fakeSnapshot(1), undefined);
+  return probe.calls();
+}
+
+for (const crash of [false, true]) {
+  test(`a ${crash ? "crash" : "failure"} at any step of the commit leaves the old checkpoints plus nothing or the complete new one`, async () => {
+    const steps = await countCommitCalls();
+    assert.ok(steps >= 7, `the commit takes its steps through the io (${steps})`);
+    for (let failAt = 0; failAt < steps; failAt++) {
+      const dir = await tempDir();
+      await store(dir).save(fakeSnapshot(10), undefined);
+      const { io } = faultyIo(failAt, crash);
+      const committed = await store(dir, { io })
+        .save(fakeSnapshot(20), undefined)
+        .then(() => true)
+        .catch(() => false);
+
+      const next = store(dir); // the next start
+      await next.prepare();
+      const entries = (await readdir(dir)).sort();
+      assert.ok(!entries.some((e) => e.startsWith(".tmp-")), `no temp dir survives a restart (fail at ${failAt}): ${entries}`);
+      const steps = (await next.list()).map((c) => c.step);
+      assert.ok(steps.includes(10), `the old checkpoint is kept (fail at ${failAt})`);
+      const loaded = await next.loadNewestValid();
+      assert.ok(loaded, "a valid checkpoint loads");
+      if (steps.includes(20)) {
+        assert.equal(loaded.manifest.step, 20, "a visible new checkpoint is complete");
+        assert.equal(loaded.weights[0]!.data[0], 20);
+      } else {
+        assert.equal(loaded.manifest.step, 10);
+        assert.equal(committed, false, `a commit reported done is visible (fail at ${failAt})`);
+      }
+      assert.ok(!(await readdir(dir)).includes("quarantine"), `nothing was corrupt (fail at ${failAt})`);
+    }
+  });
+}
+
+test("a new checkpoint of an existing step replaces it", async () => {
+  const dir = await tempDir();
+  const s = store(dir);
+  await s.save(fakeSnapshot(5), undefined);
+  const again = fakeSnapshot(5, "final");
+  again.weights[0]!.data.fill(99);
+  await s.save(again, undefined);
+  const loaded = await s.load(join(dir, "ckpt-00000005"));
+  assert.equal(loaded.weights[0]!.data[0], 99);
+  assert.deepEqual((await readdir(dir)).filter((e) => e.startsWith(".")), []);
+});

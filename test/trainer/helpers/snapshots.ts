@@ -1,0 +1,36 @@
+import { pino } from "pino";
+import type { TrainingSnapshot } from "../../../trainer/src/checkpoint/snapshot.js";
+import { CheckpointStore, type StoreOptions } from "../../../trainer/src/checkpoint/store.js";
+import { trainingConfigSchema } from "../../../trainer/src/config/schema.js";
+
+export const silentLog = pino({ level: "silent" });
+
+export const testConfig = trainingConfigSchema.parse({ dataset: "synthetic", totalSteps: 100 });
+
+/** A small snapshot whose values encode the step, so a test can tell which one it loaded. */
+export function fakeSnapshot(step: number, kind: "periodic" | "final" = "periodic"): TrainingSnapshot {
+  return {
+    weights: [
+      { name: "hidden/kernel", dtype: "F32", shape: [4, 2], data: new Float32Array(8).fill(step) },
+      { name: "hidden/bias", dtype: "F32", shape: [2], data: new Float32Array(2).fill(-step) },
+    ],
+    optimizerTensors: [],
+    meta: {
+      step,
+      epoch: 0,
+      positionInEpoch: step,
+      prngState: [1, 2, 3, 4],
+      dropoutSeeds: "test",
+      lossHistory: [[step, 1 / (step + 1)]],
+      config: testConfig,
+      configHash: "x",
+      optimizer: { name: "sgd", iterations: step },
+      backend: "cpu",
+      kind,
+    },
+  };
+}
+
+export function store(dir: string, overrides: Partial<StoreOptions> = {}): CheckpointStore {
+  return new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined, ...overrides });
+}
