@@ -157,4 +157,21 @@ describe("reconcile: starting attempts", () => {
     assert.deepEqual(pass(run, [asString], T0), pass(run, [asDate], T0));
     assert.equal(pass(run, [asString], T0).status.attempts?.[0]?.startTime, "2026-11-28T11:59:00.000Z");
   });
+
+  it("an unschedulable pod's reason shows in the Running condition", () => {
+    const pod = aPod(1);
+    pod.status = { ...pod.status, conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available" }] };
+    const d = pass(aRun({}, startedStatus(1)), [pod], T0);
+    assert.equal(d.status.phase, "Pending");
+    assert.deepEqual(
+      d.status.conditions?.filter((c) => c.type === "Running").map((c) => [c.reason, c.message]),
+      [["Unschedulable", "0/3 nodes are available"]],
+    );
+  });
+
+  it("a run being deleted starts no new attempt", () => {
+    const run = aRun();
+    run.metadata.deletionTimestamp = T0;
+    assert.deepEqual(pass(run, [], T0).actions, []);
+  });
 });

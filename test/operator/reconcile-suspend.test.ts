@@ -42,4 +42,19 @@ describe("reconcile: suspend and resume", () => {
     assert.deepEqual(d.actions, []);
     assert.equal(d.status.phase, "Suspended");
   });
+
+  it("unsuspending before the stopped pod is gone still does not count a preemption", () => {
+    const clock = new FakeClock();
+    let run = aRun({ suspend: true }, startedStatus(1));
+    run = afterWrite(run, pass(run, [running(1)], clock.now()));
+    run = { ...run, spec: { ...run.spec, suspend: false } };
+    const stillStopping = pass(run, [running(1, { deletedAt: clock.now() })], clock.advance(1));
+    assert.deepEqual(stillStopping.actions, [], "at most one trainer: wait for it");
+    assert.equal(stillStopping.status.phase, "Restarting");
+    run = afterWrite(run, stillStopping);
+    const gone = pass(run, [], clock.advance(5));
+    assert.equal(gone.status.attempts?.[0]?.endReason, "Suspended");
+    assert.equal(gone.status.preemptions, 0);
+    assert.deepEqual(actionKinds(gone), ["createPod"]);
+  });
 });

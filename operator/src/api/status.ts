@@ -55,6 +55,8 @@ export const attemptRecordSchema = z.object({
   resumedFromStep: z.int().optional(),
   /** The highest step this attempt is known to have reached; lostSteps is computed from it. */
   reachedStep: z.int().optional(),
+  /** The operator deleted the pod because the run was suspended: its end is no preemption. */
+  stoppedForSuspend: z.boolean().optional(),
   /** When the operator first found the pod's node NotReady or gone; cleared when it recovers. */
   nodeLostAt: time.optional(),
 });

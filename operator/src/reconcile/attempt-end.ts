@@ -11,8 +11,10 @@ import { toTimestamp } from "./time.js";
  * without endTime, and sets it: this is the one place counters move.
  */
 export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, spec: TrainingRunSpec): void {
-  // A trainer stopped because the run was suspended is neither preempted nor failed.
-  const endReason = outcome.reason === "Preempted" && spec.suspend ? "Suspended" : outcome.reason;
+  // A trainer stopped because the run was suspended is neither preempted nor failed. The
+  // spec is checked too, in case the status write that recorded the stop was lost.
+  const suspended = record.stoppedForSuspend === true || spec.suspend;
+  const endReason = outcome.reason === "Preempted" && suspended ? "Suspended" : outcome.reason;
   record.endTime = toTimestamp(d.now);
   record.endReason = endReason;
   record.endDetail = outcome.detail;

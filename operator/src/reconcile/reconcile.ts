@@ -144,6 +144,8 @@ function removeFinishedPods(d: Draft, pods: ObservedPods): void {
 
 /** Moves a run that has not finished: suspend, wait, or start the next attempt. */
 function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
+  // Garbage collection is taking the pods; a new one would only be collected too.
+  if (isTerminating(d.observed.run)) return;
   const attempt = d.status.attempt ?? 0;
   const current = findRecord(d.status, attempt);
   const currentPod = pods.byAttempt.get(attempt);
@@ -152,6 +154,7 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
   if (spec.suspend) {
     if (active && currentPod && isAlive(currentPod) && !isTerminating(currentPod)) {
       d.actions.push({ kind: "deletePod", name: currentPod.metadata?.name ?? "", uid: currentPod.metadata?.uid, reason: "the run is suspended" });
+      current.stoppedForSuspend = true;
     }
     if (d.condition({ type: "Suspended", status: "True", reason: "Suspended", message: "spec.suspend is true" })) {
       d.event("Normal", "Suspended", active ? `Stopping attempt ${attempt}: the run is suspended` : "The run is suspended");
@@ -170,10 +173,15 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
       startAttempt(d, spec, attempt, false);
       return;
     }
-    if (currentPod?.status?.phase === "Running") {
+    const waitingPhase = attempt > 1 ? "Restarting" : "Pending";
+    if (currentPod && isTerminating(currentPod)) {
+      // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
+      setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
+    } else if (currentPod?.status?.phase === "Running") {
       setPhase(d, "Running", "TrainerRunning", `attempt ${attempt} is running`);
     } else {
-      setPhase(d, attempt > 1 ? "Restarting" : "Pending", "PodPending", `attempt ${attempt} is starting`);
+      const unschedulable = currentPod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+      setPhase(d, waitingPhase, unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
     }
     return;
   }
