@@ -1,0 +1,114 @@
+/** What the operator reads while the trainer runs: the pod annotation and /metrics. */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import { progressAnnotation } from "../../trainer/src/report/progress.js";
+import { startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
+
+interface Patch {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: { metadata: { annotations: Record<string, string> } };
+}
+
+/** A stand-in API server on loopback, with a self-signed certificate for 127.0.0.1. */
+async function fakeApiServer(status: number) {
+  const dir = await tempDir("trainer-sa-");
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+    "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.crt"), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+  ], { stdio: "ignore" });
+  await writeFile(join(dir, "token"), "test-token\n");
+  const patches: Patch[] = [];
+  const server = createHttpsServer({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "ca.crt")) }, (req, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      patches.push({ method: req.method!, url: req.url!, headers: req.headers, body: JSON.parse(body) });
+      res.writeHead(status).end("{}");
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const env = {
+    KUBERNETES_SERVICE_HOST: "127.0.0.1",
+    KUBERNETES_SERVICE_PORT: String((server.address() as AddressInfo).port),
+    RESUMABLE_SERVICEACCOUNT_DIR: dir,
+    RESUMABLE_POD_NAME: "run-a-1",
+    RESUMABLE_POD_NAMESPACE: "team-x",
+    RESUMABLE_PROGRESS_SECONDS: "1",
+  };
+  return { env, patches, close: () => server.close() };
+}
+
+test("progress: merge-patches the pod's annotation with step, loss and the last checkpoint", async () => {
+  const api = await fakeApiServer(200);
+  const dir = join(await tempDir(), "ckpt");
+  const result = await (await startTrainer({ config: tinyConfig({ totalSteps: 40 }), checkpointDir: dir, attempt: 1, env: api.env })).done;
+  api.close();
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(api.patches.length >= 1, "at least one report");
+  for (const p of api.patches) {
+    assert.equal(p.method, "PATCH");
+    assert.equal(p.url, "/api/v1/namespaces/team-x/pods/run-a-1");
+    assert.equal(p.headers["content-type"], "application/merge-patch+json");
+    assert.equal(p.headers.authorization, "Bearer test-token");
+  }
+  const last = JSON.parse(api.patches.at(-1)!.body.metadata.annotations[progressAnnotation]!);
+  assert.equal(last.step, 40);
+  assert.equal(last.totalSteps, 40);
+  assert.equal(last.checkpoint.step, 40);
+  assert.equal(last.checkpoint.reason, "final");
+  assert.equal(typeof last.loss, "number");
+  assert.ok(!Number.isNaN(Date.parse(last.updatedAt)));
+});
+
+test("progress: a failing API server is logged and never stops training", async () => {
+  const api = await fakeApiServer(500);
+  const dir = join(await tempDir(), "ckpt");
+  const result = await (await startTrainer({ config: tinyConfig({ totalSteps: 20 }), checkpointDir: dir, attempt: 1, env: api.env })).done;
+  api.close();
+  assert.equal(result.code, 0);
+  assert.ok(result.lines.some((l) => l.msg?.startsWith("progress report failed")));
+});
+
+test("progress: off, logged once, outside a pod", async () => {
+  const result = await (await startTrainer({ config: tinyConfig({ totalSteps: 5 }), checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 })).done;
+  assert.equal(result.lines.filter((l) => l.msg?.startsWith("progress reports off")).length, 1);
+});
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((res) => server.close(res));
+  return port;
+}
+
+test("/metrics serves step, loss, throughput and checkpoint metrics while training", async () => {
+  const port = await freePort();
+  const trainer = await startTrainer({
+    config: tinyConfig({ totalSteps: 100000 }),
+    checkpointDir: join(await tempDir(), "ckpt"),
+    attempt: 1,
+    env: { RESUMABLE_METRICS_PORT: String(port), RESUMABLE_POD_IP: "127.0.0.1" },
+  });
+  await trainer.waitFor((l) => l.msg === "checkpoint committed");
+  await trainer.waitFor((l) => l.msg === "step" && (l.step as number) >= 40);
+  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+  trainer.kill("SIGTERM");
+  assert.equal((await trainer.done).code, 143);
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(body)?.[1]);
+  assert.ok(value("resumable_trainer_step") >= 40);
+  assert.ok(Number.isFinite(value("resumable_trainer_loss")));
+  assert.ok(value("resumable_trainer_examples_per_second") > 0);
+  assert.ok(value("resumable_trainer_last_checkpoint_step") >= 5);
+  assert.ok(value("resumable_trainer_checkpoint_bytes") > 0);
+  assert.ok(value("resumable_trainer_last_checkpoint_timestamp_seconds") > 1.7e9);
+  assert.ok(value("resumable_trainer_checkpoint_duration_seconds_count") >= 1);
+});
