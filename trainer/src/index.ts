@@ -1,0 +1,18 @@
+/**
+ * @resumable/trainer as a library: write your own tfjs training loop on the same checkpoint,
+ * fencing and signal machinery the resumable-trainer CLI uses (see docs/trainer-protocol.md).
+ */
+export { commitDirectory, type CommitRequest } from "./checkpoint/commit.js";
+export { Fence, FencedError } from "./checkpoint/fence.js";
+export { manifestSchema, type Manifest } from "./checkpoint/manifest.js";
+export { weightsSha256, type TrainingSnapshot } from "./checkpoint/snapshot.js";
+export { CheckpointStore, CorruptCheckpointError, checkpointDirName, type CommittedCheckpoint, type LoadedCheckpoint } from "./checkpoint/store.js";
+export { CheckpointWriter } from "./checkpoint/writer.js";
+export { ConfigError } from "./config/errors.js";
+export { DataOrder, type DataPosition } from "./data/order.js";
+export { deriveSeed, Prng, type PrngState } from "./data/prng.js";
+export { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from "./model/state.js";
+export { exportModel } from "./model/export.js";
+export { emitSummary, type Summary } from "./report/summary.js";
+export { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedTensor } from "./safetensors/format.js";
+export { installStopHandlers, StopRequest } from "./signals/stop.js";
