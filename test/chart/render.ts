@@ -15,16 +15,21 @@ export interface KubeObject {
 export const RELEASE = "resumable";
 export const NAMESPACE = "resumable-system";
 
-/** `helm template` (its exit code and output) with `values` given as a values file. */
-export async function helmTemplate(values: object = {}, namespace = NAMESPACE): Promise<RunResult> {
+/** Runs helm with `values` in a temporary values file whose path is `--values FILE` in `args`. */
+export async function helmWithValues(args: string[], values: object): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), "resumable-values-"));
   try {
     const file = join(dir, "values.json");
     writeFileSync(file, JSON.stringify(values));
-    return await run("helm", ["template", RELEASE, CHART_DIR, "--namespace", namespace, "--values", file]);
+    return await run("helm", [...args, "--values", file]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `helm template` (its exit code and output). */
+export function helmTemplate(values: object = {}, namespace = NAMESPACE): Promise<RunResult> {
+  return helmWithValues(["template", RELEASE, CHART_DIR, "--namespace", namespace], values);
 }
 
 /** The rendered objects; throws with helm's message when rendering fails. */
@@ -32,7 +37,10 @@ export async function renderChart(values: object = {}, namespace = NAMESPACE): P
   const result = await helmTemplate(values, namespace);
   if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return parseAllDocuments(result.stdout)
-    .map((doc) => doc.toJS() as KubeObject | null)
+    .map((doc) => {
+      if (doc.errors.length) throw new Error(`helm template rendered invalid YAML: ${doc.errors.join("; ")}`);
+      return doc.toJS() as KubeObject | null;
+    })
     .filter((o): o is KubeObject => o !== null);
 }
 
