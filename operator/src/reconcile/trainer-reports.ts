@@ -1,22 +1,34 @@
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import { z } from "zod";
 import { PROGRESS_ANNOTATION } from "../api/group.js";
-import { checkpointInfoSchema, trainerSummarySchema, type TrainerSummary } from "../api/status.js";
+import { checkpointInfoSchema, trainerSummarySchema, type CheckpointInfo, type TrainerSummary } from "../api/status.js";
 
 /** The trainer container's name in every trainer pod. */
 export const TRAINER_CONTAINER = "trainer";
 
+/** The trainer writes null for "none yet"; the operator's types say undefined. */
+const orNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
 /** The `resumable.dev/progress` annotation (docs/trainer-protocol.md). */
 const progressReportSchema = z.object({
   step: z.int().nonnegative(),
-  totalSteps: z.int().optional(),
-  epoch: z.number().optional(),
-  loss: z.number().optional(),
-  resumedFromStep: z.int().nonnegative().optional(),
-  checkpoint: checkpointInfoSchema.optional(),
-  updatedAt: z.string().optional(),
+  totalSteps: orNull(z.int()),
+  epoch: orNull(z.number()),
+  loss: orNull(z.number()),
+  // null: started fresh, i.e. from step 0; absent: a trainer that does not say.
+  resumedFromStep: z.int().nonnegative().nullable().transform((v) => v ?? 0).optional(),
+  checkpoint: orNull(checkpointInfoSchema),
+  updatedAt: orNull(z.string()),
 });
-export type ProgressReport = z.infer<typeof progressReportSchema>;
+export interface ProgressReport {
+  step: number;
+  totalSteps?: number;
+  epoch?: number;
+  loss?: number;
+  resumedFromStep?: number;
+  checkpoint?: CheckpointInfo;
+  updatedAt?: string;
+}
 
 /** The trainer's latest progress report, or undefined when absent or malformed (never trusted blindly). */
 export function readProgress(pod: V1Pod): ProgressReport | undefined {
@@ -36,15 +48,18 @@ export function trainerStatus(pod: V1Pod): V1ContainerStatus | undefined {
  */
 export function readSummary(message: string | undefined): TrainerSummary | undefined {
   if (message === undefined) return undefined;
-  const whole = trainerSummarySchema.safeParse(parseJson(message));
+  const whole = trainerSummarySchema.safeParse(parseJson(message, dropNull));
   if (whole.success) return whole.data;
   const lastLine = message.trimEnd().split("\n").pop();
-  return lastLine === undefined ? undefined : trainerSummarySchema.safeParse(parseJson(lastLine)).data;
+  return lastLine === undefined ? undefined : trainerSummarySchema.safeParse(parseJson(lastLine, dropNull)).data;
 }
 
-function parseJson(text: string): unknown {
+/** JSON.parse reviver: the summary goes into status as is, and null fields say nothing. */
+const dropNull = (_key: string, value: unknown) => (value === null ? undefined : value);
+
+function parseJson(text: string, reviver?: (key: string, value: unknown) => unknown): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text, reviver);
   } catch {
     return undefined;
   }

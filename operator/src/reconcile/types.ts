@@ -14,7 +14,10 @@ export interface Observed {
   pods: readonly V1Pod[];
   /** The checkpoint PVC named checkpointClaimName(run), if it exists. */
   pvc?: V1PersistentVolumeClaim;
-  /** Every node in the cache, by name; a pod's node missing here counts as deleted. */
+  /**
+   * Every node in the cache, by name. A pod's node missing here counts as deleted (after
+   * settings.stuckPodTimeoutSeconds): pass it only once the node cache has synced.
+   */
   nodes: ReadonlyMap<string, V1Node>;
   now: Date;
 }
