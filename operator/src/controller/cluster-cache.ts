@@ -1,0 +1,145 @@
+import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
+import type { TrainingRun } from "../api/trainingrun.js";
+import { checkpointClaimName } from "../reconcile/names.js";
+import { customObjectSource, nodeSource, podSource, pvcSource } from "../runtime/kube-sources.js";
+import { Reflector, type ReflectorOptions, type ResourceSource, type RestartReason } from "../runtime/reflector.js";
+import type { ObjectMeta } from "../runtime/store.js";
+import { runKeyOf } from "./run-keys.js";
+
+export interface ClusterCacheOptions {
+  kc: KubeConfig;
+  watch: Pick<Watch, "watch">;
+  /** Namespaces to watch; empty: all of them. */
+  namespaces: readonly string[];
+  logger: Logger;
+  /** Tuning shared by every reflector (resync, idle timeout, backoff). */
+  reflector?: Partial<Omit<ReflectorOptions, "watch" | "logger" | "onRestart">>;
+  onWatchRestart?: (resource: string, reason: RestartReason) => void;
+}
+
+type Lifecycle = Pick<Reflector<ObjectMeta>, "start" | "stop" | "waitForSync" | "isHealthy">;
+
+/** The reflectors of one scope: a namespace, or "" for all namespaces. */
+interface Scope {
+  runs: Reflector<TrainingRun>;
+  pods: Reflector<V1Pod>;
+  pvcs: Reflector<V1PersistentVolumeClaim>;
+}
+
+/**
+ * Everything the controller reads, from watches only: TrainingRuns, their pods (by label)
+ * and the PVCs of the watched namespaces, plus every node. PVCs are watched without a
+ * selector because spec.checkpoint.claimName may name a claim the operator did not create.
+ */
+export class ClusterCache {
+  private readonly scopes = new Map<string, Scope>();
+  private readonly nodeReflector: Reflector<V1Node>;
+
+  constructor(options: ClusterCacheOptions) {
+    const make = <T extends ObjectMeta>(resource: string, source: ResourceSource<T>): Reflector<T> =>
+      new Reflector<T>(source, {
+        ...options.reflector,
+        watch: options.watch,
+        logger: options.logger,
+        onRestart: (reason) => options.onWatchRestart?.(resource, reason),
+      });
+    const { kc } = options;
+    const namespaces = options.namespaces.length > 0 ? options.namespaces : [""];
+    for (const ns of namespaces) {
+      const namespace = ns || undefined;
+      this.scopes.set(ns, {
+        runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace })),
+        pods: make("pods", podSource(kc, { namespace, labelSelector: RUN_LABEL })),
+        pvcs: make("persistentvolumeclaims", pvcSource(kc, { namespace })),
+      });
+    }
+    this.nodeReflector = make("nodes", nodeSource(kc));
+  }
+
+  private reflectors(): Lifecycle[] {
+    const all: Lifecycle[] = [this.nodeReflector];
+    for (const scope of this.scopes.values()) all.push(scope.runs, scope.pods, scope.pvcs);
+    return all;
+  }
+
+  private scopeOf(namespace: string): Scope | undefined {
+    return this.scopes.get(namespace) ?? this.scopes.get("");
+  }
+
+  /**
+   * Calls `listener` with the key of every run a change may concern: the run itself, the
+   * run of a pod or PVC, the runs with pods on a changed node.
+   */
+  onRunChange(listener: (runKey: string) => void): void {
+    const notify = (key: string | undefined): void => {
+      if (key) listener(key);
+    };
+    for (const scope of this.scopes.values()) {
+      scope.runs.onChange((run) => notify(`${run.metadata.namespace}/${run.metadata.name}`));
+      scope.pods.onChange((pod) => notify(runKeyOf(pod)));
+      scope.pvcs.onChange((pvc) => {
+        const key = runKeyOf(pvc);
+        if (key) return notify(key);
+        // A claim named by spec.checkpoint.claimName carries neither label nor owner.
+        const namespace = pvc.metadata?.namespace ?? "";
+        for (const run of this.runsIn(namespace)) {
+          if (checkpointClaimName(run) === pvc.metadata?.name) notify(`${namespace}/${run.metadata.name}`);
+        }
+      });
+    }
+    this.nodeReflector.onChange((node) => {
+      for (const pod of this.podsOnNode(node.metadata?.name ?? "")) notify(runKeyOf(pod));
+    });
+  }
+
+  start(): void {
+    for (const reflector of this.reflectors()) reflector.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.reflectors().map((r) => r.stop()));
+  }
+
+  async waitForSync(): Promise<void> {
+    await Promise.all(this.reflectors().map((r) => r.waitForSync()));
+  }
+
+  /** Every reflector synced and watching: readiness. */
+  isHealthy(): boolean {
+    return this.reflectors().every((r) => r.isHealthy());
+  }
+
+  run(key: string): TrainingRun | undefined {
+    const namespace = key.slice(0, key.indexOf("/"));
+    return this.scopeOf(namespace)?.runs.store.get(key);
+  }
+
+  runs(): TrainingRun[] {
+    return [...this.scopes.values()].flatMap((scope) => scope.runs.store.list());
+  }
+
+  private runsIn(namespace: string): TrainingRun[] {
+    return (this.scopeOf(namespace)?.runs.store.list() ?? []).filter((run) => run.metadata.namespace === namespace);
+  }
+
+  /** Pods labelled with the run's name in its namespace, any phase. */
+  podsOfRun(namespace: string, name: string): V1Pod[] {
+    return (this.scopeOf(namespace)?.pods.store.list() ?? []).filter(
+      (pod) => pod.metadata?.namespace === namespace && pod.metadata.labels?.[RUN_LABEL] === name,
+    );
+  }
+
+  pvc(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
+    return this.scopeOf(namespace)?.pvcs.store.get(`${namespace}/${name}`);
+  }
+
+  nodes(): ReadonlyMap<string, V1Node> {
+    return new Map(this.nodeReflector.store.list().map((node) => [node.metadata?.name ?? "", node]));
+  }
+
+  private podsOnNode(nodeName: string): V1Pod[] {
+    return [...this.scopes.values()].flatMap((scope) => scope.pods.store.list()).filter((pod) => pod.spec?.nodeName === nodeName);
+  }
+}

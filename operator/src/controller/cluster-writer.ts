@@ -1,0 +1,69 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubeConfig,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
+
+/** Every write the controller makes, so tests can stand in for the apiserver. */
+export interface ClusterWriter {
+  createPod(namespace: string, pod: V1Pod): Promise<void>;
+  deletePod(namespace: string, name: string, options: { uid?: string; gracePeriodSeconds?: number }): Promise<void>;
+  createPvc(namespace: string, pvc: V1PersistentVolumeClaim): Promise<void>;
+  /** Merge-patches the status subresource; `resourceVersion` makes a stale write fail with 409. */
+  patchRunStatus(namespace: string, name: string, resourceVersion: string, statusPatch: unknown): Promise<void>;
+  createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  return (err as { code?: number } | undefined)?.code;
+}
+
+/** Runs a write and treats the listed HTTP statuses as success (idempotent writes). */
+async function tolerating(ok: number[], write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (!ok.includes(httpStatus(err) ?? 0)) throw err;
+  }
+}
+
+const CONFLICT = 409;
+const NOT_FOUND = 404;
+
+export function kubeClusterWriter(kc: KubeConfig, fieldManager: string): ClusterWriter {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  // Generated patch calls pick JSON-patch by default (ANCHORS 6): say what we send.
+  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  return {
+    // Names are deterministic: AlreadyExists means an earlier pass (or a stale cache) made it.
+    createPod: (namespace, body) => tolerating([CONFLICT], () => core.createNamespacedPod({ namespace, body, fieldManager })),
+    createPvc: (namespace, body) =>
+      tolerating([CONFLICT], () => core.createNamespacedPersistentVolumeClaim({ namespace, body, fieldManager })),
+    // NotFound: already gone. Conflict: the uid precondition failed, the pod was replaced.
+    deletePod: (namespace, name, { uid, gracePeriodSeconds }) =>
+      tolerating([NOT_FOUND, CONFLICT], () =>
+        core.deleteNamespacedPod({
+          name,
+          namespace,
+          gracePeriodSeconds,
+          body: { gracePeriodSeconds, ...(uid ? { preconditions: { uid } } : {}) },
+        }),
+      ),
+    patchRunStatus: async (namespace, name, resourceVersion, status) => {
+      await custom.patchNamespacedCustomObjectStatus(
+        { group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace, name, body: { metadata: { resourceVersion }, status }, fieldManager },
+        mergePatch,
+      );
+    },
+    createEvent: async (namespace, body) => {
+      await core.createNamespacedEvent({ namespace, body });
+    },
+  };
+}

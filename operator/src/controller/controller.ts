@@ -1,0 +1,188 @@
+import type { Logger } from "pino";
+import type { TrainingRun } from "../api/trainingrun.js";
+import type { OperatorMetrics } from "../metrics/operator-metrics.js";
+import type { RunObserver } from "../metrics/run-observer.js";
+import { checkpointClaimName } from "../reconcile/names.js";
+import type { OperatorSettings } from "../reconcile/settings.js";
+import type { Action, Decision, Observed, Reconcile } from "../reconcile/types.js";
+import { splitKey } from "../runtime/store.js";
+import type { WorkQueue } from "../runtime/workqueue.js";
+import type { ClusterCache } from "./cluster-cache.js";
+import type { ClusterWriter } from "./cluster-writer.js";
+import { mergePatchBetween } from "./merge-patch.js";
+import { runEvent } from "./run-event.js";
+
+/** What a pass reads: the caches, nothing else. */
+export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "pvc" | "nodes" | "onRunChange">;
+
+export interface ControllerOptions {
+  cache: RunCache;
+  queue: WorkQueue;
+  writer: ClusterWriter;
+  reconcile: Reconcile;
+  settings: OperatorSettings;
+  metrics: OperatorMetrics;
+  observer: RunObserver;
+  logger: Logger;
+  /** Names this replica in the events it writes (pod name or hostname). */
+  instance: string;
+  workers: number;
+  now?: () => Date;
+}
+
+/** Which write of a pass failed: a metrics label and a log field. */
+type Stage = "reconcile" | "action" | "status" | "event";
+
+class PassError extends Error {
+  constructor(
+    readonly stage: Stage,
+    readonly failure: unknown,
+  ) {
+    super(`${stage} failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+}
+
+/**
+ * The thin loop around the pure reconcile function. Each pass for one run key:
+ * 1. builds Observed from the caches alone;
+ * 2. calls reconcile;
+ * 3. applies the actions in order (creates tolerate AlreadyExists, deletes NotFound);
+ * 4. writes the status once, as a merge patch pinned to the resourceVersion it read, and
+ *    only if it changed;
+ * 5. emits the events, only once that write succeeded, so a failed pass that is retried
+ *    does not announce the same transition twice;
+ * 6. requeues after requeueAfterMs. Any failure requeues the key with backoff.
+ */
+export class Controller {
+  private readonly now: () => Date;
+  private workers: Promise<void>[] = [];
+
+  constructor(private readonly options: ControllerOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Feeds the queue from the caches; call before the caches start. */
+  watch(): void {
+    this.options.cache.onRunChange((key) => this.options.queue.add(key));
+  }
+
+  start(): void {
+    this.workers = Array.from({ length: this.options.workers }, () => this.work());
+  }
+
+  /** Lets passes in flight finish, then returns; queued keys are left to the next leader. */
+  async stop(): Promise<void> {
+    await this.options.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    const { queue, metrics, logger } = this.options;
+    for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
+      const stopTimer = metrics.reconcileDuration.startTimer();
+      try {
+        const requeueAfterMs = await this.pass(key);
+        queue.forget(key);
+        if (requeueAfterMs !== undefined) queue.addAfter(key, requeueAfterMs);
+        metrics.reconciles.inc({ result: "success" });
+      } catch (err) {
+        const stage = err instanceof PassError ? err.stage : "reconcile";
+        metrics.reconciles.inc({ result: "error" });
+        metrics.reconcileErrors.inc({ stage });
+        const { namespace, name } = splitKey(key);
+        logger.warn({ namespace, run: name, stage, err: err instanceof PassError ? err.failure : err }, "reconcile failed, retrying");
+        queue.addRateLimited(key);
+      } finally {
+        stopTimer();
+        queue.done(key);
+      }
+    }
+  }
+
+  /** One pass; resolves with the requeue delay the decision asked for. */
+  private async pass(key: string): Promise<number | undefined> {
+    const { cache, observer } = this.options;
+    const run = cache.run(key);
+    if (!run) {
+      // Deleted: garbage collection removes its pods; nothing of ours to do but forget it.
+      observer.runDeleted(key);
+      return undefined;
+    }
+    const { namespace, name } = splitKey(key);
+    const log = this.options.logger.child({ namespace, run: name, attempt: run.status?.attempt ?? 0 });
+    const observed = this.observe(run, namespace, name);
+    observer.podsSeen(key, name, run.status, observed.pods);
+    let decision: Decision;
+    try {
+      decision = this.options.reconcile(observed, this.options.settings);
+    } catch (err) {
+      throw new PassError("reconcile", err);
+    }
+    for (const action of decision.actions) await this.apply(namespace, action, log);
+    await this.writeStatus(run, decision, observed.now, log);
+    await this.emitEvents(run, decision, observed.now);
+    return decision.requeueAfterMs;
+  }
+
+  private observe(run: TrainingRun, namespace: string, name: string): Observed {
+    const { cache } = this.options;
+    const pvc = cache.pvc(namespace, checkpointClaimName(run));
+    return {
+      run,
+      pods: cache.podsOfRun(namespace, name),
+      ...(pvc ? { pvc } : {}),
+      nodes: cache.nodes(),
+      now: this.now(),
+    };
+  }
+
+  private async apply(namespace: string, action: Action, log: Logger): Promise<void> {
+    const { writer } = this.options;
+    try {
+      switch (action.kind) {
+        case "createPod":
+          log.info({ pod: action.pod.metadata?.name }, "creating pod");
+          return await writer.createPod(namespace, action.pod);
+        case "createPVC":
+          log.info({ pvc: action.pvc.metadata?.name }, "creating checkpoint claim");
+          return await writer.createPvc(namespace, action.pvc);
+        case "deletePod":
+          log.info({ pod: action.name, reason: action.reason, gracePeriodSeconds: action.gracePeriodSeconds }, "deleting pod");
+          return await writer.deletePod(namespace, action.name, action);
+      }
+    } catch (err) {
+      throw new PassError("action", err);
+    }
+  }
+
+  private async writeStatus(run: TrainingRun, decision: Decision, now: Date, log: Logger): Promise<void> {
+    const patch = mergePatchBetween(run.status ?? {}, decision.status);
+    if (patch === undefined) return;
+    try {
+      await this.options.writer.patchRunStatus(
+        run.metadata.namespace ?? "",
+        run.metadata.name ?? "",
+        run.metadata.resourceVersion ?? "",
+        patch,
+      );
+    } catch (err) {
+      throw new PassError("status", err);
+    }
+    log.debug({ phase: decision.status.phase }, "status written");
+    this.options.observer.statusWritten(run.status, decision.status, now);
+  }
+
+  private async emitEvents(run: TrainingRun, decision: Decision, now: Date): Promise<void> {
+    const namespace = run.metadata.namespace ?? "";
+    for (const spec of decision.events) {
+      try {
+        await this.options.writer.createEvent(namespace, runEvent(run, spec, now, this.options.instance));
+      } catch (err) {
+        // The status is written: retrying the pass would not bring these events back
+        // (the next pass sees no transition), so a lost event is logged, not retried.
+        this.options.metrics.reconcileErrors.inc({ stage: "event" });
+        this.options.logger.warn({ namespace, run: run.metadata.name, err, reason: spec.reason }, "could not emit event");
+      }
+    }
+  }
+}

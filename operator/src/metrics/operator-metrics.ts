@@ -1,0 +1,144 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { PHASES } from "../api/status.js";
+import type { TrainingRun } from "../api/trainingrun.js";
+import { toDate } from "../reconcile/time.js";
+import { runTime } from "./run-accounting.js";
+
+const PREFIX = "resumable_";
+
+/** Where scrape-time gauges read from: the caches and the queue, never the apiserver. */
+export interface MetricsSources {
+  runs(): readonly TrainingRun[];
+  queueDepth(): number;
+}
+
+/**
+ * Every metric the operator exports (docs/metrics.md). Per-run gauges are computed at
+ * scrape time from the run cache, so a deleted run's series vanish with it; counters carry
+ * only bounded labels (phase, reason, resource), never a run name.
+ */
+export class OperatorMetrics {
+  readonly registry = new Registry();
+
+  readonly reconciles = new Counter({
+    name: `${PREFIX}reconciles_total`,
+    help: "Reconcile passes run, by result (success, error).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: `${PREFIX}reconcile_errors_total`,
+    help: "Reconcile passes that failed, by the step that failed (reconcile, action, status, event).",
+    labelNames: ["stage"] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: `${PREFIX}reconcile_duration_seconds`,
+    help: "Time one reconcile pass takes, writes included.",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly workqueueRetries = new Counter({
+    name: `${PREFIX}workqueue_retries_total`,
+    help: "Keys put back on the queue with backoff after a failed pass.",
+    registers: [this.registry],
+  });
+  readonly watchRestarts = new Counter({
+    name: `${PREFIX}watch_restarts_total`,
+    help: "Watches restarted, by resource and reason (error, expired, idle, closed).",
+    labelNames: ["resource", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly attempts = new Counter({
+    name: `${PREFIX}attempts_total`,
+    help: "Trainer attempts (pods) started.",
+    registers: [this.registry],
+  });
+  readonly preemptions = new Counter({
+    name: `${PREFIX}preemptions_total`,
+    help: "Attempts ended by a preemption, by the signal that showed it.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly failures = new Counter({
+    name: `${PREFIX}failures_total`,
+    help: "Attempts ended by a failure, by the signal that showed it.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly recoveryDuration = new Histogram({
+    name: `${PREFIX}recovery_duration_seconds`,
+    help: "From the end of a preempted attempt to the next attempt's trainer running.",
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
+    registers: [this.registry],
+  });
+  readonly lostSteps = new Counter({
+    name: `${PREFIX}lost_steps_total`,
+    help: "Training steps that had to be trained again after a disruption.",
+    registers: [this.registry],
+  });
+  readonly lostSeconds = new Counter({
+    name: `${PREFIX}lost_seconds_total`,
+    help: "Trainer time spent on the lost steps, at the pace of the attempt that lost them.",
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    new Gauge({
+      name: `${PREFIX}workqueue_depth`,
+      help: "Run keys waiting for a worker.",
+      registers,
+      collect() {
+        this.set(sources.queueDepth());
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}runs`,
+      help: "TrainingRuns by phase.",
+      labelNames: ["phase"] as const,
+      registers,
+      collect() {
+        const counts = new Map<string, number>([...PHASES, "Unknown"].map((phase) => [phase, 0]));
+        for (const run of sources.runs()) {
+          const phase = run.status?.phase ?? "Unknown";
+          counts.set(phase, (counts.get(phase) ?? 0) + 1);
+        }
+        for (const [phase, count] of counts) this.set({ phase }, count);
+      },
+    });
+    this.perRunGauge(sources, "progress_step", "The newest step the run's trainer reported.", (run) => run.status?.progress?.step);
+    this.perRunGauge(sources, "checkpoint_age_seconds", "Time since the run's newest committed checkpoint.", (run, now) => {
+      const time = toDate(run.status?.lastCheckpoint?.time);
+      return time && !run.status?.completionTime ? Math.max(0, (now.getTime() - time.getTime()) / 1000) : undefined;
+    });
+    this.perRunGauge(sources, "goodput_ratio", "Useful training time over the run's wall time so far.", (run, now) => {
+      const { wallSeconds, usefulSeconds } = runTime(run.status, now);
+      return wallSeconds > 0 ? Math.min(1, usefulSeconds / wallSeconds) : undefined;
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** A gauge with one series per run (namespace, run), recomputed from the cache each scrape. */
+  private perRunGauge(
+    sources: MetricsSources,
+    name: string,
+    help: string,
+    value: (run: TrainingRun, now: Date) => number | undefined,
+  ): void {
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      labelNames: ["namespace", "run"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = new Date();
+        for (const run of sources.runs()) {
+          const v = value(run, now);
+          if (v !== undefined) this.set({ namespace: run.metadata.namespace ?? "", run: run.metadata.name ?? "" }, v);
+        }
+      },
+    });
+  }
+}
