@@ -65,8 +65,8 @@ describe("api: the generated CRD", () => {
       ": self.metadata.name.size() <= 63",
       ".spec.env: self.all(e, !(e.name in ['RESUMABLE_CHECKPOINT_DIR','RESUMABLE_CONFIG','RESUMABLE_RUN','RESUMABLE_ATTEMPT','RESUMABLE_POD_NAME','RESUMABLE_POD_NAMESPACE','RESUMABLE_POD_IP']))",
       ".spec.checkpoint: !(has(self.claimName) && has(self.volume))",
-      ".spec.checkpoint: !has(self.claimName) || self.retainOnDelete",
-      ".spec.failurePolicy.backoff: self.initialSeconds <= self.maxSeconds",
+      ".spec.checkpoint: !has(self.claimName) || !has(self.retainOnDelete) || self.retainOnDelete",
+      ".spec.failurePolicy.backoff: !has(self.initialSeconds) || !has(self.maxSeconds) || self.initialSeconds <= self.maxSeconds",
     ]);
   });
 

@@ -76,7 +76,8 @@ const checkpoint = withRules(
       holds: (c) => !(c.claimName !== undefined && c.volume !== undefined),
     },
     {
-      rule: "!has(self.claimName) || self.retainOnDelete",
+      // has() guards: the apiserver checks rules against the bare `default: {}` as well.
+      rule: "!has(self.claimName) || !has(self.retainOnDelete) || self.retainOnDelete",
       message: "retainOnDelete: false needs a PVC the operator creates; an existing claimName is never deleted",
       field: ".retainOnDelete",
       holds: (c) => c.claimName === undefined || c.retainOnDelete,
@@ -98,7 +99,7 @@ const backoff = withRules(
   }),
   [
     {
-      rule: "self.initialSeconds <= self.maxSeconds",
+      rule: "!has(self.initialSeconds) || !has(self.maxSeconds) || self.initialSeconds <= self.maxSeconds",
       message: "initialSeconds must not exceed maxSeconds",
       field: ".initialSeconds",
       holds: (b) => b.initialSeconds <= b.maxSeconds,
