@@ -1,0 +1,176 @@
+// The chart renders what it promises, for the defaults and for the values
+// people change, and rejects bad values with a message naming the key.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { findObject, helmTemplate, NAMESPACE, renderChart, type KubeObject } from "./render.js";
+import { CHART_DIR, run } from "./tools.js";
+
+interface Container {
+  image: string;
+  args: string[];
+  securityContext: Record<string, unknown>;
+  resources: Record<string, unknown>;
+}
+interface PodSpec {
+  serviceAccountName: string;
+  securityContext: Record<string, unknown>;
+  containers: Container[];
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+const podSpec = (objects: KubeObject[]) =>
+  (findObject(objects, "Deployment").spec as { template: { spec: PodSpec } }).template.spec;
+const operatorContainer = (objects: KubeObject[]) => podSpec(objects).containers[0]!;
+const kinds = (objects: KubeObject[]) => objects.map((o) => o.kind);
+const chartYaml = parse(readFileSync(`${CHART_DIR}/Chart.yaml`, "utf8")) as { appVersion: string };
+const crdFile = parse(readFileSync(new URL("../../crds/resumable.dev_trainingruns.yaml", import.meta.url), "utf8")) as KubeObject;
+
+describe("helm lint", () => {
+  it("passes with --strict", async () => {
+    const result = await run("helm", ["lint", "--strict", CHART_DIR]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+  });
+});
+
+describe("the default install", async () => {
+  const objects = await renderChart();
+
+  it("runs the operator image of the chart's appVersion with leader election", () => {
+    const c = operatorContainer(objects);
+    assert.equal(c.image, `resumable/operator:${chartYaml.appVersion}`);
+    assert.ok(c.args.includes("--leader-elect=true"), c.args.join(" "));
+    assert.ok(c.args.includes("--log-level=info"));
+    assert.ok(!c.args.some((a) => a.startsWith("--namespaces")), "all namespaces by default");
+  });
+
+  it("runs non-root with a read-only root filesystem and no privileges", () => {
+    const spec = podSpec(objects);
+    assert.equal(spec.securityContext.runAsNonRoot, true);
+    assert.deepEqual(spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+    const sc = operatorContainer(objects).securityContext;
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    assert.deepEqual(sc.capabilities, { drop: ["ALL"] });
+    assert.ok(operatorContainer(objects).resources.requests, "resource requests are set");
+  });
+
+  it("ships the repository's CRD, kept on uninstall", () => {
+    const crd = findObject(objects, "CustomResourceDefinition");
+    assert.deepEqual(crd.spec, crdFile.spec);
+    assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+  });
+
+  it("grants the operator cluster-wide access, nodes read-only, and a leader Lease", () => {
+    const clusterRoles = objects.filter((o) => o.kind === "ClusterRole");
+    const rules = clusterRoles.flatMap((o) => o.rules as Rule[]);
+    const nodes = rules.find((r) => r.resources.includes("nodes"));
+    assert.deepEqual(nodes?.verbs, ["get", "list", "watch"]);
+    assert.ok(rules.some((r) => r.resources.includes("trainingruns/status")));
+    assert.ok(rules.every((r) => !r.verbs.includes("*") && !r.resources.includes("*")), "no wildcards");
+    const lease = findObject(objects, "Role", "resumable-leader-election");
+    assert.equal(lease.metadata.namespace, NAMESPACE);
+  });
+
+  it("gives trainers in the release namespace a ServiceAccount that may get and patch pods", () => {
+    const sa = findObject(objects, "ServiceAccount", "resumable-trainer");
+    assert.equal(sa.metadata.namespace, NAMESPACE);
+    const role = findObject(objects, "Role", "resumable-trainer");
+    assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }]);
+    assert.ok(operatorContainer(objects).args.includes("--trainer-service-account=resumable-trainer"));
+  });
+
+  it("labels the dashboards for Grafana's sidecar, one valid JSON document each", () => {
+    const cm = findObject(objects, "ConfigMap", "resumable-dashboards");
+    assert.equal(cm.metadata.labels?.grafana_dashboard, "1");
+    const data = cm.data as Record<string, string>;
+    assert.ok(Object.keys(data).length >= 2, Object.keys(data).join(", "));
+    for (const [name, json] of Object.entries(data)) assert.doesNotThrow(() => JSON.parse(json), name);
+  });
+
+  it("leaves the Prometheus Operator's kinds out unless asked", () => {
+    for (const kind of ["ServiceMonitor", "PodMonitor", "PrometheusRule"]) assert.ok(!kinds(objects).includes(kind), kind);
+  });
+});
+
+describe("values people change", () => {
+  it("watchNamespaces: a Role per watched namespace, no cluster-wide access to pods", async () => {
+    const objects = await renderChart({ watchNamespaces: ["team-a", "team-b"], trainer: { namespaces: ["team-a", "team-b"] } });
+    assert.ok(operatorContainer(objects).args.includes("--namespaces=team-a,team-b"));
+    const roles = objects.filter((o) => o.kind === "Role" && o.metadata.name === "resumable");
+    assert.deepEqual(roles.map((r) => r.metadata.namespace).sort(), ["team-a", "team-b"]);
+    const clusterRules = objects.filter((o) => o.kind === "ClusterRole").flatMap((o) => o.rules as Rule[]);
+    assert.deepEqual(clusterRules.flatMap((r) => r.resources), ["nodes"]);
+    const trainerAccounts = objects.filter((o) => o.kind === "ServiceAccount" && o.metadata.name === "resumable-trainer");
+    assert.deepEqual(trainerAccounts.map((o) => o.metadata.namespace).sort(), ["team-a", "team-b"]);
+  });
+
+  it("crds.install=false leaves the CRD out; crds.keep=false lets uninstall remove it", async () => {
+    assert.ok(!kinds(await renderChart({ crds: { install: false } })).includes("CustomResourceDefinition"));
+    const crd = findObject(await renderChart({ crds: { keep: false } }), "CustomResourceDefinition");
+    assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], undefined);
+  });
+
+  it("monitoring on: ServiceMonitor, PodMonitor for trainer pods, PrometheusRule", async () => {
+    const objects = await renderChart({
+      metrics: { serviceMonitor: { enabled: true, labels: { release: "kps" } } },
+      trainer: { podMonitor: { enabled: true } },
+      prometheusRule: { enabled: true },
+    });
+    const sm = findObject(objects, "ServiceMonitor");
+    assert.equal(sm.metadata.labels?.release, "kps");
+    const pm = findObject(objects, "PodMonitor");
+    assert.deepEqual((pm.spec as { selector: unknown }).selector, {
+      matchExpressions: [{ key: "resumable.dev/run", operator: "Exists" }],
+    });
+    findObject(objects, "PrometheusRule");
+  });
+
+  it("replicas, image tag, log level, metrics port and no leader election", async () => {
+    const objects = await renderChart({
+      replicaCount: 3,
+      image: { tag: "dev" },
+      logLevel: "debug",
+      metrics: { port: 9100 },
+      leaderElection: { enabled: false },
+    });
+    assert.equal((findObject(objects, "Deployment").spec as { replicas: number }).replicas, 3);
+    const c = operatorContainer(objects);
+    assert.equal(c.image, "resumable/operator:dev");
+    for (const arg of ["--log-level=debug", "--metrics-port=9100", "--leader-elect=false"]) assert.ok(c.args.includes(arg), arg);
+    assert.ok(!objects.some((o) => o.metadata.name === "resumable-leader-election"));
+  });
+
+  it("dashboards.enabled=false and trainer.serviceAccount.create=false leave those out", async () => {
+    const objects = await renderChart({ dashboards: { enabled: false }, trainer: { serviceAccount: { create: false, name: "mine" } } });
+    assert.ok(!kinds(objects).includes("ConfigMap"));
+    assert.ok(!objects.some((o) => o.metadata.name === "mine"));
+    assert.ok(operatorContainer(objects).args.includes("--trainer-service-account=mine"));
+  });
+});
+
+describe("bad values fail at template time, naming the key", () => {
+  const cases: [string, object, RegExp][] = [
+    ["negative replicas", { replicaCount: -1 }, /\/replicaCount': minimum: got -1, want 0/],
+    ["an unknown log level", { logLevel: "loud" }, /\/logLevel': value must be one of/],
+    ["a port out of range", { metrics: { port: 70000 } }, /\/metrics\/port': maximum/],
+    ["a namespace that is not a DNS label", { watchNamespaces: ["Team_A"] }, /\/watchNamespaces\/0': 'Team_A' does not match pattern/],
+    ["a misspelt key", { replicas: 2 }, /additional properties 'replicas' not allowed/],
+    ["a duration Prometheus cannot read", { trainer: { podMonitor: { interval: "soon" } } }, /\/trainer\/podMonitor\/interval'/],
+    ["a quantity Kubernetes cannot read", { resources: { limits: { memory: "lots" } } }, /\/resources\/limits\/memory'/],
+    ["a string where a switch belongs", { crds: { install: "yes" } }, /\/crds\/install': got string, want boolean/],
+  ];
+  for (const [what, values, message] of cases) {
+    it(what, async () => {
+      const result = await helmTemplate(values);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /values don't meet the specifications of the schema/);
+      assert.match(result.stderr, message);
+    });
+  }
+});
