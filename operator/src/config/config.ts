@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/settings.js";
+
+/**
+ * The flags, each with the environment variable that stands in for it. A flag wins over
+ * its variable, the variable over the default.
+ */
+const FLAGS = {
+  namespaces: { env: "RESUMABLE_NAMESPACES", help: "comma-separated namespaces to watch; empty: all" },
+  "metrics-address": { env: "RESUMABLE_METRICS_ADDRESS", help: "address for /metrics, /healthz, /readyz (default 0.0.0.0)" },
+  "metrics-port": { env: "RESUMABLE_METRICS_PORT", help: "port for /metrics, /healthz, /readyz (default 8080)" },
+  "log-level": { env: "RESUMABLE_LOG_LEVEL", help: "trace, debug, info, warn, error or fatal (default info)" },
+  "leader-elect": { env: "RESUMABLE_LEADER_ELECT", help: "true or false: hold a Lease so only one replica works (default true)" },
+  "leader-election-name": { env: "RESUMABLE_LEADER_ELECTION_NAME", help: "the Lease's name (default resumable-operator)" },
+  "leader-election-namespace": {
+    env: "RESUMABLE_LEADER_ELECTION_NAMESPACE",
+    help: "the Lease's namespace (default: the operator's own namespace in a cluster, else default)",
+  },
+  identity: { env: "POD_NAME", help: "this replica's name in the Lease and events (default hostname_pid)" },
+  "trainer-service-account": { env: "RESUMABLE_TRAINER_SERVICE_ACCOUNT", help: "ServiceAccount of trainer pods (default: the namespace's default)" },
+  workers: { env: "RESUMABLE_WORKERS", help: "runs reconciled in parallel (default 4)" },
+  "stuck-pod-timeout-seconds": {
+    env: "RESUMABLE_STUCK_POD_TIMEOUT_SECONDS",
+    help: `how long a pod may sit on a NotReady or deleted node before it is given up (default ${DEFAULT_SETTINGS.stuckPodTimeoutSeconds})`,
+  },
+  "attempt-history-limit": {
+    env: "RESUMABLE_ATTEMPT_HISTORY_LIMIT",
+    help: `attempts kept in status.attempts (default ${DEFAULT_SETTINGS.attemptHistoryLimit})`,
+  },
+} as const;
+
+type Flag = keyof typeof FLAGS;
+
+const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function ownNamespace(): string {
+  try {
+    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, "utf8").trim() || "default";
+  } catch {
+    return "default";
+  }
+}
+
+const boolean = z.enum(["true", "false"]).transform((v) => v === "true");
+const count = (min: number) => z.coerce.number().int().min(min);
+
+const configSchema = z.object({
+  namespaces: z
+    .string()
+    .default("")
+    .transform((s) => [...new Set(s.split(",").map((n) => n.trim()).filter(Boolean))]),
+  "metrics-address": z.string().min(1).default("0.0.0.0"),
+  "metrics-port": z.coerce.number().int().min(0).max(65535).default(8080),
+  "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  "leader-elect": boolean.default(true),
+  "leader-election-name": z.string().min(1).default("resumable-operator"),
+  "leader-election-namespace": z.string().min(1).optional(),
+  identity: z.string().min(1).optional(),
+  "trainer-service-account": z.string().min(1).optional(),
+  workers: count(1).default(4),
+  "stuck-pod-timeout-seconds": count(0).default(DEFAULT_SETTINGS.stuckPodTimeoutSeconds),
+  "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
+});
+
+export interface OperatorConfig {
+  namespaces: string[];
+  metrics: { host: string; port: number };
+  logLevel: string;
+  leaderElection: { enabled: boolean; name: string; namespace: string };
+  identity: string;
+  workers: number;
+  settings: OperatorSettings;
+}
+
+export const USAGE = [
+  "usage: resumable-operator [--flag=value ...]",
+  "",
+  ...Object.entries(FLAGS).map(([flag, { env, help }]) => `  --${flag} (${env})\n      ${help}`),
+  "  --help\n      this text",
+].join("\n");
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads flags (argv without node and script) and the environment into the operator's config.
+ * An empty value counts as unset, so a chart can pass `--flag=` for "use the default".
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig | "help" {
+  const options = Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" } }, strict: true }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (values.help) return "help";
+  const raw = Object.fromEntries(
+    (Object.keys(FLAGS) as Flag[]).map((flag) => [flag, values[flag] || env[FLAGS[flag].env] || undefined]),
+  );
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(issues.join("; "));
+  }
+  const c = parsed.data;
+  return {
+    namespaces: c.namespaces,
+    metrics: { host: c["metrics-address"], port: c["metrics-port"] },
+    logLevel: c["log-level"],
+    leaderElection: {
+      enabled: c["leader-elect"],
+      name: c["leader-election-name"],
+      namespace: c["leader-election-namespace"] ?? ownNamespace(),
+    },
+    identity: c.identity ?? `${hostname()}_${process.pid}`,
+    workers: c.workers,
+    settings: {
+      ...(c["trainer-service-account"] ? { trainerServiceAccountName: c["trainer-service-account"] } : {}),
+      stuckPodTimeoutSeconds: c["stuck-pod-timeout-seconds"],
+      attemptHistoryLimit: c["attempt-history-limit"],
+    },
+  };
+}
