@@ -66,15 +66,20 @@ describe("the default install", async () => {
     assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
   });
 
-  it("grants the operator cluster-wide access, nodes read-only, and a leader Lease", () => {
-    const clusterRoles = objects.filter((o) => o.kind === "ClusterRole");
-    const rules = clusterRoles.flatMap((o) => o.rules as Rule[]);
-    const nodes = rules.find((r) => r.resources.includes("nodes"));
-    assert.deepEqual(nodes?.verbs, ["get", "list", "watch"]);
-    assert.ok(rules.some((r) => r.resources.includes("trainingruns/status")));
-    assert.ok(rules.every((r) => !r.verbs.includes("*") && !r.resources.includes("*")), "no wildcards");
+  it("grants the operator exactly the calls it makes, cluster-wide, and a leader Lease", () => {
+    const rules = (name: string) => findObject(objects, "ClusterRole", name).rules as Rule[];
+    assert.deepEqual(rules("resumable"), [
+      { apiGroups: ["resumable.dev"], resources: ["trainingruns"], verbs: ["list", "watch"] },
+      { apiGroups: ["resumable.dev"], resources: ["trainingruns/status"], verbs: ["patch"] },
+      { apiGroups: ["resumable.dev"], resources: ["trainingruns/finalizers"], verbs: ["update"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete"] },
+      { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+    ]);
+    assert.deepEqual(rules("resumable-nodes"), [{ apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"] }]);
     const lease = findObject(objects, "Role", "resumable-leader-election");
     assert.equal(lease.metadata.namespace, NAMESPACE);
+    assert.deepEqual(lease.rules, [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }]);
   });
 
   it("gives trainers in the release namespace a ServiceAccount that may get and patch pods", () => {
