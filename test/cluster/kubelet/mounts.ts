@@ -1,0 +1,37 @@
+// Which host paths a container sees where: its volumeMounts (with subPath
+// and readOnly) plus the termination-message file at its
+// terminationMessagePath. A missing subPath is created as a directory, as
+// the kubelet does; a subPath naming a file is mounted as a file.
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Container } from "./api-types.js";
+import type { PreparedVolume } from "./volumes.js";
+import type { BindMount } from "./wrapper-script.js";
+
+export const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
+
+export function containerMounts(
+  container: Container,
+  volumes: Map<string, PreparedVolume>,
+  terminationLogFile: string,
+): BindMount[] {
+  const mounts: BindMount[] = (container.volumeMounts ?? []).map((m) => {
+    const volume = volumes.get(m.name);
+    if (!volume) throw new Error(`volumeMount ${m.name} refers to no volume of the pod`);
+    const source = m.subPath ? join(volume.path, m.subPath) : volume.path;
+    if (!existsSync(source)) mkdirSync(source, { recursive: true });
+    return {
+      source,
+      target: m.mountPath,
+      readOnly: volume.readOnly || !!m.readOnly,
+      isFile: !statSync(source).isDirectory(),
+    };
+  });
+  mounts.push({
+    source: terminationLogFile,
+    target: container.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH,
+    readOnly: false,
+    isFile: true,
+  });
+  return mounts;
+}

@@ -1,0 +1,326 @@
+// One pod on one node, from admission to deletion, in the kubelet's order:
+// sandbox (pod IP), volumes, init containers one by one, then the regular
+// containers with restarts per restartPolicy. Termination (deletion, node
+// shutdown) stops the containers gracefully, writes the final status, and
+// for a deleted pod confirms the deletion with grace 0.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { ApiError, type ApiClient } from "./api-client.js";
+import type { Pod, PodStatus, RestartPolicy } from "./api-types.js";
+import { Backoff, sleep } from "./backoff.js";
+import type { ImageMap } from "./config.js";
+import { ContainerSlot, type InstanceResult } from "./container-slot.js";
+import { lostState, terminated, waiting } from "./container-status.js";
+import { crashLoopMessage } from "./crash-backoff.js";
+import type { ObjectLookups } from "./env.js";
+import type { Logger } from "./log.js";
+import type { PidFiles } from "./pid-files.js";
+import type { PodIpPool } from "./pod-ip-pool.js";
+import { buildPodStatus, type AbnormalTermination } from "./pod-status.js";
+import { StatusPublisher } from "./status-publisher.js";
+import { VolumeError } from "./volume-files.js";
+import { prepareVolumes, type PreparedVolume } from "./volumes.js";
+import type { WriteGate } from "./write-gate.js";
+
+export interface WorkerDeps {
+  api: ApiClient;
+  log: Logger;
+  gate: WriteGate;
+  lookups: ObjectLookups;
+  imageMap: ImageMap;
+  pids: PidFiles;
+  ips: PodIpPool;
+  stateDir: string;
+  hostIP: string;
+  apiserverHost: string;
+  apiserverPort: number;
+}
+
+const CONFIG_RETRY_MS = 5_000;
+const DEFAULT_GRACE_SECONDS = 30;
+const isTerminalPhase = (p: string | undefined) => p === "Succeeded" || p === "Failed";
+
+function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
+  return policy === "Always" || (policy === "OnFailure" && exitCode !== 0);
+}
+
+export class PodWorker {
+  private pod: Pod;
+  private readonly log: Logger;
+  private readonly init: ContainerSlot[];
+  private readonly containers: ContainerSlot[];
+  private readonly publisher: StatusPublisher;
+  private readonly podDir: string;
+  private readonly stop = new AbortController();
+  private volumes = new Map<string, PreparedVolume>();
+  private podIP?: string;
+  private startTime?: string;
+  private sandboxReady = false;
+  private podIsTerminal = false;
+  private abnormal?: AbnormalTermination;
+  private deleting = false;
+  private abandoned = false;
+  /** The final status is written: a deletion can be confirmed at once. */
+  private done = false;
+  private deletionConfirmed = false;
+  /** Resolves when no container runs and the final status is written. */
+  readonly finished: Promise<void>;
+
+  constructor(
+    pod: Pod,
+    private readonly deps: WorkerDeps,
+  ) {
+    this.pod = pod;
+    const { namespace = "default", name, uid } = pod.metadata;
+    this.log = deps.log.child({ pod: `${namespace}/${name}`, uid });
+    this.podDir = join(deps.stateDir, "pods", uid);
+    const logRoot = join(deps.stateDir, "logs", `${namespace}_${name}_${uid}`);
+    const hasInit = (pod.spec.initContainers?.length ?? 0) > 0;
+    const slot = (c: Pod["spec"]["containers"][number]) =>
+      new ContainerSlot(c, hasInit, {
+        pod: () => this.pod,
+        env: () => ({
+          podIP: this.podIP ?? deps.hostIP,
+          hostIP: deps.hostIP,
+          apiserverHost: deps.apiserverHost,
+          apiserverPort: deps.apiserverPort,
+        }),
+        lookups: deps.lookups,
+        volumes: () => this.volumes,
+        imageMap: deps.imageMap,
+        pids: deps.pids,
+        podDir: this.podDir,
+        logDir: join(logRoot, c.name),
+        log: this.log,
+        changed: () => this.publisher.request(),
+      });
+    this.init = (pod.spec.initContainers ?? []).map(slot);
+    this.containers = pod.spec.containers.map(slot);
+    this.publisher = new StatusPublisher(deps.api, this.path, uid, deps.gate, () => this.status(), this.log);
+    this.finished = this.run();
+  }
+
+  private get path(): string {
+    return `/api/v1/namespaces/${this.pod.metadata.namespace ?? "default"}/pods/${this.pod.metadata.name}`;
+  }
+
+  private get policy(): RestartPolicy {
+    return this.pod.spec.restartPolicy ?? "Always";
+  }
+
+  private get terminating(): boolean {
+    return this.stop.signal.aborted;
+  }
+
+  private status(): PodStatus {
+    return buildPodStatus({
+      pod: this.pod,
+      initContainerStatuses: this.init.map((s) => s.status),
+      containerStatuses: this.containers.map((s) => s.status),
+      podIsTerminal: this.podIsTerminal,
+      sandboxReady: this.sandboxReady,
+      hostIP: this.deps.hostIP,
+      ...(this.podIP ? { podIP: this.podIP } : {}),
+      ...(this.startTime ? { startTime: this.startTime } : {}),
+      ...(this.publisher.last ? { previous: this.publisher.last } : {}),
+      ...(this.abnormal ? { abnormal: this.abnormal } : {}),
+      now: new Date().toISOString(),
+    });
+  }
+
+  /** A newer version of the pod from the API. */
+  update(pod: Pod): void {
+    this.pod = pod;
+    if (pod.metadata.deletionTimestamp) {
+      this.deleting = true;
+      this.terminate(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS);
+      if (this.done) void this.confirmDeletion();
+    }
+  }
+
+  /** The pod is gone from the API (force-deleted): stop its containers, write nothing. */
+  removed(): void {
+    this.publisher.stop();
+    this.terminate(this.pod.metadata.deletionGracePeriodSeconds ?? 0);
+  }
+
+  /** Graceful node shutdown: terminate with the node's budget and mark the pod as the kubelet does. */
+  async shutdown(graceSeconds: number, abnormal: AbnormalTermination): Promise<void> {
+    const own = this.pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+    if (!this.podIsTerminal) this.abnormal = abnormal;
+    this.terminate(Math.min(own, graceSeconds));
+    await this.finished;
+  }
+
+  /** Ends every container at once. */
+  killAll(): void {
+    this.stop.abort();
+    for (const s of [...this.init, ...this.containers]) s.kill();
+  }
+
+  /** Hard node loss: everything dies at once and the kubelet says nothing more. */
+  abandon(): void {
+    this.abandoned = true;
+    this.publisher.stop();
+    this.killAll();
+  }
+
+  /** The kubelet itself is stopping: stop the containers gracefully, write nothing more. */
+  async exit(graceMs: number): Promise<void> {
+    this.abandoned = true;
+    this.publisher.stop();
+    this.stop.abort();
+    for (const s of [...this.init, ...this.containers]) s.stop(graceMs);
+    await this.finished;
+  }
+
+  /** Removes the pod's runtime directory (volumes, termination logs); logs stay. */
+  cleanup(): void {
+    rmSync(this.podDir, { recursive: true, force: true });
+    this.deps.ips.release(this.pod.metadata.uid);
+  }
+
+  private terminate(graceSeconds: number): void {
+    this.stop.abort();
+    for (const s of [...this.init, ...this.containers]) s.stop(graceSeconds * 1000);
+  }
+
+  private async run(): Promise<void> {
+    if (isTerminalPhase(this.pod.status?.phase)) {
+      // Already finished under an earlier kubelet: nothing to run.
+      this.podIsTerminal = true;
+      this.publisher.last = this.pod.status;
+      this.done = true;
+      if (this.deleting) await this.confirmDeletion();
+      return;
+    }
+    this.adoptEarlierRun();
+    this.startTime = this.pod.status?.startTime ?? new Date().toISOString();
+    this.publisher.request();
+    try {
+      this.podIP = this.pod.spec.hostNetwork ? this.deps.hostIP : this.deps.ips.allocate(this.pod.metadata.uid);
+      this.sandboxReady = true;
+      this.publisher.request();
+      if (await this.setUpVolumes()) {
+        if (await this.runInitContainers()) await Promise.all(this.containers.map((s) => this.runContainer(s)));
+      }
+    } catch (err) {
+      this.log.error({ err: String(err) }, "pod worker failed");
+      this.killAll();
+    }
+    if (this.abandoned) return;
+    this.podIsTerminal = true;
+    this.sandboxReady = false;
+    this.publisher.request();
+    await this.publisher.flush();
+    this.log.info({ phase: this.publisher.last?.phase }, "pod finished");
+    this.done = true;
+    if (this.deleting) await this.confirmDeletion();
+  }
+
+  /**
+   * Containers an earlier kubelet started are gone with it: report them as
+   * the kubelet does a container that vanished, and let the restart policy
+   * decide what happens next.
+   */
+  private adoptEarlierRun(): void {
+    const api = this.pod.status;
+    for (const [slots, statuses] of [
+      [this.init, api?.initContainerStatuses],
+      [this.containers, api?.containerStatuses],
+    ] as const) {
+      for (const slot of slots) {
+        const old = statuses?.find((s) => s.name === slot.spec.name);
+        if (!old || !(old.state.running || old.state.terminated)) continue;
+        slot.status = old.state.running ? terminated(old, lostState()) : old;
+      }
+    }
+  }
+
+  private async setUpVolumes(): Promise<boolean> {
+    let delay = 1_000;
+    while (!this.terminating) {
+      try {
+        this.volumes = await prepareVolumes(
+          { pod: this.pod, api: this.deps.api, lookups: this.deps.lookups, rt: { podIP: this.podIP ?? "", hostIP: this.deps.hostIP } },
+          this.podDir,
+        );
+        return true;
+      } catch (err) {
+        if (!(err instanceof VolumeError)) throw err;
+        this.log.warn({ err: err.message }, "FailedMount");
+        await sleep(delay, this.stop.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+    return false;
+  }
+
+  /** Runs the init containers in order; false when the pod cannot proceed. */
+  private async runInitContainers(): Promise<boolean> {
+    for (const slot of this.init) {
+      if (slot.status.state.terminated?.exitCode === 0) continue;
+      const ok = await this.runContainer(slot);
+      if (!ok) return false;
+    }
+    return !this.terminating;
+  }
+
+  /**
+   * Runs a container until it ends for good; true when its last instance
+   * exited 0. Exits that the restart policy restarts wait out the crash
+   * back-off first.
+   */
+  private async runContainer(slot: ContainerSlot): Promise<boolean> {
+    if (slot.status.state.terminated) {
+      const restart = shouldRestart(this.policy, slot.status.state.terminated.exitCode);
+      if (!restart) return slot.status.state.terminated.exitCode === 0;
+      await this.backOff(slot, Date.now());
+    }
+    while (!this.terminating) {
+      const result: InstanceResult = await slot.runOnce();
+      if (this.terminating) break;
+      if (!result) {
+        await sleep(CONFIG_RETRY_MS, this.stop.signal);
+        continue;
+      }
+      if (!shouldRestart(this.policy, result.exitCode)) return result.exitCode === 0;
+      if (result.startError) slot.setStatus(waiting(slot.status, "RunContainerError", slot.status.state.terminated?.message));
+      await this.backOff(slot, result.finishedAtMs);
+    }
+    return slot.status.state.terminated?.exitCode === 0;
+  }
+
+  private async backOff(slot: ContainerSlot, finishedAtMs: number): Promise<void> {
+    const { waitMs, backoffMs } = slot.backoff.delayAfterExit(finishedAtMs, Date.now());
+    if (waitMs <= 0) return;
+    const { name, namespace = "default", uid } = this.pod.metadata;
+    slot.setStatus(waiting(slot.status, "CrashLoopBackOff", crashLoopMessage(backoffMs, slot.spec.name, { name, namespace, uid })));
+    await sleep(waitMs, this.stop.signal);
+  }
+
+  /** The kubelet's last word on a deleted pod: delete it for good, only if it is still this pod. */
+  private async confirmDeletion(): Promise<void> {
+    if (this.deletionConfirmed || this.abandoned) return;
+    this.deletionConfirmed = true;
+    const backoff = new Backoff(500, 10_000);
+    for (;;) {
+      await this.deps.gate.writable();
+      if (this.abandoned) return;
+      try {
+        await this.deps.api.delete(this.path, {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: this.pod.metadata.uid },
+        });
+        this.log.info("pod deleted");
+        return;
+      } catch (err) {
+        if (err instanceof ApiError && (err.code === 404 || err.code === 409)) return;
+        this.log.warn({ err: String(err) }, "pod deletion failed, retrying");
+        await sleep(backoff.next());
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// A dynamic provisioner for the default StorageClass `local-path`: each
+// Pending claim of the class gets a hostPath PersistentVolume, a directory
+// under DIR/volumes that outlives pods and attempts; the real PV controller
+// binds the two. A Released volume of the class is removed with its
+// directory (reclaimPolicy Delete), as external provisioners do.
+import { mkdirSync, rmSync } from "node:fs";
+import { join, resolve, sep } from "node:path";
+import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
+import type { PersistentVolume, PersistentVolumeClaim, Unsaved } from "./api-types.js";
+import type { Logger } from "./log.js";
+
+export const STORAGE_CLASS = "local-path";
+export const PROVISIONER = "resumable.dev/local-path";
+const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
+
+export class LocalPathProvisioner {
+  private readonly root: string;
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly api: ApiClient,
+    stateDir: string,
+    private readonly log: Logger,
+  ) {
+    this.root = resolve(stateDir, "volumes");
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  async ensureStorageClass(): Promise<void> {
+    try {
+      await this.api.create("/apis/storage.k8s.io/v1/storageclasses", {
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: STORAGE_CLASS, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+        provisioner: PROVISIONER,
+        reclaimPolicy: "Delete",
+        volumeBindingMode: "Immediate",
+      });
+      this.log.info({ storageClass: STORAGE_CLASS }, "storage class created");
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  claimChanged(pvc: PersistentVolumeClaim | undefined): void {
+    if (!pvc || pvc.spec.storageClassName !== STORAGE_CLASS || pvc.spec.volumeName || pvc.status?.phase !== "Pending") return;
+    if (pvc.metadata.deletionTimestamp) return;
+    const name = `pvc-${pvc.metadata.uid}`;
+    if (this.inFlight.has(name)) return;
+    this.inFlight.add(name);
+    void this.provision(name, pvc).finally(() => this.inFlight.delete(name));
+  }
+
+  volumeChanged(pv: PersistentVolume | undefined): void {
+    if (!pv || pv.metadata.annotations?.[PROVISIONED_BY] !== PROVISIONER) return;
+    if (pv.status?.phase !== "Released" || pv.spec.persistentVolumeReclaimPolicy !== "Delete") return;
+    if (this.inFlight.has(pv.metadata.name)) return;
+    this.inFlight.add(pv.metadata.name);
+    void this.reclaim(pv).finally(() => this.inFlight.delete(pv.metadata.name));
+  }
+
+  private async provision(name: string, pvc: PersistentVolumeClaim): Promise<void> {
+    const dir = join(this.root, name);
+    mkdirSync(dir, { recursive: true, mode: 0o777 });
+    const pv: Unsaved<PersistentVolume> = {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name, annotations: { [PROVISIONED_BY]: PROVISIONER } },
+      spec: {
+        storageClassName: STORAGE_CLASS,
+        capacity: { storage: pvc.spec.resources?.requests?.storage ?? "1Gi" },
+        accessModes: pvc.spec.accessModes ?? ["ReadWriteOnce"],
+        persistentVolumeReclaimPolicy: "Delete",
+        volumeMode: pvc.spec.volumeMode ?? "Filesystem",
+        hostPath: { path: dir, type: "DirectoryOrCreate" },
+        claimRef: {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          namespace: pvc.metadata.namespace ?? "default",
+          name: pvc.metadata.name,
+          uid: pvc.metadata.uid,
+        },
+      },
+    };
+    try {
+      await this.api.create("/api/v1/persistentvolumes", pv);
+      this.log.info({ pv: name, pvc: `${pvc.metadata.namespace}/${pvc.metadata.name}`, path: dir }, "volume provisioned");
+    } catch (err) {
+      if (!isAlreadyExists(err)) this.log.error({ err: String(err), pv: name }, "provisioning failed");
+    }
+  }
+
+  private async reclaim(pv: PersistentVolume): Promise<void> {
+    const dir = pv.spec.hostPath?.path;
+    // Only ever remove what this provisioner made.
+    if (dir && resolve(dir).startsWith(this.root + sep)) rmSync(dir, { recursive: true, force: true });
+    try {
+      await this.api.delete(`/api/v1/persistentvolumes/${pv.metadata.name}`);
+      this.log.info({ pv: pv.metadata.name }, "released volume deleted");
+    } catch (err) {
+      if (!isNotFound(err)) this.log.error({ err: String(err), pv: pv.metadata.name }, "could not delete released volume");
+    }
+  }
+}

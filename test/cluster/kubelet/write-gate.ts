@@ -1,0 +1,26 @@
+// Whether a node's kubelet can reach the apiserver. A partitioned node keeps
+// running its containers but every write waits here until the partition
+// heals; a lost node's writes wait forever.
+
+export class WriteGate {
+  private open = true;
+  private waiters: (() => void)[] = [];
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  close(): void {
+    this.open = false;
+  }
+
+  reopen(): void {
+    this.open = true;
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  /** Resolves when writes may go through. */
+  writable(): Promise<void> {
+    return this.open ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
