@@ -149,8 +149,15 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   if (writer.fatal) throw writer.fatal;
   const completed = session.step >= totalSteps;
   if (stop.requested) log.info({ signal: stop.signal, step: session.step }, "stop requested: writing the final checkpoint");
-  if (lastCommitted?.step !== session.step) await writer.saveNow(await session.snapshot("final"));
-  state.weightsSha256 = weightsSha256(captureWeights(session.model));
+  let finalWeights;
+  if (lastCommitted?.step !== session.step) {
+    const snapshot = await session.snapshot("final");
+    await writer.saveNow(snapshot);
+    finalWeights = snapshot.weights; // already on the host: no second copy of a large model
+  } else {
+    finalWeights = captureWeights(session.model);
+  }
+  state.weightsSha256 = weightsSha256(finalWeights);
   if (completed) {
     const path = await exportModel(session.model, env.checkpointDir, fence ? () => fence.check() : undefined);
     log.info({ path }, "model exported");

@@ -1,0 +1,42 @@
+/** Shared by the trainer benchmarks: the disk baseline (dd with fsync) and small formatting helpers. */
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+
+export const MiB = 1024 * 1024;
+
+/**
+ * Seconds for `dd conv=fsync` to copy `source` (just written, so in the page cache) to a new
+ * file in `dir`: the disk's honest speed for the very same bytes (a virtual disk may write
+ * zeros from /dev/zero faster than real data).
+ */
+export function ddSeconds(source: string, dir: string): number {
+  const file = join(dir, "dd-baseline.bin");
+  settleDisk();
+  const started = performance.now();
+  execFileSync("dd", [`if=${source}`, `of=${file}`, `bs=${MiB}`, "conv=fsync"], { stdio: "ignore" });
+  const seconds = (performance.now() - started) / 1000;
+  rmSync(file, { force: true });
+  return seconds;
+}
+
+/** Flushes all dirty pages first, so neither side pays for the other's writeback. */
+export function settleDisk(): void {
+  execFileSync("sync");
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === "number" ? formatNumber(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
+  return cells.map((r) => r.map((c, i) => String(c).padStart(widths[i]!)).join("  ")).join("\n");
+}
+
+function formatNumber(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
