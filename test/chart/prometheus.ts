@@ -27,6 +27,8 @@ export interface Prometheus {
   dir: string;
   /** An instant query; rejects with Prometheus' error for invalid PromQL. */
   query(expr: string): Promise<Sample[]>;
+  /** A range query, as Grafana runs a time-series panel; `stepSeconds` between points. */
+  queryRange(expr: string, start: Date, end: Date, stepSeconds: number): Promise<Sample[]>;
   /** GET on the HTTP API, e.g. `/api/v1/targets`; rejects unless status is "success". */
   api<T>(path: string, params?: Record<string, string>): Promise<T>;
   stop(): Promise<void>;
@@ -79,6 +81,15 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
     dir,
     api,
     query: async (expr) => (await api<{ result: Sample[] }>("/api/v1/query", { query: expr })).result,
+    queryRange: async (expr, start, end, stepSeconds) =>
+      (
+        await api<{ result: Sample[] }>("/api/v1/query_range", {
+          query: expr,
+          start: String(start.getTime() / 1000),
+          end: String(end.getTime() / 1000),
+          step: String(stepSeconds),
+        })
+      ).result,
     stop,
   };
 }

@@ -1,0 +1,112 @@
+// The dashboards and alerts proven on a real Prometheus: the chart installed
+// into the local cluster, Prometheus scraping the operator and the trainers
+// through the jobs the chart's ServiceMonitor and PodMonitor describe, a run
+// preempted mid-way, then every panel query, annotation, variable and alert
+// expression evaluated over that run.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { eventually, useCluster } from "../support/cluster.js";
+import { helmInstall } from "./install.js";
+import { startPrometheus, type Prometheus } from "./prometheus.js";
+import { dashboardQueries, readDashboards, ruleGroups, ruleQueries, substituteVariables } from "./queries.js";
+import { findObject, renderChart } from "./render.js";
+import { writeRuleFile } from "./rules.js";
+import { RUN_NAMESPACE, runDriver } from "./runs.js";
+import { scrapeJobsFor } from "./scrape-config.js";
+
+const RUN = "observed";
+const SCRAPE = "2s";
+const MONITORING = {
+  metrics: { serviceMonitor: { enabled: true, interval: SCRAPE } },
+  trainer: { podMonitor: { enabled: true, interval: SCRAPE } },
+  prometheusRule: { enabled: true },
+};
+
+/**
+ * Queries that stay empty in a healthy run with one graceful preemption: nothing
+ * failed, no pass erred, no watch had to restart. Everything else must return series.
+ */
+const EMPTY_WHEN_HEALTHY = new Set([
+  "fleet.json › Failures per hour by reason › A",
+  "fleet.json › Reconcile errors by stage › A",
+  "fleet.json › Watch restarts by resource and reason › A",
+]);
+
+const c = useCluster();
+let prometheus: Prometheus;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "resumable-observability-"));
+  const monitors = await renderChart(MONITORING);
+  prometheus = await startPrometheus({
+    scrapeJobs: scrapeJobsFor(monitors, c.cluster.kubeconfig),
+    ruleFiles: [await writeRuleFile(dir)],
+    interval: SCRAPE,
+  });
+  // The cluster has no Prometheus Operator CRDs: install without the monitors, which
+  // the Prometheus above stands in for.
+  await helmInstall(c.cluster.kubeconfig, { trainer: { namespaces: [RUN_NAMESPACE] } });
+}, { timeout: 10 * 60_000 });
+
+after(async () => {
+  await prometheus?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
+  let start: Date;
+  let end: Date;
+  const range = (expr: string) => prometheus.queryRange(expr, start, end, 2);
+
+  test("Prometheus scrapes the operator through the ServiceMonitor's job", async () => {
+    await eventually("the operator's target up", async () => {
+      const up = await prometheus.query('up{job="resumable-metrics"} == 1');
+      return up.length > 0 ? up : undefined;
+    }, 120_000);
+  });
+
+  test("a run with a preemption is scraped, trainers included, attempt by attempt", async () => {
+    start = new Date();
+    const run = await runDriver(c.kc, c.core).preemptedRun(RUN, 100);
+    assert.equal(run.status?.phase, "Succeeded", JSON.stringify(run.status?.conditions));
+    assert.equal(run.status?.preemptions, 1);
+    // A few more scrapes and rule evaluations after the end.
+    await new Promise((r) => setTimeout(r, 10_000));
+    end = new Date();
+    const attempts = await range(`count by (attempt) (resumable_trainer_step{namespace="${RUN_NAMESPACE}", run="${RUN}"})`);
+    assert.deepEqual(attempts.map((s) => s.metric.attempt).sort(), ["1", "2"]);
+  });
+
+  test("every panel, annotation and variable query returns series for the run", async () => {
+    const failures: string[] = [];
+    for (const [file, d] of readDashboards()) {
+      for (const q of dashboardQueries(file, d)) {
+        const expr = substituteVariables(q.expr, { namespace: RUN_NAMESPACE, run: RUN });
+        const series = await range(expr).catch((err: Error) => {
+          failures.push(`${q.where}: ${err.message}`);
+          return undefined;
+        });
+        if (series === undefined) continue;
+        const expectEmpty = EMPTY_WHEN_HEALTHY.has(q.where);
+        if (series.length === 0 && !expectEmpty) failures.push(`${q.where}: no series\n  ${expr}`);
+        if (series.length > 0 && expectEmpty) failures.push(`${q.where}: series in a healthy run\n  ${expr}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test("every rule evaluates without error and no alert fires for a healthy run", async () => {
+    const rule = findObject(await renderChart(MONITORING), "PrometheusRule");
+    for (const q of ruleQueries(ruleGroups(rule))) {
+      assert.deepEqual(await range(q.expr), [], `${q.where} fired: ${q.expr}`);
+    }
+    const { groups } = await prometheus.api<{ groups: { rules: { name: string; health: string; lastError?: string }[] }[] }>("/api/v1/rules");
+    const rules = groups.flatMap((g) => g.rules);
+    assert.equal(rules.length, 5);
+    for (const r of rules) assert.equal(r.health, "ok", `${r.name}: ${r.lastError}`);
+  });
+});
