@@ -43,30 +43,35 @@ const env = withRules(z.array(envVar).max(256), [
   },
 ]);
 
-const resources = z.object({
-  limits: z.record(z.string(), quantity).optional(),
-  requests: z.record(z.string(), quantity).optional(),
-});
+// Descriptions end up in the CRD: `kubectl explain trainingrun.spec` shows them.
 
-export const volumeTemplateSchema = z.object({
-  size: quantity.default("1Gi"),
-  /** Unset: the cluster's default StorageClass. */
-  storageClassName: z.string().min(1).optional(),
-  accessModes: z
-    .array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]))
-    .min(1)
-    .default(["ReadWriteOnce"]),
-});
+const resources = z
+  .object({
+    limits: z.record(z.string(), quantity).optional(),
+    requests: z.record(z.string(), quantity).optional(),
+  })
+  .describe("The trainer container's resources, e.g. limits: {nvidia.com/gpu: 1}.");
+
+export const volumeTemplateSchema = z
+  .object({
+    size: quantity.default("1Gi"),
+    storageClassName: z.string().min(1).optional().describe("Unset: the cluster's default StorageClass."),
+    accessModes: z
+      .array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]))
+      .min(1)
+      .default(["ReadWriteOnce"]),
+  })
+  .describe("The PVC the operator creates as <run>-checkpoints; the default when claimName is unset.");
 
 const checkpoint = withRules(
   z.object({
-    /** An existing PVC to keep checkpoints on; the operator never deletes it. */
-    claimName: z.string().min(1).optional(),
-    /** The PVC the operator creates as `<run>-checkpoints`; the default when claimName is unset. */
+    claimName: z.string().min(1).optional().describe("An existing PVC to keep checkpoints on; the operator never deletes it."),
     volume: volumeTemplateSchema.optional(),
-    mountPath: z.string().regex(/^\//).default("/checkpoints"),
-    /** false: the created PVC is owned by the run and garbage-collected with it. */
-    retainOnDelete: z.boolean().default(true),
+    mountPath: z.string().regex(/^\//).default("/checkpoints").describe("Where the trainer finds its checkpoint directory."),
+    retainOnDelete: z
+      .boolean()
+      .default(true)
+      .describe("false: the created PVC is owned by the run and deleted with it."),
   }),
   [
     {
@@ -83,13 +88,16 @@ const checkpoint = withRules(
       holds: (c) => c.claimName === undefined || c.retainOnDelete,
     },
   ],
-);
+).describe("Where checkpoints live; by default a PVC per run from the default StorageClass.");
 
 const preemption = z.object({
-  /** Pod terminationGracePeriodSeconds; 25 fits inside GKE spot's ~30 s notice. */
-  gracePeriodSeconds: z.int().min(1).max(3600).default(25),
-  /** Unset: unlimited. */
-  maxPreemptions: z.int().nonnegative().optional(),
+  gracePeriodSeconds: z
+    .int()
+    .min(1)
+    .max(3600)
+    .default(25)
+    .describe("SIGTERM to SIGKILL (the pod's terminationGracePeriodSeconds); 25 fits inside GKE spot's 30 s notice."),
+  maxPreemptions: z.int().nonnegative().optional().describe("Preemptions after which the run fails; unset: unlimited."),
 });
 
 const backoff = withRules(
@@ -105,12 +113,14 @@ const backoff = withRules(
       holds: (b) => b.initialSeconds <= b.maxSeconds,
     },
   ],
-);
+).describe("The wait before a retry doubles from initialSeconds after each failure, up to maxSeconds.");
 
-const failurePolicy = z.object({
-  maxRetries: z.int().nonnegative().default(3),
-  backoff: backoff.prefault({}),
-});
+const failurePolicy = z
+  .object({
+    maxRetries: z.int().nonnegative().default(3),
+    backoff: backoff.prefault({}),
+  })
+  .describe("Failures (crashes, OOM, a pod that cannot start) are retried; preemptions never count here.");
 
 const toleration = z.object({
   key: z.string().optional(),
@@ -123,28 +133,30 @@ const toleration = z.object({
 const scheduling = z.object({
   nodeSelector: z.record(z.string(), z.string()).optional(),
   tolerations: z.array(toleration).optional(),
-  /** A core/v1 Affinity, passed to the pod as is. */
-  affinity: passThrough.optional(),
+  affinity: passThrough.optional().describe("A core/v1 Affinity, passed to the pod as is."),
   priorityClassName: z.string().min(1).optional(),
-  /** Shorthand: require a spot/preemptible node on GKE, EKS (Karpenter or managed groups) or AKS. */
-  spot: z.boolean().default(false),
+  spot: z
+    .boolean()
+    .default(false)
+    .describe("Require a spot node (GKE, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
 });
 
 export const trainingRunSpecSchema = z.object({
-  image: z.string().min(1).default(DEFAULT_TRAINER_IMAGE),
+  image: z.string().min(1).default(DEFAULT_TRAINER_IMAGE).describe("The trainer image; it must follow the trainer protocol (docs/trainer-protocol.md)."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   env: env.optional(),
   resources: resources.optional(),
-  /** The trainer's config, handed over as RESUMABLE_CONFIG JSON; the trainer validates it. */
-  training: passThrough,
+  training: passThrough.describe("The trainer's config, handed over as RESUMABLE_CONFIG JSON; the trainer validates it."),
   checkpoint: checkpoint.prefault({}),
   preemption: preemption.prefault({}),
   failurePolicy: failurePolicy.prefault({}),
   scheduling: scheduling.prefault({}),
-  /** true: stop the trainer gracefully (it checkpoints) and start none until false again. */
-  suspend: z.boolean().default(false),
+  suspend: z
+    .boolean()
+    .default(false)
+    .describe("true: stop the trainer gracefully (it checkpoints) and start none until false again."),
 });
 
 /** A spec as written by a user (defaults not applied). */

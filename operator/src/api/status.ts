@@ -43,22 +43,17 @@ export type EndReason = (typeof END_REASONS)[number];
 export const attemptRecordSchema = z.object({
   attempt: z.int(),
   pod: z.string(),
-  /** Set once the operator has seen the pod: a recorded pod that disappears was deleted. */
-  uid: z.string().optional(),
+  uid: z.string().optional().describe("Set once the operator has seen the pod: a recorded pod that disappears was deleted."),
   node: z.string().optional(),
   startTime: time.optional(),
   endTime: time.optional(),
   endReason: z.enum(END_REASONS).optional(),
-  /** The signal behind endReason, e.g. EvictionByEvictionAPI, OOMKilled, ExitCode. */
-  endDetail: z.string().optional(),
+  endDetail: z.string().optional().describe("The signal behind endReason, e.g. EvictionByEvictionAPI, NodeLost, OOMKilled, ExitCode."),
   exitCode: z.int().optional(),
   resumedFromStep: z.int().optional(),
-  /** The highest step this attempt is known to have reached; lostSteps is computed from it. */
-  reachedStep: z.int().optional(),
-  /** The operator deleted the pod because the run was suspended: its end is no preemption. */
-  stoppedForSuspend: z.boolean().optional(),
-  /** When the operator first found the pod's node NotReady or gone; cleared when it recovers. */
-  nodeLostAt: time.optional(),
+  reachedStep: z.int().optional().describe("The highest step this attempt is known to have reached."),
+  stoppedForSuspend: z.boolean().optional().describe("The operator deleted the pod because the run was suspended."),
+  nodeLostAt: time.optional().describe("Since when the pod's node is NotReady or gone; cleared when it recovers."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
@@ -88,20 +83,20 @@ export const trainingRunStatusSchema = z.object({
   phase: z.enum(PHASES).optional(),
   conditions: z.array(conditionSchema).optional(),
   observedGeneration: z.int().optional(),
-  /** The newest attempt's number; 0 or unset before the first pod. */
-  attempt: z.int().optional(),
+  attempt: z.int().optional().describe("The newest attempt's number; 0 before the first pod."),
   preemptions: z.int().optional(),
   failures: z.int().optional(),
   progress: progressSchema.optional(),
   lastCheckpoint: checkpointInfoSchema.optional(),
-  /** Over all attempts: the highest step an attempt reached minus the step the next resumed from. */
-  lostSteps: z.int().optional(),
-  /** The newest attempts, oldest first. */
-  attempts: z.array(attemptRecordSchema).optional(),
+  lostSteps: z
+    .int()
+    .optional()
+    .describe("Steps trained twice: over all attempts, the highest step one reached minus the step the next resumed from."),
+  attempts: z.array(attemptRecordSchema).optional().describe("The newest attempts, oldest first."),
   result: trainerSummarySchema.optional(),
   startTime: time.optional(),
   completionTime: time.optional(),
-  /** Backoff after a failure: no new attempt before this time (kept here to survive restarts). */
-  nextAttemptAt: time.optional(),
+  // In status rather than in memory so a restarted operator keeps the backoff.
+  nextAttemptAt: time.optional().describe("After a failure: no new attempt before this time."),
 });
 export type TrainingRunStatus = z.infer<typeof trainingRunStatusSchema>;
