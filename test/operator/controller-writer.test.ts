@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
+import { kubeClusterWriter, type ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
+
+interface Seen {
+  method: string;
+  path: string;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+/** Answers every request with the status the test sets, and records it. */
+describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
+  const seen: Seen[] = [];
+  let status = 200;
+  let writer: ClusterWriter;
+  const server = createServer((req: IncomingMessage, res) => {
+    let data = "";
+    req.on("data", (chunk: Buffer) => (data += chunk.toString()));
+    req.on("end", () => {
+      seen.push({
+        method: req.method ?? "",
+        path: (req.url ?? "").split("?")[0]!,
+        contentType: req.headers["content-type"],
+        body: data ? JSON.parse(data) : undefined,
+      });
+      const body = status < 300 ? { kind: "Status", metadata: {} } : { kind: "Status", code: status, message: "nope" };
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    });
+  });
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "fake", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: "me" }],
+      contexts: [{ name: "fake", cluster: "fake", user: "me" }],
+      currentContext: "fake",
+    });
+    writer = kubeClusterWriter(kc, "resumable-operator");
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  beforeEach(() => {
+    seen.length = 0;
+    status = 200;
+  });
+
+  it("merge-patches the status subresource, pinned to the resourceVersion", async () => {
+    await writer.patchRunStatus("team", "mnist", "42", { phase: "Running", nextAttemptAt: null });
+    assert.deepEqual(seen, [
+      {
+        method: "PATCH",
+        path: "/apis/resumable.dev/v1alpha1/namespaces/team/trainingruns/mnist/status",
+        contentType: "application/merge-patch+json",
+        body: { metadata: { resourceVersion: "42" }, status: { phase: "Running", nextAttemptAt: null } },
+      },
+    ]);
+  });
+
+  it("fails a status write the apiserver refuses as stale", async () => {
+    status = 409;
+    await assert.rejects(writer.patchRunStatus("team", "mnist", "41", { phase: "Running" }));
+  });
+
+  it("takes AlreadyExists as success for creates, and fails on other errors", async () => {
+    status = 409;
+    await writer.createPod("team", { metadata: { name: "mnist-1" } });
+    await writer.createPvc("team", { metadata: { name: "mnist-checkpoints" } });
+    assert.deepEqual(seen.map((s) => `${s.method} ${s.path}`), [
+      "POST /api/v1/namespaces/team/pods",
+      "POST /api/v1/namespaces/team/persistentvolumeclaims",
+    ]);
+    status = 500;
+    await assert.rejects(writer.createPod("team", { metadata: { name: "mnist-1" } }));
+  });
+
+  it("deletes with the grace period and a uid precondition; NotFound and a replaced pod are success", async () => {
+    status = 404;
+    await writer.deletePod("team", "mnist-1", { uid: "u1", gracePeriodSeconds: 0 });
+    status = 409;
+    await writer.deletePod("team", "mnist-1", { uid: "u1" });
+    assert.equal(seen[0]!.method, "DELETE");
+    assert.equal(seen[0]!.path, "/api/v1/namespaces/team/pods/mnist-1");
+    assert.deepEqual(seen[0]!.body, { gracePeriodSeconds: 0, preconditions: { uid: "u1" } });
+    status = 403;
+    await assert.rejects(writer.deletePod("team", "mnist-1", {}));
+  });
+
+  it("creates core/v1 events", async () => {
+    await writer.createEvent("team", { metadata: { name: "mnist.1" }, involvedObject: { name: "mnist" } });
+    assert.equal(seen[0]!.path, "/api/v1/namespaces/team/events");
+  });
+});

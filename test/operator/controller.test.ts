@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { pino } from "pino";
+import type { TrainingRunStatus } from "../../operator/src/api/status.js";
+import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+import { Controller, type RunCache } from "../../operator/src/controller/controller.js";
+import type { ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
+import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
+import { RunObserver } from "../../operator/src/metrics/run-observer.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/settings.js";
+import type { Decision, Observed } from "../../operator/src/reconcile/types.js";
+import { ManualClock } from "../../operator/src/runtime/clock.js";
+import { deepFreeze } from "../../operator/src/runtime/store.js";
+import { WorkQueue } from "../../operator/src/runtime/workqueue.js";
+
+const KEY = "team/mnist";
+
+function run(status: TrainingRunStatus = {}): TrainingRun {
+  return deepFreeze({
+    apiVersion: "resumable.dev/v1alpha1",
+    kind: "TrainingRun",
+    metadata: { name: "mnist", namespace: "team", uid: "run-uid", resourceVersion: "7", generation: 1 },
+    spec: { training: {} },
+    status,
+  });
+}
+
+/** The cache as the controller sees it, filled by the test. */
+class FakeCache implements RunCache {
+  runs = new Map<string, TrainingRun>();
+  pods: V1Pod[] = [];
+  pvcs = new Map<string, V1PersistentVolumeClaim>();
+  nodeMap = new Map<string, V1Node>();
+  run = (key: string) => this.runs.get(key);
+  podsOfRun = (namespace: string, name: string) =>
+    this.pods.filter((p) => p.metadata?.namespace === namespace && p.metadata.labels?.["resumable.dev/run"] === name);
+  pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
+  nodes = () => this.nodeMap;
+  onRunChange = () => {};
+}
+
+/** Records every write in order; a write can be made to fail. */
+class FakeWriter implements ClusterWriter {
+  writes: string[] = [];
+  statusPatches: { resourceVersion: string; patch: unknown }[] = [];
+  events: CoreV1Event[] = [];
+  failing = new Set<string>();
+
+  private record(what: string): Promise<void> {
+    this.writes.push(what);
+    return this.failing.has(what.split(" ")[0]!) ? Promise.reject(new Error(`${what} refused`)) : Promise.resolve();
+  }
+  createPod = (_ns: string, pod: V1Pod) => this.record(`createPod ${pod.metadata?.name}`);
+  deletePod = (_ns: string, name: string) => this.record(`deletePod ${name}`);
+  createPvc = (_ns: string, pvc: V1PersistentVolumeClaim) => this.record(`createPvc ${pvc.metadata?.name}`);
+  patchRunStatus = (_ns: string, _name: string, resourceVersion: string, patch: unknown) => {
+    this.statusPatches.push({ resourceVersion, patch });
+    return this.record("status");
+  };
+  createEvent = (_ns: string, event: CoreV1Event) => {
+    this.events.push(event);
+    return this.record(`event ${event.reason}`);
+  };
+}
+
+function setup(decide: (observed: Observed) => Decision) {
+  const cache = new FakeCache();
+  const writer = new FakeWriter();
+  const clock = new ManualClock();
+  const queue = new WorkQueue({ clock });
+  const metrics = new OperatorMetrics({ runs: () => [...cache.runs.values()], queueDepth: () => queue.depth() });
+  const seen: Observed[] = [];
+  let passes = 0;
+  const controller = new Controller({
+    cache,
+    queue,
+    writer,
+    reconcile: (observed) => {
+      seen.push(observed);
+      return decide(observed);
+    },
+    settings: DEFAULT_SETTINGS,
+    metrics,
+    observer: new RunObserver(metrics),
+    logger: pino({ level: "silent" }),
+    instance: "test",
+    workers: 2,
+    now: () => new Date("2026-11-28T12:00:00Z"),
+  });
+  const originalDone = queue.done.bind(queue);
+  queue.done = (key) => {
+    passes++;
+    originalDone(key);
+  };
+  controller.start();
+  /** Adds the key and waits until a pass over it has finished. */
+  const pass = async (): Promise<void> => {
+    const target = passes + 1;
+    queue.add(KEY);
+    for (let i = 0; i < 1000 && passes < target; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(passes >= target, "the pass did not finish");
+  };
+  return { cache, writer, clock, queue, metrics, controller, seen, pass };
+}
+
+const pod = (name: string): V1Pod => ({
+  metadata: { name, namespace: "team", labels: { "resumable.dev/run": "mnist" } },
+});
+
+describe("Controller", () => {
+  it("applies actions, then writes status once as a pinned merge patch, then emits events", async () => {
+    const t = setup(() => ({
+      actions: [
+        { kind: "createPVC", pvc: { metadata: { name: "mnist-checkpoints" } } },
+        { kind: "createPod", pod: pod("mnist-1") },
+      ],
+      status: { phase: "Pending", attempt: 1 },
+      events: [{ type: "Normal", reason: "PodCreated", message: "Created pod mnist-1 for attempt 1" }],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Pending", conditions: [] }));
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["createPvc mnist-checkpoints", "createPod mnist-1", "status", "event PodCreated"]);
+    assert.deepEqual(t.writer.statusPatches, [{ resourceVersion: "7", patch: { attempt: 1, conditions: null } }]);
+    const event = t.writer.events[0]!;
+    assert.equal(event.involvedObject.uid, "run-uid");
+    assert.equal(event.involvedObject.kind, "TrainingRun");
+    assert.equal(event.type, "Normal");
+    await t.controller.stop();
+  });
+
+  it("reads only the caches: the run's pods, its claim and the nodes", async () => {
+    const t = setup((observed) => ({ actions: [], status: observed.run.status ?? {}, events: [] }));
+    t.cache.runs.set(KEY, run());
+    t.cache.pods = [pod("mnist-1"), { metadata: { name: "other-1", namespace: "team", labels: { "resumable.dev/run": "other" } } }];
+    t.cache.pvcs.set("team/mnist-checkpoints", { metadata: { name: "mnist-checkpoints", namespace: "team" } });
+    t.cache.nodeMap.set("n1", { metadata: { name: "n1" } });
+    await t.pass();
+    const observed = t.seen[0]!;
+    assert.deepEqual(observed.pods.map((p) => p.metadata?.name), ["mnist-1"]);
+    assert.equal(observed.pvc?.metadata?.name, "mnist-checkpoints");
+    assert.deepEqual([...observed.nodes.keys()], ["n1"]);
+    assert.equal(observed.run.metadata.name, "mnist");
+    await t.controller.stop();
+  });
+
+  it("skips the status write when nothing changed", async () => {
+    const t = setup((observed) => ({ actions: [], status: structuredClone(observed.run.status ?? {}), events: [] }));
+    t.cache.runs.set(KEY, run({ phase: "Running", attempt: 2, conditions: [] }));
+    await t.pass();
+    assert.deepEqual(t.writer.writes, []);
+    await t.controller.stop();
+  });
+
+  it("emits no events when the status write fails, and retries the key with backoff", async () => {
+    const t = setup(() => ({
+      actions: [],
+      status: { phase: "Failed" },
+      events: [{ type: "Warning", reason: "Failed", message: "out of retries" }],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Running" }));
+    t.writer.failing.add("status");
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["status"]);
+    assert.equal(t.queue.retries(KEY), 1);
+    t.writer.failing.clear();
+    t.clock.advance(5);
+    for (let i = 0; i < 100 && t.writer.events.length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(t.writer.writes, ["status", "status", "event Failed"]);
+    assert.equal(t.queue.retries(KEY), 0, "a successful pass forgets the failures");
+    const errors = await t.metrics.reconcileErrors.get();
+    assert.deepEqual(errors.values.map((v) => [v.labels.stage, v.value]), [["status", 1]]);
+    await t.controller.stop();
+  });
+
+  it("stops a pass at the first failed action: no status write, no events", async () => {
+    const t = setup(() => ({
+      actions: [
+        { kind: "deletePod", name: "mnist-1", reason: "ended" },
+        { kind: "createPod", pod: pod("mnist-2") },
+      ],
+      status: { phase: "Restarting" },
+      events: [{ type: "Normal", reason: "Resumed", message: "x" }],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Running" }));
+    t.writer.failing.add("deletePod");
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["deletePod mnist-1"]);
+    await t.controller.stop();
+  });
+
+  it("survives a reconcile that throws, and retries it", async () => {
+    const t = setup(() => {
+      throw new Error("bug");
+    });
+    t.cache.runs.set(KEY, run());
+    await t.pass();
+    assert.deepEqual(t.writer.writes, []);
+    assert.equal(t.queue.retries(KEY), 1);
+    await t.controller.stop();
+  });
+
+  it("requeues after the delay the decision asks for", async () => {
+    const t = setup((observed) => ({ actions: [], status: observed.run.status ?? {}, events: [], requeueAfterMs: 30_000 }));
+    t.cache.runs.set(KEY, run());
+    await t.pass();
+    t.clock.advance(29_999);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(t.seen.length, 1);
+    t.clock.advance(1);
+    for (let i = 0; i < 100 && t.seen.length < 2; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(t.seen.length, 2);
+    await t.controller.stop();
+  });
+
+  it("does nothing for a run that is gone from the cache", async () => {
+    const t = setup(() => assert.fail("no reconcile for a deleted run"));
+    await t.pass();
+    assert.deepEqual(t.writer.writes, []);
+    await t.controller.stop();
+  });
+});
