@@ -165,4 +165,3 @@ export type TrainingRunSpecInput = z.input<typeof trainingRunSpecSchema>;
 export type TrainingRunSpec = z.output<typeof trainingRunSpecSchema>;
 export type CheckpointSpec = TrainingRunSpec["checkpoint"];
 export type SchedulingSpec = TrainingRunSpec["scheduling"];
-export type VolumeTemplate = z.output<typeof volumeTemplateSchema>;

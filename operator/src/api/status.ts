@@ -7,7 +7,7 @@ export const PHASES = ["Pending", "Running", "Restarting", "Suspended", "Succeed
 export type Phase = (typeof PHASES)[number];
 
 /** metav1.Condition. */
-export const conditionSchema = z.object({
+const conditionSchema = z.object({
   type: z.string(),
   status: z.enum(["True", "False", "Unknown"]),
   reason: z.string(),
@@ -17,7 +17,7 @@ export const conditionSchema = z.object({
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
-export const CHECKPOINT_REASONS = ["periodic", "preemption", "final"] as const;
+const CHECKPOINT_REASONS = ["periodic", "preemption", "final"] as const;
 
 export const checkpointInfoSchema = z.object({
   step: z.int(),
@@ -27,7 +27,7 @@ export const checkpointInfoSchema = z.object({
 });
 export type CheckpointInfo = z.infer<typeof checkpointInfoSchema>;
 
-export const progressSchema = z.object({
+const progressSchema = z.object({
   step: z.int(),
   totalSteps: z.int().optional(),
   epoch: z.number().optional(),
@@ -37,10 +37,10 @@ export const progressSchema = z.object({
 export type Progress = z.infer<typeof progressSchema>;
 
 /** How an attempt ended: the budget it counts against follows from it. */
-export const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended"] as const;
+const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
-export const attemptRecordSchema = z.object({
+const attemptRecordSchema = z.object({
   attempt: z.int(),
   pod: z.string(),
   uid: z.string().optional().describe("Set once the operator has seen the pod: a recorded pod that disappears was deleted."),

@@ -18,7 +18,7 @@ export interface TrainingRun {
 }
 
 /** The longest run name: it becomes the value of the resumable.dev/run label. */
-export const MAX_RUN_NAME_LENGTH = 63;
+const MAX_RUN_NAME_LENGTH = 63;
 
 /** A whole TrainingRun object (what `kubectl apply` sends), for validation; status is not checked. */
 export const trainingRunSchema = withRules(

@@ -61,7 +61,7 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
   }
 }
 
-export function failRun(d: Draft, reason: string, message: string): void {
+function failRun(d: Draft, reason: string, message: string): void {
   d.status.phase = "Failed";
   d.status.completionTime = toTimestamp(d.now);
   delete d.status.nextAttemptAt;
