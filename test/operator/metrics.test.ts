@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import type { V1Pod } from "@kubernetes/client-node";
+import type { TrainingRunStatus } from "../../operator/src/api/status.js";
+import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
+import { runTime } from "../../operator/src/metrics/run-accounting.js";
+import { RunObserver } from "../../operator/src/metrics/run-observer.js";
+import { startMetricsServer } from "../../operator/src/metrics/server.js";
+
+function run(name: string, status: TrainingRunStatus): TrainingRun {
+  return { apiVersion: "resumable.dev/v1alpha1", kind: "TrainingRun", metadata: { name, namespace: "team" }, spec: { training: {} }, status };
+}
+
+async function value(metrics: OperatorMetrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const metric = await metrics.registry.getSingleMetric(name)?.get();
+  return metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+}
+
+const t = (s: number) => new Date(Date.UTC(2026, 10, 28, 12, 0, s)).toISOString();
+
+describe("run time accounting", () => {
+  it("charges lost steps at the pace of the attempt that lost them", () => {
+    // Attempt 1 trains steps 0..100 in 100 s; attempt 2 resumes from 80: 20 steps, 20 s lost.
+    const status: TrainingRunStatus = {
+      startTime: t(0),
+      completionTime: t(200),
+      attempts: [
+        { attempt: 1, pod: "r-1", startTime: t(0), endTime: t(100), reachedStep: 100 },
+        { attempt: 2, pod: "r-2", startTime: t(110), endTime: t(200), resumedFromStep: 80, reachedStep: 170 },
+      ],
+    };
+    assert.deepEqual(runTime(status, new Date(t(500))), { wallSeconds: 200, usefulSeconds: 170, lostSeconds: 20 });
+  });
+});
+
+describe("OperatorMetrics", () => {
+  it("counts runs by phase and keeps per-run series only for runs in the cache", async () => {
+    let runs = [
+      run("a", { phase: "Running", progress: { step: 12 }, lastCheckpoint: { step: 10, time: new Date(Date.now() - 30_000).toISOString() } }),
+      run("b", { phase: "Running" }),
+      run("c", { phase: "Succeeded" }),
+    ];
+    const metrics = new OperatorMetrics({ runs: () => runs, queueDepth: () => 3 });
+    assert.equal(await value(metrics, "resumable_runs", { phase: "Running" }), 2);
+    assert.equal(await value(metrics, "resumable_runs", { phase: "Failed" }), 0);
+    assert.equal(await value(metrics, "resumable_progress_step", { run: "a" }), 12);
+    const age = await value(metrics, "resumable_checkpoint_age_seconds", { run: "a" });
+    assert.ok(age !== undefined && age >= 30);
+    assert.equal(await value(metrics, "resumable_workqueue_depth"), 3);
+    runs = [runs[1]!];
+    assert.equal(await value(metrics, "resumable_progress_step", { run: "a" }), undefined, "a deleted run leaves no series");
+  });
+
+  it("names every metric with the resumable_ prefix", () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    for (const { name } of metrics.registry.getMetricsAsArray()) assert.match(name, /^resumable_/);
+  });
+});
+
+describe("RunObserver", () => {
+  it("counts each ended attempt once, by budget and signal", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const before: TrainingRunStatus = { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] };
+    const after: TrainingRunStatus = {
+      attempt: 2,
+      lostSteps: 20,
+      attempts: [
+        { attempt: 1, pod: "r-1", endTime: t(100), endReason: "Preempted", endDetail: "EvictionByEvictionAPI" },
+        { attempt: 2, pod: "r-2" },
+      ],
+    };
+    observer.statusWritten(before, after, new Date());
+    observer.statusWritten(after, after, new Date());
+    assert.equal(await value(metrics, "resumable_preemptions_total", { reason: "EvictionByEvictionAPI" }), 1);
+    assert.equal(await value(metrics, "resumable_attempts_total"), 1);
+    assert.equal(await value(metrics, "resumable_lost_steps_total"), 20);
+    const failed: TrainingRunStatus = {
+      ...after,
+      attempts: [after.attempts![0]!, { attempt: 2, pod: "r-2", endTime: t(200), endReason: "Failed", endDetail: "exit code 1; weird" }],
+    };
+    observer.statusWritten(after, failed, new Date());
+    assert.equal(await value(metrics, "resumable_failures_total", { reason: "Other" }), 1, "free text never becomes a label");
+  });
+
+  it("observes a recovery once: preempted attempt's end to the next trainer running", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const status: TrainingRunStatus = {
+      attempt: 2,
+      attempts: [
+        { attempt: 1, pod: "r-1", endTime: t(100), endReason: "Preempted" },
+        { attempt: 2, pod: "r-2" },
+      ],
+    };
+    const pending: V1Pod = { metadata: { name: "r-2" }, status: { phase: "Pending" } };
+    const running: V1Pod = {
+      metadata: { name: "r-2" },
+      status: { containerStatuses: [{ name: "trainer", image: "", imageID: "", ready: true, restartCount: 0, state: { running: { startedAt: new Date(t(104)) } } }] },
+    };
+    observer.podsSeen("team/r", "r", status, [pending]);
+    observer.podsSeen("team/r", "r", status, [running]);
+    observer.podsSeen("team/r", "r", status, [running]);
+    const histogram = await metrics.recoveryDuration.get();
+    assert.equal(histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_count")?.value, 1);
+    assert.equal(histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_sum")?.value, 4);
+  });
+});
+
+describe("metrics server", () => {
+  it("serves /metrics, /healthz always, /readyz only when ready", async () => {
+    let ready = false;
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const server = await startMetricsServer({ registry: metrics.registry, host: "127.0.0.1", port: 0, isReady: () => ready });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${base}/readyz`)).status, 503);
+      ready = true;
+      assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      const body = await (await fetch(`${base}/metrics`)).text();
+      assert.match(body, /# TYPE resumable_reconciles_total counter/);
+      assert.equal((await fetch(`${base}/nope`)).status, 404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
