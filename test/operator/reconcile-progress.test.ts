@@ -62,6 +62,17 @@ describe("reconcile: progress, lost steps and conditions", () => {
     assert.deepEqual(eventReasons(resumed), ["Resumed"]);
   });
 
+  it("lastCheckpoint follows the newest attempt, even back to an older step after a corrupt checkpoint", () => {
+    const clock = new FakeClock();
+    const at = (step: number) => ({ step, time: "2026-11-28T12:00:00.000Z", bytes: 1, reason: "periodic" });
+    let run = aRun({}, startedStatus(2, { lastCheckpoint: { step: 300, reason: "periodic" } }));
+    const d = pass(run, [running(2, { progress: report(210, { resumedFromStep: 200, checkpoint: at(200) }) })], clock.now());
+    assert.equal(d.status.lastCheckpoint?.step, 200);
+    run = afterWrite(run, d);
+    const later = pass(run, [running(2, { progress: report(310, { resumedFromStep: 200, checkpoint: at(300) }) })], clock.advance(60));
+    assert.equal(later.status.lastCheckpoint?.step, 300);
+  });
+
   it("conditions move lastTransitionTime only when their status flips", () => {
     const clock = new FakeClock();
     let run = aRun({}, startedStatus(1));

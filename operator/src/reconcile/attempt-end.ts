@@ -1,6 +1,6 @@
 import type { AttemptRecord, TrainerSummary } from "../api/status.js";
 import type { TrainingRunSpec } from "../api/spec.js";
-import { noteCheckpoint, noteProgress } from "./attempts.js";
+import { noteProgress } from "./attempts.js";
 import { retryDelaySeconds } from "./backoff.js";
 import type { Draft } from "./draft.js";
 import type { Outcome } from "./pod-assessment.js";
@@ -71,23 +71,25 @@ function failRun(d: Draft, reason: string, message: string): void {
 
 /** The trainer's own account at exit is the most precise one there is. */
 function noteSummary(d: Draft, record: AttemptRecord, summary: TrainerSummary): void {
-  if (summary.step !== undefined) {
-    noteProgress(d, record, {
-      step: summary.step,
-      totalSteps: summary.totalSteps,
-      epoch: summary.epoch,
-      loss: summary.loss,
-      resumedFromStep: summary.resumedFromStep,
-    });
-  }
+  if (summary.step === undefined) return;
   // A failed trainer's checkpoint field names an older save, already reported in progress.
-  const step = summary.checkpoint?.step;
-  if (step !== undefined && summary.reason !== "failed" && record.attempt === d.status.attempt) {
-    noteCheckpoint(d.status, {
-      step,
-      time: toTimestamp(d.now),
-      ...(summary.checkpoint?.bytes === undefined ? {} : { bytes: summary.checkpoint.bytes }),
-      reason: summary.reason === "completed" ? "final" : "preemption",
-    });
-  }
+  const saved = summary.reason === "failed" ? undefined : summary.checkpoint;
+  noteProgress(d, record, {
+    step: summary.step,
+    totalSteps: summary.totalSteps,
+    epoch: summary.epoch,
+    loss: summary.loss,
+    resumedFromStep: summary.resumedFromStep,
+    ...(saved?.step === undefined
+      ? {}
+      : {
+          checkpoint: {
+            step: saved.step,
+            // The summary carries no time; the pass that reads it follows the exit closely.
+            time: toTimestamp(d.now),
+            ...(saved.bytes === undefined ? {} : { bytes: saved.bytes }),
+            reason: summary.reason === "completed" ? "final" : "preemption",
+          },
+        }),
+  });
 }

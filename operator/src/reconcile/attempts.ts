@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import type { AttemptRecord, CheckpointInfo, TrainingRunStatus } from "../api/status.js";
+import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { Draft } from "./draft.js";
 import { toDate, toTimestamp } from "./time.js";
 import type { ProgressReport } from "./trainer-reports.js";
@@ -29,7 +29,11 @@ export function notePod(record: AttemptRecord, pod: V1Pod): void {
   if (started !== undefined) record.startTime ??= toTimestamp(started);
 }
 
-/** A progress report (annotation while running, summary at exit) of the newest attempt. */
+/**
+ * A progress report of an attempt (its annotation while it runs, its summary at exit).
+ * status.progress and lastCheckpoint follow the newest attempt only: whatever it reports is
+ * the truth, even a lower step after it fell back from a corrupt newest checkpoint.
+ */
 export function noteProgress(d: Draft, record: AttemptRecord, report: ProgressReport): void {
   if (report.resumedFromStep !== undefined) noteResumedFrom(d, record, report.resumedFromStep);
   record.reachedStep = Math.max(record.reachedStep ?? report.step, report.step);
@@ -43,13 +47,7 @@ export function noteProgress(d: Draft, record: AttemptRecord, report: ProgressRe
     // trigger the next pass through its own watch event.
     ...(report.updatedAt === undefined ? {} : { updatedAt: report.updatedAt }),
   };
-  if (report.checkpoint) noteCheckpoint(d.status, report.checkpoint);
-}
-
-export function noteCheckpoint(status: TrainingRunStatus, checkpoint: CheckpointInfo): void {
-  if (status.lastCheckpoint === undefined || checkpoint.step >= status.lastCheckpoint.step) {
-    status.lastCheckpoint = checkpoint;
-  }
+  if (report.checkpoint) d.status.lastCheckpoint = report.checkpoint;
 }
 
 /**
