@@ -66,7 +66,8 @@ function noteResumedFrom(d: Draft, record: AttemptRecord, step: number): void {
   }
 }
 
-/** Keeps the newest records; an unfinished attempt is always among them. */
+/** Keeps the newest records (an unfinished attempt is always among them), never fewer than 2. */
 export function trimHistory(status: TrainingRunStatus, limit: number): void {
-  if (status.attempts && status.attempts.length > limit) status.attempts = status.attempts.slice(-limit);
+  const keep = Math.max(2, limit);
+  if (status.attempts && status.attempts.length > keep) status.attempts = status.attempts.slice(-keep);
 }

@@ -4,7 +4,7 @@ export interface OperatorSettings {
   trainerServiceAccountName?: string;
   /** How long a pod may sit Running/Terminating on a NotReady or deleted node before it is force-deleted. */
   stuckPodTimeoutSeconds: number;
-  /** How many attempts status.attempts keeps. */
+  /** How many attempts status.attempts keeps; at least 2, as lostSteps compares an attempt with the one before. */
   attemptHistoryLimit: number;
 }
 
