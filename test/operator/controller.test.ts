@@ -213,6 +213,20 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
+  it("waits for the cache to show its own status write before deciding again", async () => {
+    const t = setup(() => ({ actions: [], status: { phase: "Running" }, events: [] }));
+    t.cache.runs.set(KEY, run({ phase: "Pending" }));
+    await t.pass();
+    await t.pass();
+    assert.equal(t.seen.length, 1, "the cache still shows the version the write replaced");
+    assert.deepEqual(t.writer.writes, ["status"]);
+    t.cache.runs.set(KEY, deepFreeze({ ...run({ phase: "Running" }), metadata: { ...run().metadata, resourceVersion: "8" } }));
+    await t.pass();
+    assert.equal(t.seen.length, 2);
+    assert.deepEqual(t.writer.writes, ["status"], "nothing left to write");
+    await t.controller.stop();
+  });
+
   it("does nothing for a run that is gone from the cache", async () => {
     const t = setup(() => assert.fail("no reconcile for a deleted run"));
     await t.pass();

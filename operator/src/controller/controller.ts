@@ -8,7 +8,7 @@ import type { Action, Decision, Observed, Reconcile } from "../reconcile/types.j
 import { splitKey } from "../runtime/store.js";
 import type { WorkQueue } from "../runtime/workqueue.js";
 import type { ClusterCache } from "./cluster-cache.js";
-import type { ClusterWriter } from "./cluster-writer.js";
+import { httpStatus, type ClusterWriter } from "./cluster-writer.js";
 import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 
@@ -29,6 +29,11 @@ export interface ControllerOptions {
   workers: number;
   now?: () => Date;
 }
+
+/** How soon to look again while the cache has not caught up with our own status write. */
+const CACHE_LAG_RECHECK_MS = 1_000;
+/** After this long, decide from the cache as it is, even if it still looks stale. */
+const CACHE_LAG_GIVE_UP_MS = 10_000;
 
 /** Which write of a pass failed: a metrics label and a log field. */
 type Stage = "reconcile" | "action" | "status" | "event";
@@ -55,6 +60,12 @@ class PassError extends Error {
  */
 export class Controller {
   private readonly now: () => Date;
+  /**
+   * Per run key, the resourceVersion our last status write was based on. While the cache
+   * still shows that version it has not seen our own write: a pass would decide from a
+   * stale status and its write would only fail with 409, so it waits for the watch event.
+   */
+  private readonly writtenOver = new Map<string, { resourceVersion: string; at: number }>();
   private workers: Promise<void>[] = [];
 
   constructor(private readonly options: ControllerOptions) {
@@ -90,7 +101,12 @@ export class Controller {
         metrics.reconciles.inc({ result: "error" });
         metrics.reconcileErrors.inc({ stage });
         const { namespace, name } = splitKey(key);
-        logger.warn({ namespace, run: name, stage, err: err instanceof PassError ? err.failure : err }, "reconcile failed, retrying");
+        const failure = err instanceof PassError ? err.failure : err;
+        if (httpStatus(failure) === 409) {
+          logger.debug({ namespace, run: name, stage }, "conflict with a newer version, retrying");
+        } else {
+          logger.warn({ namespace, run: name, stage, err: failure }, "reconcile failed, retrying");
+        }
         queue.addRateLimited(key);
       } finally {
         stopTimer();
@@ -106,8 +122,10 @@ export class Controller {
     if (!run) {
       // Deleted: garbage collection removes its pods; nothing of ours to do but forget it.
       observer.runDeleted(key);
+      this.writtenOver.delete(key);
       return undefined;
     }
+    if (this.cacheBehindOwnWrite(key, run)) return CACHE_LAG_RECHECK_MS;
     const { namespace, name } = splitKey(key);
     const log = this.options.logger.child({ namespace, run: name, attempt: run.status?.attempt ?? 0 });
     const observed = this.observe(run, namespace, name);
@@ -122,6 +140,17 @@ export class Controller {
     await this.writeStatus(run, decision, observed.now, log);
     await this.emitEvents(run, decision, observed.now);
     return decision.requeueAfterMs;
+  }
+
+  /** True while the cached run is still the version our last status write replaced. */
+  private cacheBehindOwnWrite(key: string, run: TrainingRun): boolean {
+    const written = this.writtenOver.get(key);
+    if (written === undefined) return false;
+    const behind = run.metadata.resourceVersion === written.resourceVersion;
+    // Never wait forever on a watch event that may have been lost: a relist repairs the cache.
+    if (behind && this.now().getTime() - written.at < CACHE_LAG_GIVE_UP_MS) return true;
+    this.writtenOver.delete(key);
+    return false;
   }
 
   private observe(run: TrainingRun, namespace: string, name: string): Observed {
@@ -169,6 +198,10 @@ export class Controller {
       throw new PassError("status", err);
     }
     log.debug({ phase: decision.status.phase }, "status written");
+    this.writtenOver.set(`${run.metadata.namespace}/${run.metadata.name}`, {
+      resourceVersion: run.metadata.resourceVersion ?? "",
+      at: now.getTime(),
+    });
     this.options.observer.statusWritten(run.status, decision.status, now);
   }
 
