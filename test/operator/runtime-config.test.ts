@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, loadConfig, type OperatorConfig } from "../../operator/src/config/config.js";
+
+function load(argv: string[], env: Record<string, string> = {}): OperatorConfig {
+  const config = loadConfig(argv, env);
+  assert.notEqual(config, "help");
+  return config as OperatorConfig;
+}
+
+describe("operator config", () => {
+  it("defaults: all namespaces, :8080, info, leader election on", () => {
+    const c = load([], { POD_NAME: "op-0" });
+    assert.deepEqual(c.namespaces, []);
+    assert.deepEqual(c.metrics, { host: "0.0.0.0", port: 8080 });
+    assert.equal(c.logLevel, "info");
+    assert.equal(c.leaderElection.enabled, true);
+    assert.equal(c.leaderElection.name, "resumable-operator");
+    assert.equal(c.identity, "op-0");
+    assert.equal(c.settings.trainerServiceAccountName, undefined);
+  });
+
+  it("takes flags over environment variables over defaults", () => {
+    const c = load(["--namespaces=a, b,a", "--metrics-port=9000", "--leader-elect=false"], {
+      RESUMABLE_NAMESPACES: "x",
+      RESUMABLE_LOG_LEVEL: "debug",
+      RESUMABLE_TRAINER_SERVICE_ACCOUNT: "trainer",
+      RESUMABLE_LEADER_ELECTION_NAMESPACE: "ops",
+    });
+    assert.deepEqual(c.namespaces, ["a", "b"]);
+    assert.equal(c.metrics.port, 9000);
+    assert.equal(c.logLevel, "debug");
+    assert.equal(c.leaderElection.enabled, false);
+    assert.equal(c.leaderElection.namespace, "ops");
+    assert.equal(c.settings.trainerServiceAccountName, "trainer");
+  });
+
+  it("reads an empty value as unset, as a chart may pass one", () => {
+    const c = load(["--trainer-service-account=", "--namespaces="]);
+    assert.equal(c.settings.trainerServiceAccountName, undefined);
+    assert.deepEqual(c.namespaces, []);
+  });
+
+  it("rejects unknown flags and bad values, naming the flag", () => {
+    assert.throws(() => load(["--nope=1"]), ConfigError);
+    assert.throws(() => load(["--metrics-port=http"]), /--metrics-port/);
+    assert.throws(() => load(["--leader-elect=yes"]), /--leader-elect/);
+    assert.throws(() => load(["--workers=0"]), /--workers/);
+  });
+
+  it("answers --help", () => {
+    assert.equal(loadConfig(["--help"], {}), "help");
+  });
+});
