@@ -33,6 +33,15 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
   // is shorter than the apiserver's bookmark period: leave that call to our idle watchdog.
   (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_IDLE_TIMEOUT_MS + 30_000;
 
+  const elector = config.leaderElection.enabled
+    ? new LeaderElector({
+        api: kc.makeApiClient(CoordinationV1Api),
+        namespace: config.leaderElection.namespace,
+        name: config.leaderElection.name,
+        identity: config.identity,
+        logger,
+      })
+    : undefined;
   // The hooks below run only once the cache has started, after `metrics` exists.
   const queue = new WorkQueue({ onRetry: () => metrics.workqueueRetries.inc() });
   const cache = new ClusterCache({
@@ -43,7 +52,14 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
     reflector: { idleTimeoutMs: WATCH_IDLE_TIMEOUT_MS },
     onWatchRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
   });
-  const metrics = new OperatorMetrics({ runs: () => cache.runs(), queueDepth: () => queue.depth() });
+  // Standbys keep warm caches (and queue keys, deduplicated, for when they lead) but report
+  // no runs and no depth: summed over replicas, each run counts once.
+  const isLeader = (): boolean => elector?.isLeader() ?? true;
+  const metrics = new OperatorMetrics({
+    runs: () => (isLeader() ? cache.runs() : []),
+    queueDepth: () => (isLeader() ? queue.depth() : 0),
+    isLeader,
+  });
   const controller = new Controller({
     cache,
     queue,
@@ -56,15 +72,6 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
     instance: config.identity,
     workers: config.workers,
   });
-  const elector = config.leaderElection.enabled
-    ? new LeaderElector({
-        api: kc.makeApiClient(CoordinationV1Api),
-        namespace: config.leaderElection.namespace,
-        name: config.leaderElection.name,
-        identity: config.identity,
-        logger,
-      })
-    : undefined;
   const lostLeadership = new Promise<void>((resolve) => elector?.onLost(resolve));
 
   const server: Server = await startMetricsServer({

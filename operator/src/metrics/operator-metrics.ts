@@ -8,8 +8,11 @@ const PREFIX = "resumable_";
 
 /** Where scrape-time gauges read from: the caches and the queue, never the apiserver. */
 export interface MetricsSources {
+  /** The runs to report: empty on a standby replica, so only the leader's series count. */
   runs(): readonly TrainingRun[];
   queueDepth(): number;
+  /** Whether this replica holds the Lease; always true when unset (no leader election). */
+  isLeader?(): boolean;
 }
 
 /**
@@ -91,6 +94,14 @@ export class OperatorMetrics {
       registers,
       collect() {
         this.set(sources.queueDepth());
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}leader`,
+      help: "1 on the replica that holds the leader Lease (and reconciles), 0 on a standby.",
+      registers,
+      collect() {
+        this.set(sources.isLeader?.() === false ? 0 : 1);
       },
     });
     new Gauge({
