@@ -20,7 +20,8 @@ import { validateRun } from "./validate.js";
  */
 export function reconcile(observed: Observed, settings: OperatorSettings): Decision {
   const d = new Draft(observed, settings);
-  d.status.observedGeneration = observed.run.metadata.generation;
+  const generation = observed.run.metadata.generation;
+  if (generation !== undefined) d.status.observedGeneration = generation;
   const validation = validateRun(observed.run, observed.pvc);
   if (!validation.ok) {
     const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
