@@ -77,6 +77,7 @@ describe("reconcile: starting attempts", () => {
       terms.map((t) => t.matchExpressions?.map((e) => e.key)),
       [
         ["gpu", "cloud.google.com/gke-spot"],
+        ["gpu", "cloud.google.com/gke-preemptible"],
         ["gpu", "karpenter.sh/capacity-type"],
         ["gpu", "eks.amazonaws.com/capacityType"],
         ["gpu", "kubernetes.azure.com/scalesetpriority"],

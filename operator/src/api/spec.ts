@@ -138,7 +138,7 @@ const scheduling = z.object({
   spot: z
     .boolean()
     .default(false)
-    .describe("Require a spot node (GKE, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
+    .describe("Require a spot node (GKE spot or preemptible, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
 });
 
 export const trainingRunSpecSchema = z.object({

@@ -7,6 +7,7 @@ import type { SchedulingSpec } from "../api/spec.js";
  */
 const SPOT_NODE_TERMS: V1NodeSelectorTerm[] = [
   { matchExpressions: [{ key: "cloud.google.com/gke-spot", operator: "In", values: ["true"] }] },
+  { matchExpressions: [{ key: "cloud.google.com/gke-preemptible", operator: "In", values: ["true"] }] },
   { matchExpressions: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["spot"] }] },
   { matchExpressions: [{ key: "eks.amazonaws.com/capacityType", operator: "In", values: ["SPOT"] }] },
   { matchExpressions: [{ key: "kubernetes.azure.com/scalesetpriority", operator: "In", values: ["spot"] }] },
