@@ -1,4 +1,3 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { selectBackend } from "../backend/select.js";
 import { Fence, FencedError } from "../checkpoint/fence.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
@@ -17,6 +16,7 @@ import { captureWeights } from "../model/state.js";
 import type { ProgressReporter } from "../report/progress.js";
 import type { Summary } from "../report/summary.js";
 import type { StopRequest } from "../signals/stop.js";
+import { SaveSchedule, trainLoop } from "./loop.js";
 import { TrainingSession } from "./session.js";
 
 export interface RunOptions {
@@ -117,33 +117,23 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   publish();
   progress.start();
 
-  let lastSaveStep = session.step;
-  let lastSaveTime = performance.now();
   let windowStart = performance.now();
-  const dueForSave = () =>
-    (config.checkpoint.everySteps > 0 && session.step - lastSaveStep >= config.checkpoint.everySteps) ||
-    (config.checkpoint.everySeconds > 0 && performance.now() - lastSaveTime >= config.checkpoint.everySeconds * 1000);
-
-  while (session.step < totalSteps && !stop.requested && !writer.fatal) {
-    const loss = session.trainStep();
-    log.trace({ step: session.step, loss }, "step");
-    let examplesPerSecond: number | undefined;
-    if (session.step % throughputWindow === 0) {
-      const now = performance.now();
-      examplesPerSecond = (throughputWindow * config.batchSize * 1000) / (now - windowStart);
-      windowStart = now;
-      log.debug({ step: session.step, loss, examplesPerSecond }, "training");
-    }
-    metrics.recordStep(session.step, loss, examplesPerSecond);
-    publish();
-    if (session.step < totalSteps && dueForSave() && !writer.busy) {
-      writer.startAsync(await session.snapshot("periodic"));
-      lastSaveStep = session.step;
-      lastSaveTime = performance.now();
-    }
-    // Lets signals, background writes and the metrics server run between steps.
-    await yieldToEventLoop();
-  }
+  const schedule = new SaveSchedule(config.checkpoint.everySteps, config.checkpoint.everySeconds, session.step, totalSteps);
+  await trainLoop(session, writer, schedule, totalSteps, {
+    shouldStop: () => stop.requested,
+    onStep: (loss) => {
+      log.trace({ step: session.step, loss }, "step");
+      let examplesPerSecond: number | undefined;
+      if (session.step % throughputWindow === 0) {
+        const now = performance.now();
+        examplesPerSecond = (throughputWindow * config.batchSize * 1000) / (now - windowStart);
+        windowStart = now;
+        log.debug({ step: session.step, loss, examplesPerSecond }, "training");
+      }
+      metrics.recordStep(session.step, loss, examplesPerSecond);
+      publish();
+    },
+  });
 
   await writer.drain();
   if (writer.fatal) throw writer.fatal;
