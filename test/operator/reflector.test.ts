@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { KubeConfig, Watch, type V1Pod } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { podSource } from "../../operator/src/runtime/kube-sources.js";
+import { customObjectSource, podSource } from "../../operator/src/runtime/kube-sources.js";
+import type { ObjectMeta } from "../../operator/src/runtime/store.js";
 import { Reflector, type ReflectorOptions, type RestartReason } from "../../operator/src/runtime/reflector.js";
 
 /** A pod as the apiserver writes it: plain JSON, string timestamps. */
@@ -22,6 +23,8 @@ function pod(name: string, resourceVersion: string, phase = "Running"): object {
  * for the test to write events into, and records what was asked of it.
  */
 class FakeApiserver {
+  /** The collection it serves. */
+  path = "/api/v1/namespaces/team/pods";
   items: object[] = [];
   listResourceVersion = "10";
   /** Status code for the next list calls; 200 serves the items. */
@@ -54,7 +57,7 @@ class FakeApiserver {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== "/api/v1/namespaces/team/pods") {
+    if (url.pathname !== this.path) {
       res.writeHead(404).end();
       return;
     }
@@ -76,8 +79,7 @@ class FakeApiserver {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(
       JSON.stringify({
-        kind: "PodList",
-        apiVersion: "v1",
+        kind: "List",
         metadata: { resourceVersion: this.listResourceVersion, continue: next },
         items: this.items.slice(offset, offset + 1),
       }),
@@ -93,7 +95,8 @@ async function eventually(what: string, check: () => boolean): Promise<void> {
 describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
   const api = new FakeApiserver();
   let kc: KubeConfig;
-  let reflector: Reflector<V1Pod> | undefined;
+  /** The test's reflector, stopped before the next test starts. */
+  let running: { stop(): Promise<void> } | undefined;
   let restarts: RestartReason[];
   let seen: string[];
 
@@ -110,9 +113,10 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
   after(() => api.close());
 
   beforeEach(async () => {
-    await reflector?.stop();
+    await running?.stop();
     api.items = [pod("a", "5"), pod("b", "6")];
     api.listResourceVersion = "10";
+    api.path = "/api/v1/namespaces/team/pods";
     api.listStatus = 200;
     api.lists = 0;
     api.watches.length = 0;
@@ -121,7 +125,7 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
   });
 
   function startReflector(options: Partial<ReflectorOptions> = {}): Reflector<V1Pod> {
-    reflector = new Reflector(podSource(kc, { namespace: "team", labelSelector: "resumable.dev/run" }), {
+    const reflector = new Reflector(podSource(kc, { namespace: "team", labelSelector: "resumable.dev/run" }), {
       watch: new Watch(kc),
       logger: pino({ level: "silent" }),
       backoff: { initialMs: 1, maxMs: 4, resetAfterMs: 60_000 },
@@ -130,6 +134,7 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
     });
     reflector.onChange((obj) => seen.push(obj.metadata?.name ?? ""));
     reflector.start();
+    running = reflector;
     return reflector;
   }
 
@@ -228,6 +233,26 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
     seen = [];
     await eventually("a resync", () => seen.filter((n) => n === "a").length >= 2);
     assert.equal(api.lists, 2, "resync reads the cache, not the apiserver");
+  });
+
+  it("keeps custom resources as plain JSON from list pages and watch events alike", async () => {
+    type Run = ObjectMeta & { metadata: { creationTimestamp?: unknown } };
+    const tr = (name: string, resourceVersion: string) => ({ ...pod(name, resourceVersion), apiVersion: "resumable.dev/v1alpha1", kind: "TrainingRun" });
+    api.path = "/apis/resumable.dev/v1alpha1/namespaces/team/trainingruns";
+    api.items = [tr("x", "5"), tr("y", "6"), tr("z", "7")];
+    const r = new Reflector<Run>(
+      customObjectSource<Run>(kc, { group: "resumable.dev", version: "v1alpha1", plural: "trainingruns" }, { namespace: "team" }),
+      { watch: new Watch(kc), logger: pino({ level: "silent" }) },
+    );
+    r.start();
+    running = r;
+    await eventually("watching", () => r.isHealthy());
+    assert.equal(api.lists, 3, "followed the raw `continue` token through three pages");
+    api.send(["ADDED", tr("w", "11")]);
+    await eventually("w arrives", () => r.store.get("team/w") !== undefined);
+    for (const key of ["team/x", "team/w"]) {
+      assert.equal(r.store.get(key)?.metadata.creationTimestamp, "2026-11-28T12:00:00Z");
+    }
   });
 
   it("stops: ends the watch and reports stopped", async () => {

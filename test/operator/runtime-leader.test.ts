@@ -117,6 +117,18 @@ describe("LeaderElector", () => {
     await successor.release();
   });
 
+  it("stops waiting for the lease when released as a standby, leaving the leader alone", async () => {
+    const api = new FakeLeases();
+    const clock = new ManualClock(1_000_000);
+    await elector(api, clock, "a").acquire();
+    const standby = elector(api, clock, "b");
+    const waiting = standby.acquire();
+    await settle();
+    await standby.release();
+    assert.equal(await waiting, false);
+    assert.equal(api.lease?.spec?.holderIdentity, "a");
+  });
+
   it("gives up leadership when it cannot renew within the deadline", async () => {
     const api = new FakeLeases();
     const clock = new ManualClock(1_000_000);
