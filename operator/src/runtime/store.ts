@@ -50,11 +50,8 @@ export class Store<T extends ObjectMeta> implements ReadonlyStore<T> {
     this.items.set(objectKey(obj), deepFreeze(obj));
   }
 
-  delete(obj: T): T | undefined {
-    const key = objectKey(obj);
-    const old = this.items.get(key);
-    this.items.delete(key);
-    return old;
+  delete(obj: T): void {
+    this.items.delete(objectKey(obj));
   }
 
   /** Swaps in a full list at once, returning the objects that disappeared. */
