@@ -112,3 +112,20 @@ test("/metrics serves step, loss, throughput and checkpoint metrics while traini
   assert.ok(value("resumable_trainer_last_checkpoint_timestamp_seconds") > 1.7e9);
   assert.ok(value("resumable_trainer_checkpoint_duration_seconds_count") >= 1);
 });
+
+test("a metrics port already taken is logged and training goes on", async () => {
+  const blocker = createNetServer();
+  await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", res));
+  const port = (blocker.address() as AddressInfo).port;
+  const result = await (
+    await startTrainer({
+      config: tinyConfig({ totalSteps: 5 }),
+      checkpointDir: join(await tempDir(), "ckpt"),
+      attempt: 1,
+      env: { RESUMABLE_METRICS_PORT: String(port), RESUMABLE_POD_IP: "127.0.0.1" },
+    })
+  ).done;
+  blocker.close();
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(result.lines.some((l) => l.msg === "metrics server not started"));
+});

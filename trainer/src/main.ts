@@ -3,6 +3,7 @@ import { FencedError } from "./checkpoint/fence.js";
 import { readEnv, type TrainerEnv } from "./config/env.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
+import type { TrainingConfig } from "./config/schema.js";
 import { createLogger } from "./log.js";
 import { serveMetrics, TrainerMetrics } from "./metrics/metrics.js";
 import { ProgressReporter } from "./report/progress.js";
@@ -19,7 +20,7 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: 
 
   let env: TrainerEnv;
   let args: { config?: string; "resume-from"?: string };
-  let config;
+  let config: TrainingConfig;
   try {
     args = parseArgs({ args: argv, options: { config: { type: "string" }, "resume-from": { type: "string" } } }).values;
     env = readEnv(processEnv);
@@ -33,7 +34,12 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: 
   const metrics = new TrainerMetrics();
   const state: RunState = initialRunState(env);
   try {
-    if (env.metrics.port !== 0) await serveMetrics(metrics, env.metrics.host, env.metrics.port, log);
+    if (env.metrics.port !== 0) {
+      // Metrics are for watching, not for training: a taken port is logged, not fatal.
+      await serveMetrics(metrics, env.metrics.host, env.metrics.port, log).catch((err: Error) =>
+        log.warn({ reason: err.message }, "metrics server not started"),
+      );
+    }
     const reason = await runTraining(
       { config, env, resumeFrom: args["resume-from"], log, stop, metrics, progress: new ProgressReporter(env, log) },
       state,
