@@ -10,6 +10,15 @@ const quantity = z
   .union([z.int().nonnegative(), z.string().regex(QUANTITY)])
   .meta({ "x-kubernetes-int-or-string": true });
 
+/**
+ * Names the apiserver would refuse in the pod or PVC the operator creates; checked here,
+ * where the user gets the error, rather than at pod creation, where only the operator sees it.
+ */
+const objectName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "must be a DNS subdomain name");
+
 /** Open-ended Kubernetes structures the operator passes through untouched. */
 const passThrough = z.record(z.string(), z.unknown());
 
@@ -28,7 +37,7 @@ export const OPERATOR_ENV_NAMES = [
 ] as const;
 
 const envVar = z.object({
-  name: z.string().min(1).max(256),
+  name: z.string().max(256).regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, "must be a C identifier (letters, digits, -, ., _)"),
   value: z.string().optional(),
   valueFrom: passThrough.optional(),
 });
@@ -55,7 +64,7 @@ const resources = z
 export const volumeTemplateSchema = z
   .object({
     size: quantity.default("1Gi"),
-    storageClassName: z.string().min(1).optional().describe("Unset: the cluster's default StorageClass."),
+    storageClassName: objectName.optional().describe("Unset: the cluster's default StorageClass."),
     accessModes: z
       .array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]))
       .min(1)
@@ -65,7 +74,7 @@ export const volumeTemplateSchema = z
 
 const checkpoint = withRules(
   z.object({
-    claimName: z.string().min(1).optional().describe("An existing PVC to keep checkpoints on; the operator never deletes it."),
+    claimName: objectName.optional().describe("An existing PVC to keep checkpoints on; the operator never deletes it."),
     volume: volumeTemplateSchema.optional(),
     mountPath: z.string().regex(/^\//).default("/checkpoints").describe("Where the trainer finds its checkpoint directory."),
     retainOnDelete: z
@@ -122,19 +131,42 @@ const failurePolicy = z
   })
   .describe("Failures (crashes, OOM, a pod that cannot start) are retried; preemptions never count here.");
 
-const toleration = z.object({
-  key: z.string().optional(),
-  operator: z.enum(["Exists", "Equal"]).optional(),
-  value: z.string().optional(),
-  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
-  tolerationSeconds: z.int().optional(),
-});
+const toleration = withRules(
+  z.object({
+    key: z.string().optional(),
+    operator: z.enum(["Exists", "Equal"]).optional(),
+    value: z.string().optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+    tolerationSeconds: z.int().optional(),
+  }),
+  // The apiserver's own pod validation, which would otherwise refuse every attempt's pod.
+  [
+    {
+      rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+      message: "value must be empty when operator is Exists",
+      field: ".value",
+      holds: (t) => t.operator !== "Exists" || !t.value,
+    },
+    {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: "tolerationSeconds needs effect NoExecute",
+      field: ".tolerationSeconds",
+      holds: (t) => t.tolerationSeconds === undefined || t.effect === "NoExecute",
+    },
+    {
+      rule: "has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",
+      message: "an empty key needs operator Exists",
+      field: ".key",
+      holds: (t) => Boolean(t.key) || t.operator === "Exists",
+    },
+  ],
+);
 
 const scheduling = z.object({
   nodeSelector: z.record(z.string(), z.string()).optional(),
-  tolerations: z.array(toleration).optional(),
+  tolerations: z.array(toleration).max(64).optional(),
   affinity: passThrough.optional().describe("A core/v1 Affinity, passed to the pod as is."),
-  priorityClassName: z.string().min(1).optional(),
+  priorityClassName: objectName.optional(),
   spot: z
     .boolean()
     .default(false)
