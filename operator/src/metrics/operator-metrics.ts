@@ -120,8 +120,10 @@ export class OperatorMetrics {
     });
     this.perRunGauge(sources, "progress_step", "The newest step the run's trainer reported.", (run) => run.status?.progress?.step);
     this.perRunGauge(sources, "checkpoint_age_seconds", "Time since the run's newest committed checkpoint.", (run, now) => {
+      // Only while training can happen: a finished or suspended run's checkpoint just ages.
       const time = toDate(run.status?.lastCheckpoint?.time);
-      return time && !run.status?.completionTime ? Math.max(0, (now.getTime() - time.getTime()) / 1000) : undefined;
+      const training = !run.status?.completionTime && run.status?.phase !== "Suspended";
+      return time && training ? Math.max(0, (now.getTime() - time.getTime()) / 1000) : undefined;
     });
     this.perRunGauge(sources, "goodput_ratio", "Useful training time over the run's wall time so far.", (run, now) => {
       const { wallSeconds, usefulSeconds } = runTime(run.status, now);
