@@ -33,6 +33,7 @@ describe("reconcile: starting attempts", () => {
     assert.equal(pod.spec?.restartPolicy, "Never");
     assert.equal(pod.spec?.terminationGracePeriodSeconds, 20);
     assert.equal(pod.spec?.serviceAccountName, "resumable-trainer");
+    assert.deepEqual(pod.spec?.securityContext, { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" }, "a non-root trainer can write a fresh PVC");
     assert.deepEqual(pod.spec?.volumes, [{ name: "checkpoints", persistentVolumeClaim: { claimName: "mnist-checkpoints" } }]);
     const trainer = pod.spec?.containers[0];
     assert.equal(trainer?.image, "resumable/trainer:0.1.0");

@@ -9,6 +9,13 @@ import type { OperatorSettings } from "./settings.js";
 import { TRAINER_CONTAINER } from "./trainer-reports.js";
 
 const CHECKPOINT_VOLUME = "checkpoints";
+/**
+ * A fresh PVC's root belongs to root, and the trainer image runs as `node` (uid/gid 1000).
+ * With fsGroup the kubelet hands the volume to this group and adds the group to the
+ * trainer's processes, so any non-root image can write checkpoints; OnRootMismatch skips
+ * the recursive chown of a large checkpoint directory on every later attempt.
+ */
+const CHECKPOINT_FS_GROUP = 1000;
 
 /** The pod of one attempt: everything the trainer protocol promises, nothing else. */
 export function buildTrainerPod(
@@ -34,6 +41,7 @@ export function buildTrainerPod(
       restartPolicy: "Never",
       terminationGracePeriodSeconds: spec.preemption.gracePeriodSeconds,
       serviceAccountName: settings.trainerServiceAccountName,
+      securityContext: { fsGroup: CHECKPOINT_FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
       ...podScheduling(spec.scheduling),
       volumes: [{ name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } }],
       containers: [
