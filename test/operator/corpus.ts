@@ -67,6 +67,7 @@ export const corpus: CorpusCase[] = [
   valid("an existing claim", { checkpoint: { claimName: "shared-checkpoints" } }),
   valid("a volume size in bytes", { checkpoint: { volume: { size: 1073741824 } } }),
   { name: "a 63-character name", object: trainingRun({}, "n".repeat(63)), valid: true },
+  valid("tolerate everything", { scheduling: { tolerations: [{ operator: "Exists" }] } }),
 
   { name: "no training config", object: { ...minimal, spec: {} }, valid: false, field: "spec.training" },
   invalid("claimName and volume", "spec.checkpoint.claimName", { checkpoint: { claimName: "a", volume: { size: "1Gi" } } }),
@@ -82,7 +83,6 @@ export const corpus: CorpusCase[] = [
   invalid("negative maxPreemptions", "spec.preemption.maxPreemptions", { preemption: { maxPreemptions: -1 } }),
   invalid("a protocol env var", "spec.env", { env: [{ name: "RESUMABLE_CHECKPOINT_DIR", value: "/tmp" }] }),
   invalid("an env var without a name", "spec.env[0].name", { env: [{ name: "" }] }),
-  valid("tolerate everything", { scheduling: { tolerations: [{ operator: "Exists" }] } }),
   invalid("an unknown pull policy", "spec.imagePullPolicy", { imagePullPolicy: "Sometimes" }),
   invalid("an unknown toleration operator", "spec.scheduling.tolerations[0].operator", { scheduling: { tolerations: [{ key: "k", operator: "Maybe" }] } }),
   invalid("spot as a string", "spec.scheduling.spot", { scheduling: { spot: "yes" } }),
