@@ -29,6 +29,8 @@ class FakeApiserver {
   listResourceVersion = "10";
   /** Status code for the next list calls; 200 serves the items. */
   listStatus = 200;
+  /** The next list call gets no answer at all. */
+  hangNextList = false;
   lists = 0;
   readonly watches: { query: URLSearchParams; res: ServerResponse }[] = [];
   private server: Server | undefined;
@@ -68,6 +70,10 @@ class FakeApiserver {
       return;
     }
     this.lists++;
+    if (this.hangNextList) {
+      this.hangNextList = false;
+      return;
+    }
     if (this.listStatus !== 200) {
       res.writeHead(this.listStatus, { "content-type": "application/json" });
       res.end(JSON.stringify({ kind: "Status", code: this.listStatus, message: "boom" }));
@@ -118,6 +124,7 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
     api.listResourceVersion = "10";
     api.path = "/api/v1/namespaces/team/pods";
     api.listStatus = 200;
+    api.hangNextList = false;
     api.lists = 0;
     api.watches.length = 0;
     restarts = [];
@@ -225,6 +232,14 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
     api.listStatus = 200;
     await r.waitForSync();
     await eventually("watching", () => r.isHealthy());
+  });
+
+  it("gives up on a list that never answers and lists again", async () => {
+    api.hangNextList = true;
+    const r = startReflector({ listTimeoutMs: 50 });
+    await r.waitForSync();
+    assert.deepEqual(restarts, ["error"]);
+    assert.deepEqual(names(r), ["a", "b"]);
   });
 
   it("re-hands every cached object to listeners on resync", async () => {

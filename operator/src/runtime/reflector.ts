@@ -38,6 +38,11 @@ export interface ReflectorOptions {
   idleTimeoutMs?: number;
   /** Server-side watch timeout, drawn per watch from this range (client-go: 5–10 min). */
   watchTimeoutSeconds?: [number, number];
+  /**
+   * A list page that takes longer fails (and is retried with backoff): generated calls have
+   * no timeout of their own, and a hung list would stall the reflector for good.
+   */
+  listTimeoutMs?: number;
   /** Every this often, every cached object is handed to the listeners again; 0 turns it off. */
   resyncMs?: number;
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
@@ -183,7 +188,10 @@ export class Reflector<T extends ObjectMeta> {
     let continueToken: string | undefined;
     let resourceVersion = "";
     do {
-      const page = await this.source.list({ limit: this.options.pageSize ?? 500, continueToken });
+      const page = await this.withTimeout(
+        this.source.list({ limit: this.options.pageSize ?? 500, continueToken }),
+        this.options.listTimeoutMs ?? 60_000,
+      );
       items.push(...page.items);
       continueToken = page.continueToken || undefined;
       resourceVersion = page.resourceVersion;
@@ -279,6 +287,22 @@ export class Reflector<T extends ObjectMeta> {
     }
     if (rv) this.resourceVersion = rv;
     this.emit(deepFreeze(obj));
+  }
+
+  private withTimeout<R>(work: Promise<R>, ms: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const cancel = this.clock.setTimer(ms, () => reject(new Error(`${this.name}: list timed out after ${ms} ms`)));
+      work.then(
+        (value) => {
+          cancel();
+          resolve(value);
+        },
+        (err: unknown) => {
+          cancel();
+          reject(err);
+        },
+      );
+    });
   }
 
   private emit(obj: T): void {
