@@ -5,7 +5,7 @@ import { FakeClock, aNode, aRun, actionKinds, afterWrite, eventReasons, pass, ru
 describe("reconcile: pods on lost nodes are not waited on forever", () => {
   for (const [name, nodes] of [
     ["NotReady", (since: Date) => [aNode("spot-1", "Unknown", since)]],
-    ["deleted", () => []],
+    ["deleted", () => [aNode("ondemand-1")]],
   ] as const) {
     it(`a pod Running on a ${name} node: preempted after the timeout, then force-deleted, then replaced`, () => {
       const clock = new FakeClock();
@@ -63,13 +63,13 @@ describe("reconcile: pods on lost nodes are not waited on forever", () => {
   it("a node that recovers in time clears the clock", () => {
     const clock = new FakeClock();
     let run = aRun({}, startedStatus(1));
-    const lost = pass(run, [running(1)], clock.advance(5), { nodes: [] });
+    const lost = pass(run, [running(1)], clock.advance(5), { nodes: [aNode("ondemand-1")] });
     assert.ok(lost.status.attempts?.[0]?.nodeLostAt !== undefined);
     run = afterWrite(run, lost);
     const back = pass(run, [running(1)], clock.advance(5), { nodes: [aNode("spot-1")] });
     assert.equal(back.status.attempts?.[0]?.nodeLostAt, undefined);
     run = afterWrite(run, back);
-    const later = pass(run, [running(1)], clock.advance(60), { nodes: [] });
+    const later = pass(run, [running(1)], clock.advance(60), { nodes: [aNode("ondemand-1")] });
     assert.equal(later.status.attempts?.[0]?.endTime, undefined, "a fresh timeout started");
   });
 
@@ -78,5 +78,12 @@ describe("reconcile: pods on lost nodes are not waited on forever", () => {
     const d = pass(aRun({}, startedStatus(1)), [running(1, { deletedAt: clock.now() })], clock.advance(600));
     assert.deepEqual(d.actions, []);
     assert.equal(d.status.attempts?.[0]?.endTime, undefined);
+  });
+
+  it("an empty node cache is no evidence: nothing is given up", () => {
+    const d = pass(aRun({}, startedStatus(1)), [running(1)], new FakeClock().advance(3600), { nodes: [] });
+    assert.equal(d.status.attempts?.[0]?.endTime, undefined);
+    assert.equal(d.status.attempts?.[0]?.nodeLostAt, undefined);
+    assert.deepEqual(d.actions, []);
   });
 });

@@ -91,7 +91,9 @@ function disruptionSignal(pod: V1Pod): string | undefined {
 
 function nodeHealth(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): NodeHealth {
   const nodeName = pod.spec?.nodeName;
-  if (nodeName === undefined) return { lost: false };
+  // No nodes at all means a node cache that is empty or broken (the operator itself runs on
+  // a node), not a cluster without nodes: giving up every pod on that evidence would be worse.
+  if (nodeName === undefined || nodes.size === 0) return { lost: false };
   const node = nodes.get(nodeName);
   if (node === undefined) return { lost: true };
   const ready = node.status?.conditions?.find((c) => c.type === "Ready");

@@ -16,7 +16,8 @@ export interface Observed {
   pvc?: V1PersistentVolumeClaim;
   /**
    * Every node in the cache, by name. A pod's node missing here counts as deleted (after
-   * settings.stuckPodTimeoutSeconds): pass it only once the node cache has synced.
+   * settings.stuckPodTimeoutSeconds): pass it only once the node cache has synced. An
+   * empty map is taken for a broken cache and no node is considered lost.
    */
   nodes: ReadonlyMap<string, V1Node>;
   now: Date;
