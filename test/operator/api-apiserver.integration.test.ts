@@ -1,13 +1,16 @@
 // The generated CRD on a real apiserver: it is accepted (structural schema, CEL rules
 // compiled within their cost budget), it reaches the same verdicts as zod on the shared
-// corpus, defaults the same way, and keeps every status field the operator writes.
+// corpus and the examples, defaults the same way, and keeps every status field the
+// operator writes.
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { trainingRunStatusSchema, type TrainingRunStatus } from "../../operator/src/api/status.js";
 import { useCluster } from "../support/cluster.js";
 import { corpus, minimal, minimalDefaulted, trainingRun } from "./corpus.js";
 
 const CRD = new URL("../../crds/resumable.dev_trainingruns.yaml", import.meta.url).pathname;
+const EXAMPLES = new URL("../../examples/", import.meta.url);
 
 /** A status with every field set, as the operator writes it. */
 const fullStatus: TrainingRunStatus = {
@@ -49,6 +52,12 @@ describe("api: the CRD on a real apiserver", { timeout: 10 * 60_000 }, () => {
       if (c.valid) assert.equal(outcome, "accepted");
       // The apiserver names the same field the operator's Valid condition would.
       else assert.ok(outcome.includes(`${c.field || "<nil>"}: `), outcome);
+    });
+  }
+
+  for (const file of readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml"))) {
+    it(`examples/${file} is accepted`, async () => {
+      await t.kubectl(["create", "--dry-run=server", "-n", "default", "-f", new URL(file, EXAMPLES).pathname]);
     });
   }
 
