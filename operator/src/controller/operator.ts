@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { CoordinationV1Api, Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { OperatorConfig } from "../config/config.js";
@@ -19,6 +20,8 @@ const WATCH_IDLE_TIMEOUT_MS = 150_000;
 export interface RunningOperator {
   /** Resolves if leadership is lost: the process should exit and start over as a standby. */
   readonly lostLeadership: Promise<void>;
+  /** Where /metrics, /healthz and /readyz are served (the port is chosen when configured as 0). */
+  readonly metricsPort: number;
   /** Drains passes in flight, hands the Lease back, closes watches and the metrics server. */
   stop(): Promise<void>;
 }
@@ -82,7 +85,8 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
   });
   controller.watch();
   cache.start();
-  logger.info({ namespaces: config.namespaces.length > 0 ? config.namespaces : "all", metricsPort: config.metrics.port }, "watching");
+  const metricsPort = (server.address() as AddressInfo).port;
+  logger.info({ namespaces: config.namespaces.length > 0 ? config.namespaces : "all", metricsPort }, "watching");
 
   let stopping = false;
   // Not awaited on stop: it may wait forever for a sync or a Lease that never comes.
@@ -96,6 +100,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
 
   return {
     lostLeadership,
+    metricsPort,
     async stop() {
       stopping = true;
       // Drain first and only then hand the Lease back: a successor must not start while
