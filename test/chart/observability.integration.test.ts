@@ -36,28 +36,29 @@ const EMPTY_WHEN_HEALTHY = new Set([
 ]);
 
 const c = useCluster();
-let prometheus: Prometheus;
-let dir: string;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "resumable-observability-"));
-  const monitors = await renderChart(MONITORING);
-  prometheus = await startPrometheus({
-    scrapeJobs: scrapeJobsFor(monitors, c.cluster.kubeconfig),
-    ruleFiles: [await writeRuleFile(dir)],
-    interval: SCRAPE,
-  });
-  // The cluster has no Prometheus Operator CRDs: install without the monitors, which
-  // the Prometheus above stands in for.
-  await helmInstall(c.cluster.kubeconfig, { trainer: { namespaces: [RUN_NAMESPACE] } });
-}, { timeout: 10 * 60_000 });
-
-after(async () => {
-  await prometheus?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
+  let prometheus: Prometheus;
+  let dir: string;
+  // Inside the suite: these hooks run after useCluster's, once the cluster is up.
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "resumable-observability-"));
+    const monitors = await renderChart(MONITORING);
+    prometheus = await startPrometheus({
+      scrapeJobs: scrapeJobsFor(monitors, c.cluster.kubeconfig),
+      ruleFiles: [await writeRuleFile(dir)],
+      interval: SCRAPE,
+    });
+    // The cluster has no Prometheus Operator CRDs: install without the monitors, which
+    // the Prometheus above stands in for.
+    await helmInstall(c.cluster.kubeconfig, { trainer: { namespaces: [RUN_NAMESPACE] } });
+  }, { timeout: 10 * 60_000 });
+
+  after(async () => {
+    await prometheus?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   let start: Date;
   let end: Date;
   const range = (expr: string) => prometheus.queryRange(expr, start, end, 2);
@@ -71,7 +72,8 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
 
   test("a run with a preemption is scraped, trainers included, attempt by attempt", async () => {
     start = new Date();
-    const run = await runDriver(c.kc, c.core).preemptedRun(RUN, 100);
+    // Long enough for a dozen scrapes of each attempt.
+    const run = await runDriver(c.kc, c.core).preemptedRun(RUN, 300, 1200);
     assert.equal(run.status?.phase, "Succeeded", JSON.stringify(run.status?.conditions));
     assert.equal(run.status?.preemptions, 1);
     // A few more scrapes and rule evaluations after the end.
@@ -97,6 +99,31 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
       }
     }
     assert.deepEqual(failures, []);
+  });
+
+  test("the panels count what happened: one preemption, two attempts, a recovery, a success", async () => {
+    const dashboards = readDashboards();
+    const panelExpr = (file: string, title: string) => {
+      const panel = dashboards.get(file)?.panels.find((p) => p.title === title);
+      const expr = panel?.targets?.[0]?.expr;
+      if (!expr) throw new Error(`no panel ${file} › ${title}`);
+      const rangeSeconds = Math.ceil((end.getTime() - start.getTime()) / 1000);
+      return substituteVariables(expr, { namespace: RUN_NAMESPACE, run: RUN, __range: `${rangeSeconds}s` });
+    };
+    /** Each series' value at the end of the scenario. */
+    const atEnd = async (file: string, title: string) => {
+      const series = await prometheus.queryRange(panelExpr(file, title), end, end, 1);
+      return series.map((s) => ({ labels: s.metric, value: Number(s.values?.at(-1)?.[1]) }));
+    };
+    const total = (values: { value: number }[]) => values.reduce((sum, v) => sum + v.value, 0);
+
+    assert.equal(total(await atEnd("fleet.json", "Preemptions per hour by reason")), 1);
+    assert.ok(total(await atEnd("fleet.json", "Attempts started (1h)")) >= 2);
+    const phases = await atEnd("fleet.json", "Runs by phase");
+    assert.equal(phases.find((p) => p.labels.phase === "Succeeded")?.value, 1, JSON.stringify(phases));
+    const [recovery] = await atEnd("fleet.json", "Recovery time p50 / p95");
+    assert.ok(recovery && recovery.value > 0, `recovery p50: ${recovery?.value}`);
+    assert.equal(total(await atEnd("run.json", "Attempts seen")), 2);
   });
 
   test("every rule evaluates without error and no alert fires for a healthy run", async () => {

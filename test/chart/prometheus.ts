@@ -18,8 +18,11 @@ export interface PrometheusOptions {
   interval?: string;
 }
 
+/** One series of a query result: `value` for an instant query, `values` for a range query. */
 export interface Sample {
   metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
 }
 
 export interface Prometheus {

@@ -100,6 +100,6 @@ describe("the PrometheusRule", () => {
     );
     const exprs = ruleQueries(ruleGroups(tuned)).map((q) => q.expr).join("\n");
     assert.match(exprs, /resumable_checkpoint_age_seconds\) > 600\b/);
-    assert.match(exprs, /resumable_preemptions_total\[1h\]\)\) > 25\b/);
+    assert.match(exprs, /increase\(resumable_preemptions_total\[1h\]\)\n\) > 25\b/);
   });
 });

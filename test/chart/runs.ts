@@ -1,7 +1,7 @@
 // A TrainingRun driven through a preemption, for tests of the installed chart.
 import { CustomObjectsApi, type CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import { trainingRun } from "../e2e/runs.js";
+import { SMALL_TRAINING, trainingRun } from "../e2e/runs.js";
 import { eventually } from "../support/cluster.js";
 
 export const RUN_NAMESPACE = "default";
@@ -9,9 +9,14 @@ export const RUN_NAMESPACE = "default";
 export interface RunDriver {
   get(name: string): Promise<TrainingRun>;
   wait(name: string, what: string, check: (run: TrainingRun) => boolean, timeoutMs?: number): Promise<TrainingRun>;
-  /** Creates a run, evicts its pod past `step` (a preemption) and waits until it Succeeded. */
-  preemptedRun(name: string, step: number): Promise<TrainingRun>;
+  /**
+   * Creates a run of `totalSteps`, evicts its pod once past `step` (a preemption) and waits
+   * until it ends; rejects if it ends before it could be preempted.
+   */
+  preemptedRun(name: string, step: number, totalSteps?: number): Promise<TrainingRun>;
 }
+
+const isDone = (run: TrainingRun) => run.status?.phase === "Succeeded" || run.status?.phase === "Failed";
 
 export function runDriver(kc: KubeConfig, core: CoreV1Api): RunDriver {
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -26,16 +31,17 @@ export function runDriver(kc: KubeConfig, core: CoreV1Api): RunDriver {
   return {
     get,
     wait,
-    async preemptedRun(name, step) {
-      await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name) });
-      const running = await wait(name, `past step ${step}`, (r) => r.status?.phase === "Running" && (r.status.progress?.step ?? 0) >= step);
+    async preemptedRun(name, step, totalSteps = SMALL_TRAINING.totalSteps) {
+      await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps } }) });
+      const running = await wait(name, `past step ${step}`, (r) => isDone(r) || (r.status?.phase === "Running" && (r.status.progress?.step ?? 0) >= step));
+      if (isDone(running)) throw new Error(`${name} ended (${running.status?.phase}) before it could be preempted`);
       const pod = `${name}-${running.status?.attempt}`;
       await core.createNamespacedPodEviction({
         name: pod,
         namespace: RUN_NAMESPACE,
         body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: RUN_NAMESPACE } },
       });
-      return wait(name, "Succeeded", (r) => r.status?.phase === "Succeeded" || r.status?.phase === "Failed");
+      return wait(name, "its end", isDone);
     },
   };
 }

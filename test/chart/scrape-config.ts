@@ -86,25 +86,53 @@ function endpointSettings(ep: Endpoint) {
 
 const copy = (source: string, target: string): Relabel => ({ source_labels: [source], target_label: target });
 
-function serviceMonitorJobs(monitor: KubeObject, kubeconfig: string): object[] {
+interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: string | number;
+}
+
+function matches(labels: Record<string, string> | undefined, selector: LabelSelector): boolean {
+  if (selector.matchExpressions?.length) throw new Error("ServiceMonitor matchExpressions are not supported here");
+  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
+}
+
+/**
+ * A ServiceMonitor scrapes its Services' endpoints. The local cluster's pods have
+ * 127.x addresses, which EndpointSlices refuse (loopback), so the endpoints are found
+ * the way the endpoints controller finds them: the pods matching the Service's selector,
+ * on the container port its targetPort names. The labels are the Prometheus Operator's.
+ */
+function serviceMonitorJobs(monitor: KubeObject, services: KubeObject[], kubeconfig: string): object[] {
   const spec = monitor.spec as { selector: LabelSelector; namespaceSelector?: NamespaceSelector; endpoints: Endpoint[] };
   const ns = monitor.metadata.namespace ?? "default";
-  return spec.endpoints.map((ep, i) => ({
-    job_name: `serviceMonitor/${ns}/${monitor.metadata.name}/${i}`,
-    ...endpointSettings(ep),
-    kubernetes_sd_configs: [sdConfig("endpointslice", kubeconfig, spec.namespaceSelector ?? {}, ns)],
-    relabel_configs: [
-      ...selectorRelabels("service", spec.selector),
-      ...(ep.port ? [{ action: "keep", source_labels: ["__meta_kubernetes_endpointslice_port_name"], regex: escapeRegex(ep.port) }] : []),
-      copy("__meta_kubernetes_namespace", "namespace"),
-      copy("__meta_kubernetes_service_name", "service"),
-      copy("__meta_kubernetes_pod_name", "pod"),
-      copy("__meta_kubernetes_pod_container_name", "container"),
-      copy("__meta_kubernetes_service_name", "job"),
-      ...(ep.port ? [{ target_label: "endpoint", replacement: ep.port }] : []),
-      ...(ep.relabelings ?? []).map(toPrometheusRelabel),
-    ],
-  }));
+  const selected = services.filter((s) => matches(s.metadata.labels, spec.selector));
+  return selected.flatMap((service) => {
+    const svc = service.spec as { selector: Record<string, string>; ports: ServicePort[] };
+    return spec.endpoints.map((ep, i) => {
+      const port = svc.ports.find((p) => p.name === ep.port);
+      if (!port) throw new Error(`Service ${service.metadata.name} has no port named ${ep.port}`);
+      const target = port.targetPort ?? port.port;
+      const portMeta = typeof target === "string" ? "__meta_kubernetes_pod_container_port_name" : "__meta_kubernetes_pod_container_port_number";
+      return {
+        job_name: `serviceMonitor/${ns}/${monitor.metadata.name}/${i}`,
+        ...endpointSettings(ep),
+        kubernetes_sd_configs: [sdConfig("pod", kubeconfig, spec.namespaceSelector ?? {}, ns)],
+        relabel_configs: [
+          { action: "drop", source_labels: ["__meta_kubernetes_pod_phase"], regex: "(Failed|Succeeded)" },
+          ...selectorRelabels("pod", { matchLabels: svc.selector }),
+          { action: "keep", source_labels: [portMeta], regex: escapeRegex(String(target)) },
+          copy("__meta_kubernetes_namespace", "namespace"),
+          { target_label: "service", replacement: service.metadata.name },
+          copy("__meta_kubernetes_pod_name", "pod"),
+          copy("__meta_kubernetes_pod_container_name", "container"),
+          { target_label: "job", replacement: service.metadata.name },
+          { target_label: "endpoint", replacement: ep.port },
+          ...(ep.relabelings ?? []).map(toPrometheusRelabel),
+        ],
+      };
+    });
+  });
 }
 
 function podMonitorJobs(monitor: KubeObject, kubeconfig: string): object[] {
@@ -128,9 +156,14 @@ function podMonitorJobs(monitor: KubeObject, kubeconfig: string): object[] {
   }));
 }
 
-/** Scrape jobs for every ServiceMonitor and PodMonitor among `objects`. */
+/** Scrape jobs for every ServiceMonitor (over the Services among `objects`) and PodMonitor. */
 export function scrapeJobsFor(objects: KubeObject[], kubeconfig: string): object[] {
+  const services = objects.filter((o) => o.kind === "Service");
   return objects.flatMap((o) =>
-    o.kind === "ServiceMonitor" ? serviceMonitorJobs(o, kubeconfig) : o.kind === "PodMonitor" ? podMonitorJobs(o, kubeconfig) : [],
+    o.kind === "ServiceMonitor"
+      ? serviceMonitorJobs(o, services, kubeconfig)
+      : o.kind === "PodMonitor"
+        ? podMonitorJobs(o, kubeconfig)
+        : [],
   );
 }
