@@ -109,6 +109,32 @@ describe("RunObserver", () => {
   });
 });
 
+describe("RunObserver recovery start", () => {
+  it("counts from the first disruption mark on the old pod when it saw one", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const evicted: V1Pod = {
+      metadata: { name: "r-1" },
+      status: { conditions: [{ type: "DisruptionTarget", status: "True", lastTransitionTime: new Date(t(95)) }] },
+    };
+    observer.podsSeen("team/r", "r", { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] }, [evicted]);
+    const running: V1Pod = {
+      metadata: { name: "r-2" },
+      status: { containerStatuses: [{ name: "trainer", image: "", imageID: "", ready: true, restartCount: 0, state: { running: { startedAt: new Date(t(104)) } } }] },
+    };
+    const status: TrainingRunStatus = {
+      attempt: 2,
+      attempts: [
+        { attempt: 1, pod: "r-1", endTime: t(100), endReason: "Preempted" },
+        { attempt: 2, pod: "r-2" },
+      ],
+    };
+    observer.podsSeen("team/r", "r", status, [running]);
+    const histogram = await metrics.recoveryDuration.get();
+    assert.equal(histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_sum")?.value, 9);
+  });
+});
+
 describe("metrics server", () => {
   it("serves /metrics, /healthz always, /readyz only when ready", async () => {
     let ready = false;
