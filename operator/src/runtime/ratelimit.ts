@@ -10,8 +10,8 @@ export interface RateLimitOptions {
   globalBurst?: number;
 }
 
-/** controller-runtime's defaults: 5 ms → 1000 s per key. */
-export const defaultRateLimit: RateLimitOptions = { baseDelayMs: 5, maxDelayMs: 1_000_000 };
+/** controller-runtime's defaults: 5 ms → 1000 s per key, 10 retries/s overall with bursts of 100. */
+export const defaultRateLimit: RateLimitOptions = { baseDelayMs: 5, maxDelayMs: 1_000_000, globalPerSecond: 10, globalBurst: 100 };
 
 /**
  * How long a failing key waits before its retry: the larger of its own exponential backoff
