@@ -127,7 +127,6 @@ export class Controller {
     }
     if (this.cacheBehindOwnWrite(key, run)) return CACHE_LAG_RECHECK_MS;
     const { namespace, name } = splitKey(key);
-    const log = this.options.logger.child({ namespace, run: name, attempt: run.status?.attempt ?? 0 });
     const observed = this.observe(run, namespace, name);
     observer.podsSeen(key, name, run.status, observed.pods);
     let decision: Decision;
@@ -136,6 +135,8 @@ export class Controller {
     } catch (err) {
       throw new PassError("reconcile", err);
     }
+    // The attempt the decision is about, e.g. the new one whose pod it creates.
+    const log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
     for (const action of decision.actions) await this.apply(namespace, action, log);
     await this.writeStatus(run, decision, observed.now, log);
     await this.emitEvents(run, decision, observed.now);
