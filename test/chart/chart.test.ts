@@ -1,7 +1,9 @@
 // The chart renders what it promises, for the defaults and for the values
 // people change, and rejects bad values with a message naming the key.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { findObject, helmTemplate, NAMESPACE, renderChart, type KubeObject } from "./render.js";
@@ -28,13 +30,26 @@ const podSpec = (objects: KubeObject[]) =>
   (findObject(objects, "Deployment").spec as { template: { spec: PodSpec } }).template.spec;
 const operatorContainer = (objects: KubeObject[]) => podSpec(objects).containers[0]!;
 const kinds = (objects: KubeObject[]) => objects.map((o) => o.kind);
-const chartYaml = parse(readFileSync(`${CHART_DIR}/Chart.yaml`, "utf8")) as { appVersion: string };
+const chartYaml = parse(readFileSync(`${CHART_DIR}/Chart.yaml`, "utf8")) as { version: string; appVersion: string };
 const crdFile = parse(readFileSync(new URL("../../crds/resumable.dev_trainingruns.yaml", import.meta.url), "utf8")) as KubeObject;
 
-describe("helm lint", () => {
-  it("passes with --strict", async () => {
+describe("helm lint and package", () => {
+  it("lint passes with --strict", async () => {
     const result = await run("helm", ["lint", "--strict", CHART_DIR]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
+  });
+
+  it("the packaged chart carries the CRD itself, not the link to crds/", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "resumable-package-"));
+    try {
+      const packaged = await run("helm", ["package", CHART_DIR, "--destination", dir]);
+      assert.equal(packaged.code, 0, packaged.stderr);
+      const archive = join(dir, `resumable-${chartYaml.version}.tgz`);
+      const rendered = await run("helm", ["template", "resumable", archive]);
+      assert.match(rendered.stdout, /kind: CustomResourceDefinition/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
