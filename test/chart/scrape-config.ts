@@ -1,7 +1,7 @@
 // Plain Prometheus scrape jobs equivalent to the chart's ServiceMonitor and
-// PodMonitor, as the Prometheus Operator would generate them, so a bare
-// Prometheus (tests, or users without the Prometheus Operator) scrapes
-// exactly what the chart's monitors describe, relabelings included.
+// PodMonitor, with the labels the Prometheus Operator would give their
+// targets, so a bare Prometheus in the tests scrapes exactly what the chart's
+// monitors describe, relabelings included.
 import type { KubeObject } from "./render.js";
 
 type Relabel = Record<string, unknown>;
@@ -40,9 +40,10 @@ function toPrometheusRelabel(r: Relabel): Relabel {
   );
 }
 
-function selectorRelabels(role: "pod" | "service", selector: LabelSelector): Relabel[] {
-  const label = (k: string) => `__meta_kubernetes_${role}_label_${metaName(k)}`;
-  const present = (k: string) => `__meta_kubernetes_${role}_labelpresent_${metaName(k)}`;
+/** Keeps the pods a Kubernetes label selector selects. */
+function podSelectorRelabels(selector: LabelSelector): Relabel[] {
+  const label = (k: string) => `__meta_kubernetes_pod_label_${metaName(k)}`;
+  const present = (k: string) => `__meta_kubernetes_pod_labelpresent_${metaName(k)}`;
   const rules: Relabel[] = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => ({
     action: "keep",
     source_labels: [label(k), present(k)],
@@ -70,10 +71,13 @@ function selectorRelabels(role: "pod" | "service", selector: LabelSelector): Rel
   return rules;
 }
 
-function sdConfig(role: string, kubeconfig: string, namespaces: NamespaceSelector, ownNamespace: string) {
+function podDiscovery(kubeconfig: string, namespaces: NamespaceSelector, ownNamespace: string) {
   const names = namespaces.any ? undefined : (namespaces.matchNames ?? [ownNamespace]);
-  return { role, kubeconfig_file: kubeconfig, ...(names ? { namespaces: { names } } : {}) };
+  return [{ role: "pod", kubeconfig_file: kubeconfig, ...(names ? { namespaces: { names } } : {}) }];
 }
+
+/** Finished pods are no endpoints, and the Prometheus Operator's PodMonitor skips them too. */
+const SKIP_FINISHED_PODS: Relabel = { action: "drop", source_labels: ["__meta_kubernetes_pod_phase"], regex: "(Failed|Succeeded)" };
 
 function endpointSettings(ep: Endpoint) {
   return {
@@ -117,10 +121,10 @@ function serviceMonitorJobs(monitor: KubeObject, services: KubeObject[], kubecon
       return {
         job_name: `serviceMonitor/${ns}/${monitor.metadata.name}/${i}`,
         ...endpointSettings(ep),
-        kubernetes_sd_configs: [sdConfig("pod", kubeconfig, spec.namespaceSelector ?? {}, ns)],
+        kubernetes_sd_configs: podDiscovery(kubeconfig, spec.namespaceSelector ?? {}, ns),
         relabel_configs: [
-          { action: "drop", source_labels: ["__meta_kubernetes_pod_phase"], regex: "(Failed|Succeeded)" },
-          ...selectorRelabels("pod", { matchLabels: svc.selector }),
+          SKIP_FINISHED_PODS,
+          ...podSelectorRelabels({ matchLabels: svc.selector }),
           { action: "keep", source_labels: [portMeta], regex: escapeRegex(String(target)) },
           copy("__meta_kubernetes_namespace", "namespace"),
           { target_label: "service", replacement: service.metadata.name },
@@ -141,11 +145,10 @@ function podMonitorJobs(monitor: KubeObject, kubeconfig: string): object[] {
   return spec.podMetricsEndpoints.map((ep, i) => ({
     job_name: `podMonitor/${ns}/${monitor.metadata.name}/${i}`,
     ...endpointSettings(ep),
-    kubernetes_sd_configs: [sdConfig("pod", kubeconfig, spec.namespaceSelector ?? {}, ns)],
+    kubernetes_sd_configs: podDiscovery(kubeconfig, spec.namespaceSelector ?? {}, ns),
     relabel_configs: [
-      // The Prometheus Operator skips finished pods (PodMonitor filterRunning defaults to true).
-      { action: "drop", source_labels: ["__meta_kubernetes_pod_phase"], regex: "(Failed|Succeeded)" },
-      ...selectorRelabels("pod", spec.selector),
+      SKIP_FINISHED_PODS,
+      ...podSelectorRelabels(spec.selector),
       ...(ep.port ? [{ action: "keep", source_labels: ["__meta_kubernetes_pod_container_port_name"], regex: escapeRegex(ep.port) }] : []),
       copy("__meta_kubernetes_namespace", "namespace"),
       copy("__meta_kubernetes_pod_container_name", "container"),
