@@ -15,26 +15,31 @@ export function weightNames(model: tf.LayersModel): string[] {
   return model.weights.map((w) => w.originalName);
 }
 
-function hostCopy(name: string, t: tf.Tensor): NamedTensor {
+/**
+ * A tensor's values on the host. `copy` when training will go on: a backend may hand out its
+ * own storage (the cpu backend does). Without it (the final save, training has stopped) a
+ * large model is not copied once more.
+ */
+function toHost(name: string, t: tf.Tensor, copy: boolean): NamedTensor {
   if (t.dtype !== "float32") throw new Error(`${name}: dtype ${t.dtype}, expected float32`);
-  // slice(): a copy, since a backend may hand out its own storage.
-  return { name, dtype: "F32", shape: [...t.shape], data: (t.dataSync() as Float32Array).slice() };
+  const data = t.dataSync() as Float32Array;
+  return { name, dtype: "F32", shape: [...t.shape], data: copy ? data.slice() : data };
 }
 
-export function captureWeights(model: tf.LayersModel): NamedTensor[] {
-  return model.weights.map((w) => hostCopy(w.originalName, w.read()));
+export function captureWeights(model: tf.LayersModel, copy = true): NamedTensor[] {
+  return model.weights.map((w) => toHost(w.originalName, w.read(), copy));
 }
 
 /** Optimizer state: Adam's moments `<weight>/m` then `<weight>/v` plus its beta powers; SGD has none. */
-export async function captureOptimizer(model: tf.LayersModel, optimizer: tf.Optimizer): Promise<{ iterations: number; tensors: NamedTensor[] }> {
+export async function captureOptimizer(model: tf.LayersModel, optimizer: tf.Optimizer, copy = true): Promise<{ iterations: number; tensors: NamedTensor[] }> {
   const [iter, ...moments] = await optimizer.getWeights();
   if (iter === undefined) throw new Error("optimizer.getWeights() returned nothing");
   const iterations = iter.tensor.dataSync()[0]!;
   iter.tensor.dispose(); // a fresh scalar made by getWeights
   const names = momentNames(model, moments.length);
-  const tensors = moments.map((m, i) => hostCopy(names[i]!, m.tensor));
+  const tensors = moments.map((m, i) => toHost(names[i]!, m.tensor, copy));
   const powers = adamPowers(optimizer);
-  if (powers) tensors.push(hostCopy(powerNames[0], powers.accBeta1), hostCopy(powerNames[1], powers.accBeta2));
+  if (powers) tensors.push(toHost(powerNames[0], powers.accBeta1, copy), toHost(powerNames[1], powers.accBeta2, copy));
   return { iterations, tensors };
 }
 

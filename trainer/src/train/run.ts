@@ -145,7 +145,7 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
     await writer.saveNow(snapshot);
     finalWeights = snapshot.weights; // already on the host: no second copy of a large model
   } else {
-    finalWeights = captureWeights(session.model);
+    finalWeights = captureWeights(session.model, false);
   }
   state.weightsSha256 = weightsSha256(finalWeights);
   if (completed) {

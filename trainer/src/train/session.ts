@@ -70,12 +70,16 @@ export class TrainingSession {
     return loss;
   }
 
-  /** Copies everything a checkpoint holds into host memory, at a step boundary. */
+  /**
+   * Everything a checkpoint holds, in host memory, at a step boundary. A periodic snapshot is a
+   * copy, since training goes on; a final one is not (training has stopped).
+   */
   async snapshot(kind: "periodic" | "final"): Promise<TrainingSnapshot> {
     const position = this.order.current;
-    const optimizer = await captureOptimizer(this.model, this.optimizer);
+    const copy = kind === "periodic";
+    const optimizer = await captureOptimizer(this.model, this.optimizer, copy);
     return {
-      weights: captureWeights(this.model),
+      weights: captureWeights(this.model, copy),
       optimizerTensors: optimizer.tensors,
       meta: {
         step: this.step,
