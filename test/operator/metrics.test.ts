@@ -19,6 +19,8 @@ async function value(metrics: OperatorMetrics, name: string, labels: Record<stri
 }
 
 const t = (s: number) => new Date(Date.UTC(2026, 10, 28, 12, 0, s)).toISOString();
+/** A pass long after the facts: the observer must go by the API's timestamps. */
+const late = new Date(t(600));
 
 describe("run time accounting", () => {
   it("charges lost steps at the pace of the attempt that lost them", () => {
@@ -100,9 +102,9 @@ describe("RunObserver", () => {
       metadata: { name: "r-2" },
       status: { containerStatuses: [{ name: "trainer", image: "", imageID: "", ready: true, restartCount: 0, state: { running: { startedAt: new Date(t(104)) } } }] },
     };
-    observer.podsSeen("team/r", "r", status, [pending]);
-    observer.podsSeen("team/r", "r", status, [running]);
-    observer.podsSeen("team/r", "r", status, [running]);
+    observer.podsSeen("team/r", "r", status, [pending], late);
+    observer.podsSeen("team/r", "r", status, [running], late);
+    observer.podsSeen("team/r", "r", status, [running], late);
     const histogram = await metrics.recoveryDuration.get();
     assert.equal(histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_count")?.value, 1);
     assert.equal(histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_sum")?.value, 4);
@@ -117,7 +119,7 @@ describe("RunObserver recovery start", () => {
       metadata: { name: "r-1" },
       status: { conditions: [{ type: "DisruptionTarget", status: "True", lastTransitionTime: new Date(t(95)) }] },
     };
-    observer.podsSeen("team/r", "r", { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] }, [evicted]);
+    observer.podsSeen("team/r", "r", { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] }, [evicted], late);
     const running: V1Pod = {
       metadata: { name: "r-2" },
       status: { containerStatuses: [{ name: "trainer", image: "", imageID: "", ready: true, restartCount: 0, state: { running: { startedAt: new Date(t(104)) } } }] },
@@ -129,9 +131,37 @@ describe("RunObserver recovery start", () => {
         { attempt: 2, pod: "r-2" },
       ],
     };
-    observer.podsSeen("team/r", "r", status, [running]);
+    observer.podsSeen("team/r", "r", status, [running], late);
     const histogram = await metrics.recoveryDuration.get();
     assert.equal(histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_sum")?.value, 9);
+  });
+});
+
+describe("RunObserver live timing", () => {
+  it("times a recovery it watches happen by its own clock, finer than the API's seconds", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 12, 0, 0) + s * 1000);
+    const evicted: V1Pod = {
+      metadata: { name: "r-1" },
+      status: { conditions: [{ type: "DisruptionTarget", status: "True", lastTransitionTime: at(95) }] },
+    };
+    observer.podsSeen("team/r", "r", { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] }, [evicted], at(95.4));
+    const running: V1Pod = {
+      metadata: { name: "r-2" },
+      status: { containerStatuses: [{ name: "trainer", image: "", imageID: "", ready: true, restartCount: 0, state: { running: { startedAt: at(96) } } }] },
+    };
+    const status: TrainingRunStatus = {
+      attempt: 2,
+      attempts: [
+        { attempt: 1, pod: "r-1", endTime: at(95.9).toISOString(), endReason: "Preempted" },
+        { attempt: 2, pod: "r-2" },
+      ],
+    };
+    observer.podsSeen("team/r", "r", status, [running], at(96.7));
+    const histogram = await metrics.recoveryDuration.get();
+    const sum = histogram.values.find((v) => v.metricName === "resumable_recovery_duration_seconds_sum")?.value ?? 0;
+    assert.ok(Math.abs(sum - 1.3) < 1e-9, `recovery ${sum}`);
   });
 });
 

@@ -125,10 +125,11 @@ export class Controller {
       this.writtenOver.delete(key);
       return undefined;
     }
-    if (this.cacheBehindOwnWrite(key, run)) return CACHE_LAG_RECHECK_MS;
     const { namespace, name } = splitKey(key);
     const observed = this.observe(run, namespace, name);
-    observer.podsSeen(key, name, run.status, observed.pods);
+    // Before the lag check: recovery timing wants every pod change as it is seen.
+    observer.podsSeen(key, name, run.status, observed.pods, observed.now);
+    if (this.cacheBehindOwnWrite(key, run)) return CACHE_LAG_RECHECK_MS;
     let decision: Decision;
     try {
       decision = this.options.reconcile(observed, this.options.settings);

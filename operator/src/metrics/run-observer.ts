@@ -26,6 +26,14 @@ function disruptedAt(pod: V1Pod): number | undefined {
   return marks.length > 0 ? Math.min(...marks) : undefined;
 }
 
+/** An API timestamp younger than this (whole seconds plus watch latency) is "just now". */
+const FRESH_MS = 2_000;
+
+/** When something stamped `at` by the API happened, by our clock if we see it as it happens. */
+function seenAt(at: number, now: Date): number {
+  return now.getTime() - at < FRESH_MS ? now.getTime() : at;
+}
+
 /**
  * Turns what the controller sees of runs into the run-level counters. Counters move on
  * status *writes* (before → after), so a pass that only re-reads a status counts nothing,
@@ -56,27 +64,31 @@ export class RunObserver {
 
   /**
    * Observes, once per attempt, the time from the disruption of a preempted attempt to the
-   * trainer of the next one running. The disruption is when the old pod was first marked
-   * (DisruptionTarget, or the delete request), if this process saw it; else when the
-   * attempt's end was recorded.
+   * trainer of the next one running. The disruption is the first mark on the old pod
+   * (DisruptionTarget, or the delete request), else the attempt's recorded end.
+   *
+   * Kubernetes stamps those moments in whole seconds, coarser than a fast recovery, so a
+   * moment this process sees as it happens is taken from its own clock (`now`, watch
+   * latency included on both ends); one seen late (after a restart) from the API.
    */
-  podsSeen(runKey: string, runName: string, status: TrainingRunStatus | undefined, pods: readonly V1Pod[]): void {
+  podsSeen(runKey: string, runName: string, status: TrainingRunStatus | undefined, pods: readonly V1Pod[], now: Date): void {
     const attempt = status?.attempt ?? 0;
     const newestPod = pods.find((p) => p.metadata?.name === podName(runName, attempt));
     // Marks are taken while the pod is the newest: its successor comes only after its end.
-    const at = newestPod && disruptedAt(newestPod);
-    const known = this.disrupted.get(runKey);
-    if (at !== undefined && !(known?.attempt === attempt && known.at <= at)) this.disrupted.set(runKey, { attempt, at });
+    const mark = newestPod && disruptedAt(newestPod);
+    if (mark !== undefined && this.disrupted.get(runKey)?.attempt !== attempt) {
+      this.disrupted.set(runKey, { attempt, at: seenAt(mark, now) });
+    }
     if (attempt < 2 || (this.recovered.get(runKey) ?? 0) >= attempt) return;
     const previous = findRecord(status ?? {}, attempt - 1);
     const ended = toDate(previous?.endTime);
     if (previous?.endReason !== "Preempted" || ended === undefined) return;
-    const running = toDate(newestPod && trainerStatus(newestPod)?.state?.running?.startedAt);
-    if (running === undefined) return;
+    const started = toDate(newestPod && trainerStatus(newestPod)?.state?.running?.startedAt);
+    if (started === undefined) return;
     const marked = this.disrupted.get(runKey);
-    const start = marked?.attempt === attempt - 1 ? Math.min(marked.at, ended.getTime()) : ended.getTime();
+    const from = marked?.attempt === attempt - 1 ? Math.min(marked.at, ended.getTime()) : ended.getTime();
     this.recovered.set(runKey, attempt);
-    this.metrics.recoveryDuration.observe(Math.max(0, (running.getTime() - start) / 1000));
+    this.metrics.recoveryDuration.observe(Math.max(0, (seenAt(started.getTime(), now) - from) / 1000));
   }
 
   runDeleted(runKey: string): void {
