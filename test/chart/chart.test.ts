@@ -119,8 +119,8 @@ describe("the default install", async () => {
 });
 
 describe("values people change", () => {
-  it("watchNamespaces: a Role per watched namespace, no cluster-wide access to pods", async () => {
-    const objects = await renderChart({ watchNamespaces: ["team-a", "team-b"], trainer: { namespaces: ["team-a", "team-b"] } });
+  it("watchNamespaces: a Role per watched namespace, no cluster-wide access to pods, trainer accounts there", async () => {
+    const objects = await renderChart({ watchNamespaces: ["team-a", "team-b"] });
     assert.ok(operatorContainer(objects).args.includes("--namespaces=team-a,team-b"));
     const roles = objects.filter((o) => o.kind === "Role" && o.metadata.name === "resumable");
     assert.deepEqual(roles.map((r) => r.metadata.namespace).sort(), ["team-a", "team-b"]);

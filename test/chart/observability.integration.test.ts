@@ -12,7 +12,7 @@ import { eventually, useCluster } from "../support/cluster.js";
 import { helmInstall } from "./install.js";
 import { startPrometheus, type Prometheus } from "./prometheus.js";
 import { dashboardQueries, readDashboards, ruleGroups, ruleQueries, substituteVariables } from "./queries.js";
-import { findObject, renderChart } from "./render.js";
+import { findObject, NAMESPACE, renderChart, type KubeObject } from "./render.js";
 import { writeRuleFile } from "./rules.js";
 import { RUN_NAMESPACE, runDriver } from "./runs.js";
 import { scrapeJobsFor } from "./scrape-config.js";
@@ -39,14 +39,16 @@ const c = useCluster();
 
 describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
   let prometheus: Prometheus;
+  let rule: KubeObject;
   let dir: string;
   // Inside the suite: these hooks run after useCluster's, once the cluster is up.
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "resumable-observability-"));
     const monitors = await renderChart(MONITORING);
+    rule = findObject(monitors, "PrometheusRule");
     prometheus = await startPrometheus({
       scrapeJobs: scrapeJobsFor(monitors, c.cluster.kubeconfig),
-      ruleFiles: [await writeRuleFile(dir)],
+      ruleFiles: [writeRuleFile(dir, rule)],
       interval: SCRAPE,
     });
     // The cluster has no Prometheus Operator CRDs: install without the monitors, which
@@ -127,7 +129,6 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
   });
 
   test("every rule evaluates without error and no alert fires for a healthy run", async () => {
-    const rule = findObject(await renderChart(MONITORING), "PrometheusRule");
     for (const q of ruleQueries(ruleGroups(rule))) {
       assert.deepEqual(await range(q.expr), [], `${q.where} fired: ${q.expr}`);
     }
@@ -135,5 +136,15 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     const rules = groups.flatMap((g) => g.rules);
     assert.equal(rules.length, 5);
     for (const r of rules) assert.equal(r.health, "ok", `${r.name}: ${r.lastError}`);
+  });
+
+  test("ResumableOperatorDown's expression fires once the operator is scaled to zero", async () => {
+    const down = ruleQueries(ruleGroups(rule)).find((q) => q.where.endsWith("ResumableOperatorDown"));
+    assert.ok(down);
+    await c.kubectl(["scale", "deployment/resumable", "-n", NAMESPACE, "--replicas=0"]);
+    await eventually("ResumableOperatorDown's expression returning a series", async () => {
+      const firing = await prometheus.query(down.expr);
+      return firing.length > 0 ? firing : undefined;
+    }, 120_000);
   });
 });

@@ -85,7 +85,7 @@ describe("the PrometheusRule", () => {
   it("passes promtool check rules", async () => {
     const dir = mkdtempSync(join(tmpdir(), "resumable-rules-"));
     try {
-      const result = await run("promtool", ["check", "rules", await writeRuleFile(dir)]);
+      const result = await run("promtool", ["check", "rules", writeRuleFile(dir, rule)]);
       assert.equal(result.code, 0, result.stdout + result.stderr);
       assert.match(result.stdout, /SUCCESS: 5 rules found/);
     } finally {

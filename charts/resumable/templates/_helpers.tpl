@@ -27,7 +27,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* Where trainer pods run: the listed namespaces, else the release namespace. */}}
+{{/* Where trainer pods run: trainer.namespaces, else the watched namespaces, else the release namespace. */}}
 {{- define "resumable.trainerNamespaces" -}}
-{{- default (list .Release.Namespace) .Values.trainer.namespaces | uniq | toJson -}}
+{{- .Values.trainer.namespaces | default .Values.watchNamespaces | default (list .Release.Namespace) | uniq | toJson -}}
 {{- end -}}
