@@ -57,3 +57,33 @@ export class ManualClock implements Clock {
     return this.timers.length;
   }
 }
+
+/** A wait on `clock` that can be cut short: `cancel` resolves `done` at once. */
+export function sleep(clock: Clock, ms: number): { done: Promise<void>; cancel: () => void } {
+  let cancel = (): void => {};
+  const done = new Promise<void>((resolve) => {
+    const clear = clock.setTimer(ms, resolve);
+    cancel = () => {
+      clear();
+      resolve();
+    };
+  });
+  return { done, cancel };
+}
+
+/** `work`, or a rejection with `message` if it has not settled within `ms`. */
+export function withTimeout<R>(clock: Clock, work: Promise<R>, ms: number, message: string): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const clear = clock.setTimer(ms, () => reject(new Error(message)));
+    work.then(
+      (value) => {
+        clear();
+        resolve(value);
+      },
+      (err: unknown) => {
+        clear();
+        reject(err);
+      },
+    );
+  });
+}

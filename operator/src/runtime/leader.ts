@@ -1,6 +1,6 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { systemClock, type Clock } from "./clock.js";
+import { sleep, systemClock, type Clock } from "./clock.js";
 
 export interface LeaderElectionOptions {
   api: Pick<CoordinationV1Api, "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease">;
@@ -70,7 +70,9 @@ export class LeaderElector {
         this.scheduleRenew(this.clock.now());
         return true;
       }
-      await this.sleep(this.retryPeriodMs);
+      const wait = sleep(this.clock, this.retryPeriodMs);
+      this.cancelTimer = wait.cancel;
+      await wait.done;
     }
     return false;
   }
@@ -169,15 +171,5 @@ export class LeaderElector {
       if (statusCode(err) !== 409) logger.warn({ err, lease: name }, "lease round failed");
       return false;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = this.clock.setTimer(ms, resolve);
-      this.cancelTimer = () => {
-        cancel();
-        resolve();
-      };
-    });
   }
 }

@@ -1,7 +1,7 @@
 import type { Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { JitteredBackoff } from "./backoff.js";
-import { systemClock, type Clock } from "./clock.js";
+import { sleep, systemClock, withTimeout, type Clock } from "./clock.js";
 import { deepFreeze, Store, type ObjectMeta, type ReadonlyStore } from "./store.js";
 
 /** One page of a list call, items already in the cached form. */
@@ -170,7 +170,9 @@ export class Reflector<T extends ObjectMeta> {
         const delay = this.backoff.next();
         this.current = "backoff";
         this.log().warn({ resource: this.name, err, retryInMs: Math.round(delay) }, "watch failed, retrying");
-        await this.sleep(delay);
+        const wait = sleep(this.clock, delay);
+        this.cancelSleep = wait.cancel;
+        await wait.done;
       }
     }
     this.current = "stopped";
@@ -188,9 +190,12 @@ export class Reflector<T extends ObjectMeta> {
     let continueToken: string | undefined;
     let resourceVersion = "";
     do {
-      const page = await this.withTimeout(
+      const timeoutMs = this.options.listTimeoutMs ?? 60_000;
+      const page = await withTimeout(
+        this.clock,
         this.source.list({ limit: this.options.pageSize ?? 500, continueToken }),
-        this.options.listTimeoutMs ?? 60_000,
+        timeoutMs,
+        `${this.name}: list timed out after ${timeoutMs} ms`,
       );
       items.push(...page.items);
       continueToken = page.continueToken || undefined;
@@ -289,22 +294,6 @@ export class Reflector<T extends ObjectMeta> {
     this.emit(deepFreeze(obj));
   }
 
-  private withTimeout<R>(work: Promise<R>, ms: number): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const cancel = this.clock.setTimer(ms, () => reject(new Error(`${this.name}: list timed out after ${ms} ms`)));
-      work.then(
-        (value) => {
-          cancel();
-          resolve(value);
-        },
-        (err: unknown) => {
-          cancel();
-          reject(err);
-        },
-      );
-    });
-  }
-
   private emit(obj: T): void {
     for (const listener of this.listeners) {
       try {
@@ -313,19 +302,6 @@ export class Reflector<T extends ObjectMeta> {
         this.log().error({ resource: this.name, err }, "listener failed");
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = this.clock.setTimer(ms, () => {
-        this.cancelSleep = undefined;
-        resolve();
-      });
-      this.cancelSleep = () => {
-        cancel();
-        resolve();
-      };
-    });
   }
 
   private scheduleResync(): void {
