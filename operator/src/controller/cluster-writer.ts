@@ -9,6 +9,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
+import { httpStatus } from "../runtime/api-errors.js";
 
 /** Every write the controller makes, so tests can stand in for the apiserver. */
 export interface ClusterWriter {
@@ -18,10 +19,6 @@ export interface ClusterWriter {
   /** Merge-patches the status subresource; `resourceVersion` makes a stale write fail with 409. */
   patchRunStatus(namespace: string, name: string, resourceVersion: string, statusPatch: unknown): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
-}
-
-export function httpStatus(err: unknown): number | undefined {
-  return (err as { code?: number } | undefined)?.code;
 }
 
 /** Runs a write and treats the listed HTTP statuses as success (idempotent writes). */

@@ -5,10 +5,11 @@ import type { RunObserver } from "../metrics/run-observer.js";
 import { checkpointClaimName } from "../reconcile/names.js";
 import type { OperatorSettings } from "../reconcile/settings.js";
 import type { Action, Decision, Observed, Reconcile } from "../reconcile/types.js";
+import { httpStatus } from "../runtime/api-errors.js";
 import { splitKey } from "../runtime/store.js";
 import type { WorkQueue } from "../runtime/workqueue.js";
 import type { ClusterCache } from "./cluster-cache.js";
-import { httpStatus, type ClusterWriter } from "./cluster-writer.js";
+import type { ClusterWriter } from "./cluster-writer.js";
 import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 

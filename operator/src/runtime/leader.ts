@@ -1,5 +1,6 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { httpStatus } from "./api-errors.js";
 import { sleep, systemClock, type Clock } from "./clock.js";
 
 export interface LeaderElectionOptions {
@@ -14,10 +15,6 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   clock?: Clock;
-}
-
-function statusCode(err: unknown): number | undefined {
-  return (err as { code?: number } | undefined)?.code;
 }
 
 /**
@@ -124,7 +121,7 @@ export class LeaderElector {
     try {
       return await this.options.api.readNamespacedLease({ name: this.options.name, namespace: this.options.namespace });
     } catch (err) {
-      if (statusCode(err) === 404) return undefined;
+      if (httpStatus(err) === 404) return undefined;
       throw err;
     }
   }
@@ -168,7 +165,7 @@ export class LeaderElector {
       return true;
     } catch (err) {
       // 409: another replica wrote first; anything else: try again next round.
-      if (statusCode(err) !== 409) logger.warn({ err, lease: name }, "lease round failed");
+      if (httpStatus(err) !== 409) logger.warn({ err, lease: name }, "lease round failed");
       return false;
     }
   }

@@ -1,5 +1,6 @@
 import type { Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { httpStatus } from "./api-errors.js";
 import { JitteredBackoff } from "./backoff.js";
 import { sleep, systemClock, withTimeout, type Clock } from "./clock.js";
 import { deepFreeze, Store, type ObjectMeta, type ReadonlyStore } from "./store.js";
@@ -57,8 +58,7 @@ const defaultBackoff = { initialMs: 800, maxMs: 30_000, resetAfterMs: 120_000 };
 
 /** A 410 Gone, as a failed request or as an ERROR event: our resourceVersion is too old. */
 function isGone(err: unknown): boolean {
-  const e = err as { statusCode?: number; code?: number } | undefined;
-  return e?.statusCode === 410 || e?.code === 410;
+  return httpStatus(err) === 410;
 }
 
 class WatchEventError extends Error {
