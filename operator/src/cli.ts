@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { KubeConfig } from "@kubernetes/client-node";
-import { ConfigError, loadConfig, USAGE } from "./config/config.js";
+import { ConfigError, loadConfig, USAGE, type OperatorConfig } from "./config/config.js";
 import { startOperator } from "./controller/operator.js";
 import { createLogger } from "./log/logger.js";
 
@@ -9,7 +9,7 @@ import { createLogger } from "./log/logger.js";
  * 1 when leadership is lost or startup fails, 2 for bad flags.
  */
 async function main(): Promise<number> {
-  let config;
+  let config: OperatorConfig | "help";
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (err) {
