@@ -29,7 +29,7 @@ describe("helm install into the local cluster", { timeout: 20 * 60_000 }, () => 
   });
 
   test("a TrainingRun is preempted by an eviction and still Succeeds", async () => {
-    const run = await runDriver(c.kc, c.core).preemptedRun("chart-run", 100, 800);
+    const run = await runDriver(c.kc, c.core).preemptedRun("chart-run", { step: 100, totalSteps: 800 });
     assert.equal(run.status?.phase, "Succeeded", JSON.stringify(run.status?.conditions));
     assert.equal(run.status?.preemptions, 1);
     assert.equal(run.status?.failures ?? 0, 0);

@@ -18,6 +18,7 @@ import { RUN_NAMESPACE, runDriver } from "./runs.js";
 import { scrapeJobsFor } from "./scrape-config.js";
 
 const RUN = "observed";
+const LOST_RUN = "lost-node";
 const SCRAPE = "2s";
 const MONITORING = {
   metrics: { serviceMonitor: { enabled: true, interval: SCRAPE } },
@@ -72,12 +73,23 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     }, 120_000);
   });
 
-  test("a run with a preemption is scraped, trainers included, attempt by attempt", async () => {
+  test("a run evicted and a run on a node lost without warning are scraped, attempt by attempt", async () => {
     start = new Date();
+    const driver = runDriver(c.kc, c.core);
     // Long enough for a dozen scrapes of each attempt.
-    const run = await runDriver(c.kc, c.core).preemptedRun(RUN, 300, 1200);
-    assert.equal(run.status?.phase, "Succeeded", JSON.stringify(run.status?.conditions));
-    assert.equal(run.status?.preemptions, 1);
+    const evicted = await driver.preemptedRun(RUN, { step: 300, totalSteps: 1200 });
+    assert.equal(evicted.status?.phase, "Succeeded", JSON.stringify(evicted.status?.conditions));
+    assert.equal(evicted.status?.preemptions, 1);
+    // Past a periodic checkpoint (every 50 steps) but not on one: the loss loses steps.
+    const lost = await driver.preemptedRun(LOST_RUN, {
+      step: 130,
+      totalSteps: 800,
+      disrupt: async (pod) => {
+        await c.kubectl(["annotate", "node", pod.spec?.nodeName ?? "", "resumable.dev/fault=hard-loss"]);
+      },
+    });
+    assert.equal(lost.status?.phase, "Succeeded", JSON.stringify(lost.status?.conditions));
+    assert.ok((lost.status?.lostSteps ?? 0) > 0, `lostSteps ${lost.status?.lostSteps}`);
     // A few more scrapes and rule evaluations after the end.
     await new Promise((r) => setTimeout(r, 10_000));
     end = new Date();
@@ -103,7 +115,7 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     assert.deepEqual(failures, []);
   });
 
-  test("the panels count what happened: one preemption, two attempts, a recovery, a success", async () => {
+  test("the panels count what happened: two preemptions, four attempts, recoveries, lost steps, two successes", async () => {
     const dashboards = readDashboards();
     const panelExpr = (file: string, title: string) => {
       const panel = dashboards.get(file)?.panels.find((p) => p.title === title);
@@ -119,10 +131,13 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     };
     const total = (values: { value: number }[]) => values.reduce((sum, v) => sum + v.value, 0);
 
-    assert.equal(total(await atEnd("fleet.json", "Preemptions per hour by reason")), 1);
-    assert.ok(total(await atEnd("fleet.json", "Attempts started (1h)")) >= 2);
+    const preemptions = await atEnd("fleet.json", "Preemptions per hour by reason");
+    assert.equal(total(preemptions), 2, JSON.stringify(preemptions));
+    assert.ok(total(await atEnd("fleet.json", "Attempts started (1h)")) >= 4);
     const phases = await atEnd("fleet.json", "Runs by phase");
-    assert.equal(phases.find((p) => p.labels.phase === "Succeeded")?.value, 1, JSON.stringify(phases));
+    assert.equal(phases.find((p) => p.labels.phase === "Succeeded")?.value, 2, JSON.stringify(phases));
+    const lostWork = await atEnd("fleet.json", "Lost work per hour");
+    assert.ok(lostWork.every((s) => s.value > 0), JSON.stringify(lostWork));
     const [recovery] = await atEnd("fleet.json", "Recovery time p50 / p95");
     assert.ok(recovery && recovery.value > 0, `recovery p50: ${recovery?.value}`);
     assert.equal(total(await atEnd("run.json", "Attempts seen")), 2);

@@ -1,19 +1,24 @@
-// A TrainingRun driven through a preemption, for tests of the installed chart.
-import { CustomObjectsApi, type CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+// A TrainingRun driven through a disruption, for tests of the installed chart.
+import { CustomObjectsApi, type CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { SMALL_TRAINING, trainingRun } from "../e2e/runs.js";
 import { eventually } from "../support/cluster.js";
 
 export const RUN_NAMESPACE = "default";
 
+export interface PreemptionOptions {
+  step: number;
+  totalSteps?: number;
+  /** Disrupts the run's current pod; default: evict it through the Eviction API. */
+  disrupt?: (pod: V1Pod) => Promise<void>;
+}
+
 export interface RunDriver {
-  get(name: string): Promise<TrainingRun>;
-  wait(name: string, what: string, check: (run: TrainingRun) => boolean, timeoutMs?: number): Promise<TrainingRun>;
   /**
-   * Creates a run of `totalSteps`, evicts its pod once past `step` (a preemption) and waits
-   * until it ends; rejects if it ends before it could be preempted.
+   * Creates a run, disrupts its pod once past `step` (by default an eviction: a preemption)
+   * and waits until the run ends; rejects if it ends before it could be disrupted.
    */
-  preemptedRun(name: string, step: number, totalSteps?: number): Promise<TrainingRun>;
+  preemptedRun(name: string, options: PreemptionOptions): Promise<TrainingRun>;
 }
 
 const isDone = (run: TrainingRun) => run.status?.phase === "Succeeded" || run.status?.phase === "Failed";
@@ -28,20 +33,23 @@ export function runDriver(kc: KubeConfig, core: CoreV1Api): RunDriver {
       return check(run) ? run : undefined;
     }, timeoutMs);
 
+  const evict = async (pod: V1Pod) => {
+    const name = pod.metadata?.name ?? "";
+    await core.createNamespacedPodEviction({
+      name,
+      namespace: RUN_NAMESPACE,
+      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: RUN_NAMESPACE } },
+    });
+  };
+
   return {
-    get,
-    wait,
-    async preemptedRun(name, step, totalSteps = SMALL_TRAINING.totalSteps) {
+    async preemptedRun(name, { step, totalSteps = SMALL_TRAINING.totalSteps, disrupt = evict }) {
       await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps } }) });
       const running = await wait(name, `past step ${step}`, (r) => isDone(r) || (r.status?.phase === "Running" && (r.status.progress?.step ?? 0) >= step));
       if (isDone(running)) throw new Error(`${name} ended (${running.status?.phase}) before it could be preempted`);
-      const pod = `${name}-${running.status?.attempt}`;
-      await core.createNamespacedPodEviction({
-        name: pod,
-        namespace: RUN_NAMESPACE,
-        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: RUN_NAMESPACE } },
-      });
-      return wait(name, "its end", isDone);
+      await disrupt(await core.readNamespacedPod({ name: `${name}-${running.status?.attempt}`, namespace: RUN_NAMESPACE }));
+      // A lost node is given up only after the operator's stuck-pod timeout.
+      return wait(name, "its end", isDone, 10 * 60_000);
     },
   };
 }
