@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { findObject, helmTemplate, NAMESPACE, renderChart, type KubeObject } from "./render.js";
+import { findObject, helmTemplate, helmWithValues, NAMESPACE, renderChart, type KubeObject } from "./render.js";
 import { CHART_DIR, run } from "./tools.js";
 
 interface Container {
@@ -26,6 +26,12 @@ interface Rule {
   verbs: string[];
 }
 
+const MONITORING_ON = {
+  metrics: { serviceMonitor: { enabled: true } },
+  trainer: { podMonitor: { enabled: true } },
+  prometheusRule: { enabled: true },
+};
+
 const podSpec = (objects: KubeObject[]) =>
   (findObject(objects, "Deployment").spec as { template: { spec: PodSpec } }).template.spec;
 const operatorContainer = (objects: KubeObject[]) => podSpec(objects).containers[0]!;
@@ -34,10 +40,15 @@ const chartYaml = parse(readFileSync(`${CHART_DIR}/Chart.yaml`, "utf8")) as { ve
 const crdFile = parse(readFileSync(new URL("../../crds/resumable.dev_trainingruns.yaml", import.meta.url), "utf8")) as KubeObject;
 
 describe("helm lint and package", () => {
-  it("lint passes with --strict", async () => {
-    const result = await run("helm", ["lint", "--strict", CHART_DIR]);
-    assert.equal(result.code, 0, result.stdout + result.stderr);
-  });
+  for (const [what, values] of [
+    ["defaults", {}],
+    ["every optional object on", { watchNamespaces: ["team-a"], ...MONITORING_ON }],
+  ] as const) {
+    it(`lint passes with --strict: ${what}`, async () => {
+      const result = await helmWithValues(["lint", "--strict", CHART_DIR], values);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+    });
+  }
 
   it("the packaged chart carries the CRD itself, not the link to crds/", async () => {
     const dir = mkdtempSync(join(tmpdir(), "resumable-package-"));
@@ -138,11 +149,7 @@ describe("values people change", () => {
   });
 
   it("monitoring on: ServiceMonitor, PodMonitor for trainer pods, PrometheusRule", async () => {
-    const objects = await renderChart({
-      metrics: { serviceMonitor: { enabled: true, labels: { release: "kps" } } },
-      trainer: { podMonitor: { enabled: true } },
-      prometheusRule: { enabled: true },
-    });
+    const objects = await renderChart({ ...MONITORING_ON, metrics: { serviceMonitor: { enabled: true, labels: { release: "kps" } } } });
     const sm = findObject(objects, "ServiceMonitor");
     assert.equal(sm.metadata.labels?.release, "kps");
     const pm = findObject(objects, "PodMonitor");
