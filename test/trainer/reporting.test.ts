@@ -76,9 +76,14 @@ test("progress: a failing API server is logged and never stops training", async 
   assert.ok(result.lines.some((l) => l.msg?.startsWith("progress report failed")));
 });
 
-test("progress: off, logged once, outside a pod", async () => {
+test("progress: off, logged once, outside a pod or without a token", async () => {
   const result = await (await startTrainer({ config: tinyConfig({ totalSteps: 5 }), checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 })).done;
   assert.equal(result.lines.filter((l) => l.msg?.startsWith("progress reports off")).length, 1);
+  const env = { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: "1", RESUMABLE_POD_NAME: "p", RESUMABLE_POD_NAMESPACE: "n", RESUMABLE_SERVICEACCOUNT_DIR: await tempDir() };
+  const noToken = await (await startTrainer({ config: tinyConfig({ totalSteps: 5 }), checkpointDir: join(await tempDir(), "ckpt"), attempt: 1, env })).done;
+  assert.equal(noToken.code, 0);
+  assert.equal(noToken.lines.filter((l) => l.msg?.startsWith("progress reports off: no service-account token")).length, 1);
+  assert.ok(!noToken.lines.some((l) => l.msg?.startsWith("progress report failed")));
 });
 
 async function freePort(): Promise<number> {

@@ -16,11 +16,13 @@ async function interruptedRun(config: Record<string, unknown>, plan: Interruptio
   const totalSteps = config.totalSteps as number;
   let attempt = 1;
   let resumedAt = 0;
+  let debris = 0; // starts that found a checkpoint half-written by a killed predecessor
   for (const kind of plan) {
     const trainer = await startTrainer({ config, checkpointDir: dir, attempt });
     const ready = await trainer.waitFor((l) => l.msg === "resuming from checkpoint" || l.msg === "no valid checkpoint: starting fresh");
     resumedAt = typeof ready.step === "number" ? ready.step : 0;
-    const target = resumedAt + 1 + random(Math.max(1, totalSteps - resumedAt - 2));
+    // In the first half of what is left: the signal must land well before the run ends.
+    const target = resumedAt + 1 + random(Math.max(1, Math.floor((totalSteps - resumedAt) / 2)));
     if (kind === "SIGKILL-mid-write") {
       // The first save started at or after the target step: killed while it is being written.
       await trainer.waitFor((l) => l.msg === "checkpoint save started" && (l.step as number) >= target);
@@ -30,6 +32,7 @@ async function interruptedRun(config: Record<string, unknown>, plan: Interruptio
       trainer.kill(kind);
     }
     const result = await trainer.done;
+    if (result.lines.some((l) => l.msg === "removed an incomplete checkpoint left by a crash")) debris += 1;
     if (kind === "SIGTERM") {
       assert.equal(result.code, 143, `SIGTERM exits 143; stderr: ${result.stderr}`);
       assert.equal(result.summary?.reason, "preempted");
@@ -43,18 +46,20 @@ async function interruptedRun(config: Record<string, unknown>, plan: Interruptio
   const last = await runToEnd({ config, checkpointDir: dir, attempt });
   assert.equal(last.code, 0, last.stderr);
   assert.ok(typeof last.summary?.resumedFromStep === "number", "the last run resumed from a checkpoint");
-  return last.summary!;
+  if (last.lines.some((l) => l.msg === "removed an incomplete checkpoint left by a crash")) debris += 1;
+  return { summary: last.summary!, debris };
 }
 
 test("bit-identical weights after SIGTERM, SIGKILL and SIGKILL mid-write at random steps", async (t) => {
   const seed = Number(process.env.TEST_SEED ?? Date.now() % 100000);
   t.diagnostic(`interruption points from seed ${seed} (rerun with TEST_SEED=${seed})`);
-  const config = tinyConfig();
+  const config = tinyConfig({ totalSteps: 80 });
   const reference = await runToEnd({ config, checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 });
   assert.equal(reference.code, 0, reference.stderr);
   assert.equal(reference.summary?.reason, "completed");
 
-  const resumed = await interruptedRun(config, ["SIGTERM", "SIGKILL-mid-write", "SIGKILL", "SIGTERM", "SIGKILL-mid-write"], seed);
+  const { summary: resumed, debris } = await interruptedRun(config, ["SIGTERM", "SIGKILL-mid-write", "SIGKILL", "SIGTERM", "SIGKILL-mid-write"], seed);
+  t.diagnostic(`${debris} restarts found a half-written checkpoint left by a kill (evidence the kills landed mid-write)`);
   assert.equal(resumed.weightsSha256, reference.summary!.weightsSha256);
   assert.equal(resumed.loss, reference.summary!.loss);
   assert.equal(resumed.step, config.totalSteps);
@@ -66,6 +71,6 @@ test("bit-identical weights for the cnn with SGD across an epoch boundary", asyn
   const config = tinyConfig({ model: "cnn", optimizer: "sgd", totalSteps: 24, batchSize: 8, syntheticExamples: 64, checkpoint: { everySteps: 3, everySeconds: 0, keep: 2 } });
   const reference = await runToEnd({ config, checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 });
   assert.equal(reference.code, 0, reference.stderr);
-  const resumed = await interruptedRun(config, ["SIGKILL", "SIGTERM"], seed);
+  const { summary: resumed } = await interruptedRun(config, ["SIGKILL", "SIGTERM"], seed);
   assert.equal(resumed.weightsSha256, reference.summary!.weightsSha256);
 });

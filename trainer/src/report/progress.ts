@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
@@ -38,6 +39,11 @@ export class ProgressReporter {
   start(): void {
     if (!this.env.pod || !this.env.apiServer) {
       this.log.info("progress reports off: not in a pod (RESUMABLE_POD_NAME/NAMESPACE or KUBERNETES_SERVICE_HOST/PORT unset)");
+      return;
+    }
+    const token = join(this.env.apiServer.serviceAccountDir, "token");
+    if (!existsSync(token)) {
+      this.log.info({ token }, "progress reports off: no service-account token (automountServiceAccountToken: false?)");
       return;
     }
     this.timer = setInterval(() => void this.send(), this.env.progressSeconds * 1000);
