@@ -37,6 +37,7 @@ test("completion: exit 0, final checkpoint, exported model, summary on stdout an
   assert.equal(again.code, 0, "a finished run started again completes at once");
   assert.equal(again.summary!.resumedFromStep, 12);
   assert.equal(again.summary!.weightsSha256, summary.weightsSha256);
+  assert.deepEqual(again.summary!.checkpoint, { ...ckpt, saveSeconds: 0 }, "the checkpoint it resumed from, same size");
 });
 
 test("SIGTERM before the first step: exit 143 with a final checkpoint at step 0", async () => {

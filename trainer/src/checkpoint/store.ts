@@ -19,6 +19,8 @@ export interface LoadedCheckpoint {
   manifest: Manifest;
   weights: NamedTensor[];
   optimizerTensors: NamedTensor[];
+  /** All files, the manifest included, as a save reports it. */
+  bytes: number;
 }
 
 export interface CommittedCheckpoint {
@@ -102,8 +104,11 @@ export class CheckpointStore {
   async load(path: string): Promise<LoadedCheckpoint> {
     const corrupt = (why: string) => new CorruptCheckpointError(`${path}: ${why}`);
     let manifest: Manifest;
+    let manifestBytes = 0;
     try {
-      const parsed = manifestSchema.safeParse(JSON.parse(await readFile(join(path, manifestName), "utf8")));
+      const text = await readFile(join(path, manifestName), "utf8");
+      manifestBytes = Buffer.byteLength(text);
+      const parsed = manifestSchema.safeParse(JSON.parse(text));
       if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
       manifest = parsed.data;
     } catch (err) {
@@ -128,7 +133,8 @@ export class CheckpointStore {
         throw corrupt(`${name}: ${(err as Error).message}`);
       }
     };
-    return { path, manifest, weights: decode(modelFile), optimizerTensors: decode(optimizerFile) };
+    const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, manifestBytes);
+    return { path, manifest, weights: decode(modelFile), optimizerTensors: decode(optimizerFile), bytes };
   }
 
   /** Commits a snapshot atomically, then applies retention. */

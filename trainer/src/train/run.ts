@@ -76,8 +76,7 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
     const changed = checkResumable(loaded.manifest.config, config, loaded.path);
     if (changed.length > 0) log.info({ fields: changed }, "config changed since the checkpoint; these changes are allowed");
     await session.restore(loaded);
-    const bytes = Object.values(loaded.manifest.files).reduce((n, f) => n + f.bytes, 0);
-    lastCommitted = { step: loaded.manifest.step, path: loaded.path, bytes, saveSeconds: 0, kind: loaded.manifest.kind, time: new Date(loaded.manifest.createdAt) };
+    lastCommitted = { step: loaded.manifest.step, path: loaded.path, bytes: loaded.bytes, saveSeconds: 0, kind: loaded.manifest.kind, time: new Date(loaded.manifest.createdAt) };
     state.resumedFromStep = loaded.manifest.step;
     log.info({ checkpoint: loaded.path, step: loaded.manifest.step, epoch: loaded.manifest.epoch }, "resuming from checkpoint");
   } else {
