@@ -123,7 +123,11 @@ export class ApiClient {
   private call<T>(method: string, path: string, query?: Query, body?: unknown, contentType = "application/json"): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { ...(this.base.headers as Record<string, string>), accept: "application/json" };
-    if (payload !== undefined) headers["content-type"] = contentType;
+    if (payload !== undefined) {
+      headers["content-type"] = contentType;
+      // Without a length Node sends a DELETE body chunked, and the apiserver ignores it (DeleteOptions lost).
+      headers["content-length"] = String(Buffer.byteLength(payload));
+    }
     return new Promise<T>((resolve, reject) => {
       const req = request(
         this.url(path, query),

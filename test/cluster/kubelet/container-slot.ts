@@ -61,8 +61,10 @@ export class ContainerSlot {
     this.ctx.changed();
   }
 
-  get isRunning(): boolean {
-    return this.current !== undefined;
+  /** Takes over the status an earlier kubelet reported: the next instance counts as a restart. */
+  adopt(status: ContainerStatus): void {
+    this.status = status;
+    this.instances = 1;
   }
 
   /** Runs one instance to its end. A configuration error leaves the container waiting. */

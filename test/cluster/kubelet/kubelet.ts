@@ -55,7 +55,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   const apiserverPort = Number(api.server.port || 443);
   // Shared by all nodes: pod IPs are unique across the cluster, and cluster-down finds every pid in one place.
   const pids = new PidFiles(join(stateDir, "pids"));
-  const ips = new PodIpPool();
+  const ips = new PodIpPool((ip, uid) =>
+    [...pods.store.values()].some((p) => p.status?.podIP === ip && p.metadata.uid !== uid && !p.spec.hostNetwork),
+  );
   for (const cfg of opts.nodes) {
     agents.set(
       cfg.name,
@@ -86,7 +88,10 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     provisioner.claimChanged(pvc), log);
   const volumes = new Reflector<PersistentVolume>(api, "/api/v1/persistentvolumes", {}, (_k, pv) =>
     provisioner.volumeChanged(pv), log);
-  const loops = [nodes, pods, claims, volumes].map((r) => r.run(stop.signal));
+  // Nodes first: a node's fault annotation must be known before its pods are run.
+  const loops = [nodes.run(stop.signal)];
+  await nodes.hasSynced();
+  loops.push(...[pods, claims, volumes].map((r) => r.run(stop.signal)));
   log.info({ nodes: [...agents.keys()], version: version.gitVersion }, "kubelet running");
 
   return {

@@ -11,7 +11,7 @@ import { gracefulShutdown } from "./node-shutdown.js";
 import { PodWorker, type WorkerDeps } from "./pod-worker.js";
 import { WriteGate } from "./write-gate.js";
 
-/** ok → partitioned ↔ ok; ok → lost (for good); ok → shutting-down → gone. */
+/** ok ↔ partitioned; ok or partitioned ↔ lost; ok → shutting-down → gone. */
 export type NodeMode = "ok" | "partitioned" | "lost" | "shutting-down" | "gone";
 
 export interface AgentDeps extends Omit<WorkerDeps, "log" | "gate" | "hostIP"> {
@@ -64,9 +64,9 @@ export class NodeAgent {
 
   /** The Node changed (or was deleted) in the API. */
   nodeChanged(node: Node | undefined): void {
-    if (this.mode === "lost" || this.mode === "gone") return;
+    if (this.mode === "gone") return;
     if (!node) {
-      this.log.warn("node object deleted; heartbeats stop");
+      if (this.mode !== "lost") this.log.warn("node object deleted; heartbeats stop");
       this.heartbeat.stop();
       return;
     }
@@ -136,8 +136,10 @@ export class NodeAgent {
       this.gate.reopen();
       this.heartbeat.start();
       this.resync();
+    } else if (fault === undefined && this.mode === "lost") {
+      this.reboot();
     } else if (fault === "hard-loss" && (this.mode === "ok" || this.mode === "partitioned")) {
-      this.log.warn("fault: hard-loss — every container SIGKILLed, the node goes silent for good");
+      this.log.warn("fault: hard-loss — every container SIGKILLed, the node goes silent");
       this.mode = "lost";
       this.gate.close();
       this.heartbeat.stop();
@@ -146,6 +148,23 @@ export class NodeAgent {
       this.mode = "shutting-down";
       void this.reclaim();
     }
+  }
+
+  /**
+   * A lost node comes back as after a reboot: its containers are gone, its
+   * heartbeats resume, and each of its pods is picked up again as a kubelet
+   * picks up pods after a restart.
+   */
+  private reboot(): void {
+    this.log.warn("hard-loss lifted: the node boots again");
+    for (const [uid, worker] of this.workers) {
+      worker.cleanup();
+      this.workers.delete(uid);
+    }
+    this.mode = "ok";
+    this.gate.reopen();
+    this.heartbeat.start();
+    this.resync();
   }
 
   private async reclaim(): Promise<void> {

@@ -198,7 +198,9 @@ export class PodWorker {
     this.startTime = this.pod.status?.startTime ?? new Date().toISOString();
     this.publisher.request();
     try {
-      this.podIP = this.pod.spec.hostNetwork ? this.deps.hostIP : this.deps.ips.allocate(this.pod.metadata.uid);
+      this.podIP = this.pod.spec.hostNetwork
+        ? this.deps.hostIP
+        : this.deps.ips.allocate(this.pod.metadata.uid, this.pod.status?.podIP);
       this.sandboxReady = true;
       this.publisher.request();
       if (await this.setUpVolumes()) {
@@ -232,7 +234,7 @@ export class PodWorker {
       for (const slot of slots) {
         const old = statuses?.find((s) => s.name === slot.spec.name);
         if (!old || !(old.state.running || old.state.terminated)) continue;
-        slot.status = old.state.running ? terminated(old, lostState()) : old;
+        slot.adopt(old.state.running ? terminated(old, lostState()) : old);
       }
     }
   }
