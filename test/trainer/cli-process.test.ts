@@ -138,3 +138,15 @@ test("a zombie: once a newer attempt claims the directory, the running older one
   const committedAfter = result.lines.filter((l) => l.msg === "checkpoint committed" && (l.time as number) > claimed);
   assert.ok(committedAfter.length <= 1, JSON.stringify(committedAfter));
 });
+
+test("SIGINT stops like SIGTERM: final checkpoint at the stop step, exit 143", async () => {
+  const dir = join(await tempDir(), "ckpt");
+  const trainer = await startTrainer({ config: tinyConfig({ totalSteps: 100000 }), checkpointDir: dir, attempt: 1 });
+  await trainer.waitFor((l) => l.msg === "step" && (l.step as number) >= 7);
+  trainer.kill("SIGINT");
+  const result = await trainer.done;
+  assert.equal(result.code, 143, result.stderr);
+  assert.equal(result.summary?.reason, "preempted");
+  assert.equal((await loadStore(dir).loadNewestValid())?.manifest.step, result.summary?.step);
+  assert.ok(result.lines.some((l) => l.msg?.startsWith("signal received") && l.signal === "SIGINT"));
+});
