@@ -7,7 +7,7 @@ import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { silentLog } from "./helpers/snapshots.js";
-import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
+import { runToEnd, startTrainer, tempDir, tinyConfig, TrainerProcess } from "./helpers/trainer-process.js";
 
 const loadStore = (dir: string) => new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined });
 
@@ -149,4 +149,20 @@ test("SIGINT stops like SIGTERM: final checkpoint at the stop step, exit 143", a
   assert.equal(result.summary?.reason, "preempted");
   assert.equal((await loadStore(dir).loadNewestValid())?.manifest.step, result.summary?.step);
   assert.ok(result.lines.some((l) => l.msg?.startsWith("signal received") && l.signal === "SIGINT"));
+});
+
+test("the config inline in RESUMABLE_CONFIG, as the operator passes it", async () => {
+  const root = await tempDir();
+  const trainer = new TrainerProcess([], {
+    RESUMABLE_CHECKPOINT_DIR: join(root, "ckpt"),
+    RESUMABLE_TERMINATION_LOG: join(root, "termination-log"),
+    RESUMABLE_ATTEMPT: "1",
+    RESUMABLE_CONFIG: "model: mlp\nhiddenUnits: 8\ndataset: synthetic\nsyntheticExamples: 64\ntotalSteps: 3\nbatchSize: 8\nbackend: cpu\n",
+  });
+  const result = await trainer.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.summary?.step, 3);
+  const none = await new TrainerProcess([], { RESUMABLE_CHECKPOINT_DIR: join(root, "ckpt") }).done;
+  assert.equal(none.code, 2);
+  assert.match(none.lines.find((l) => l.level === 50)?.msg ?? "", /no config: pass --config FILE or set RESUMABLE_CONFIG/);
 });
