@@ -19,7 +19,9 @@ export interface EnvContext extends PodRuntimeFields {
 }
 
 /** A container that cannot be configured: waiting, reason CreateContainerConfigError. */
-export class ContainerConfigError extends Error {}
+export class ContainerConfigError extends Error {
+  override name = "ContainerConfigError";
+}
 
 /** The variables of the `kubernetes` Service in `default`, pointing at the real apiserver. */
 export function kubernetesServiceEnv(host: string, port: number): Record<string, string> {

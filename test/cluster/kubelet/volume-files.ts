@@ -13,7 +13,9 @@ export interface VolumeFile {
 }
 
 /** A volume that cannot be set up yet: the pod waits in ContainerCreating and retries. */
-export class VolumeError extends Error {}
+export class VolumeError extends Error {
+  override name = "VolumeError";
+}
 
 export interface SourceContext {
   pod: Pod;
