@@ -58,8 +58,21 @@ export interface VolumeMount {
   readOnly?: boolean;
 }
 
+export interface Probe {
+  httpGet?: { path?: string; port: number | string; host?: string; scheme?: string; httpHeaders?: { name: string; value: string }[] };
+  tcpSocket?: { port: number | string; host?: string };
+  exec?: { command: string[] };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+}
+
 export interface Container {
   name: string;
+  ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: Probe;
   image?: string;
   command?: string[];
   args?: string[];

@@ -16,6 +16,7 @@ import type { Logger } from "./log.js";
 import { containerMounts } from "./mounts.js";
 import type { PidFiles } from "./pid-files.js";
 import { terminationMessage } from "./termination-message.js";
+import { startReadinessProbe } from "./readiness-probe.js";
 import type { PreparedVolume } from "./volumes.js";
 
 /** kuberuntime's minimumGracePeriodInSeconds. */
@@ -102,11 +103,21 @@ export class ContainerSlot {
     const containerID = `process://${launched.pid}`;
     const started = await launched.started;
     const startedAt = new Date().toISOString();
+    let stopProbe = () => {};
     if (started.ok) {
       ctx.log.info({ container: spec.name, pid: launched.pid, argv }, "container started");
-      this.setStatus(running(this.status, { containerID, imageID, startedAt, restarted: n > 0 }));
+      const up = running(this.status, { containerID, imageID, startedAt, restarted: n > 0 });
+      // With a readiness probe, ready waits for the probe to pass.
+      this.setStatus(spec.readinessProbe ? { ...up, ready: false } : up);
+      if (spec.readinessProbe) {
+        const target = { podIP: ctx.env().podIP, pid: launched.pid, env };
+        stopProbe = startReadinessProbe(spec, spec.readinessProbe, target, (ready) => {
+          if (this.current === launched) this.setStatus({ ...this.status, ready });
+        });
+      }
     }
     const exitCode = await launched.exited;
+    stopProbe();
     this.current = undefined;
     clearTimeout(this.killTimer);
     this.killDeadline = undefined;

@@ -52,7 +52,7 @@ export function running(
     containerID: instance.containerID,
     imageID: instance.imageID,
     state: { running: { startedAt: instance.startedAt } },
-    // Without probes a running container is started and ready, as with the real kubelet.
+    // Ready at once; a readiness probe, if any, takes over (container-slot.ts).
     ready: true,
     started: true,
   };
