@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Container, ContainerStatus, Pod } from "./api-types.js";
 import type { ImageMap } from "./config.js";
 import { CrashBackoff } from "./crash-backoff.js";
+import type { RecordEvent } from "./events.js";
 import { exitState, initialStatus, nextInstance, running, startErrorState, terminated, waiting } from "./container-status.js";
 import { ContainerConfigError, containerEnv, expandArgv, type EnvContext, type ObjectLookups } from "./env.js";
 import { resolveCommand } from "./image-command.js";
@@ -35,6 +36,7 @@ export interface SlotContext {
   podDir: string;
   logDir: string;
   log: Logger;
+  event: RecordEvent;
   changed(): void;
 }
 
@@ -83,6 +85,7 @@ export class ContainerSlot {
     } catch (err) {
       const reason = err instanceof ContainerConfigError ? "CreateContainerConfigError" : "CreateContainerError";
       this.setStatus(waiting(this.status, reason, (err as Error).message));
+      ctx.event("Warning", "Failed", `Error: ${(err as Error).message}`, spec.name);
       return undefined;
     }
 
@@ -95,6 +98,8 @@ export class ContainerSlot {
     const logFile = join(ctx.logDir, `${n}.log`);
     const imageID = `sha256:${createHash("sha256").update(JSON.stringify([spec.image ?? "", argv])).digest("hex")}`;
 
+    ctx.event("Normal", "Pulled", `Container image "${spec.image ?? ""}" already present on machine`, spec.name);
+    ctx.event("Normal", "Created", `Created container: ${spec.name}`, spec.name);
     const launched = launch(
       { argv, cwd, env, mounts: containerMounts(spec, ctx.volumes(), messageFile), logFile },
       ctx.pids,
@@ -106,6 +111,7 @@ export class ContainerSlot {
     let stopProbe = () => {};
     if (started.ok) {
       ctx.log.info({ container: spec.name, pid: launched.pid, argv }, "container started");
+      ctx.event("Normal", "Started", `Started container ${spec.name}`, spec.name);
       const up = running(this.status, { containerID, imageID, startedAt, restarted: n > 0 });
       // With a readiness probe, ready waits for the probe to pass.
       this.setStatus(spec.readinessProbe ? { ...up, ready: false } : up);
@@ -127,6 +133,7 @@ export class ContainerSlot {
     if (!started.ok) {
       const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: ${started.message}: unknown`;
       ctx.log.warn({ container: spec.name, message }, "container failed to start");
+      ctx.event("Warning", "Failed", `Error: ${message}`, spec.name);
       const failed = terminated(nextInstance(this.status, n > 0), startErrorState(message, finishedAt, containerID));
       this.setStatus({ ...failed, imageID });
       return { exitCode: 128, finishedAtMs, startError: true };
@@ -145,6 +152,7 @@ export class ContainerSlot {
     if (this.killDeadline !== undefined && this.killDeadline <= deadline) return;
     if (this.killDeadline === undefined) {
       this.ctx.log.info({ container: this.spec.name, pid: proc.pid, graceMs }, "stopping container");
+      this.ctx.event("Normal", "Killing", `Stopping container ${this.spec.name}`, this.spec.name);
       proc.signal("SIGTERM");
     }
     this.killDeadline = deadline;

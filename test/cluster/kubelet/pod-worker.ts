@@ -13,6 +13,7 @@ import { ContainerSlot, type InstanceResult } from "./container-slot.js";
 import { lostState, terminated, waiting } from "./container-status.js";
 import { crashLoopMessage } from "./crash-backoff.js";
 import type { ObjectLookups } from "./env.js";
+import { podEventRecorder, type RecordEvent } from "./events.js";
 import type { Logger } from "./log.js";
 import type { PidFiles } from "./pid-files.js";
 import type { PodIpPool } from "./pod-ip-pool.js";
@@ -47,6 +48,7 @@ function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
 export class PodWorker {
   private pod: Pod;
   private readonly log: Logger;
+  private readonly event: RecordEvent;
   private readonly init: ContainerSlot[];
   private readonly containers: ContainerSlot[];
   private readonly publisher: StatusPublisher;
@@ -73,6 +75,7 @@ export class PodWorker {
     this.pod = pod;
     const { namespace = "default", name, uid } = pod.metadata;
     this.log = deps.log.child({ pod: `${namespace}/${name}`, uid });
+    this.event = podEventRecorder(deps.api, deps.gate, () => this.pod, this.log);
     this.podDir = join(deps.stateDir, "pods", uid);
     const logRoot = join(deps.stateDir, "logs", `${namespace}_${name}_${uid}`);
     const hasInit = (pod.spec.initContainers?.length ?? 0) > 0;
@@ -92,6 +95,7 @@ export class PodWorker {
         podDir: this.podDir,
         logDir: join(logRoot, c.name),
         log: this.log,
+        event: this.event,
         changed: () => this.publisher.request(),
       });
     this.init = (pod.spec.initContainers ?? []).map(slot);
@@ -251,6 +255,7 @@ export class PodWorker {
       } catch (err) {
         if (!(err instanceof VolumeError)) throw err;
         this.log.warn({ err: err.message }, "FailedMount");
+        this.event("Warning", "FailedMount", err.message);
         await sleep(delay, this.stop.signal);
         delay = Math.min(delay * 2, 30_000);
       }
@@ -298,6 +303,7 @@ export class PodWorker {
     if (waitMs <= 0) return;
     const { name, namespace = "default", uid } = this.pod.metadata;
     slot.setStatus(waiting(slot.status, "CrashLoopBackOff", crashLoopMessage(backoffMs, slot.spec.name, { name, namespace, uid })));
+    this.event("Warning", "BackOff", `Back-off restarting failed container ${slot.spec.name} in pod ${name}_${namespace}(${uid})`, slot.spec.name);
     await sleep(waitMs, this.stop.signal);
   }
 
