@@ -12,6 +12,7 @@ import { NodeAgent } from "./node-agent.js";
 import { PidFiles } from "./pid-files.js";
 import { PodIpPool } from "./pod-ip-pool.js";
 import { LocalPathProvisioner } from "./provisioner.js";
+import { startLogServer } from "./log-server.js";
 import { Reflector } from "./reflector.js";
 
 export interface KubeletOptions {
@@ -52,6 +53,14 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     agents.get((pod ?? old)?.spec.nodeName ?? "")?.podChanged(pod, old);
   }, log);
   const podsOnNode = (node: string) => [...pods.store.values()].filter((p) => p.spec.nodeName === node);
+  const logServer = await startLogServer(stateDir, {
+    podUid: (ns, name) => pods.store.get(`${ns}/${name}`)?.metadata.uid,
+    running: (ns, name, container) => {
+      const status = pods.store.get(`${ns}/${name}`)?.status;
+      const all = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])];
+      return all.some((c) => c.name === container && !!c.state.running);
+    },
+  }, log);
   const apiserverPort = Number(api.server.port || 443);
   // Shared by all nodes: pod IPs are unique across the cluster, and cluster-down finds every pid in one place.
   const pids = new PidFiles(join(stateDir, "pids"));
@@ -64,7 +73,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       new NodeAgent(cfg, {
         api,
         log,
-        kubeletVersion: version.gitVersion,
+        kubelet: { version: version.gitVersion, port: logServer.port },
         podsOnNode,
         lookups: lookupsFor(api),
         imageMap: opts.imageMap,
@@ -97,6 +106,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   return {
     async stop(graceMs: number) {
       stop.abort();
+      logServer.server.close();
+      logServer.server.closeAllConnections();
       const workers = [...agents.values()].flatMap((a) => {
         a.stop();
         return [...a.workers.values()];

@@ -6,7 +6,7 @@ import type { NodeConfig } from "./config.js";
 import { FAULT_ANNOTATION, parseFault, type Fault } from "./faults.js";
 import type { Logger } from "./log.js";
 import { NodeHeartbeat } from "./node-heartbeat.js";
-import { HOST_IP, nodeObject } from "./node-object.js";
+import { HOST_IP, nodeObject, type KubeletInfo } from "./node-object.js";
 import { gracefulShutdown } from "./node-shutdown.js";
 import { PodWorker, type WorkerDeps } from "./pod-worker.js";
 import { WriteGate } from "./write-gate.js";
@@ -16,7 +16,7 @@ export type NodeMode = "ok" | "partitioned" | "lost" | "shutting-down" | "gone";
 
 export interface AgentDeps extends Omit<WorkerDeps, "log" | "gate" | "hostIP"> {
   log: Logger;
-  kubeletVersion: string;
+  kubelet: KubeletInfo;
   /** The pods bound to this node, as the kubelet's pod watch sees them now. */
   podsOnNode(node: string): Pod[];
 }
@@ -38,7 +38,7 @@ export class NodeAgent {
     this.heartbeat = new NodeHeartbeat(
       deps.api,
       cfg,
-      deps.kubeletVersion,
+      deps.kubelet,
       () => this.node,
       () => (this.mode === "shutting-down" ? { notReadyMessage: "node is shutting down" } : {}),
       this.log,

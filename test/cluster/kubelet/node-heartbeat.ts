@@ -7,7 +7,7 @@ import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
 import type { Node, ObjectMeta } from "./api-types.js";
 import type { NodeConfig } from "./config.js";
 import type { Logger } from "./log.js";
-import { nodeConditions, nodeStatus, type ReadyState } from "./node-object.js";
+import { nodeConditions, nodeStatus, type KubeletInfo, type ReadyState } from "./node-object.js";
 
 const LEASE_RENEW_MS = 2_000;
 const STATUS_UPDATE_MS = 10_000;
@@ -31,7 +31,7 @@ export class NodeHeartbeat {
   constructor(
     private readonly api: ApiClient,
     private readonly cfg: NodeConfig,
-    private readonly kubeletVersion: string,
+    private readonly kubelet: KubeletInfo,
     /** The Node as last seen, for condition transition times, and its uid for the lease's owner. */
     private readonly currentNode: () => Node | undefined,
     private readonly ready: () => ReadyState,
@@ -63,7 +63,7 @@ export class NodeHeartbeat {
   async updateStatus(): Promise<void> {
     const previous = this.currentNode()?.status?.conditions ?? [];
     const conditions = nodeConditions(previous, this.ready(), new Date().toISOString());
-    const status = nodeStatus(this.cfg, conditions, this.kubeletVersion, this.bootID);
+    const status = nodeStatus(this.cfg, conditions, this.kubelet, this.bootID);
     await this.api.patch(`/api/v1/nodes/${this.cfg.name}/status`, { status }, "strategic");
   }
 

@@ -2,7 +2,7 @@
 // kubelet's own labels, annotations, condition reasons and messages
 // (pkg/kubelet/kubelet_node_status.go, pkg/kubelet/nodestatus/setters.go).
 import { readFileSync } from "node:fs";
-import { arch, release } from "node:os";
+import { arch, hostname, release } from "node:os";
 import type { Node, NodeCondition, Unsaved } from "./api-types.js";
 import type { NodeConfig } from "./config.js";
 
@@ -67,7 +67,14 @@ export function nodeConditions(previous: NodeCondition[], ready: ReadyState, now
   });
 }
 
-export function nodeStatus(cfg: NodeConfig, conditions: NodeCondition[], kubeletVersion: string, bootID: string): Node["status"] {
+/** What this kubelet says about itself in every node's status. */
+export interface KubeletInfo {
+  version: string;
+  /** The HTTPS port of the log server (the node's daemon endpoint). */
+  port: number;
+}
+
+export function nodeStatus(cfg: NodeConfig, conditions: NodeCondition[], kubelet: KubeletInfo, bootID: string): Node["status"] {
   const capacity = { ...DEFAULT_CAPACITY, ...cfg.capacity };
   return {
     capacity,
@@ -75,9 +82,11 @@ export function nodeStatus(cfg: NodeConfig, conditions: NodeCondition[], kubelet
     conditions,
     addresses: [
       { type: "InternalIP", address: HOST_IP },
-      { type: "Hostname", address: cfg.name },
+      // The machine's name, as a kubelet without --hostname-override reports it: the
+      // apiserver dials it (before InternalIP) to reach the log server.
+      { type: "Hostname", address: hostname() },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
     nodeInfo: {
       machineID: cfg.name,
       systemUUID: cfg.name,
@@ -85,7 +94,7 @@ export function nodeStatus(cfg: NodeConfig, conditions: NodeCondition[], kubelet
       kernelVersion: release(),
       osImage: osImage(),
       containerRuntimeVersion: `process://${process.version}`,
-      kubeletVersion,
+      kubeletVersion: kubelet.version,
       kubeProxyVersion: "",
       operatingSystem: "linux",
       architecture: goArch(),
