@@ -17,7 +17,6 @@ export class ApiError extends Error {
 }
 
 export const isNotFound = (err: unknown) => err instanceof ApiError && err.code === 404;
-export const isConflict = (err: unknown) => err instanceof ApiError && err.code === 409;
 export const isAlreadyExists = (err: unknown) => err instanceof ApiError && err.reason === "AlreadyExists";
 
 export type PatchType = "merge" | "strategic";

@@ -4,7 +4,7 @@
 import type { Container, ContainerStateTerminated, ContainerStatus } from "./api-types.js";
 
 /** The runtime's StartError carries the zero time as startedAt. */
-export const ZERO_TIME = "1970-01-01T00:00:00Z";
+const ZERO_TIME = "1970-01-01T00:00:00Z";
 
 export function initialStatus(container: Container, podHasInitContainers: boolean): ContainerStatus {
   return {

@@ -24,7 +24,7 @@ export class ContainerConfigError extends Error {
 }
 
 /** The variables of the `kubernetes` Service in `default`, pointing at the real apiserver. */
-export function kubernetesServiceEnv(host: string, port: number): Record<string, string> {
+function kubernetesServiceEnv(host: string, port: number): Record<string, string> {
   const url = `tcp://${host}:${port}`;
   return {
     KUBERNETES_SERVICE_HOST: host,

@@ -4,7 +4,7 @@
 
 export const FAULT_ANNOTATION = "resumable.dev/fault";
 
-export const FAULTS = ["spot-reclaim", "hard-loss", "partition"] as const;
+const FAULTS = ["spot-reclaim", "hard-loss", "partition"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** The fault an annotation value names; undefined for none or an unknown value. */

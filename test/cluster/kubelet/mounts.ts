@@ -8,7 +8,7 @@ import type { Container } from "./api-types.js";
 import type { PreparedVolume } from "./volumes.js";
 import type { BindMount } from "./wrapper-script.js";
 
-export const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
+const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
 
 export function containerMounts(
   container: Container,

@@ -9,8 +9,8 @@ import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
 import type { PersistentVolume, PersistentVolumeClaim, Unsaved } from "./api-types.js";
 import type { Logger } from "./log.js";
 
-export const STORAGE_CLASS = "local-path";
-export const PROVISIONER = "resumable.dev/local-path";
+const STORAGE_CLASS = "local-path";
+const PROVISIONER = "resumable.dev/local-path";
 const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
 
 export class LocalPathProvisioner {

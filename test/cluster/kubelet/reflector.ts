@@ -119,7 +119,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> {
   }
 }
 
-export function keyOf(obj: { metadata: ObjectMeta }): string {
+function keyOf(obj: { metadata: ObjectMeta }): string {
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
 }
 

@@ -23,7 +23,7 @@ function readHead(file: string, max: number): string {
   }
 }
 
-export function tailOfLog(file: string): string {
+function tailOfLog(file: string): string {
   try {
     const size = statSync(file).size;
     const start = Math.max(0, size - MAX_LOG_BYTES);

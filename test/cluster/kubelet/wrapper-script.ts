@@ -12,7 +12,7 @@ export interface BindMount {
   isFile: boolean;
 }
 
-export const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function mountLines(m: BindMount): string[] {
   const src = quote(m.source);

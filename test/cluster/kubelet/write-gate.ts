@@ -6,10 +6,6 @@ export class WriteGate {
   private open = true;
   private waiters: (() => void)[] = [];
 
-  get isOpen(): boolean {
-    return this.open;
-  }
-
   close(): void {
     this.open = false;
   }
