@@ -73,6 +73,7 @@ export interface Container {
   name: string;
   ports?: { name?: string; containerPort: number }[];
   readinessProbe?: Probe;
+  livenessProbe?: Probe;
   image?: string;
   command?: string[];
   args?: string[];

@@ -17,7 +17,7 @@ import type { Logger } from "./log.js";
 import { containerMounts } from "./mounts.js";
 import type { PidFiles } from "./pid-files.js";
 import { terminationMessage } from "./termination-message.js";
-import { startReadinessProbe } from "./readiness-probe.js";
+import { startProbe } from "./probe.js";
 import type { PreparedVolume } from "./volumes.js";
 
 /** kuberuntime's minimumGracePeriodInSeconds. */
@@ -108,22 +108,30 @@ export class ContainerSlot {
     const containerID = `process://${launched.pid}`;
     const started = await launched.started;
     const startedAt = new Date().toISOString();
-    let stopProbe = () => {};
+    const stopProbes: (() => void)[] = [];
     if (started.ok) {
       ctx.log.info({ container: spec.name, pid: launched.pid, argv }, "container started");
       ctx.event("Normal", "Started", `Started container ${spec.name}`, spec.name);
       const up = running(this.status, { containerID, imageID, startedAt, restarted: n > 0 });
       // With a readiness probe, ready waits for the probe to pass.
       this.setStatus(spec.readinessProbe ? { ...up, ready: false } : up);
+      const target = { podIP: ctx.env().podIP, pid: launched.pid, env };
       if (spec.readinessProbe) {
-        const target = { podIP: ctx.env().podIP, pid: launched.pid, env };
-        stopProbe = startReadinessProbe(spec, spec.readinessProbe, target, (ready) => {
+        stopProbes.push(startProbe(spec, spec.readinessProbe, target, (ready) => {
           if (this.current === launched) this.setStatus({ ...this.status, ready });
-        });
+        }));
+      }
+      if (spec.livenessProbe) {
+        stopProbes.push(startProbe(spec, spec.livenessProbe, target, (alive) => {
+          if (alive || this.current !== launched) return;
+          // The kubelet kills a container that fails its liveness probe; the restart policy does the rest.
+          ctx.event("Warning", "Unhealthy", "Liveness probe failed", spec.name);
+          this.stop((ctx.pod().spec.terminationGracePeriodSeconds ?? 30) * 1000, `Container ${spec.name} failed liveness probe, will be restarted`);
+        }));
       }
     }
     const exitCode = await launched.exited;
-    stopProbe();
+    for (const stopProbe of stopProbes) stopProbe();
     this.current = undefined;
     clearTimeout(this.killTimer);
     this.killDeadline = undefined;
@@ -145,14 +153,14 @@ export class ContainerSlot {
   }
 
   /** SIGTERM now, SIGKILL after `graceMs` (at least 2 s); a later, shorter grace wins. */
-  stop(graceMs: number): void {
+  stop(graceMs: number, why = `Stopping container ${this.spec.name}`): void {
     const proc = this.current;
     if (!proc) return;
     const deadline = Date.now() + Math.max(graceMs, MIN_GRACE_MS);
     if (this.killDeadline !== undefined && this.killDeadline <= deadline) return;
     if (this.killDeadline === undefined) {
       this.ctx.log.info({ container: this.spec.name, pid: proc.pid, graceMs }, "stopping container");
-      this.ctx.event("Normal", "Killing", `Stopping container ${this.spec.name}`, this.spec.name);
+      this.ctx.event("Normal", "Killing", why, this.spec.name);
       proc.signal("SIGTERM");
     }
     this.killDeadline = deadline;

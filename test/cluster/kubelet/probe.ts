@@ -1,9 +1,9 @@
-// Readiness probes, as the kubelet's prober runs them: after
+// Readiness and liveness probes, as the kubelet's prober runs them: after
 // initialDelaySeconds, every periodSeconds, each attempt bounded by
-// timeoutSeconds; the container turns ready after successThreshold
-// successes in a row and unready after failureThreshold failures. httpGet
-// and tcpSocket go to the pod IP; exec runs inside the container's mount
-// namespace with its environment.
+// timeoutSeconds; the result turns true after successThreshold successes in
+// a row and false after failureThreshold failures. httpGet and tcpSocket go
+// to the pod IP; exec runs inside the container's mount namespace with its
+// environment.
 import { execFile } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -71,14 +71,14 @@ function attempt(container: Container, probe: Probe, target: ProbeTarget): Promi
   return Promise.resolve(true);
 }
 
-/** Probes until stopped; `onReady` is called whenever readiness flips (it starts unready). */
-export function startReadinessProbe(
+/** Probes until stopped; `onResult` is called whenever the result flips (from unknown at first). */
+export function startProbe(
   container: Container,
   probe: Probe,
   target: ProbeTarget,
-  onReady: (ready: boolean) => void,
+  onResult: (ok: boolean) => void,
 ): () => void {
-  let ready = false;
+  let result: boolean | undefined;
   let successes = 0;
   let failures = 0;
   let stopped = false;
@@ -88,12 +88,12 @@ export function startReadinessProbe(
     if (stopped) return;
     successes = ok ? successes + 1 : 0;
     failures = ok ? 0 : failures + 1;
-    if (!ready && successes >= (probe.successThreshold ?? 1)) {
-      ready = true;
-      onReady(true);
-    } else if (ready && failures >= (probe.failureThreshold ?? 3)) {
-      ready = false;
-      onReady(false);
+    if (result !== true && successes >= (probe.successThreshold ?? 1)) {
+      result = true;
+      onResult(true);
+    } else if (result !== false && failures >= (probe.failureThreshold ?? 3)) {
+      result = false;
+      onResult(false);
     }
     timer = setTimeout(tick, (probe.periodSeconds ?? 10) * 1000);
   };
