@@ -50,7 +50,8 @@ export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?
 
     t.startOperator = async (extraArgs = []) => {
       const log = createWriteStream(t.operatorLog, { flags: "a" });
-      const operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...extraArgs], {
+      const leaderElect = extraArgs.some((a) => a.startsWith("--leader-elect")) ? [] : ["--leader-elect=false"];
+      const operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...leaderElect, ...extraArgs], {
         env: { ...process.env, KUBECONFIG: t.cluster.kubeconfig },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -100,9 +101,9 @@ export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?
   return t;
 }
 
-/** Flags for a test operator: one replica, metrics on a free port. */
+/** Flags for a test operator: metrics on a free port, trainers under the e2e service account. */
 function operatorArgs(): string[] {
-  return ["--leader-elect=false", "--metrics-bind-address=127.0.0.1:0", `--namespaces=${NAMESPACE}`];
+  return ["--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer"];
 }
 
 function tail(path: string, lines = 30): string {
