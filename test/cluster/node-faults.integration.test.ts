@@ -18,7 +18,9 @@ async function runOn(name: string, node: string): Promise<void> {
       terminationGracePeriodSeconds: 5,
       nodeSelector: { "kubernetes.io/hostname": node },
       tolerations: [{ key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule" }],
-      containers: [{ name: "main", image: "busybox", command: ["sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done"] }],
+      // Lingers a second after SIGTERM, as a trainer flushing a checkpoint
+      // does; the whole drain is otherwise over before a poll can see it.
+      containers: [{ name: "main", image: "busybox", command: ["sh", "-c", "trap 'sleep 1; exit 143' TERM; while true; do sleep 0.2; done"] }],
     },
   }));
   await eventually(`${name} Running on ${node}`, async () => {
@@ -44,7 +46,7 @@ describe("node faults", { timeout: 900_000 }, () => {
       const cond = disruption(await readPod("drained"));
       return cond ? cond : undefined;
     }, 60_000);
-    await c.kubectl(["drain", "ondemand-a", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"]);
+    await c.kubectl(["drain", "ondemand-a", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"]);
     const cond = await watched;
     assert.equal(cond.reason, "EvictionByEvictionAPI");
     await eventually("evicted pod gone", async () => ((await readPod("drained")) ? undefined : true));

@@ -58,15 +58,16 @@ describe("pods on the process kubelet", { timeout: 600_000 }, () => {
   test("a hostPath volume is visible at its mountPath; kubectl delete sends SIGTERM, then SIGKILL after the grace period", async () => {
     const host = mkdtempSync(join(tmpdir(), "resumable-hostpath-"));
     // The process records its pid and every SIGTERM, ignores it, and keeps
-    // running: only SIGKILL after the grace period can end it.
-    const script = "trap 'echo TERM >> /data/signals' TERM; echo $$ > /data/pid; while true; do sleep 0.2; done";
+    // running: only SIGKILL after the grace period can end it. `$$$$` because
+    // the kubelet unescapes `$$` to `$` in command and args.
+    const script = "trap 'echo TERM >> /data/signals' TERM; echo $$$$ > /data/pid; while true; do sleep 0.2; done";
     await c.kubectl(["apply", "-f", "-"], podYaml("stubborn", script, {
       grace: 2,
       volumes: [{ name: "data", hostPath: { path: host } }],
       mounts: [{ name: "data", mountPath: "/data" }],
     }));
     await eventually("stubborn Running with its pid written", async () =>
-      (await phase("stubborn")) === "Running" && existsSync(join(host, "pid")) ? true : undefined);
+      (await phase("stubborn")) === "Running" && existsSync(join(host, "pid")) && readFileSync(join(host, "pid"), "utf8").trim() ? true : undefined);
     assert.equal(existsSync("/data/pid"), false, "the mount is private to the pod's mount namespace");
     const pid = Number(readFileSync(join(host, "pid"), "utf8"));
     await c.kubectl(["delete", "pod", "stubborn", "--wait=true", "--timeout=60s"]);
