@@ -3,6 +3,7 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
+import { httpStatus, networkFailure } from "../runtime/api-errors.js";
 
 export class CliError extends Error {}
 
@@ -30,14 +31,12 @@ export function connect(namespace: string | undefined): Clients {
 /** Turns client-node's errors into one line that names the problem. */
 export function explain(err: unknown, c: Clients, what: string): Error {
   if (err instanceof CliError) return err;
-  const e = err as { code?: number | string; cause?: { code?: string }; message?: string };
-  const status = typeof e.code === "number" ? e.code : undefined;
+  const status = httpStatus(err);
   if (status === 404) return new CliError(`${what} not found`);
   if (status === 401 || status === 403) return new CliError(`not allowed to read ${what}: HTTP ${status}`);
-  const server = c.kc.getCurrentCluster()?.server;
-  const netCode = e.cause?.code ?? (typeof e.code === "string" ? e.code : undefined);
-  if (netCode) return new CliError(`cannot reach the cluster at ${server}: ${netCode}`);
-  return new CliError(`${what}: ${e.message ?? String(err)}`);
+  const network = networkFailure(err);
+  if (network) return new CliError(`cannot reach the cluster at ${c.kc.getCurrentCluster()?.server}: ${network}`);
+  return new CliError(`${what}: ${(err as Error).message ?? String(err)}`);
 }
 
 const runApi = { group: API_GROUP, version: API_VERSION, plural: PLURAL };

@@ -9,3 +9,19 @@ export function httpStatus(err: unknown): number | undefined {
   if (typeof e?.statusCode === "number") return e.statusCode;
   return undefined;
 }
+
+/**
+ * Why a request never got an HTTP answer: the first error code down the cause chain
+ * (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, …), else the innermost cause's message —
+ * undici's own "fetch failed" names nothing. Undefined when the server answered.
+ */
+export function networkFailure(err: unknown): string | undefined {
+  if (httpStatus(err) !== undefined) return undefined;
+  let innermost: { message?: string } | undefined;
+  for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string") return e.code;
+    innermost = e;
+  }
+  const top = (err as { message?: string } | undefined)?.message;
+  return top === "fetch failed" ? (innermost?.message ?? top) : undefined;
+}
