@@ -6,9 +6,8 @@ export PATH := $(PATH):/usr/local/go/bin
 NODE_TS := node --import tsx
 # Cluster tests start real control planes: one file at a time on 2 cores.
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.ts' -not -path 'test/bench/*' | sort)
-# Of the operator's end-to-end scenarios, make test runs those seen passing
-# here; make test-e2e runs them all.
-INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' -not -path 'test/e2e/*' | sort) test/e2e/eviction.integration.test.ts
+# make test runs them all; make test-e2e only the operator's end-to-end scenarios.
+INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
 .PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e demo cluster-up cluster-down bench clean
