@@ -8,7 +8,7 @@ export function summaryTable(run: TrainingRun): string {
   const recoveries = attempts.slice(1).map((a, i) => secondsBetween(attempts[i]?.endTime, a.startTime)).filter((x): x is number => x !== undefined);
   const trainingSeconds = attempts.reduce((sum, a) => sum + (secondsBetween(a.startTime, a.endTime ?? s.completionTime) ?? 0), 0);
   const wall = secondsBetween(s.startTime, s.completionTime);
-  const result = s.result as (TrainingRun["status"] & object)["result"] & { accuracy?: number };
+  const result = s.result;
   const rows: [string, string][] = [
     ["phase", s.phase ?? "?"],
     ["attempts", String(s.attempt ?? attempts.length)],
@@ -19,7 +19,7 @@ export function summaryTable(run: TrainingRun): string {
     ["goodput (trainer running / wall time)", wall ? `${((100 * trainingSeconds) / wall).toFixed(1)} %` : "-"],
     ["final step", String(result?.step ?? s.progress?.step ?? "?")],
     ["final loss", result?.loss !== undefined && result.loss !== null ? Number(result.loss).toFixed(4) : "-"],
-    ["final accuracy", typeof result?.accuracy === "number" ? `${(100 * result.accuracy).toFixed(1)} %` : "-"],
+    ["final accuracy (training digits)", typeof result?.accuracy === "number" ? `${(100 * result.accuracy).toFixed(1)} %` : "-"],
     ["weights sha256", result?.weightsSha256 ? String(result.weightsSha256).slice(0, 16) + "…" : "-"],
   ];
   return table(["", ""], rows).split("\n").slice(1).join("\n");

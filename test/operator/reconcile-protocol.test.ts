@@ -19,6 +19,7 @@ const preemptedSummary: Summary = {
   attempt: 1,
   backend: "cpu",
   weightsSha256: null,
+  accuracy: null,
 };
 
 describe("reconcile: the trainer's reports as written", () => {

@@ -21,6 +21,8 @@ test("completion: exit 0, final checkpoint, exported model, summary on stdout an
   assert.equal(summary.resumedFromStep, null);
   assert.equal(summary.backend, "cpu");
   assert.match(summary.weightsSha256 as string, /^[0-9a-f]{64}$/);
+  const accuracy = summary.accuracy as number;
+  assert.ok(accuracy >= 0 && accuracy <= 1, `accuracy ${accuracy} is a share`);
   assert.deepEqual(JSON.parse(await readFile(join(dirname(dir), "termination-log"), "utf8")), summary);
   const ckpt = summary.checkpoint as { step: number; path: string; bytes: number };
   assert.equal(ckpt.step, 12);
@@ -37,6 +39,7 @@ test("completion: exit 0, final checkpoint, exported model, summary on stdout an
   assert.equal(again.code, 0, "a finished run started again completes at once");
   assert.equal(again.summary!.resumedFromStep, 12);
   assert.equal(again.summary!.weightsSha256, summary.weightsSha256);
+  assert.equal(again.summary!.accuracy, accuracy, "the same weights score the same");
   assert.deepEqual(again.summary!.checkpoint, { ...ckpt, saveSeconds: 0 }, "the checkpoint it resumed from, same size");
 });
 

@@ -76,6 +76,7 @@ export const trainerSummarySchema = z.looseObject({
   attempt: z.int().optional(),
   backend: z.string().optional(),
   weightsSha256: z.string().optional(),
+  accuracy: z.number().optional(),
 });
 export type TrainerSummary = z.infer<typeof trainerSummarySchema>;
 

@@ -13,6 +13,8 @@ export interface Summary {
   attempt: number | null;
   backend: string | null;
   weightsSha256: string | null;
+  /** At completion: the share of training examples the final model classifies right. */
+  accuracy: number | null;
   error?: string;
 }
 

@@ -46,6 +46,7 @@ export function initialRunState(env: TrainerEnv): RunState {
     attempt: env.attempt ?? null,
     backend: null,
     weightsSha256: null,
+    accuracy: null,
   };
 }
 
@@ -117,10 +118,16 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   progress.start();
 
   let windowStart = performance.now();
+  // One line per attempt: where recovery ends (the recovery benchmark reads it).
+  let firstStepOfAttempt = true;
   const schedule = new SaveSchedule(config.checkpoint.everySteps, config.checkpoint.everySeconds, session.step, totalSteps);
   await trainLoop(session, writer, schedule, totalSteps, {
     shouldStop: () => stop.requested,
     onStep: (loss) => {
+      if (firstStepOfAttempt) {
+        firstStepOfAttempt = false;
+        log.info({ step: session.step, loss }, "first step of this attempt");
+      }
       log.trace({ step: session.step, loss }, "step");
       let examplesPerSecond: number | undefined;
       if (session.step % throughputWindow === 0) {
@@ -148,6 +155,7 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   }
   state.weightsSha256 = weightsSha256(finalWeights);
   if (completed) {
+    state.accuracy = session.accuracy();
     const path = await exportModel(session.model, env.checkpointDir, fence ? () => fence.check() : undefined);
     log.info({ path }, "model exported");
   }

@@ -13,6 +13,9 @@ import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } fr
  * The model, optimizer and data order of one run, stepped one batch at a time by our own loop
  * (not model.fit, which shuffles with Math.random and cannot be checkpointed mid-epoch).
  */
+/** Examples per forward pass when measuring accuracy. */
+const evalBatch = 256;
+
 export class TrainingSession {
   readonly model: tf.Sequential;
   readonly optimizer: tf.Optimizer;
@@ -95,6 +98,25 @@ export class TrainingSession {
         kind,
       },
     };
+  }
+
+  /**
+   * The share of up to `limit` examples, evenly spaced through the dataset, that the model
+   * (in inference mode: no dropout) classifies right. They are training examples: the
+   * `mnist` package ships one set of digits, and training uses all of it.
+   */
+  accuracy(limit = 2048): number {
+    const stride = Math.max(1, Math.floor(this.data.count / limit));
+    const indices = Uint32Array.from({ length: Math.min(limit, Math.ceil(this.data.count / stride)) }, (_, i) => i * stride);
+    let correct = 0;
+    for (let start = 0; start < indices.length; start += evalBatch) {
+      const chunk = indices.subarray(start, start + evalBatch);
+      const predicted = tf.tidy(() => (this.model.predict(this.batch(chunk).x) as tf.Tensor).argMax(-1).dataSync());
+      chunk.forEach((example, row) => {
+        if (predicted[row] === this.data.labels[example]) correct += 1;
+      });
+    }
+    return correct / indices.length;
   }
 
   private batch(indices: Uint32Array): { x: tf.Tensor2D; y: tf.Tensor2D } {
