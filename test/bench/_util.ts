@@ -1,4 +1,4 @@
-/** Shared by the trainer benchmarks: the disk baseline (dd with fsync) and small formatting helpers. */
+/** Shared by the benchmarks (the leading _ keeps make bench from running it): the disk baseline (dd with fsync) and small formatting helpers. */
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";

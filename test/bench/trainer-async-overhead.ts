@@ -17,7 +17,7 @@ import { loadDataset } from "../../trainer/src/data/dataset.js";
 import { SaveSchedule, trainLoop } from "../../trainer/src/train/loop.js";
 import { TrainingSession } from "../../trainer/src/train/session.js";
 import { tempDir } from "../trainer/helpers/trainer-process.js";
-import { median, table } from "./trainer-bench-util.js";
+import { median, table } from "./_util.js";
 
 const everySteps = Number(process.env.BENCH_EVERY_STEPS ?? 100);
 const segmentSteps = Number(process.env.BENCH_SEGMENT_STEPS ?? 200);

@@ -12,7 +12,7 @@ import { modelFile } from "../../trainer/src/checkpoint/manifest.js";
 import type { TrainingSnapshot } from "../../trainer/src/checkpoint/snapshot.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { trainingConfigSchema } from "../../trainer/src/config/schema.js";
-import { ddSeconds, median, MiB, settleDisk, table } from "./trainer-bench-util.js";
+import { ddSeconds, median, MiB, settleDisk, table } from "./_util.js";
 
 const sizesMiB = (process.env.BENCH_SIZES_MIB ?? "1,64,512").split(",").map(Number);
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);

@@ -10,7 +10,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { pixels } from "../../trainer/src/data/dataset.js";
 import { startTrainer, tempDir } from "../trainer/helpers/trainer-process.js";
-import { ddSeconds, MiB, settleDisk, table } from "./trainer-bench-util.js";
+import { ddSeconds, MiB, settleDisk, table } from "./_util.js";
 
 const sizesMiB = (process.env.BENCH_SIZES_MIB ?? "1,64,512").split(",").map(Number);
 const rows: (string | number)[][] = [];

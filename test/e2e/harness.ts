@@ -30,52 +30,58 @@ export interface E2E {
   waitRun(name: string, what: string, check: (run: TrainingRun) => boolean, timeoutMs?: number): Promise<TrainingRun>;
   runPods(name: string): Promise<V1Pod[]>;
   operatorLog: string;
+  /** Kills the operators and stops the cluster. */
+  stop(): Promise<void>;
 }
 
-export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?: boolean } = {}): E2E {
+export type E2EOptions = Omit<ClusterOptions, "stateDir"> & { startOperator?: boolean };
+
+/** The harness for a node:test file: set up before its tests, torn down after them. */
+export function useE2E(opts: E2EOptions = {}): E2E {
+  const t = {} as E2E;
+  before(async () => Object.assign(t, await startE2E(opts)), { timeout: 15 * 60_000 });
+  after(async () => t.stop?.());
+  return t;
+}
+
+/** A cluster with the CRD installed and (by default) one operator running; `stop` ends both. */
+export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   const t = {} as E2E;
   let operators: ChildProcess[] = [];
-  before(async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "resumable-e2e-"));
-    t.cluster = await startCluster({ ...opts, stateDir });
-    const kc = new KubeConfig();
-    kc.loadFromFile(t.cluster.kubeconfig);
-    t.core = kc.makeApiClient(CoreV1Api);
-    t.custom = kc.makeApiClient(CustomObjectsApi);
-    t.kubectl = (args, input) => kubectl(t.cluster.kubeconfig, args, input);
-    t.operatorLog = join(stateDir, "logs", "operator.log");
-    await t.kubectl(["apply", "-f", join(repo, "crds")]);
-    await t.kubectl(["wait", "--for=condition=Established", "crd/trainingruns.resumable.dev", "--timeout=60s"]);
-    await t.kubectl(["apply", "-n", NAMESPACE, "-f", join(repo, "test/e2e/trainer-rbac.yaml")]);
+  const stateDir = mkdtempSync(join(tmpdir(), "resumable-e2e-"));
+  t.cluster = await startCluster({ ...opts, stateDir });
+  const kc = new KubeConfig();
+  kc.loadFromFile(t.cluster.kubeconfig);
+  t.core = kc.makeApiClient(CoreV1Api);
+  t.custom = kc.makeApiClient(CustomObjectsApi);
+  t.kubectl = (args, input) => kubectl(t.cluster.kubeconfig, args, input);
+  t.operatorLog = join(stateDir, "logs", "operator.log");
 
-    t.startOperator = async (extraArgs = []) => {
-      const log = createWriteStream(t.operatorLog, { flags: "a" });
-      const leaderElect = extraArgs.some((a) => a.startsWith("--leader-elect")) ? [] : ["--leader-elect=false"];
-      const operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...leaderElect, ...extraArgs], {
-        env: { ...process.env, KUBECONFIG: t.cluster.kubeconfig },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      operator.stdout?.pipe(log);
-      operator.stderr?.pipe(log);
-      operators.push(operator);
-      return operator;
-    };
-    t.stopOperators = async (signal = "SIGTERM") => {
-      const running = operators.filter((p) => p.exitCode === null && p.signalCode === null);
-      operators = [];
-      await Promise.all(running.map((p) => {
-        const exited = new Promise((r) => p.once("exit", r));
-        p.kill(signal);
-        return exited;
-      }));
-    };
-    if (opts.startOperator ?? true) await t.startOperator();
-  }, { timeout: 15 * 60_000 });
-
-  after(async () => {
-    await t.stopOperators?.("SIGKILL");
-    await t.cluster?.stop();
-  });
+  t.startOperator = async (extraArgs = []) => {
+    const log = createWriteStream(t.operatorLog, { flags: "a" });
+    const leaderElect = extraArgs.some((a) => a.startsWith("--leader-elect")) ? [] : ["--leader-elect=false"];
+    const operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"), ...operatorArgs(), ...leaderElect, ...extraArgs], {
+      env: { ...process.env, KUBECONFIG: t.cluster.kubeconfig },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    operator.stdout?.pipe(log);
+    operator.stderr?.pipe(log);
+    operators.push(operator);
+    return operator;
+  };
+  t.stopOperators = async (signal = "SIGTERM") => {
+    const running = operators.filter((p) => p.exitCode === null && p.signalCode === null);
+    operators = [];
+    await Promise.all(running.map((p) => {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill(signal);
+      return exited;
+    }));
+  };
+  t.stop = async () => {
+    await t.stopOperators("SIGKILL");
+    await t.cluster.stop();
+  };
 
   t.getRun = async (name) =>
     (await t.custom.getNamespacedCustomObject({
@@ -98,6 +104,16 @@ export function useE2E(opts: Omit<ClusterOptions, "stateDir"> & { startOperator?
 
   t.runPods = async (name) =>
     (await t.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `resumable.dev/run=${name}` })).items;
+
+  try {
+    await t.kubectl(["apply", "-f", join(repo, "crds")]);
+    await t.kubectl(["wait", "--for=condition=Established", "crd/trainingruns.resumable.dev", "--timeout=60s"]);
+    await t.kubectl(["apply", "-n", NAMESPACE, "-f", join(repo, "test/e2e/trainer-rbac.yaml")]);
+    if (opts.startOperator ?? true) await t.startOperator();
+  } catch (err) {
+    await t.stop();
+    throw err;
+  }
   return t;
 }
 
