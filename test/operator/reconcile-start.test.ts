@@ -160,6 +160,13 @@ describe("reconcile: starting attempts", () => {
     assert.equal(pass(run, [asString], T0).status.attempts?.[0]?.startTime, "2026-11-28T11:59:00.000Z");
   });
 
+  it("a start seen as it happens is stamped by the clock, not the kubelet's truncated second", () => {
+    const stamped = new Date(Math.floor(T0.getTime() / 1000) * 1000 - 1000); // whole seconds, as the kubelet writes it
+    const now = new Date(stamped.getTime() + 1400);
+    const run = aRun({}, startedStatus(1));
+    assert.equal(pass(run, [running(1, { startTime: stamped })], now).status.attempts?.[0]?.startTime, now.toISOString());
+  });
+
   it("an unschedulable pod's reason shows in the Running condition", () => {
     const pod = aPod(1);
     pod.status = { ...pod.status, conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available" }] };

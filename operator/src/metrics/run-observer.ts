@@ -2,7 +2,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunStatus } from "../api/status.js";
 import { findRecord } from "../reconcile/attempts.js";
 import { podName } from "../reconcile/names.js";
-import { toDate } from "../reconcile/time.js";
+import { seenAt, toDate } from "../reconcile/time.js";
 import { trainerStatus } from "../reconcile/trainer-reports.js";
 import type { OperatorMetrics } from "./operator-metrics.js";
 import { runTime } from "./run-accounting.js";
@@ -24,14 +24,6 @@ function disruptedAt(pod: V1Pod): number | undefined {
   const deadline = toDate(pod.metadata?.deletionTimestamp);
   if (deadline) marks.push(deadline.getTime() - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000);
   return marks.length > 0 ? Math.min(...marks) : undefined;
-}
-
-/** An API timestamp younger than this (whole seconds plus watch latency) is "just now". */
-const FRESH_MS = 2_000;
-
-/** When something stamped `at` by the API happened, by our clock if we see it as it happens. */
-function seenAt(at: number, now: Date): number {
-  return now.getTime() - at < FRESH_MS ? now.getTime() : at;
 }
 
 /**

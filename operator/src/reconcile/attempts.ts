@@ -1,7 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { Draft } from "./draft.js";
-import { toDate, toTimestamp } from "./time.js";
+import { seenAt, toDate, toTimestamp } from "./time.js";
 import type { ProgressReport } from "./trainer-reports.js";
 
 /**
@@ -19,14 +19,18 @@ export function addRecord(status: TrainingRunStatus, attempt: number, pod: strin
   return record;
 }
 
-/** Facts about the pod that only exist once it does. */
-export function notePod(record: AttemptRecord, pod: V1Pod): void {
+/**
+ * Facts about the pod that only exist once it does. Its start is taken as seen (seenAt):
+ * the kubelet's whole-second stamp could put a quick successor's start before its
+ * predecessor's end, and recovery times and goodput are computed from these records.
+ */
+export function notePod(record: AttemptRecord, pod: V1Pod, now: Date): void {
   const uid = pod.metadata?.uid;
   const node = pod.spec?.nodeName;
   const started = toDate(pod.status?.startTime);
   if (uid !== undefined) record.uid = uid;
   if (node !== undefined) record.node = node;
-  if (started !== undefined) record.startTime ??= toTimestamp(started);
+  if (started !== undefined) record.startTime ??= toTimestamp(new Date(seenAt(started.getTime(), now)));
 }
 
 /**

@@ -82,7 +82,7 @@ function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): vo
 }
 
 function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec): void {
-  notePod(record, pod);
+  notePod(record, pod, d.now);
   const progress = readProgress(pod);
   if (progress) noteProgress(d, record, progress);
   const assessment = assessPod(pod, d.observed.nodes);
