@@ -1,10 +1,10 @@
 // Which cluster the demo uses: KUBECONFIG's when set, otherwise the local
-// one in .cluster/ — reused when already up, started (and its binaries
-// built, cached) when not.
+// one in .cluster/ — reused when up with spot nodes to spare, started (its
+// binaries built, cached) when not.
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { startCluster } from "../../test/cluster/cluster.js";
+import { startCluster, stopCluster } from "../../test/cluster/cluster.js";
 
 export interface DemoCluster {
   kubeconfig: string;
@@ -17,11 +17,11 @@ export async function demoCluster(repo: string): Promise<DemoCluster> {
   if (process.env.KUBECONFIG) return { kubeconfig: process.env.KUBECONFIG, local: false, startedHere: false };
   const stateDir = join(repo, ".cluster");
   const kubeconfig = join(stateDir, "kubeconfig");
-  if (existsSync(join(stateDir, "state.json")) && reachable(kubeconfig)) {
-    return { kubeconfig, local: true, startedHere: false };
-  }
   if (existsSync(join(stateDir, "state.json"))) {
-    throw new Error(`a local cluster in ${stateDir} is recorded but does not answer: run make cluster-down first`);
+    const why = unusable(kubeconfig);
+    if (!why) return { kubeconfig, local: true, startedHere: false };
+    console.log(`The local cluster in ${stateDir} ${why}: replacing it with a fresh one …`);
+    await stopCluster(stateDir);
   }
   console.log("Starting the local cluster (real etcd, kube-apiserver, controller-manager, scheduler; 3 process-kubelet nodes) …");
   const cluster = await startCluster({ stateDir });
@@ -29,11 +29,20 @@ export async function demoCluster(repo: string): Promise<DemoCluster> {
   return { kubeconfig, local: true, startedHere: true };
 }
 
-function reachable(kubeconfig: string): boolean {
+/**
+ * Why an existing local cluster cannot host the demo, or undefined if it can: it must
+ * answer, and keep two Ready spot nodes (the run's and the one it resumes on) — each demo
+ * reclaims one, and a reclaimed node, like a reclaimed VM, does not come back.
+ */
+function unusable(kubeconfig: string): string | undefined {
   try {
-    execFileSync("kubectl", ["--kubeconfig", kubeconfig, "get", "--raw", "/readyz"], { stdio: "ignore", timeout: 10_000 });
-    return true;
+    const out = execFileSync("kubectl", [
+      "--kubeconfig", kubeconfig, "get", "nodes", "-l", "cloud.google.com/gke-spot=true",
+      "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+    ], { stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).toString();
+    const ready = out.split("\n").filter((s) => s === "True").length;
+    return ready >= 2 ? undefined : `has ${ready} Ready spot node${ready === 1 ? "" : "s"} left (earlier demos reclaimed the others)`;
   } catch {
-    return false;
+    return "does not answer";
   }
 }

@@ -1,13 +1,14 @@
 // The table the demo ends with, computed from the run's status alone.
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+import { runTime } from "../../operator/src/metrics/run-accounting.js";
 import { duration, secondsBetween, table } from "../../operator/src/ctl/table.js";
 
 export function summaryTable(run: TrainingRun): string {
   const s = run.status ?? {};
   const attempts = s.attempts ?? [];
   const recoveries = attempts.slice(1).map((a, i) => secondsBetween(attempts[i]?.endTime, a.startTime)).filter((x): x is number => x !== undefined);
-  const trainingSeconds = attempts.reduce((sum, a) => sum + (secondsBetween(a.startTime, a.endTime ?? s.completionTime) ?? 0), 0);
-  const wall = secondsBetween(s.startTime, s.completionTime);
+  // The same accounting as the operator's goodput metric.
+  const time = runTime(s, new Date());
   const result = s.result;
   const rows: [string, string][] = [
     ["phase", s.phase ?? "?"],
@@ -16,7 +17,7 @@ export function summaryTable(run: TrainingRun): string {
     ["failures", String(s.failures ?? 0)],
     ["lost steps", String(s.lostSteps ?? 0)],
     ["recovery time", recoveries.length ? recoveries.map((r) => duration(r)).join(", ") : "-"],
-    ["goodput (trainer running / wall time)", wall ? `${((100 * trainingSeconds) / wall).toFixed(1)} %` : "-"],
+    ["goodput (useful training / wall time)", time.wallSeconds > 0 ? `${((100 * time.usefulSeconds) / time.wallSeconds).toFixed(1)} %` : "-"],
     ["final step", String(result?.step ?? s.progress?.step ?? "?")],
     ["final loss", result?.loss !== undefined && result.loss !== null ? Number(result.loss).toFixed(4) : "-"],
     ["final accuracy (training digits)", typeof result?.accuracy === "number" ? `${(100 * result.accuracy).toFixed(1)} %` : "-"],
