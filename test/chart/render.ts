@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { CHART_DIR, run, type RunResult } from "./tools.js";
+import type { RunResult } from "../support/process.js";
+import { CHART_DIR, run } from "./tools.js";
 
 export interface KubeObject {
   apiVersion: string;

@@ -2,13 +2,13 @@
 // preemption like any other, list and status show it, and the errors users
 // hit most (no cluster, no such run, nothing to preempt) name the problem.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
+import { runProcess, type RunResult } from "../support/process.js";
 import { useE2E } from "./harness.js";
 import { isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
@@ -16,14 +16,8 @@ import { trainingRun } from "./runs.js";
 const e = useE2E();
 const bin = fileURLToPath(new URL("../../operator/bin/resumable.js", import.meta.url));
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function resumable(args: string[], kubeconfig = e.cluster.kubeconfig): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
+function resumable(args: string[], kubeconfig = e.cluster.kubeconfig): Promise<RunResult> {
+  return runProcess(process.execPath, [bin, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } });
 }
 
 /** A loopback port that was free a moment ago and that nothing listens on now. */
