@@ -24,7 +24,16 @@ async function main(): Promise<number> {
   const logger = createLogger(config.logLevel);
   // KUBECONFIG or ~/.kube/config outside a cluster, the pod's service account inside one.
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  try {
+    kc.loadFromDefault();
+  } catch (err) {
+    process.stderr.write(`resumable-operator: cannot load a kubeconfig (KUBECONFIG=${process.env.KUBECONFIG ?? "unset"}): ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (!kc.getCurrentCluster()) {
+    process.stderr.write("resumable-operator: no cluster configured: set KUBECONFIG or run inside a cluster\n");
+    return 1;
+  }
   logger.info({ identity: config.identity, server: kc.getCurrentCluster()?.server }, "starting");
   const operator = await startOperator(config, kc, logger);
 
