@@ -189,6 +189,23 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
+  it("tells the user why the apiserver refused a pod, as a Warning event, and retries", async () => {
+    const t = setup(() => ({ actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [] }));
+    t.cache.runs.set(KEY, run({ phase: "Pending" }));
+    t.writer.createPod = () => Promise.reject(Object.assign(new Error("HTTP-Code: 403"), {
+      code: 403,
+      body: JSON.stringify({ kind: "Status", message: 'pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1' }),
+    }));
+    await t.pass();
+    const event = t.writer.events[0];
+    assert.equal(event?.type, "Warning");
+    assert.equal(event?.reason, "FailedCreate");
+    assert.equal(event?.message, 'Error creating pod mnist-1: pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1 (HTTP 403)');
+    assert.equal(t.writer.statusPatches.length, 0, "no status for an attempt whose pod does not exist");
+    assert.equal(t.queue.retries(KEY), 1);
+    await t.controller.stop();
+  });
+
   it("survives a reconcile that throws, and retries it", async () => {
     const t = setup(() => {
       throw new Error("bug");

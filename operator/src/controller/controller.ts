@@ -4,8 +4,8 @@ import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
 import { checkpointClaimName } from "../reconcile/names.js";
 import type { OperatorSettings } from "../reconcile/settings.js";
-import type { Action, Decision, Observed, Reconcile } from "../reconcile/types.js";
-import { httpStatus } from "../runtime/api-errors.js";
+import type { Action, Decision, EventSpec, Observed, Reconcile } from "../reconcile/types.js";
+import { apiMessage, httpStatus, isRefusal } from "../runtime/api-errors.js";
 import { splitKey } from "../runtime/store.js";
 import type { WorkQueue } from "../runtime/workqueue.js";
 import type { ClusterCache } from "./cluster-cache.js";
@@ -139,7 +139,7 @@ export class Controller {
     }
     // The attempt the decision is about, e.g. the new one whose pod it creates.
     const log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
-    for (const action of decision.actions) await this.apply(namespace, action, log);
+    for (const action of decision.actions) await this.apply(run, action, observed.now, log);
     await this.writeStatus(run, decision, observed.now, log);
     await this.emitEvents(run, decision, observed.now);
     return decision.requeueAfterMs;
@@ -168,8 +168,9 @@ export class Controller {
     };
   }
 
-  private async apply(namespace: string, action: Action, log: Logger): Promise<void> {
+  private async apply(run: TrainingRun, action: Action, now: Date, log: Logger): Promise<void> {
     const { writer } = this.options;
+    const namespace = run.metadata.namespace ?? "";
     try {
       switch (action.kind) {
         case "createPod":
@@ -183,8 +184,24 @@ export class Controller {
           return await writer.deletePod(namespace, action.name, action);
       }
     } catch (err) {
+      if (isRefusal(err)) await this.reportRefusal(run, action, err, now);
       throw new PassError("action", err);
     }
+  }
+
+  /**
+   * A write the apiserver refused (quota, admission, RBAC, validation) is retried with
+   * backoff like any failure, but also told to the user as a Warning event on the run, as
+   * the Job controller's FailedCreate: otherwise only the operator's log would know why
+   * nothing happens.
+   */
+  private async reportRefusal(run: TrainingRun, action: Action, err: unknown, now: Date): Promise<void> {
+    const [reason, what] =
+      action.kind === "createPod" ? ["FailedCreate", `creating pod ${action.pod.metadata?.name}`]
+      : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
+      : ["FailedDelete", `deleting pod ${action.name}`];
+    const message = `Error ${what}: ${apiMessage(err) ?? String(err)} (HTTP ${httpStatus(err)})`;
+    await this.emitEvent(run, { type: "Warning", reason, message }, now);
   }
 
   private async writeStatus(run: TrainingRun, decision: Decision, now: Date, log: Logger): Promise<void> {
@@ -209,16 +226,18 @@ export class Controller {
   }
 
   private async emitEvents(run: TrainingRun, decision: Decision, now: Date): Promise<void> {
+    for (const spec of decision.events) await this.emitEvent(run, spec, now);
+  }
+
+  private async emitEvent(run: TrainingRun, spec: EventSpec, now: Date): Promise<void> {
     const namespace = run.metadata.namespace ?? "";
-    for (const spec of decision.events) {
-      try {
-        await this.options.writer.createEvent(namespace, runEvent(run, spec, now, this.options.instance));
-      } catch (err) {
-        // The status is written: retrying the pass would not bring these events back
-        // (the next pass sees no transition), so a lost event is logged, not retried.
-        this.options.metrics.reconcileErrors.inc({ stage: "event" });
-        this.options.logger.warn({ namespace, run: run.metadata.name, err, reason: spec.reason }, "could not emit event");
-      }
+    try {
+      await this.options.writer.createEvent(namespace, runEvent(run, spec, now, this.options.instance));
+    } catch (err) {
+      // The status is written: retrying the pass would not bring these events back
+      // (the next pass sees no transition), so a lost event is logged, not retried.
+      this.options.metrics.reconcileErrors.inc({ stage: "event" });
+      this.options.logger.warn({ namespace, run: run.metadata.name, err, reason: spec.reason }, "could not emit event");
     }
   }
 }

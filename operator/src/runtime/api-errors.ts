@@ -25,3 +25,23 @@ export function networkFailure(err: unknown): string | undefined {
   const top = (err as { message?: string } | undefined)?.message;
   return top === "fetch failed" ? (innermost?.message ?? top) : undefined;
 }
+
+/** The message of the Status the apiserver answered with (client-node keeps the body as text). */
+export function apiMessage(err: unknown): string | undefined {
+  const body = (err as { body?: unknown } | undefined)?.body;
+  try {
+    const status = (typeof body === "string" ? JSON.parse(body) : body) as { message?: unknown } | undefined;
+    return typeof status?.message === "string" ? status.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The apiserver refused the request itself (invalid, forbidden, over quota, an admission
+ * webhook's no): retrying unchanged will not help until someone changes something.
+ */
+export function isRefusal(err: unknown): boolean {
+  const status = httpStatus(err);
+  return status === 400 || status === 403 || status === 422;
+}
