@@ -144,4 +144,21 @@ describe("LeaderElector", () => {
     assert.equal(lost, true);
     assert.equal(leader.isLeader(), false);
   });
+
+  it("gives up leadership when its renewals hang instead of failing", async () => {
+    const api = new FakeLeases();
+    const clock = new ManualClock(1_000_000);
+    const leader = elector(api, clock, "a");
+    await leader.acquire();
+    let lost = false;
+    leader.onLost(() => (lost = true));
+    // A dead connection: the request is sent and never answered.
+    api.readNamespacedLease = () => new Promise<V1Lease>(() => {});
+    for (let i = 0; i < 20 && !lost; i++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    assert.equal(lost, true, "a hung renewal counts as a failed one");
+    assert.equal(leader.isLeader(), false);
+  });
 });

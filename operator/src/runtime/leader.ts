@@ -1,7 +1,7 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { httpStatus } from "./api-errors.js";
-import { sleep, systemClock, type Clock } from "./clock.js";
+import { sleep, systemClock, withTimeout, type Clock } from "./clock.js";
 
 export interface LeaderElectionOptions {
   api: Pick<CoordinationV1Api, "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease">;
@@ -112,8 +112,17 @@ export class LeaderElector {
     });
   }
 
+  /**
+   * One round, bounded by half the renew deadline (as client-go bounds its lease client):
+   * a request hung on a dead connection must count as a failed renewal, or a leader would
+   * never notice it lost the lease while another replica takes over.
+   */
   private runRound(): Promise<boolean> {
-    this.round = this.tryAcquireOrRenew();
+    const limitMs = this.renewDeadlineMs / 2;
+    this.round = withTimeout(this.clock, this.tryAcquireOrRenew(), limitMs, `lease round timed out after ${limitMs} ms`).catch((err: unknown) => {
+      this.options.logger.warn({ err, lease: this.options.name }, "lease round failed");
+      return false;
+    });
     return this.round;
   }
 
