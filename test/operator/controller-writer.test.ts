@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import { kubeClusterWriter, type ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
+import { httpStatus, networkFailure } from "../../operator/src/runtime/api-errors.js";
 
 interface Seen {
   method: string;
@@ -16,11 +17,14 @@ interface Seen {
 describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
   const seen: Seen[] = [];
   let status = 200;
+  let hang = false;
   let writer: ClusterWriter;
+  const kc = new KubeConfig();
   const server = createServer((req: IncomingMessage, res) => {
     let data = "";
     req.on("data", (chunk: Buffer) => (data += chunk.toString()));
     req.on("end", () => {
+      if (hang) return;
       seen.push({
         method: req.method ?? "",
         path: (req.url ?? "").split("?")[0]!,
@@ -34,7 +38,6 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
 
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: "fake", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
       users: [{ name: "me" }],
@@ -50,6 +53,7 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
   beforeEach(() => {
     seen.length = 0;
     status = 200;
+    hang = false;
   });
 
   it("merge-patches the status subresource, pinned to the resourceVersion", async () => {
@@ -91,6 +95,16 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
     assert.deepEqual(seen[0]!.body, { gracePeriodSeconds: 0, preconditions: { uid: "u1" } });
     status = 403;
     await assert.rejects(writer.deletePod("team", "mnist-1", {}));
+  });
+
+  it("gives up on a request the server never answers, so the pass can be retried", async () => {
+    hang = true;
+    const impatient = kubeClusterWriter(kc, "resumable-operator", 200);
+    const err = await impatient.createPod("team", { metadata: { name: "mnist-1" } }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err, "the write was not given up on");
+    assert.equal(httpStatus(err), undefined, "a timeout is not an HTTP status");
+    assert.equal(networkFailure(err), "timed out");
+    await assert.rejects(impatient.patchRunStatus("team", "mnist", "1", {}));
   });
 
   it("creates core/v1 events", async () => {

@@ -1,10 +1,14 @@
 import {
   CoreV1Api,
   CustomObjectsApi,
+  Observable,
   PatchStrategy,
   setHeaderOptions,
+  type ConfigurationOptions,
   type CoreV1Event,
   type KubeConfig,
+  type RequestContext,
+  type ResponseContext,
   type V1PersistentVolumeClaim,
   type V1Pod,
 } from "@kubernetes/client-node";
@@ -33,16 +37,36 @@ async function tolerating(ok: number[], write: () => Promise<unknown>): Promise<
 const CONFLICT = 409;
 const NOT_FOUND = 404;
 
-export function kubeClusterWriter(kc: KubeConfig, fieldManager: string): ClusterWriter {
+/**
+ * Aborts each request after `ms`. client-node sets no timeout, and a write hung on a dead
+ * connection would hold its run key forever (a key is never worked on twice at once). A
+ * write that lands after its timeout is harmless: creates are AlreadyExists on retry, the
+ * status patch is pinned to a resourceVersion.
+ */
+export function requestTimeout(ms: number, options: ConfigurationOptions = {}): ConfigurationOptions {
+  const abortAfter = {
+    pre: (request: RequestContext) => {
+      request.setSignal(AbortSignal.timeout(ms));
+      return new Observable(Promise.resolve(request));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  return { ...options, middleware: [...(options.middleware ?? []), abortAfter], middlewareMergeStrategy: "append" };
+}
+
+export const WRITE_TIMEOUT_MS = 30_000;
+
+export function kubeClusterWriter(kc: KubeConfig, fieldManager: string, timeoutMs = WRITE_TIMEOUT_MS): ClusterWriter {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const timeout = requestTimeout(timeoutMs);
   // Generated patch calls pick JSON-patch by default (ANCHORS 6): say what we send.
-  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  const mergePatch = requestTimeout(timeoutMs, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
   return {
     // Names are deterministic: AlreadyExists means an earlier pass (or a stale cache) made it.
-    createPod: (namespace, body) => tolerating([CONFLICT], () => core.createNamespacedPod({ namespace, body, fieldManager })),
+    createPod: (namespace, body) => tolerating([CONFLICT], () => core.createNamespacedPod({ namespace, body, fieldManager }, timeout)),
     createPvc: (namespace, body) =>
-      tolerating([CONFLICT], () => core.createNamespacedPersistentVolumeClaim({ namespace, body, fieldManager })),
+      tolerating([CONFLICT], () => core.createNamespacedPersistentVolumeClaim({ namespace, body, fieldManager }, timeout)),
     // NotFound: already gone. Conflict: the uid precondition failed, the pod was replaced.
     deletePod: (namespace, name, { uid, gracePeriodSeconds }) =>
       tolerating([NOT_FOUND, CONFLICT], () =>
@@ -51,7 +75,7 @@ export function kubeClusterWriter(kc: KubeConfig, fieldManager: string): Cluster
           namespace,
           gracePeriodSeconds,
           body: { gracePeriodSeconds, ...(uid ? { preconditions: { uid } } : {}) },
-        }),
+        }, timeout),
       ),
     patchRunStatus: async (namespace, name, resourceVersion, status) => {
       await custom.patchNamespacedCustomObjectStatus(
@@ -60,7 +84,7 @@ export function kubeClusterWriter(kc: KubeConfig, fieldManager: string): Cluster
       );
     },
     createEvent: async (namespace, body) => {
-      await core.createNamespacedEvent({ namespace, body });
+      await core.createNamespacedEvent({ namespace, body }, timeout);
     },
   };
 }

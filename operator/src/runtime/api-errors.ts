@@ -5,20 +5,22 @@
  */
 export function httpStatus(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown } | undefined;
-  if (typeof e?.code === "number") return e.code;
-  if (typeof e?.statusCode === "number") return e.statusCode;
-  return undefined;
+  const status = typeof e?.code === "number" ? e.code : e?.statusCode;
+  // A DOMException (an aborted request) has a numeric `code` of its own: not a status.
+  return typeof status === "number" && status >= 100 && status < 600 ? status : undefined;
 }
 
 /**
- * Why a request never got an HTTP answer: the first error code down the cause chain
- * (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, …), else the innermost cause's message —
- * undici's own "fetch failed" names nothing. Undefined when the server answered.
+ * Why a request never got an HTTP answer: "timed out" when our own deadline aborted it,
+ * the first error code down the cause chain (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, …),
+ * else the innermost cause's message — undici's own "fetch failed" names nothing.
+ * Undefined when the server answered.
  */
 export function networkFailure(err: unknown): string | undefined {
   if (httpStatus(err) !== undefined) return undefined;
   let innermost: { message?: string } | undefined;
-  for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+  for (let e = err as { name?: string; code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (e.name === "TimeoutError") return "timed out";
     if (typeof e.code === "string") return e.code;
     innermost = e;
   }
