@@ -3,7 +3,7 @@
 // `kubectl delete` delivers SIGTERM then SIGKILL after the grace period (as
 // the process itself records it), and a PVC's data outlives the pod.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -55,8 +55,9 @@ describe("pods on the process kubelet", { timeout: 600_000 }, () => {
     assert.equal(terminated?.reason, "Error");
   });
 
-  test("a hostPath volume is visible at its mountPath; kubectl delete sends SIGTERM, then SIGKILL after the grace period", async () => {
+  test("a hostPath volume is visible at its mountPath; kubectl delete sends SIGTERM, then SIGKILL after the grace period", async (t) => {
     const host = mkdtempSync(join(tmpdir(), "resumable-hostpath-"));
+    t.after(() => rmSync(host, { recursive: true, force: true }));
     // The process records its pid and every SIGTERM, ignores it, and keeps
     // running: only SIGKILL after the grace period can end it. `$$$$` because
     // the kubelet unescapes `$$` to `$` in command and args.

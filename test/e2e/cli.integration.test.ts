@@ -2,7 +2,7 @@
 // preemption like any other, list and status show it, and the errors users
 // hit most (no cluster, no such run, nothing to preempt) name the problem.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,7 +54,7 @@ describe("resumable CLI", { timeout: 1_200_000 }, () => {
     assert.match(shown.stdout, /^2\s+rehearsed-2\s/m);
   });
 
-  test("errors name the problem and exit 1", async () => {
+  test("errors name the problem and exit 1", async (t) => {
     const missing = await resumable(["status", "nope"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /TrainingRun default\/nope not found/);
@@ -70,6 +70,7 @@ describe("resumable CLI", { timeout: 1_200_000 }, () => {
     // A kubeconfig whose server nobody listens on: a missing cluster.
     const port = await closedPort();
     const dead = join(tmpdir(), `resumable-dead-${process.pid}.kubeconfig`);
+    t.after(() => rmSync(dead, { force: true }));
     writeFileSync(dead, JSON.stringify({
       apiVersion: "v1", kind: "Config", "current-context": "dead",
       clusters: [{ name: "dead", cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
