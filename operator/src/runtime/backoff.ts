@@ -40,4 +40,10 @@ export class JitteredBackoff {
     const delay = exponentialDelay(this.options.initialMs, this.options.maxMs, this.failures++);
     return delay / 2 + (this.random() * delay) / 2;
   }
+
+  /** A success: the next failure starts from `initialMs` again. */
+  reset(): void {
+    this.failures = 0;
+    this.lastFailureAt = undefined;
+  }
 }

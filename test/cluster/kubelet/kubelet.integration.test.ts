@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { startCluster, type Cluster } from "../cluster.js";
 import { ApiClient, isNotFound } from "./api-client.js";
 import type { Node, Pod } from "./api-types.js";
-import { sleep } from "./backoff.js";
+import { sleep } from "./retry.js";
 
 let cluster: Cluster;
 let api: ApiClient;

@@ -5,7 +5,7 @@
 // DisruptionTarget condition; when the budget is spent the VM dies, taking
 // what is left, and the cloud deletes the Node.
 import { isNotFound, type ApiClient } from "./api-client.js";
-import { sleep } from "./backoff.js";
+import { sleep } from "./retry.js";
 import type { Logger } from "./log.js";
 import type { AbnormalTermination } from "./pod-status.js";
 import type { PodWorker } from "./pod-worker.js";

@@ -7,7 +7,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError, type ApiClient } from "./api-client.js";
 import type { Pod, PodStatus, RestartPolicy } from "./api-types.js";
-import { Backoff, sleep } from "./backoff.js";
+import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
+import { sleep, WRITE_RETRY } from "./retry.js";
 import type { ImageMap } from "./config.js";
 import { ContainerSlot, type InstanceResult } from "./container-slot.js";
 import { lostState, terminated, waiting } from "./container-status.js";
@@ -311,7 +312,7 @@ export class PodWorker {
   private async confirmDeletion(): Promise<void> {
     if (this.deletionConfirmed || this.abandoned) return;
     this.deletionConfirmed = true;
-    const backoff = new Backoff(500, 10_000);
+    const backoff = new JitteredBackoff(WRITE_RETRY);
     for (;;) {
       await this.deps.gate.writable();
       if (this.abandoned) return;

@@ -6,7 +6,8 @@
 import type { ApiClient } from "./api-client.js";
 import { ApiError } from "./api-client.js";
 import type { List, ObjectMeta, Status, WatchEvent } from "./api-types.js";
-import { Backoff, sleep } from "./backoff.js";
+import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
+import { sleep, WATCH_RETRY } from "./retry.js";
 import type { Logger } from "./log.js";
 
 export type ChangeHandler<T> = (key: string, obj: T | undefined, old: T | undefined) => void;
@@ -34,7 +35,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff();
+    const backoff = new JitteredBackoff(WATCH_RETRY);
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
       try {

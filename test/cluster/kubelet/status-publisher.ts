@@ -3,7 +3,8 @@
 // with backoff, and waits while the node cannot reach the apiserver.
 import { ApiError, type ApiClient } from "./api-client.js";
 import type { PodStatus } from "./api-types.js";
-import { Backoff, sleep } from "./backoff.js";
+import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
+import { sleep, WRITE_RETRY } from "./retry.js";
 import type { Logger } from "./log.js";
 import { statusPatch } from "./pod-status.js";
 import type { WriteGate } from "./write-gate.js";
@@ -42,7 +43,7 @@ export class StatusPublisher {
   }
 
   private async drain(): Promise<void> {
-    const backoff = new Backoff(500, 10_000);
+    const backoff = new JitteredBackoff(WRITE_RETRY);
     while (this.dirty && !this.stopped) {
       this.dirty = false;
       await this.gate.writable();
