@@ -41,37 +41,50 @@ async function countCommitCalls(): Promise<number> {
   return probe.calls();
 }
 
-for (const crash of [false, true]) {
-  test(`a ${crash ? "crash" : "failure"} at any step of the commit leaves the old checkpoints plus nothing or the complete new one`, async () => {
-    const steps = await countCommitCalls();
-    assert.ok(steps >= 7, `the commit takes its steps through the io (${steps})`);
-    for (let failAt = 0; failAt < steps; failAt++) {
-      const dir = await tempDir();
-      await store(dir).save(fakeSnapshot(10), undefined);
-      const { io } = faultyIo(failAt, crash);
-      const committed = await store(dir, { io })
-        .save(fakeSnapshot(20), undefined)
-        .then(() => true)
-        .catch(() => false);
+/**
+ * The new checkpoint is either of a later step (20) or a replacement of the existing step 10
+ * (after resuming from an older checkpoint), written with other values so a test can tell
+ * which one it loaded.
+ */
+const cases = [
+  { what: "a new step", step: 20, value: 20 },
+  { what: "a replacement of an existing step", step: 10, value: 99 },
+];
 
-      const next = store(dir); // the next start
-      await next.prepare();
-      const entries = (await readdir(dir)).sort();
-      assert.ok(!entries.some((e) => e.startsWith(".tmp-")), `no temp dir survives a restart (fail at ${failAt}): ${entries}`);
-      const steps = (await next.list()).map((c) => c.step);
-      assert.ok(steps.includes(10), `the old checkpoint is kept (fail at ${failAt})`);
-      const loaded = await next.loadNewestValid();
-      assert.ok(loaded, "a valid checkpoint loads");
-      if (steps.includes(20)) {
-        assert.equal(loaded.manifest.step, 20, "a visible new checkpoint is complete");
-        assert.equal(loaded.weights[0]!.data[0], 20);
-      } else {
-        assert.equal(loaded.manifest.step, 10);
-        assert.equal(committed, false, `a commit reported done is visible (fail at ${failAt})`);
+for (const { what, step, value } of cases) {
+  for (const crash of [false, true]) {
+    test(`a ${crash ? "crash" : "failure"} at any step of committing ${what} leaves the old checkpoints plus nothing or the complete new one`, async () => {
+      const steps = await countCommitCalls();
+      assert.ok(steps >= 7, `the commit takes its steps through the io (${steps})`);
+      for (let failAt = 0; failAt < steps + 2; failAt++) {
+        const dir = await tempDir();
+        await store(dir).save(fakeSnapshot(10), undefined);
+        const { io } = faultyIo(failAt, crash);
+        const snapshot = fakeSnapshot(step);
+        snapshot.weights[0]!.data.fill(value);
+        const committed = await store(dir, { io })
+          .save(snapshot, undefined)
+          .then(() => true)
+          .catch(() => false);
+
+        const next = store(dir); // the next start
+        await next.prepare();
+        const entries = (await readdir(dir)).sort();
+        assert.ok(!entries.some((e) => e.startsWith(".")), `no temp or moved-aside dir survives a restart (fail at ${failAt}): ${entries}`);
+        const steps = (await next.list()).map((c) => c.step);
+        assert.ok(steps.includes(10), `the old checkpoint is kept (fail at ${failAt})`);
+        const loaded = await next.loadNewestValid();
+        assert.ok(loaded, "a valid checkpoint loads");
+        const newOne = loaded.manifest.step === step && loaded.weights[0]!.data[0] === value;
+        if (committed) assert.ok(newOne, `a commit reported done is visible (fail at ${failAt})`);
+        if (!newOne) {
+          assert.equal(loaded.manifest.step, 10);
+          assert.equal(loaded.weights[0]!.data[0], 10, `the old checkpoint is intact (fail at ${failAt})`);
+        }
+        assert.ok(!(await readdir(dir)).includes("quarantine"), `nothing was corrupt (fail at ${failAt})`);
       }
-      assert.ok(!(await readdir(dir)).includes("quarantine"), `nothing was corrupt (fail at ${failAt})`);
-    }
-  });
+    });
+  }
 }
 
 test("a new checkpoint of an existing step replaces it", async () => {

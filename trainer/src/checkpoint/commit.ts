@@ -23,6 +23,12 @@ export interface CommitRequest {
 export const tempPrefix = ".tmp-";
 
 /**
+ * A committed checkpoint moved aside while a new one of the same name takes its place. Found
+ * at start-up, it is restored if the new one never arrived, else removed (CheckpointStore).
+ */
+export const replacedPrefix = ".replaced-";
+
+/**
  * Atomic commit: write every file into a temp dir and fsync it, fsync the dir, rename the dir
  * into place, fsync the parent. A crash at any instant leaves either no new directory or a
  * complete one; a failure here removes the temp dir (a crash leaves it for the next start).
@@ -53,16 +59,22 @@ export async function commitDirectory(req: CommitRequest): Promise<{ path: strin
     await io.writeFileSynced(join(temp, manifest.name), [manifest.bytes], () => {});
     await io.fsyncDir(temp);
     await req.beforeRename?.();
-    // Same name already committed (resumed from an older checkpoint): move it aside first;
-    // rename(2) cannot replace a non-empty directory.
-    const replaced = `${temp}-replaced`;
-    const hadOld = await io.rename(path, replaced).then(
+    // Same name already committed (resumed from an older checkpoint): rename(2) cannot
+    // replace a non-empty directory, so the old one is moved aside first, under a name that
+    // a crash between the two renames leaves for the next start to restore.
+    const aside = join(req.parent, `${replacedPrefix}${req.name}`);
+    const movedAside = await io.rename(path, aside).then(
       () => true,
       () => false,
     );
-    await io.rename(temp, path);
+    try {
+      await io.rename(temp, path);
+    } catch (err) {
+      if (movedAside) await io.rename(aside, path).catch(() => {});
+      throw err;
+    }
     await io.fsyncDir(req.parent);
-    if (hadOld) await io.removeTree(replaced);
+    if (movedAside) await io.removeTree(aside);
     const bytes = Object.values(digests).reduce((n, d) => n + d.bytes, manifest.bytes.byteLength);
     return { path, bytes, digests };
   } catch (err) {

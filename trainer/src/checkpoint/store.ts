@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
-import { commitDirectory, tempPrefix } from "./commit.js";
+import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
 import type { Fence } from "./fence.js";
 import { fsCommitIo, type CommitIo } from "./io.js";
 import { formatVersion, manifestName, manifestSchema, modelFile, optimizerFile, type Manifest } from "./manifest.js";
@@ -60,14 +60,27 @@ export class CheckpointStore {
     return this.opts.dir;
   }
 
-  /** Creates the directory, claims the fence, removes temp dirs a crash left behind. */
+  /**
+   * Creates the directory, claims the fence, and clears what a crash mid-commit left: temp
+   * dirs are removed; a checkpoint moved aside for a replacement is restored if the
+   * replacement never arrived, else removed.
+   */
   async prepare(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await this.opts.fence?.claim();
-    for (const entry of await readdir(this.dir)) {
+    const entries = await readdir(this.dir);
+    for (const entry of entries) {
       if (entry.startsWith(tempPrefix)) {
         await this.io.removeTree(join(this.dir, entry));
         this.opts.log.info({ temp: entry }, "removed an incomplete checkpoint left by a crash");
+      } else if (entry.startsWith(replacedPrefix)) {
+        const name = entry.slice(replacedPrefix.length);
+        if (entries.includes(name)) {
+          await this.io.removeTree(join(this.dir, entry));
+        } else {
+          await this.io.rename(join(this.dir, entry), join(this.dir, name));
+          this.opts.log.warn({ checkpoint: name }, "restored a checkpoint a crash left moved aside for its replacement");
+        }
       }
     }
   }
