@@ -51,6 +51,22 @@ test("restore refuses state whose names or shapes do not match the model", async
   const opt = await captureOptimizer(s.model, s.optimizer);
   const renamed = opt.tensors.map((t, i) => (i === 0 ? { ...t, name: "other/kernel/m" } : t));
   await assert.rejects(restoreOptimizer(s.model, new TrainingSession(config, data, "cpu").optimizer, 1, renamed), /optimizer state do not match/);
+  const lacksPower = opt.tensors.filter((t) => t.name !== "adam/beta2_power");
+  await assert.rejects(restoreOptimizer(s.model, new TrainingSession(config, data, "cpu").optimizer, 1, lacksPower), /optimizer state do not match.*adam\/beta2_power/);
+});
+
+test("restore refuses a tensor of another dtype or a moment of another shape instead of converting it", async () => {
+  const data = await loadDataset(config);
+  const s = new TrainingSession(config, data, "cpu");
+  const weights = captureWeights(s.model);
+  const asInt = weights.map((w, i) => (i === 1 ? { ...w, dtype: "I32" as const, data: Int32Array.from(w.data) } : w));
+  assert.throws(() => restoreWeights(s.model, asInt), /model weights: hidden\/bias is I32 in the checkpoint, expected F32/);
+  s.trainStep();
+  const opt = await captureOptimizer(s.model, s.optimizer);
+  const reshaped = opt.tensors.map((t) => (t.name === "hidden/kernel/m" ? { ...t, shape: [...t.shape].reverse() } : t));
+  await assert.rejects(restoreOptimizer(s.model, new TrainingSession(config, data, "cpu").optimizer, 1, reshaped), /optimizer state: hidden\/kernel\/m: checkpoint shape/);
+  const intPower = opt.tensors.map((t) => (t.name === "adam/beta1_power" ? { ...t, dtype: "I32" as const, data: Int32Array.from(t.data) } : t));
+  await assert.rejects(restoreOptimizer(s.model, new TrainingSession(config, data, "cpu").optimizer, 1, intPower), /adam\/beta1_power is I32/);
 });
 
 test("memory stays flat: the tensor count does not grow over steps and snapshots", async () => {

@@ -36,29 +36,33 @@ export async function captureOptimizer(model: tf.LayersModel, optimizer: tf.Opti
   if (iter === undefined) throw new Error("optimizer.getWeights() returned nothing");
   const iterations = iter.tensor.dataSync()[0]!;
   iter.tensor.dispose(); // a fresh scalar made by getWeights
-  const names = momentNames(model, moments.length);
+  const names = expectedMoments(model, moments.length).map((e) => e.name);
   const tensors = moments.map((m, i) => toHost(names[i]!, m.tensor, copy));
   const powers = adamPowers(optimizer);
   if (powers) tensors.push(toHost(powerNames[0], powers.accBeta1, copy), toHost(powerNames[1], powers.accBeta2, copy));
   return { iterations, tensors };
 }
 
-/** Names of the optimizer's moment tensors in its order: m for each trainable weight, then v. */
-function momentNames(model: tf.LayersModel, count: number): string[] {
+/** A tensor the model expects in a checkpoint: its stable name and its shape. */
+interface Expected {
+  name: string;
+  shape: readonly number[];
+}
+
+/** The optimizer's moment tensors in its order: m for each trainable weight, then v (each of the weight's shape). */
+function expectedMoments(model: tf.LayersModel, count: number): Expected[] {
   if (count === 0) return []; // Adam creates its moments on the first step
-  const trainable = model.trainableWeights.map((w) => w.originalName);
+  const trainable = model.trainableWeights.map((w) => ({ name: w.originalName, shape: w.shape as number[] }));
   if (count !== 2 * trainable.length) throw new Error(`optimizer has ${count} state tensors for ${trainable.length} trainable weights`);
-  return [...trainable.map((n) => `${n}/m`), ...trainable.map((n) => `${n}/v`)];
+  return [...trainable.map((w) => ({ ...w, name: `${w.name}/m` })), ...trainable.map((w) => ({ ...w, name: `${w.name}/v` }))];
 }
 
 export function restoreWeights(model: tf.LayersModel, weights: NamedTensor[]): void {
-  checkNames("model weights", weights, weightNames(model));
-  model.weights.forEach((w, i) => {
-    const saved = weights[i]!;
-    if (saved.shape.join() !== w.shape.join()) {
-      throw new Error(`weight ${saved.name}: checkpoint shape [${saved.shape}], model shape [${w.shape}]`);
-    }
-  });
+  checkTensors(
+    "model weights",
+    weights,
+    model.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })),
+  );
   const tensors = weights.map((w) => tf.tensor(w.data, w.shape, "float32"));
   model.setWeights(tensors);
   tf.dispose(tensors);
@@ -67,8 +71,13 @@ export function restoreWeights(model: tf.LayersModel, weights: NamedTensor[]): v
 /** Call once, on a fresh optimizer: tfjs leaks the old moments when setWeights replaces them. */
 export async function restoreOptimizer(model: tf.LayersModel, optimizer: tf.Optimizer, iterations: number, saved: NamedTensor[]): Promise<void> {
   const powers = adamPowers(optimizer);
-  const moments = powers ? saved.filter((t) => !(powerNames as readonly string[]).includes(t.name)) : saved;
-  checkNames("optimizer state", moments, momentNames(model, moments.length));
+  const isPower = (t: NamedTensor) => (powerNames as readonly string[]).includes(t.name);
+  const moments = powers ? saved.filter((t) => !isPower(t)) : saved;
+  checkTensors("optimizer state", moments, expectedMoments(model, moments.length));
+  const [beta1Power, beta2Power] = powers ? powerNames.map((name) => saved.find((s) => s.name === name)) : [];
+  if (powers) {
+    checkTensors("optimizer state", [beta1Power, beta2Power].filter((t) => t !== undefined), powerNames.map((name) => ({ name, shape: [] })));
+  }
   const tensors = [
     { name: "iter", tensor: tf.scalar(iterations, "int32") },
     ...moments.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape, "float32") })),
@@ -76,11 +85,6 @@ export async function restoreOptimizer(model: tf.LayersModel, optimizer: tf.Opti
   await optimizer.setWeights(tensors);
   tf.dispose(tensors.map((t) => t.tensor));
   if (powers) {
-    const [beta1Power, beta2Power] = powerNames.map((name) => {
-      const t = saved.find((s) => s.name === name);
-      if (!t) throw new Error(`optimizer state lacks ${name}`);
-      return t;
-    });
     // setWeights recomputed these with pow(); put back the exact values the run had.
     tf.tidy(() => {
       powers.accBeta1.assign(tf.scalar(beta1Power!.data[0]!));
@@ -89,9 +93,18 @@ export async function restoreOptimizer(model: tf.LayersModel, optimizer: tf.Opti
   }
 }
 
-function checkNames(what: string, saved: NamedTensor[], expected: string[]): void {
+/**
+ * Names in order, then each tensor's dtype and shape: a checkpoint is refused rather than
+ * converted or reshaped (an I32 tensor under a weight's name would otherwise load as floats).
+ */
+function checkTensors(what: string, saved: NamedTensor[], expected: Expected[]): void {
   const names = saved.map((t) => t.name);
-  if (names.join("\n") !== expected.join("\n")) {
-    throw new Error(`${what} do not match the model: checkpoint has [${names.join(", ")}], model expects [${expected.join(", ")}]`);
+  if (names.join("\n") !== expected.map((e) => e.name).join("\n")) {
+    throw new Error(`${what} do not match the model: checkpoint has [${names.join(", ")}], model expects [${expected.map((e) => e.name).join(", ")}]`);
   }
+  saved.forEach((t, i) => {
+    const want = expected[i]!;
+    if (t.dtype !== "F32") throw new Error(`${what}: ${t.name} is ${t.dtype} in the checkpoint, expected F32`);
+    if (t.shape.join() !== want.shape.join()) throw new Error(`${what}: ${t.name}: checkpoint shape [${t.shape}], model shape [${want.shape}]`);
+  });
 }
