@@ -6,7 +6,9 @@ import { duration, secondsBetween, table } from "../../operator/src/ctl/table.js
 export function summaryTable(run: TrainingRun): string {
   const s = run.status ?? {};
   const attempts = s.attempts ?? [];
-  const recoveries = attempts.slice(1).map((a, i) => secondsBetween(attempts[i]?.endTime, a.startTime)).filter((x): x is number => x !== undefined);
+  // From the status alone: the previous pod gone to the next one started. The operator's
+  // recovery histogram starts at the disruption instead, so it adds the final flush.
+  const restarts = attempts.slice(1).map((a, i) => secondsBetween(attempts[i]?.endTime, a.startTime)).filter((x): x is number => x !== undefined);
   // The same accounting as the operator's goodput metric.
   const time = runTime(s, new Date());
   const result = s.result;
@@ -16,7 +18,7 @@ export function summaryTable(run: TrainingRun): string {
     ["preemptions", String(s.preemptions ?? 0)],
     ["failures", String(s.failures ?? 0)],
     ["lost steps", String(s.lostSteps ?? 0)],
-    ["recovery time", recoveries.length ? recoveries.map((r) => duration(r)).join(", ") : "-"],
+    ["recovery (pod gone → next pod started)", restarts.length ? restarts.map((r) => duration(r)).join(", ") : "-"],
     ["goodput (useful training / wall time)", time.wallSeconds > 0 ? `${((100 * time.usefulSeconds) / time.wallSeconds).toFixed(1)} %` : "-"],
     ["final step", String(result?.step ?? s.progress?.step ?? "?")],
     ["final loss", result?.loss !== undefined && result.loss !== null ? Number(result.loss).toFixed(4) : "-"],

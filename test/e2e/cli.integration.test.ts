@@ -15,6 +15,8 @@ import { trainingRun } from "./runs.js";
 
 const e = useE2E();
 const bin = fileURLToPath(new URL("../../operator/bin/resumable.js", import.meta.url));
+/** Where npm links the workspace bins, kubectl-resumable among them. */
+const npmBin = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
 
 function resumable(args: string[], kubeconfig = e.cluster.kubeconfig): Promise<RunResult> {
   return runProcess(process.execPath, [bin, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } });
@@ -46,6 +48,13 @@ describe("resumable CLI", { timeout: 1_200_000 }, () => {
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^NAME\s+PHASE/m);
     assert.match(listed.stdout, /^rehearsed\s+Succeeded\s+400\/400\s+2\s+1\s+0\s+0\s+400 \(final\)/m);
+
+    // As a kubectl plugin, found on PATH, told the kubeconfig by flag rather than KUBECONFIG.
+    const plugin = await runProcess("kubectl", ["resumable", "list", "--kubeconfig", e.cluster.kubeconfig], {
+      env: { ...process.env, KUBECONFIG: "", PATH: `${npmBin}:${process.env.PATH}` },
+    });
+    assert.equal(plugin.code, 0, plugin.stderr);
+    assert.match(plugin.stdout, /^rehearsed\s+Succeeded\s+400\/400\s+2\s+1\s+0\s+0\s+400 \(final\)/m);
 
     const shown = await resumable(["status", "rehearsed"]);
     assert.equal(shown.code, 0, shown.stderr);

@@ -14,17 +14,33 @@ export interface Clients {
   namespace: string;
 }
 
-export function connect(namespace: string | undefined): Clients {
+export interface ConnectOptions {
+  namespace?: string | undefined;
+  /** A kubeconfig file instead of the default search (KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeconfig?: string | undefined;
+  /** A context of the kubeconfig instead of its current one. */
+  context?: string | undefined;
+}
+
+export function connect(opts: ConnectOptions): Clients {
   const kc = new KubeConfig();
   try {
-    kc.loadFromDefault();
+    if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
   } catch (err) {
-    throw new CliError(`cannot load a kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster): ${(err as Error).message}`);
+    const source = opts.kubeconfig ?? "KUBECONFIG, ~/.kube/config or in-cluster";
+    throw new CliError(`cannot load a kubeconfig (${source}): ${(err as Error).message}`);
+  }
+  if (opts.context !== undefined) {
+    if (!kc.getContextObject(opts.context)) {
+      throw new CliError(`no context ${JSON.stringify(opts.context)} in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(", ") || "none"})`);
+    }
+    kc.setCurrentContext(opts.context);
   }
   if (!kc.getCurrentCluster()) {
     throw new CliError("no cluster configured: set KUBECONFIG or run inside a cluster");
   }
-  const ns = namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  const ns = opts.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
   return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi), namespace: ns };
 }
 

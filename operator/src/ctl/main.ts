@@ -12,7 +12,9 @@ const usage = `Usage:
   resumable status RUN [-n NAMESPACE]
   resumable preempt RUN [-n NAMESPACE]
 
-Uses KUBECONFIG (or ~/.kube/config, or the in-cluster service account).`;
+Options (as kubectl's, which a kubectl plugin does not inherit):
+  --kubeconfig FILE   instead of KUBECONFIG, ~/.kube/config or the in-cluster service account
+  --context NAME      a context of that kubeconfig other than its current one`;
 
 async function main(argv: string[]): Promise<string> {
   const { values, positionals } = parseArgs({
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<string> {
     allowPositionals: true,
     options: {
       namespace: { type: "string", short: "n" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
       "all-namespaces": { type: "boolean", short: "A" },
       help: { type: "boolean", short: "h" },
     },
@@ -31,13 +35,14 @@ async function main(argv: string[]): Promise<string> {
     if (!run) throw new CliError(`${cmd} needs a run name\n${usage}`);
     return run;
   };
+  const clients = () => connect(values);
   switch (command) {
     case "list":
-      return list(connect(values.namespace), values["all-namespaces"] ?? false, new Date());
+      return list(clients(), values["all-namespaces"] ?? false, new Date());
     case "status":
-      return status(connect(values.namespace), needsRun("status"));
+      return status(clients(), needsRun("status"));
     case "preempt":
-      return preempt(connect(values.namespace), needsRun("preempt"));
+      return preempt(clients(), needsRun("preempt"));
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}\n${usage}`);
   }

@@ -1,6 +1,7 @@
 // `resumable status <run>`: where a run stands and how it got there — one
-// line per attempt, with why it ended, what it lost and how long the next
-// one took to start.
+// line per attempt, with why it ended, what it lost and how long it took to
+// start after its predecessor's pod was gone (RESTART). The recovery metric
+// starts earlier, at the disruption, so it includes the final flush.
 import type { AttemptRecord } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { getRun, type Clients } from "./client.js";
@@ -35,7 +36,8 @@ export function describe(run: TrainingRun): string {
 function timeline(attempts: readonly AttemptRecord[]): string {
   const rows = attempts.map((a, i) => {
     const prev = i > 0 ? attempts[i - 1] : undefined;
-    const lost = prev?.reachedStep !== undefined && a.resumedFromStep !== undefined ? prev.reachedStep - a.resumedFromStep : undefined;
+    // A resume from a higher step than the predecessor was seen to reach lost nothing.
+    const lost = prev?.reachedStep !== undefined && a.resumedFromStep !== undefined ? Math.max(0, prev.reachedStep - a.resumedFromStep) : undefined;
     return [
       String(a.attempt),
       a.pod,
@@ -50,5 +52,5 @@ function timeline(attempts: readonly AttemptRecord[]): string {
       duration(secondsBetween(prev?.endTime, a.startTime)),
     ];
   });
-  return table(["ATTEMPT", "POD", "NODE", "STARTED", "RAN", "ENDED", "EXIT", "RESUMED FROM", "REACHED", "LOST", "RECOVERY"], rows);
+  return table(["ATTEMPT", "POD", "NODE", "STARTED", "RAN", "ENDED", "EXIT", "RESUMED FROM", "REACHED", "LOST", "RESTART"], rows);
 }
