@@ -23,3 +23,16 @@ export function exportedSeriesNames(): Set<string> {
   const trainer = new TrainerMetrics();
   return new Set([...seriesNames(operator.registry), ...seriesNames(trainer.registry)]);
 }
+
+/** Metric names (not series) each registry exports, without prom-client's process and Node.js defaults. */
+export function documentedMetricNames(): { operator: string[]; trainer: string[] } {
+  const own = (registry: Registry, prefix: string) =>
+    registry
+      .getMetricsAsArray()
+      .map((m) => m.name)
+      .filter((name) => !/^resumable_(trainer_)?(process|nodejs)_/.test(name) && name.startsWith(prefix));
+  return {
+    operator: own(new OperatorMetrics({ runs: () => [], queueDepth: () => 0 }).registry, "resumable_"),
+    trainer: own(new TrainerMetrics().registry, "resumable_trainer_"),
+  };
+}

@@ -69,11 +69,11 @@ describe("the PrometheusRule", () => {
   it("has the five alerts, each with a summary and a runbook link", () => {
     const alerts = ruleGroups(rule).flatMap((g) => g.rules);
     assert.deepEqual(alerts.map((a) => a.alert).sort(), [
-      "ResumableAttemptsFailingRepeatedly",
       "ResumableCheckpointTooOld",
       "ResumableOperatorDown",
       "ResumablePreemptionStorm",
       "ResumableReconcileErrors",
+      "ResumableRunFailingRepeatedly",
     ]);
     for (const a of alerts) {
       assert.ok(a.annotations?.summary, `${a.alert}: summary`);

@@ -71,7 +71,7 @@ export class OperatorMetrics {
   });
   readonly recoveryDuration = new Histogram({
     name: `${PREFIX}recovery_duration_seconds`,
-    help: "From the end of a preempted attempt to the next attempt's trainer running.",
+    help: "From the disruption of a preempted attempt to the next attempt's trainer running.",
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
     registers: [this.registry],
   });
@@ -119,6 +119,10 @@ export class OperatorMetrics {
       },
     });
     this.perRunGauge(sources, "progress_step", "The newest step the run's trainer reported.", (run) => run.status?.progress?.step);
+    // The run's own counts, from its status: what a per-run alert or annotation needs, where
+    // the counters above carry reasons instead of run names.
+    this.perRunGauge(sources, "run_preemptions", "Attempts of the run ended by a preemption so far.", (run) => run.status?.preemptions ?? 0);
+    this.perRunGauge(sources, "run_failures", "Attempts of the run ended by a failure so far.", (run) => run.status?.failures ?? 0);
     this.perRunGauge(sources, "checkpoint_age_seconds", "Time since the run's newest committed checkpoint.", (run, now) => {
       // Only while training can happen: a finished or suspended run's checkpoint just ages.
       const time = toDate(run.status?.lastCheckpoint?.time);
