@@ -1,7 +1,9 @@
 // What any pod sees on the local cluster, checked against the real
-// control plane: it runs and Succeeds, its volumes are at their mountPaths,
-// `kubectl delete` delivers SIGTERM then SIGKILL after the grace period (as
-// the process itself records it), and a PVC's data outlives the pod.
+// control plane: it runs and Succeeds, its volumes (hostPath, ConfigMap,
+// downward API, emptyDir, the projected service-account token) are at their
+// mountPaths, `kubectl delete` delivers SIGTERM then SIGKILL after the grace
+// period (as the process itself records it), OnFailure restarts, a PVC's data
+// outlives the pod, and stopping the cluster leaves no process behind.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,13 +14,13 @@ import { eventually, useCluster } from "../support/cluster.js";
 const c = useCluster();
 const ns = "default";
 
-function podYaml(name: string, script: string, extra: { volumes?: unknown[]; mounts?: unknown[]; grace?: number } = {}): string {
+function podYaml(name: string, script: string, extra: { volumes?: unknown[]; mounts?: unknown[]; grace?: number; restartPolicy?: string } = {}): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: ns, labels: { app: "volumes" } },
     spec: {
-      restartPolicy: "Never",
+      restartPolicy: extra.restartPolicy ?? "Never",
       terminationGracePeriodSeconds: extra.grace ?? 30,
       containers: [{ name: "main", image: "busybox", command: ["sh", "-c", script], volumeMounts: extra.mounts ?? [] }],
       volumes: extra.volumes ?? [],
@@ -76,6 +78,57 @@ describe("pods on the process kubelet", { timeout: 600_000 }, () => {
     assert.throws(() => process.kill(pid, 0), /ESRCH/, "the process was killed");
   });
 
+  test("ConfigMap, downward API, emptyDir and the service-account token are at their mountPaths", async () => {
+    await c.kubectl(["create", "configmap", "settings", "--from-literal=greeting=hi"]);
+    const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+    const script = `{ ${[
+      "cat /etc/settings/greeting /etc/podinfo/name /etc/podinfo/labels; echo",
+      "echo scratch > /scratch/f && cat /scratch/f",
+      `test -s ${sa}/token && grep -q 'BEGIN CERTIFICATE' ${sa}/ca.crt && cat ${sa}/namespace && echo`,
+    ].join("; ")}; } > /dev/termination-log 2>&1`;
+    await c.kubectl(["apply", "-f", "-"], podYaml("volumes", script, {
+      volumes: [
+        { name: "settings", configMap: { name: "settings" } },
+        { name: "podinfo", downwardAPI: { items: [
+          { path: "name", fieldRef: { fieldPath: "metadata.name" } },
+          { path: "labels", fieldRef: { fieldPath: "metadata.labels" } },
+        ] } },
+        { name: "scratch", emptyDir: {} },
+      ],
+      mounts: [
+        { name: "settings", mountPath: "/etc/settings" },
+        { name: "podinfo", mountPath: "/etc/podinfo" },
+        { name: "scratch", mountPath: "/scratch" },
+      ],
+    }));
+    await eventually("volumes Succeeded", async () => {
+      const p = await phase("volumes");
+      if (p === "Failed") throw new Error("volumes Failed");
+      return p === "Succeeded" ? true : undefined;
+    });
+    const pod = await c.core.readNamespacedPod({ name: "volumes", namespace: ns });
+    // The ServiceAccount admission plugin added the projected token volume (token, ca.crt, namespace).
+    assert.ok(pod.spec?.volumes?.some((v) => v.projected?.sources?.some((src) => src.serviceAccountToken)));
+    assert.equal(pod.status?.containerStatuses?.[0]?.state?.terminated?.message, 'hivolumesapp="volumes"\nscratch\ndefault\n');
+  });
+
+  test("restartPolicy OnFailure restarts a failed container, after back-off, until it succeeds", async () => {
+    // emptyDir outlives the container within the pod: the count survives the restart.
+    const script = "n=$$(cat /state/n 2>/dev/null || echo 0); n=$$((n + 1)); echo $$n > /state/n; echo run $$n > /dev/termination-log; [ $$n -ge 2 ]";
+    await c.kubectl(["apply", "-f", "-"], podYaml("retries", script, {
+      restartPolicy: "OnFailure",
+      volumes: [{ name: "state", emptyDir: {} }],
+      mounts: [{ name: "state", mountPath: "/state" }],
+    }));
+    await eventually("retries Succeeded", async () => ((await phase("retries")) === "Succeeded" ? true : undefined), 120_000);
+    const status = (await c.core.readNamespacedPod({ name: "retries", namespace: ns })).status?.containerStatuses?.[0];
+    assert.equal(status?.restartCount, 1);
+    assert.equal(status?.lastState?.terminated?.exitCode, 1);
+    assert.equal(status?.lastState?.terminated?.message?.trim(), "run 1");
+    assert.equal(status?.state?.terminated?.exitCode, 0);
+    assert.equal(status?.state?.terminated?.message?.trim(), "run 2");
+  });
+
   test("a file a pod writes on a PVC is read by the next pod", async () => {
     await c.kubectl(["apply", "-f", "-"], JSON.stringify({
       apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "shared", namespace: ns },
@@ -88,5 +141,25 @@ describe("pods on the process kubelet", { timeout: 600_000 }, () => {
     await eventually("reader Succeeded", async () => ((await phase("reader")) === "Succeeded" ? true : undefined));
     const pod = await c.core.readNamespacedPod({ name: "reader", namespace: ns });
     assert.equal(pod.status?.containerStatuses?.[0]?.state?.terminated?.message?.trim(), "step-42");
+  });
+
+  // Last: it stops the cluster (useCluster's own stop then finds nothing to do).
+  test("stopping the cluster leaves no process behind: control plane, kubelet, and a pod that ignores SIGTERM", async (t) => {
+    const host = mkdtempSync(join(tmpdir(), "resumable-hostpath-"));
+    t.after(() => rmSync(host, { recursive: true, force: true }));
+    const script = "trap '' TERM; echo $$$$ > /data/pid; while true; do sleep 0.2; done";
+    await c.kubectl(["apply", "-f", "-"], podYaml("lingering", script, {
+      grace: 2,
+      volumes: [{ name: "data", hostPath: { path: host } }],
+      mounts: [{ name: "data", mountPath: "/data" }],
+    }));
+    const pid = await eventually("lingering's pid", async () => {
+      const text = existsSync(join(host, "pid")) ? readFileSync(join(host, "pid"), "utf8").trim() : "";
+      return text ? Number(text) : undefined;
+    });
+    await c.cluster.stop();
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, `pod process ${pid} still running`);
+    for (const p of c.cluster.processes) assert.throws(() => process.kill(p.pid, 0), /ESRCH/, `${p.name} (pid ${p.pid}) still running`);
+    assert.equal(existsSync(c.cluster.stateDir), false);
   });
 });
