@@ -1,7 +1,7 @@
 // Conditions the scenarios wait for and the guarantees they check.
 import assert from "node:assert/strict";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import type { E2E } from "./harness.js";
+import { NAMESPACE, type E2E } from "./harness.js";
 import { twinWeightsSha256 } from "./twin.js";
 
 export const isPhase = (phase: string) => (run: TrainingRun) => run.status?.phase === phase;
@@ -21,4 +21,13 @@ export async function assertBitIdentical(run: TrainingRun): Promise<void> {
   assert.equal(run.status?.phase, "Succeeded");
   const want = await twinWeightsSha256(run.spec.training as Record<string, unknown>);
   assert.equal(run.status?.result?.weightsSha256, want, "weights differ from the uninterrupted run");
+}
+
+/** The host directory behind the run's checkpoint PVC (a local-path hostPath PV). */
+export async function checkpointDir(e: E2E, run: string): Promise<string> {
+  const pvcs = await e.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE });
+  const pvc = pvcs.items.find((p) => p.metadata?.name?.startsWith(run));
+  assert.ok(pvc?.spec?.volumeName, `no bound checkpoint PVC for ${run}`);
+  const pv = await e.core.readPersistentVolume({ name: pvc.spec.volumeName });
+  return pv.spec!.hostPath!.path;
 }

@@ -24,11 +24,14 @@ describe("fleet", { timeout: 2_400_000 }, () => {
         body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod.metadata!.name!, namespace: NAMESPACE } },
       });
     }));
+    const nodes = new Set<string>();
     for (const name of names) {
       const run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"), 15 * 60_000);
       assert.ok((run.status?.preemptions ?? 0) >= 1, `${name} was preempted`);
       assert.equal(run.status?.failures ?? 0, 0);
+      for (const a of run.status?.attempts ?? []) if (a.node) nodes.add(a.node);
       await assertBitIdentical(run);
     }
+    assert.ok(nodes.size >= 2, `the attempts ran across the nodes, not on one: ${[...nodes]}`);
   });
 });

@@ -1,12 +1,13 @@
 // Runs that end on their own: the example completes, a crashing trainer
 // uses up its retry budget, suspend and resume, delete while running.
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, checkpointDir, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -26,12 +27,31 @@ describe("TrainingRun lifecycle", { timeout: 1_200_000 }, () => {
     assert.match(table, /Succeeded/);
   });
 
-  test("a crashing trainer retries with backoff, then fails with a condition saying why", async () => {
-    const run = trainingRun("crashes", { image: "busybox", command: ["sh", "-c", "echo boom >&2; exit 1"] });
+  test("a crashing trainer retries with backoff, then fails with a condition saying why; a preemption does not use that budget", async () => {
+    // Each attempt crashes after a few seconds; the first is evicted before it can.
+    const run = trainingRun("crashes", { image: "busybox", command: ["sh", "-c", "sleep 4; echo boom >&2; exit 1"] });
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(run));
+    const first = await eventually("crashes-1 running", async () => {
+      const pod = await e.core.readNamespacedPod({ name: "crashes-1", namespace: NAMESPACE }).catch(() => undefined);
+      return pod?.status?.phase === "Running" ? pod : undefined;
+    });
+    await e.core.createNamespacedPodEviction({
+      name: "crashes-1", namespace: NAMESPACE,
+      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "crashes-1", namespace: NAMESPACE } },
+    });
+    assert.ok(first.spec?.nodeName);
     const failed = await e.waitRun("crashes", "Failed", isPhase("Failed"), 3 * 60_000);
-    assert.equal(failed.status?.failures, 3, "the first attempt plus maxRetries=2 retries");
-    assert.equal(failed.status?.preemptions ?? 0, 0);
+    assert.equal(failed.status?.preemptions, 1, "the eviction");
+    assert.equal(failed.status?.failures, 3, "the first failure plus maxRetries=2 retries, the preemption not counted");
+    assert.equal(failed.status?.attempt, 4);
+    // Backoff: the k-th retry waits 1 s doubling (initialSeconds 1), less the API's whole-second stamps.
+    const attempts = failed.status?.attempts ?? [];
+    const retries = attempts.slice(1).map((next, i) => ({ prev: attempts[i]!, next })).filter(({ prev }) => prev.endReason === "Failed");
+    assert.equal(retries.length, 2);
+    retries.forEach(({ prev, next }, k) => {
+      const gap = (Date.parse(next.startTime ?? "") - Date.parse(prev.endTime ?? "")) / 1000;
+      assert.ok(gap >= 2 ** k - 1, `attempt ${next.attempt} started ${gap}s after attempt ${prev.attempt} failed`);
+    });
     const cond = failed.status?.conditions?.find((c) => c.type === "Failed" || c.type === "Succeeded");
     assert.ok(cond, "a terminal condition");
     assert.match(`${cond.reason} ${cond.message}`, /retr|exit code 1/i);
@@ -53,12 +73,19 @@ describe("TrainingRun lifecycle", { timeout: 1_200_000 }, () => {
     await assertBitIdentical(done);
   });
 
-  test("deleting a running run stops its pod and keeps the checkpoint volume", async () => {
+  test("deleting a running run stops its pod gracefully and keeps the checkpoint volume", async () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("deleted")));
-    await e.waitRun("deleted", "training", pastStep(10));
+    const running = await e.waitRun("deleted", "training", pastStep(10));
+    const volume = await checkpointDir(e, "deleted");
     await e.kubectl(["delete", "tr", "deleted", "-n", NAMESPACE, "--wait=true", "--timeout=120s"]);
     await eventually("the run's pods gone", async () => ((await e.runPods("deleted")).length === 0 ? true : undefined), 120_000);
     const pvcs = await e.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE });
     assert.ok(pvcs.items.some((p) => p.metadata?.name?.startsWith("deleted")), "the checkpoint PVC is retained");
+    // Graceful: the trainer got SIGTERM and flushed a final checkpoint past what it had reported.
+    const newest = readdirSync(volume).filter((d) => d.startsWith("ckpt-")).sort().at(-1);
+    assert.ok(newest, "a checkpoint on the retained volume");
+    const manifest = JSON.parse(readFileSync(join(volume, newest, "manifest.json"), "utf8")) as { kind: string; step: number };
+    assert.equal(manifest.kind, "final");
+    assert.ok(manifest.step >= (running.status?.progress?.step ?? 0), `final checkpoint at step ${manifest.step}`);
   });
 });

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, currentPod, isPhase, pastStep } from "./expect.js";
+import { useE2E } from "./harness.js";
+import { assertBitIdentical, checkpointDir, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -24,7 +24,7 @@ describe("partition", { timeout: 1_200_000 }, () => {
     await assertBitIdentical(run);
     // Every committed checkpoint's manifest names the attempt that wrote it;
     // none written by attempt 1 after attempt 2 claimed the directory.
-    const volume = await checkpointDir("zombie");
+    const volume = await checkpointDir(e, "zombie");
     const fenceTime = statSync(join(volume, "fence")).mtimeMs;
     for (const entry of readdirSync(volume).filter((d) => d.startsWith("ckpt-"))) {
       const manifest = JSON.parse(readFileSync(join(volume, entry, "manifest.json"), "utf8")) as { attempt?: number };
@@ -33,11 +33,3 @@ describe("partition", { timeout: 1_200_000 }, () => {
     }
   });
 });
-
-/** The host directory behind the run's checkpoint PVC (a local-path hostPath PV). */
-async function checkpointDir(run: string): Promise<string> {
-  const pvcs = await e.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE });
-  const pvc = pvcs.items.find((p) => p.metadata?.name?.startsWith(run));
-  const pv = await e.core.readPersistentVolume({ name: pvc!.spec!.volumeName! });
-  return pv.spec!.hostPath!.path;
-}

@@ -102,11 +102,13 @@ export class Controller {
         metrics.reconciles.inc({ result: "error" });
         metrics.reconcileErrors.inc({ stage });
         const { namespace, name } = splitKey(key);
+        // From the cache, as the failed pass saw it: the attempt the failure is about.
+        const where = { namespace, run: name, attempt: this.options.cache.run(key)?.status?.attempt ?? 0, stage };
         const failure = err instanceof PassError ? err.failure : err;
         if (httpStatus(failure) === 409) {
-          logger.debug({ namespace, run: name, stage }, "conflict with a newer version, retrying");
+          logger.debug(where, "conflict with a newer version, retrying");
         } else {
-          logger.warn({ namespace, run: name, stage, err: failure }, "reconcile failed, retrying");
+          logger.warn({ ...where, err: failure }, "reconcile failed, retrying");
         }
         queue.addRateLimited(key);
       } finally {
@@ -237,7 +239,7 @@ export class Controller {
       // The status is written: retrying the pass would not bring these events back
       // (the next pass sees no transition), so a lost event is logged, not retried.
       this.options.metrics.reconcileErrors.inc({ stage: "event" });
-      this.options.logger.warn({ namespace, run: run.metadata.name, err, reason: spec.reason }, "could not emit event");
+      this.options.logger.warn({ namespace, run: run.metadata.name, attempt: run.status?.attempt ?? 0, err, reason: spec.reason }, "could not emit event");
     }
   }
 }
