@@ -61,12 +61,15 @@ describe("TrainingRun lifecycle", { timeout: 1_200_000 }, () => {
 
   test("suspend stops the trainer gracefully; resume continues it to a bit-identical end", async () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("pausable")));
-    await e.waitRun("pausable", "training", pastStep(50));
+    const running = await e.waitRun("pausable", "training", pastStep(50));
     await e.kubectl(["patch", "tr", "pausable", "-n", NAMESPACE, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
-    const suspended = await e.waitRun("pausable", "Suspended", isPhase("Suspended"));
+    // Suspended at once; the trainer's flush is recorded when its pod has ended.
+    await e.waitRun("pausable", "Suspended", isPhase("Suspended"));
     await eventually("no live pod while suspended", async () =>
       (await e.runPods("pausable")).every((p) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded") ? true : undefined);
-    assert.ok((suspended.status?.lastCheckpoint?.step ?? 0) > 0, "a checkpoint was flushed on suspend");
+    const suspended = await e.waitRun("pausable", "the flush recorded", (r) => r.status?.lastCheckpoint?.reason === "preemption");
+    assert.equal(suspended.status?.phase, "Suspended");
+    assert.ok((suspended.status?.lastCheckpoint?.step ?? 0) >= (running.status?.progress?.step ?? 0), "a checkpoint was flushed on suspend");
     await e.kubectl(["patch", "tr", "pausable", "-n", NAMESPACE, "--type=merge", "-p", '{"spec":{"suspend":false}}']);
     const done = await e.waitRun("pausable", "Succeeded", isPhase("Succeeded"));
     assert.equal(done.status?.lostSteps ?? 0, 0);
