@@ -44,14 +44,10 @@ describe("TrainingRun lifecycle", { timeout: 1_200_000 }, () => {
     assert.equal(failed.status?.preemptions, 1, "the eviction");
     assert.equal(failed.status?.failures, 3, "the first failure plus maxRetries=2 retries, the preemption not counted");
     assert.equal(failed.status?.attempt, 4);
-    // Backoff: the k-th retry waits 1 s doubling (initialSeconds 1), less the API's whole-second stamps.
-    const attempts = failed.status?.attempts ?? [];
-    const retries = attempts.slice(1).map((next, i) => ({ prev: attempts[i]!, next })).filter(({ prev }) => prev.endReason === "Failed");
-    assert.equal(retries.length, 2);
-    retries.forEach(({ prev, next }, k) => {
-      const gap = (Date.parse(next.startTime ?? "") - Date.parse(prev.endTime ?? "")) / 1000;
-      assert.ok(gap >= 2 ** k - 1, `attempt ${next.attempt} started ${gap}s after attempt ${prev.attempt} failed`);
-    });
+    // Each failure before the last announced its retry (the backoff's wait is unit-tested
+    // with a fake clock in reconcile-budgets.test.ts; timings belong in test/bench).
+    const retrying = await e.kubectl(["get", "events", "-n", NAMESPACE, "--field-selector", "involvedObject.name=crashes,reason=RetryingAfterFailure", "-o", "name"]);
+    assert.equal(retrying.trim().split("\n").filter(Boolean).length, 2, retrying);
     const cond = failed.status?.conditions?.find((c) => c.type === "Failed" || c.type === "Succeeded");
     assert.ok(cond, "a terminal condition");
     assert.match(`${cond.reason} ${cond.message}`, /retr|exit code 1/i);
