@@ -71,13 +71,10 @@ export function restoreWeights(model: tf.LayersModel, weights: NamedTensor[]): v
 /** Call once, on a fresh optimizer: tfjs leaks the old moments when setWeights replaces them. */
 export async function restoreOptimizer(model: tf.LayersModel, optimizer: tf.Optimizer, iterations: number, saved: NamedTensor[]): Promise<void> {
   const powers = adamPowers(optimizer);
-  const isPower = (t: NamedTensor) => (powerNames as readonly string[]).includes(t.name);
-  const moments = powers ? saved.filter((t) => !isPower(t)) : saved;
-  checkTensors("optimizer state", moments, expectedMoments(model, moments.length));
-  const [beta1Power, beta2Power] = powers ? powerNames.map((name) => saved.find((s) => s.name === name)) : [];
-  if (powers) {
-    checkTensors("optimizer state", [beta1Power, beta2Power].filter((t) => t !== undefined), powerNames.map((name) => ({ name, shape: [] })));
-  }
+  // As captureOptimizer stores them: the moments, then (Adam) the two scalar beta powers.
+  const moments = powers ? saved.filter((t) => !(powerNames as readonly string[]).includes(t.name)) : saved;
+  const expectedPowers = powers ? powerNames.map((name) => ({ name, shape: [] })) : [];
+  checkTensors("optimizer state", saved, [...expectedMoments(model, moments.length), ...expectedPowers]);
   const tensors = [
     { name: "iter", tensor: tf.scalar(iterations, "int32") },
     ...moments.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape, "float32") })),
@@ -86,6 +83,7 @@ export async function restoreOptimizer(model: tf.LayersModel, optimizer: tf.Opti
   tf.dispose(tensors.map((t) => t.tensor));
   if (powers) {
     // setWeights recomputed these with pow(); put back the exact values the run had.
+    const [beta1Power, beta2Power] = saved.slice(-2);
     tf.tidy(() => {
       powers.accBeta1.assign(tf.scalar(beta1Power!.data[0]!));
       powers.accBeta2.assign(tf.scalar(beta2Power!.data[0]!));
