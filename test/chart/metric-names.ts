@@ -18,21 +18,23 @@ function seriesNames(registry: Registry): string[] {
   });
 }
 
+/** The operator's and the trainer's registries, as a scrape of each would read them. */
+function registries(): { operator: Registry; trainer: Registry } {
+  return { operator: new OperatorMetrics({ runs: () => [], queueDepth: () => 0 }).registry, trainer: new TrainerMetrics().registry };
+}
+
 export function exportedSeriesNames(): Set<string> {
-  const operator = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
-  const trainer = new TrainerMetrics();
-  return new Set([...seriesNames(operator.registry), ...seriesNames(trainer.registry)]);
+  const { operator, trainer } = registries();
+  return new Set([...seriesNames(operator), ...seriesNames(trainer)]);
 }
 
 /** Metric names (not series) each registry exports, without prom-client's process and Node.js defaults. */
 export function documentedMetricNames(): { operator: string[]; trainer: string[] } {
-  const own = (registry: Registry, prefix: string) =>
+  const own = (registry: Registry) =>
     registry
       .getMetricsAsArray()
       .map((m) => m.name)
-      .filter((name) => !/^resumable_(trainer_)?(process|nodejs)_/.test(name) && name.startsWith(prefix));
-  return {
-    operator: own(new OperatorMetrics({ runs: () => [], queueDepth: () => 0 }).registry, "resumable_"),
-    trainer: own(new TrainerMetrics().registry, "resumable_trainer_"),
-  };
+      .filter((name) => !/^resumable_(trainer_)?(process|nodejs)_/.test(name));
+  const { operator, trainer } = registries();
+  return { operator: own(operator), trainer: own(trainer) };
 }
