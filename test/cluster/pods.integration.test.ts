@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import { eventually, useCluster } from "../support/cluster.js";
 
 const c = useCluster();
@@ -31,6 +31,26 @@ function podYaml(name: string, script: string, extra: { volumes?: unknown[]; mou
 async function phase(name: string): Promise<string | undefined> {
   const pod = await c.core.readNamespacedPod({ name, namespace: ns });
   return pod.status?.phase;
+}
+
+/**
+ * A pod whose process writes its pid to a hostPath dir and then runs on until killed
+ * (`setup` decides what it does with SIGTERM). `$$$$` because the kubelet unescapes `$$` to
+ * `$` in command and args. Resolves once the pid is written, with the host dir and the pid.
+ */
+async function pidWritingPod(t: TestContext, name: string, setup: string): Promise<{ host: string; pid: number }> {
+  const host = mkdtempSync(join(tmpdir(), "resumable-hostpath-"));
+  t.after(() => rmSync(host, { recursive: true, force: true }));
+  await c.kubectl(["apply", "-f", "-"], podYaml(name, `${setup}; echo $$$$ > /data/pid; while true; do sleep 0.2; done`, {
+    grace: 2,
+    volumes: [{ name: "data", hostPath: { path: host } }],
+    mounts: [{ name: "data", mountPath: "/data" }],
+  }));
+  const pid = await eventually(`${name} running with its pid written`, async () => {
+    const text = existsSync(join(host, "pid")) ? readFileSync(join(host, "pid"), "utf8").trim() : "";
+    return text && (await phase(name)) === "Running" ? Number(text) : undefined;
+  });
+  return { host, pid };
 }
 
 describe("pods on the process kubelet", { timeout: 600_000 }, () => {
@@ -58,21 +78,10 @@ describe("pods on the process kubelet", { timeout: 600_000 }, () => {
   });
 
   test("a hostPath volume is visible at its mountPath; kubectl delete sends SIGTERM, then SIGKILL after the grace period", async (t) => {
-    const host = mkdtempSync(join(tmpdir(), "resumable-hostpath-"));
-    t.after(() => rmSync(host, { recursive: true, force: true }));
-    // The process records its pid and every SIGTERM, ignores it, and keeps
-    // running: only SIGKILL after the grace period can end it. `$$$$` because
-    // the kubelet unescapes `$$` to `$` in command and args.
-    const script = "trap 'echo TERM >> /data/signals' TERM; echo $$$$ > /data/pid; while true; do sleep 0.2; done";
-    await c.kubectl(["apply", "-f", "-"], podYaml("stubborn", script, {
-      grace: 2,
-      volumes: [{ name: "data", hostPath: { path: host } }],
-      mounts: [{ name: "data", mountPath: "/data" }],
-    }));
-    await eventually("stubborn Running with its pid written", async () =>
-      (await phase("stubborn")) === "Running" && existsSync(join(host, "pid")) && readFileSync(join(host, "pid"), "utf8").trim() ? true : undefined);
+    // The process records every SIGTERM, ignores it, and keeps running: only SIGKILL after
+    // the grace period can end it.
+    const { host, pid } = await pidWritingPod(t, "stubborn", "trap 'echo TERM >> /data/signals' TERM");
     assert.equal(existsSync("/data/pid"), false, "the mount is private to the pod's mount namespace");
-    const pid = Number(readFileSync(join(host, "pid"), "utf8"));
     await c.kubectl(["delete", "pod", "stubborn", "--wait=true", "--timeout=60s"]);
     assert.match(readFileSync(join(host, "signals"), "utf8"), /TERM/);
     assert.throws(() => process.kill(pid, 0), /ESRCH/, "the process was killed");
@@ -145,18 +154,7 @@ describe("pods on the process kubelet", { timeout: 600_000 }, () => {
 
   // Last: it stops the cluster (useCluster's own stop then finds nothing to do).
   test("stopping the cluster leaves no process behind: control plane, kubelet, and a pod that ignores SIGTERM", async (t) => {
-    const host = mkdtempSync(join(tmpdir(), "resumable-hostpath-"));
-    t.after(() => rmSync(host, { recursive: true, force: true }));
-    const script = "trap '' TERM; echo $$$$ > /data/pid; while true; do sleep 0.2; done";
-    await c.kubectl(["apply", "-f", "-"], podYaml("lingering", script, {
-      grace: 2,
-      volumes: [{ name: "data", hostPath: { path: host } }],
-      mounts: [{ name: "data", mountPath: "/data" }],
-    }));
-    const pid = await eventually("lingering's pid", async () => {
-      const text = existsSync(join(host, "pid")) ? readFileSync(join(host, "pid"), "utf8").trim() : "";
-      return text ? Number(text) : undefined;
-    });
+    const { pid } = await pidWritingPod(t, "lingering", "trap '' TERM");
     await c.cluster.stop();
     assert.throws(() => process.kill(pid, 0), /ESRCH/, `pod process ${pid} still running`);
     for (const p of c.cluster.processes) assert.throws(() => process.kill(p.pid, 0), /ESRCH/, `${p.name} (pid ${p.pid}) still running`);
