@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { runProcess, type RunResult } from "../support/process.js";
 import { useE2E } from "./harness.js";
-import { isPhase, pastStep } from "./expect.js";
+import { assertResumeRecorded, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -43,6 +43,7 @@ describe("resumable CLI", { timeout: 1_200_000 }, () => {
     const run = await e.waitRun("rehearsed", "Succeeded", isPhase("Succeeded"));
     assert.equal(run.status?.preemptions, 1);
     assert.equal(run.status?.lostSteps, 0);
+    assertResumeRecorded(e, run, { graceful: true });
 
     const listed = await resumable(["list"]);
     assert.equal(listed.code, 0, listed.stderr);

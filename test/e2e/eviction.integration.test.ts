@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, currentPod, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -21,7 +21,8 @@ describe("eviction", { timeout: 1_200_000 }, () => {
     assert.equal(run.status?.preemptions, 1);
     assert.equal(run.status?.failures ?? 0, 0);
     assert.equal(run.status?.lostSteps, 0);
-    assert.ok((run.status?.attempts?.[1]?.resumedFromStep ?? 0) >= 100, "the second attempt resumed, not restarted");
+    const [, second] = assertResumeRecorded(e, run, { graceful: true });
+    assert.ok(second!.resumedFromStep >= 100, "the second attempt resumed past where the eviction came");
     await assertBitIdentical(run);
   });
 
@@ -36,6 +37,7 @@ describe("eviction", { timeout: 1_200_000 }, () => {
     assert.equal(run.status?.failures ?? 0, 0);
     assert.equal(run.status?.lostSteps, 0);
     assert.notEqual(run.status?.attempts?.[1]?.node, node, "the next attempt ran elsewhere");
+    assertResumeRecorded(e, run, { graceful: true });
     await assertBitIdentical(run);
   });
 });

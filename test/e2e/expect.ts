@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { NAMESPACE, type E2E } from "./harness.js";
+import { lostStepsFromRecords, trainerAttempts, type TrainerAttempt } from "./trainer-records.js";
 import { twinWeightsSha256 } from "./twin.js";
 
 export const isPhase = (phase: string) => (run: TrainingRun) => run.status?.phase === phase;
@@ -30,4 +31,42 @@ export async function checkpointDir(e: E2E, run: string): Promise<string> {
   assert.ok(pvc?.spec?.volumeName, `no bound checkpoint PVC for ${run}`);
   const pv = await e.core.readPersistentVolume({ name: pvc.spec.volumeName });
   return pv.spec!.hostPath!.path;
+}
+
+/**
+ * The resume proven from the trainers' own records (their pod logs), not from the weights
+ * or the operator's formula: every attempt after the first resumed past step 0 from where
+ * the operator recorded, status.lostSteps equals the steps the records show computed twice,
+ * and the last attempt completed. `graceful`: every disruption was a preemption with a final
+ * flush, so each attempt started exactly where the previous one stopped (0 lost).
+ */
+export function assertResumeRecorded(e: E2E, run: TrainingRun, opts: { graceful: boolean }): TrainerAttempt[] {
+  const name = run.metadata.name!;
+  const records = trainerAttempts(e, name);
+  const described = records.map((r) => `attempt ${r.attempt}: ${r.resumedFromStep}->${r.reachedStep} ${r.summary?.reason ?? "killed"}`).join("; ");
+  assert.ok(records.length >= 2, `${name}: at least two attempts in the trainers' records (${described})`);
+  for (const [i, record] of records.entries()) {
+    const recorded = run.status?.attempts?.find((a) => a.attempt === record.attempt);
+    if (i === 0) {
+      assert.equal(record.resumedFromStep, 0, `${name}: the first attempt starts fresh (${described})`);
+      continue;
+    }
+    assert.ok(record.resumedFromStep > 0, `${name}: attempt ${record.attempt} resumed, not restarted from 0 (${described})`);
+    if (recorded) assert.equal(recorded.resumedFromStep, record.resumedFromStep, `${name}: status.attempts[].resumedFromStep of attempt ${record.attempt}`);
+    if (opts.graceful) {
+      const previous = records[i - 1]!;
+      assert.equal(record.resumedFromStep, previous.reachedStep, `${name}: attempt ${record.attempt} began where ${previous.attempt} stopped (${described})`);
+    }
+  }
+  const lost = lostStepsFromRecords(records);
+  if (opts.graceful) {
+    assert.equal(lost, 0, `${name}: no step computed twice (${described})`);
+    assert.equal(run.status?.lostSteps ?? 0, 0, `${name}: status.lostSteps`);
+  } else {
+    // A SIGKILLed trainer's last steps after its last progress report are in its log but
+    // never reached the operator: status.lostSteps is what was reported, a lower bound.
+    assert.ok((run.status?.lostSteps ?? 0) <= lost, `${name}: status.lostSteps ${run.status?.lostSteps} within the trainers' ${lost} (${described})`);
+  }
+  assert.equal(records.at(-1)?.summary?.reason, "completed", `${name}: the last attempt completed (${described})`);
+  return records;
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, checkpointDir, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, assertResumeRecorded, checkpointDir, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -69,6 +69,7 @@ describe("TrainingRun lifecycle", { timeout: 1_200_000 }, () => {
     await e.kubectl(["patch", "tr", "pausable", "-n", NAMESPACE, "--type=merge", "-p", '{"spec":{"suspend":false}}']);
     const done = await e.waitRun("pausable", "Succeeded", isPhase("Succeeded"));
     assert.equal(done.status?.lostSteps ?? 0, 0);
+    assertResumeRecorded(e, done, { graceful: true });
     await assertBitIdentical(done);
   });
 

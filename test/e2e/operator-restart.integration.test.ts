@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, currentPod, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -37,6 +37,7 @@ describe("operator restarts", { timeout: 1_200_000 }, () => {
     const names = (await e.runPods("restarts")).map((p) => p.metadata?.name);
     assert.equal(new Set(names).size, names.length);
     assert.ok(names.every((n) => n === "restarts-1" || n === "restarts-2"), `pods: ${names.join(", ")}`);
+    assertResumeRecorded(e, run, { graceful: true });
     await assertBitIdentical(run);
   });
 

@@ -24,7 +24,9 @@ export function trainingRun(name: string, spec: Partial<TrainingRunSpecInput> = 
     metadata: { name, namespace: NAMESPACE },
     spec: {
       training: SMALL_TRAINING,
-      env: [{ name: "RESUMABLE_PROGRESS_SECONDS", value: "1" }],
+      // trace: one log line per step, the trainer's own record of what each attempt computed
+      // (trainer-records.ts reads it to prove a resume).
+      env: [{ name: "RESUMABLE_PROGRESS_SECONDS", value: "1" }, { name: "LOG_LEVEL", value: "trace" }],
       scheduling: { spot: true },
       preemption: { gracePeriodSeconds: 10 },
       failurePolicy: { maxRetries: 2, backoff: { initialSeconds: 1, maxSeconds: 4 } },

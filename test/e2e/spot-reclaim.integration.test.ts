@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { useE2E } from "./harness.js";
-import { assertBitIdentical, currentPod, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -19,6 +19,8 @@ describe("spot reclaim", { timeout: 1_200_000 }, () => {
     assert.equal(run.status?.failures ?? 0, 0);
     assert.equal(run.status?.lostSteps, 0);
     assert.equal(run.status?.attempts?.[0]?.endReason, "Preempted");
+    const [first] = assertResumeRecorded(e, run, { graceful: true });
+    assert.equal(first!.summary?.reason, "preempted", "the reclaimed trainer flushed and said so");
     await assertBitIdentical(run);
   });
 });
