@@ -25,6 +25,11 @@ export interface Cluster {
   kubeconfig: string;
   server: string;
   processes: Started[];
+  /**
+   * Chaos: SIGKILLs one of the cluster's processes by name (etcd, kube-apiserver, kubelet, …)
+   * as a crash would, and after `downMs` starts it again with the same command line.
+   */
+  crashAndRestart(name: string, downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,7 +65,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const expected = (JSON.parse(readFileSync(nodesFile, "utf8")) as { name: string }[]).map((n) => n.name);
       await waitNodesReady(cp.adminKubeconfig, expected, kubelet);
     }
-    return { stateDir, kubeconfig: cp.adminKubeconfig, server: cp.server, processes, stop: () => stopCluster(stateDir) };
+    const crashAndRestart = async (name: string, downMs: number) => {
+      const i = processes.findIndex((p) => p.name === name);
+      const old = processes[i];
+      if (!old) throw new Error(`the cluster has no process named ${name}`);
+      await stopProcess(old.pid, 0);
+      await sleep(downMs);
+      processes[i] = startDetached(old.name, old.command, old.args, old.log);
+      save(cp.adminKubeconfig, cp.server);
+    };
+    return { stateDir, kubeconfig: cp.adminKubeconfig, server: cp.server, processes, crashAndRestart, stop: () => stopCluster(stateDir) };
   } catch (err) {
     await stopCluster(stateDir);
     throw err;

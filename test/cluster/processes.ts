@@ -10,6 +10,9 @@ export interface Started {
   name: string;
   pid: number;
   log: string;
+  /** The command line, so a chaos test can start the same process again after killing it. */
+  command: string;
+  args: string[];
 }
 
 export function startDetached(name: string, command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): Started {
@@ -18,7 +21,7 @@ export function startDetached(name: string, command: string, args: string[], log
     const child = spawn(command, args, { detached: true, stdio: ["ignore", fd, fd], env: env ?? process.env });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
     child.unref();
-    return { name, pid: child.pid, log };
+    return { name, pid: child.pid, log, command, args };
   } finally {
     closeSync(fd);
   }
