@@ -26,9 +26,3 @@ export const OPERATOR_ENV_NAMES = [
   ENV.podNamespace,
   ENV.podIp,
 ] as const;
-
-/**
- * Every name the operator may set, some only when the spec asks: a user value in spec.env
- * would silently override the protocol (or a spec field), so spec.env may not set them.
- */
-export const RESERVED_ENV_NAMES = [...OPERATOR_ENV_NAMES, ENV.allowFreshStart] as const;
