@@ -25,7 +25,7 @@ export const minimal = trainingRun({});
 export const minimalDefaulted = {
   image: "resumable/trainer:0.1.0",
   training: { model: "mlp", totalSteps: 600 },
-  checkpoint: { mountPath: "/checkpoints", retainOnDelete: true },
+  checkpoint: { mountPath: "/checkpoints", retainOnDelete: true, allowFreshStart: false },
   preemption: { gracePeriodSeconds: 25 },
   failurePolicy: { maxRetries: 3, backoff: { initialSeconds: 10, maxSeconds: 300 } },
   scheduling: { spot: false },

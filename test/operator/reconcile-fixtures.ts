@@ -1,6 +1,7 @@
 // Builders and a fake clock for the reconcile tests: each test states only what it is about.
 import type { V1ContainerStatus, V1Node, V1PersistentVolumeClaim, V1Pod, V1PodCondition } from "@kubernetes/client-node";
-import { ATTEMPT_LABEL, PROGRESS_ANNOTATION, RUN_LABEL } from "../../operator/src/api/group.js";
+import { PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { ATTEMPT_LABEL, RUN_LABEL } from "../../operator/src/api/group.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { OPERATOR_ENV_NAMES } from "../../operator/src/api/spec.js";
+import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
 import type { Action } from "../../operator/src/reconcile/types.js";
 import { T0, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 

@@ -6,7 +6,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { progressAnnotation } from "../../trainer/src/report/progress.js";
+import { PROGRESS_ANNOTATION as progressAnnotation } from "@resumable/protocol";
 import { startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
 interface Patch {

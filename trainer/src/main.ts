@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { EXIT_CODES as exitCodes } from "@resumable/protocol";
 import { FencedError } from "./checkpoint/fence.js";
 import { readEnv, type TrainerEnv } from "./config/env.js";
 import { ConfigError } from "./config/errors.js";
@@ -10,8 +11,6 @@ import { ProgressReporter } from "./report/progress.js";
 import { emitSummary } from "./report/summary.js";
 import type { StopRequest } from "./signals/stop.js";
 import { initialRunState, runTraining, type RunState } from "./train/run.js";
-
-export const exitCodes = { completed: 0, failed: 1, config: 2, fenced: 3, preempted: 143 } as const;
 
 /** The CLI: parses arguments, environment and config, runs training, writes the summary. Returns the exit code. */
 export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: StopRequest): Promise<number> {

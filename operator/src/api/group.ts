@@ -12,8 +12,6 @@ export const SHORT_NAMES = ["tr"];
 export const RUN_LABEL = `${API_GROUP}/run`;
 /** Label on every trainer pod: its 1-based attempt number. */
 export const ATTEMPT_LABEL = `${API_GROUP}/attempt`;
-/** Annotation the trainer merge-patches on its own pod (docs/trainer-protocol.md). */
-export const PROGRESS_ANNOTATION = `${API_GROUP}/progress`;
 
 /** The trainer image a run uses when spec.image is not set; moves with the release version. */
 export const DEFAULT_TRAINER_IMAGE = "resumable/trainer:0.1.0";

@@ -1,3 +1,4 @@
+import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
 import { z } from "zod";
 import { DEFAULT_TRAINER_IMAGE } from "./group.js";
 import { withRules } from "./rules.js";
@@ -23,18 +24,11 @@ const objectName = z
 const passThrough = z.record(z.string(), z.unknown());
 
 /**
- * Environment variables the operator sets on every trainer (docs/trainer-protocol.md).
- * A user value would silently break the protocol, so spec.env may not set them.
+ * The operator sets these on every trainer (docs/trainer-protocol.md): a user value would
+ * silently break the protocol. RESUMABLE_ALLOW_FRESH_START is not among them: the operator
+ * sets it only for spec.checkpoint.allowFreshStart, and a user value means the same thing.
  */
-export const OPERATOR_ENV_NAMES = [
-  "RESUMABLE_CHECKPOINT_DIR",
-  "RESUMABLE_CONFIG",
-  "RESUMABLE_RUN",
-  "RESUMABLE_ATTEMPT",
-  "RESUMABLE_POD_NAME",
-  "RESUMABLE_POD_NAMESPACE",
-  "RESUMABLE_POD_IP",
-] as const;
+const operatorEnvNames: readonly string[] = OPERATOR_ENV_NAMES;
 
 const envVar = z.object({
   name: z.string().max(256).regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, "must be a C identifier (letters, digits, -, ., _)"),
@@ -45,10 +39,10 @@ const envVar = z.object({
 // Bounded so the apiserver's CEL cost estimate for the rule below stays within its budget.
 const env = withRules(z.array(envVar).max(256), [
   {
-    rule: `self.all(e, !(e.name in ${JSON.stringify(OPERATOR_ENV_NAMES).replaceAll('"', "'")}))`,
-    message: `must not set ${OPERATOR_ENV_NAMES.join(", ")}: the operator sets them for the trainer protocol`,
+    rule: `self.all(e, !(e.name in ${JSON.stringify(operatorEnvNames).replaceAll('"', "'")}))`,
+    message: `must not set ${operatorEnvNames.join(", ")}: the operator sets them for the trainer protocol`,
     field: "",
-    holds: (vars) => vars.every((v) => !(OPERATOR_ENV_NAMES as readonly string[]).includes(v.name)),
+    holds: (vars) => vars.every((v) => !operatorEnvNames.includes(v.name)),
   },
 ]);
 
@@ -81,6 +75,10 @@ const checkpoint = withRules(
       .boolean()
       .default(true)
       .describe("false: the created PVC is owned by the run and deleted with it."),
+    allowFreshStart: z
+      .boolean()
+      .default(false)
+      .describe("true: when checkpoints exist but none loads, the trainer starts from step 0; false: the run fails (CheckpointsUnusable)."),
   }),
   [
     {

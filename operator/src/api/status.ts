@@ -57,7 +57,11 @@ const attemptRecordSchema = z.object({
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
-/** The trainer's summary at exit (docs/trainer-protocol.md); unknown fields are kept. */
+/**
+ * status.result: the trainer's summary at completion as @resumable/protocol's
+ * exitSummarySchema reads it, with its nulls left out (see summaryForStatus); unknown
+ * fields are kept.
+ */
 export const trainerSummarySchema = z.looseObject({
   reason: z.enum(["completed", "preempted", "failed"]),
   step: z.int().optional(),

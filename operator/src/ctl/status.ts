@@ -2,6 +2,7 @@
 // line per attempt, with why it ended, what it lost and how long it took to
 // start after its predecessor's pod was gone (RESTART). The recovery metric
 // starts earlier, at the disruption, so it includes the final flush.
+import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { getRun, type Clients } from "./client.js";
@@ -34,10 +35,10 @@ export function describe(run: TrainingRun): string {
 }
 
 function timeline(attempts: readonly AttemptRecord[]): string {
+  // The protocol's rule, as status.lostSteps and resumable_lost_steps_total count them.
+  const lost = lostSteps(attempts).perAttempt;
   const rows = attempts.map((a, i) => {
     const prev = i > 0 ? attempts[i - 1] : undefined;
-    // A resume from a higher step than the predecessor was seen to reach lost nothing.
-    const lost = prev?.reachedStep !== undefined && a.resumedFromStep !== undefined ? Math.max(0, prev.reachedStep - a.resumedFromStep) : undefined;
     return [
       String(a.attempt),
       a.pod,
@@ -48,7 +49,7 @@ function timeline(attempts: readonly AttemptRecord[]): string {
       a.exitCode === undefined ? "-" : String(a.exitCode),
       a.resumedFromStep === undefined ? "-" : String(a.resumedFromStep),
       a.reachedStep === undefined ? "-" : String(a.reachedStep),
-      lost === undefined ? "-" : String(lost),
+      lost[i] === undefined ? "-" : String(lost[i]),
       duration(secondsBetween(prev?.endTime, a.startTime)),
     ];
   });

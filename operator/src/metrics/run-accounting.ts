@@ -1,3 +1,4 @@
+import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import { toDate } from "../reconcile/time.js";
 
@@ -15,16 +16,15 @@ function seconds(from: Date | undefined, to: Date | undefined): number {
 }
 
 /**
- * Wall time lost by one ended attempt: its lost steps at the attempt's own pace. The lost
- * steps are known once the next attempt says where it resumed from.
+ * Wall time behind `lost` steps that the attempt after `record` trained again (the
+ * protocol's lost-steps rule), at `record`'s own pace; 0 when its pace is unknown.
  */
-function lostSecondsOf(record: AttemptRecord, next: AttemptRecord | undefined): number {
-  const reached = record.reachedStep;
-  const resumed = next?.resumedFromStep;
-  if (reached === undefined || resumed === undefined || reached <= resumed) return 0;
+function lostSecondsOf(record: AttemptRecord | undefined, lost: number | undefined): number {
+  const reached = record?.reachedStep;
+  if (record === undefined || reached === undefined || !lost) return 0;
   const stepsTrained = reached - (record.resumedFromStep ?? 0);
   const duration = seconds(toDate(record.startTime), toDate(record.endTime));
-  return stepsTrained > 0 ? ((reached - resumed) * duration) / stepsTrained : 0;
+  return stepsTrained > 0 ? (lost * duration) / stepsTrained : 0;
 }
 
 /**
@@ -34,11 +34,13 @@ function lostSecondsOf(record: AttemptRecord, next: AttemptRecord | undefined): 
 export function runTime(status: TrainingRunStatus | undefined, now: Date): RunTime {
   const attempts = status?.attempts ?? [];
   const end = toDate(status?.completionTime) ?? now;
+  const lost = lostSteps(attempts).perAttempt;
+  const byNumber = new Map(attempts.map((a) => [a.attempt, a]));
   let trained = 0;
   let lostSeconds = 0;
   attempts.forEach((record, i) => {
     trained += seconds(toDate(record.startTime), toDate(record.endTime) ?? end);
-    lostSeconds += lostSecondsOf(record, attempts[i + 1]);
+    lostSeconds += lostSecondsOf(byNumber.get(record.attempt - 1), lost[i]);
   });
   return {
     wallSeconds: seconds(toDate(status?.startTime), end),

@@ -1,4 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
+import { disruptionOf } from "@resumable/protocol";
 import type { TrainingRunStatus } from "../api/status.js";
 import { findRecord } from "../reconcile/attempts.js";
 import { podName } from "../reconcile/names.js";
@@ -10,20 +11,6 @@ import { runTime } from "./run-accounting.js";
 /** Signals become label values: keep them to names, so a label set stays bounded. */
 function reasonLabel(detail: string | undefined): string {
   return detail !== undefined && /^[A-Za-z][A-Za-z0-9]{0,39}$/.test(detail) ? detail : "Other";
-}
-
-/**
- * When a pod was first told to go: its DisruptionTarget condition, or the delete request
- * (deletionTimestamp is the kill deadline, so the grace period is taken off again).
- */
-function disruptedAt(pod: V1Pod): number | undefined {
-  const marks: number[] = [];
-  const condition = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
-  const conditionAt = toDate(condition?.lastTransitionTime);
-  if (conditionAt) marks.push(conditionAt.getTime());
-  const deadline = toDate(pod.metadata?.deletionTimestamp);
-  if (deadline) marks.push(deadline.getTime() - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000);
-  return marks.length > 0 ? Math.min(...marks) : undefined;
 }
 
 /**
@@ -67,7 +54,7 @@ export class RunObserver {
     const attempt = status?.attempt ?? 0;
     const newestPod = pods.find((p) => p.metadata?.name === podName(runName, attempt));
     // Marks are taken while the pod is the newest: its successor comes only after its end.
-    const mark = newestPod && disruptedAt(newestPod);
+    const mark = newestPod && disruptionOf(newestPod)?.markedAt;
     if (mark !== undefined && this.disrupted.get(runKey)?.attempt !== attempt) {
       this.disrupted.set(runKey, { attempt, at: seenAt(mark, now) });
     }

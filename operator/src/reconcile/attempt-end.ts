@@ -1,10 +1,20 @@
-import type { AttemptRecord, TrainerSummary } from "../api/status.js";
+import { resumedFrom, type ParsedExitSummary } from "@resumable/protocol";
+import type { AttemptRecord } from "../api/status.js";
 import type { TrainingRunSpec } from "../api/spec.js";
-import { noteProgress } from "./attempts.js";
+import { clearCheckpointFailing, noteProgress } from "./attempts.js";
 import { retryDelaySeconds } from "./backoff.js";
 import type { Draft } from "./draft.js";
 import type { Outcome } from "./pod-assessment.js";
 import { toTimestamp } from "./time.js";
+import { summaryForStatus } from "./trainer-reports.js";
+
+/** Why retrying a permanent failure cannot help, by its detail. */
+const PERMANENT_BECAUSE: Record<string, string> = {
+  InvalidConfig: "the trainer rejected spec.training, retrying cannot help",
+  CheckpointsUnusable:
+    "checkpoints exist but none loads and spec.checkpoint.allowFreshStart is false, retrying cannot help; " +
+    "repair or replace the checkpoint volume, or start a run with allowFreshStart: true to train from step 0",
+};
 
 /**
  * Records how an attempt ended and charges the matching budget. Called only for a record
@@ -28,7 +38,8 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
     case "Succeeded":
       d.status.phase = "Succeeded";
       d.status.completionTime = toTimestamp(d.now);
-      if (outcome.summary) d.status.result = outcome.summary;
+      if (outcome.summary) d.status.result = summaryForStatus(outcome.summary);
+      clearCheckpointFailing(d, "the final checkpoint committed");
       d.condition({ type: "Complete", status: "True", reason: "TrainingCompleted", message: `${at} completed` });
       d.event("Normal", "Succeeded", `${at} completed training at step ${record.reachedStep ?? "?"}`);
       return;
@@ -43,10 +54,15 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
     }
     case "Failed": {
       const failures = (d.status.failures = (d.status.failures ?? 0) + 1);
-      const why = `${at} failed (${outcome.detail}${exit})`;
+      // The trainer's own words: the operator's labels alone hide which file or field it was.
+      const why = `${at} failed (${outcome.detail}${exit})${outcome.message === undefined ? "" : `: ${outcome.message}`}`;
       const max = spec.failurePolicy.maxRetries;
+      if (outcome.detail === "CheckpointsUnusable") {
+        d.condition({ type: "CheckpointsUnusable", status: "True", reason: "NoneLoads", message: outcome.message ?? `${at}: no checkpoint loads` });
+      }
       if (outcome.permanent) {
-        failRun(d, outcome.detail, `${why}: the trainer rejected spec.training, retrying cannot help; see the pod's log`);
+        const because = PERMANENT_BECAUSE[outcome.detail] ?? "retrying cannot help";
+        failRun(d, outcome.detail, `${why}; ${because}${outcome.message === undefined ? "; see the pod's log" : ""}`);
       } else if (failures > max) {
         failRun(d, "MaxRetriesExceeded", `${why}; ${failures} failures exceed spec.failurePolicy.maxRetries (${max})`);
       } else {
@@ -70,16 +86,17 @@ function failRun(d: Draft, reason: string, message: string): void {
 }
 
 /** The trainer's own account at exit is the most precise one there is. */
-function noteSummary(d: Draft, record: AttemptRecord, summary: TrainerSummary): void {
-  if (summary.step === undefined) return;
+function noteSummary(d: Draft, record: AttemptRecord, summary: ParsedExitSummary): void {
+  if (summary.step === undefined || summary.step === null) return;
   // A failed trainer's checkpoint field names an older save, already reported in progress.
-  const saved = summary.reason === "failed" ? undefined : summary.checkpoint;
+  const saved = summary.reason === "failed" ? undefined : (summary.checkpoint ?? undefined);
   noteProgress(d, record, {
     step: summary.step,
-    totalSteps: summary.totalSteps,
-    epoch: summary.epoch,
-    loss: summary.loss,
-    resumedFromStep: summary.resumedFromStep,
+    totalSteps: summary.totalSteps ?? undefined,
+    epoch: summary.epoch ?? undefined,
+    loss: summary.loss ?? undefined,
+    // null is a fresh start: an attempt that never reported progress still lost its predecessor's steps.
+    resumedFromStep: resumedFrom(summary),
     ...(saved?.step === undefined
       ? {}
       : {

@@ -1,5 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
+import { lostStepsOf, type CheckpointFailure } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
+import { findCondition } from "./conditions.js";
 import type { Draft } from "./draft.js";
 import { seenAt, toDate, toTimestamp } from "./time.js";
 import type { ProgressReport } from "./trainer-reports.js";
@@ -52,21 +54,40 @@ export function noteProgress(d: Draft, record: AttemptRecord, report: ProgressRe
     ...(report.updatedAt === undefined ? {} : { updatedAt: report.updatedAt }),
   };
   if (report.checkpoint) d.status.lastCheckpoint = report.checkpoint;
+  if (report.checkpointFailure) noteCheckpointFailing(d, report.checkpointFailure);
+  else if (report.checkpointFailure === null) clearCheckpointFailing(d, "a checkpoint save succeeded");
+}
+
+const CHECKPOINT_FAILING = "CheckpointFailing";
+
+/** Periodic saves fail while training goes on: the newest checkpoint ages, say so once. */
+function noteCheckpointFailing(d: Draft, failure: CheckpointFailure): void {
+  const saves = failure.failures === 1 ? "1 checkpoint save" : `${failure.failures} checkpoint saves in a row`;
+  const message = `${saves} failed since ${failure.since}: ${failure.message}`;
+  if (d.condition({ type: CHECKPOINT_FAILING, status: "True", reason: "SaveFailing", message })) {
+    d.event("Warning", CHECKPOINT_FAILING, message);
+  }
+}
+
+/** Ends a CheckpointFailing streak; a run that never had one gets no condition. */
+export function clearCheckpointFailing(d: Draft, message: string): void {
+  if (findCondition(d.status.conditions, CHECKPOINT_FAILING)?.status !== "True") return;
+  d.condition({ type: CHECKPOINT_FAILING, status: "False", reason: "SaveSucceeded", message });
+  d.event("Normal", "CheckpointSaved", `Checkpoints are saved again: ${message}`);
 }
 
 /**
- * The first time an attempt says where it resumed from: the steps between that and the
- * highest step the previous attempt reached were trained twice (lost to the disruption).
+ * The first time an attempt says where it resumed from, its lost steps (the protocol's rule)
+ * join status.lostSteps: a running total, as the history it is computed from is trimmed.
  */
 function noteResumedFrom(d: Draft, record: AttemptRecord, step: number): void {
   if (record.resumedFromStep !== undefined) return;
   record.resumedFromStep = step;
   const previous = findRecord(d.status, record.attempt - 1);
-  const previousReached = previous?.reachedStep ?? previous?.resumedFromStep;
-  const lost = previousReached === undefined ? 0 : Math.max(0, previousReached - step);
-  if (previous !== undefined) d.status.lostSteps = (d.status.lostSteps ?? 0) + lost;
+  const lost = lostStepsOf(previous, record);
+  if (lost !== undefined) d.status.lostSteps = (d.status.lostSteps ?? 0) + lost;
   if (previous !== undefined || step > 0) {
-    d.event("Normal", "Resumed", `Attempt ${record.attempt} resumed from step ${step} (${lost} steps lost)`);
+    d.event("Normal", "Resumed", `Attempt ${record.attempt} resumed from step ${step} (${lost ?? 0} steps lost)`);
   }
 }
 

@@ -1,8 +1,8 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import type { EndReason, TrainerSummary } from "../api/status.js";
-import { isTerminating } from "./observed-pods.js";
+import { disruptionOf, exitReason, type ParsedExitSummary } from "@resumable/protocol";
+import type { EndReason } from "../api/status.js";
 import { toDate } from "./time.js";
-import { readSummary, trainerStatus } from "./trainer-reports.js";
+import { readSummary, trainerMessage, trainerStatus } from "./trainer-reports.js";
 
 /** How an attempt ended, decided from one pod. */
 export interface Outcome {
@@ -10,8 +10,10 @@ export interface Outcome {
   /** The signal it was decided from: a DisruptionTarget reason, OOMKilled, ExitCode, … */
   detail: string;
   exitCode?: number;
-  summary?: TrainerSummary;
-  /** A failure a retry cannot fix: the trainer rejected its config (exit 2). */
+  summary?: ParsedExitSummary;
+  /** The trainer's own words about a failure (its summary's failure.message or error). */
+  message?: string;
+  /** A failure a retry cannot fix: a rejected config (exit 2), unusable checkpoints (exit 5). */
   permanent?: boolean;
 }
 
@@ -20,9 +22,6 @@ export type PodAssessment =
   | { ended?: undefined; running: boolean; node: NodeHealth };
 
 export type NodeHealth = { lost: false } | { lost: true; since?: Date };
-
-/** Pod reasons the kubelet and node lifecycle controllers use for pods they killed. */
-const DISRUPTED_POD_REASONS = new Set(["Evicted", "Terminated", "Shutdown", "NodeLost"]);
 
 /** Waiting reasons after which the trainer will not start without a change somewhere. */
 const CANNOT_START_REASONS = new Set([
@@ -34,9 +33,14 @@ const CANNOT_START_REASONS = new Set([
   "ErrImageNeverPull",
 ]);
 
-const EXIT_PREEMPTED = 143;
-const EXIT_INVALID_CONFIG = 2;
-const EXIT_FENCED = 3;
+/** The detail of a failure the trainer named by its exit code (docs/trainer-protocol.md). */
+const EXIT_FAILURES: Partial<Record<NonNullable<ReturnType<typeof exitReason>>, { detail: string; permanent?: true }>> = {
+  config: { detail: "InvalidConfig", permanent: true },
+  fenced: { detail: "Fenced" },
+  storage: { detail: "StorageError" },
+  checkpointsUnusable: { detail: "CheckpointsUnusable", permanent: true },
+  diverged: { detail: "Diverged" },
+};
 
 export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): PodAssessment {
   const phase = pod.status?.phase;
@@ -60,33 +64,18 @@ function terminalOutcome(pod: V1Pod): Outcome {
     ...extra,
   });
 
-  // Exit 0 means completed even on a pod marked for disruption (kubernetes#115688), unless
-  // the summary says otherwise.
-  if (exitCode === 0 && summary?.reason !== "preempted" && summary?.reason !== "failed") {
-    return ended("Succeeded", "Completed");
-  }
-  const disruption = disruptionSignal(pod);
-  if (disruption !== undefined) return ended("Preempted", disruption);
-  if (summary?.reason === "preempted" && (exitCode === EXIT_PREEMPTED || exitCode === 0)) {
-    return ended("Preempted", "TrainerPreempted");
-  }
-  if (terminated?.reason === "OOMKilled") return ended("Failed", "OOMKilled");
-  if (exitCode === EXIT_INVALID_CONFIG) return ended("Failed", "InvalidConfig", { permanent: true });
-  if (exitCode === EXIT_FENCED) return ended("Failed", "Fenced");
-  if (exitCode !== undefined) return ended("Failed", "ExitCode");
+  const disruption = disruptionOf(pod, { code: exitCode, summary });
+  if (disruption !== undefined) return ended("Preempted", disruption.signal);
+  if (exitCode === 0 && summary?.reason !== "failed") return ended("Succeeded", "Completed");
+  const message = trainerMessage(summary, terminated?.message);
+  const failed = (detail: string, permanent?: boolean) =>
+    ended("Failed", detail, { ...(message === undefined ? {} : { message }), ...(permanent ? { permanent } : {}) });
+  if (terminated?.reason === "OOMKilled") return failed("OOMKilled");
+  const named = EXIT_FAILURES[exitReason(exitCode) ?? "failed"];
+  if (named !== undefined) return failed(named.detail, named.permanent);
+  if (exitCode !== undefined) return failed("ExitCode");
   // Failed without the trainer ever running, e.g. rejected at kubelet admission.
   return ended("Failed", pod.status?.reason ?? "PodFailed");
-}
-
-/** Why the pod was disrupted from outside, if it was. */
-function disruptionSignal(pod: V1Pod): string | undefined {
-  const target = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
-  if (target) return target.reason ?? "DisruptionTarget";
-  const reason = pod.status?.reason;
-  if (reason !== undefined && DISRUPTED_POD_REASONS.has(reason)) return reason;
-  // Deleted by someone while it ran; the operator's own deletions are told apart by the caller.
-  if (isTerminating(pod)) return "PodDeleted";
-  return undefined;
 }
 
 function nodeHealth(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): NodeHealth {

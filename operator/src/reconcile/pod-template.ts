@@ -1,4 +1,5 @@
 import type { V1EnvVar, V1Pod, V1ResourceRequirements } from "@kubernetes/client-node";
+import { ENV } from "@resumable/protocol";
 import { ATTEMPT_LABEL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { TrainingRun } from "../api/trainingrun.js";
@@ -63,17 +64,18 @@ export function buildTrainerPod(
   };
 }
 
-/** docs/trainer-protocol.md; the names are OPERATOR_ENV_NAMES, which spec.env may not set. */
+/** docs/trainer-protocol.md; OPERATOR_ENV_NAMES, then what the spec asks for; spec.env may set none of them. */
 function protocolEnv(runName: string, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
   const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
   return [
-    { name: "RESUMABLE_CHECKPOINT_DIR", value: spec.checkpoint.mountPath },
-    { name: "RESUMABLE_CONFIG", value: JSON.stringify(spec.training) },
-    { name: "RESUMABLE_RUN", value: runName },
-    { name: "RESUMABLE_ATTEMPT", value: String(attempt) },
-    { name: "RESUMABLE_POD_NAME", valueFrom: field("metadata.name") },
-    { name: "RESUMABLE_POD_NAMESPACE", valueFrom: field("metadata.namespace") },
-    { name: "RESUMABLE_POD_IP", valueFrom: field("status.podIP") },
+    { name: ENV.checkpointDir, value: spec.checkpoint.mountPath },
+    { name: ENV.config, value: JSON.stringify(spec.training) },
+    { name: ENV.run, value: runName },
+    { name: ENV.attempt, value: String(attempt) },
+    { name: ENV.podName, valueFrom: field("metadata.name") },
+    { name: ENV.podNamespace, valueFrom: field("metadata.namespace") },
+    { name: ENV.podIp, valueFrom: field("status.podIP") },
+    ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
   ];
 }
 

@@ -1,66 +1,70 @@
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
-import { z } from "zod";
-import { PROGRESS_ANNOTATION } from "../api/group.js";
-import { checkpointInfoSchema, trainerSummarySchema, type CheckpointInfo, type TrainerSummary } from "../api/status.js";
+import {
+  PROGRESS_ANNOTATION,
+  failureMessage,
+  parseExitSummary,
+  parseProgress,
+  resumedFrom,
+  type CheckpointFailure,
+  type ParsedExitSummary,
+} from "@resumable/protocol";
+import type { CheckpointInfo, TrainerSummary } from "../api/status.js";
 
 /** The trainer container's name in every trainer pod. */
 export const TRAINER_CONTAINER = "trainer";
 
-/** The trainer writes null for "none yet"; the operator's types say undefined. */
-const orNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
-
-/** The `resumable.dev/progress` annotation (docs/trainer-protocol.md). */
-const progressReportSchema = z.object({
-  step: z.int().nonnegative(),
-  totalSteps: orNull(z.int()),
-  epoch: orNull(z.number()),
-  loss: orNull(z.number()),
-  // null: started fresh, i.e. from step 0; absent: a trainer that does not say.
-  resumedFromStep: z.int().nonnegative().nullable().transform((v) => v ?? 0).optional(),
-  checkpoint: orNull(checkpointInfoSchema),
-  updatedAt: orNull(z.string()),
-});
+/** A progress report in the operator's terms: undefined where the trainer wrote null ("none yet"). */
 export interface ProgressReport {
   step: number;
-  totalSteps?: number;
-  epoch?: number;
-  loss?: number;
-  resumedFromStep?: number;
-  checkpoint?: CheckpointInfo;
-  updatedAt?: string;
+  totalSteps?: number | undefined;
+  epoch?: number | undefined;
+  loss?: number | undefined;
+  /** 0 for a fresh start; undefined when the trainer does not say. */
+  resumedFromStep?: number | undefined;
+  checkpoint?: CheckpointInfo | undefined;
+  /** null: the last save succeeded; undefined: the trainer does not say. */
+  checkpointFailure?: CheckpointFailure | null | undefined;
+  updatedAt?: string | undefined;
 }
 
 /** The trainer's latest progress report, or undefined when absent or malformed (never trusted blindly). */
 export function readProgress(pod: V1Pod): ProgressReport | undefined {
-  const raw = pod.metadata?.annotations?.[PROGRESS_ANNOTATION];
-  if (raw === undefined) return undefined;
-  return progressReportSchema.safeParse(parseJson(raw)).data;
+  const p = parseProgress(pod.metadata?.annotations?.[PROGRESS_ANNOTATION]);
+  if (p === undefined) return undefined;
+  return {
+    step: p.step,
+    totalSteps: p.totalSteps ?? undefined,
+    epoch: p.epoch ?? undefined,
+    loss: p.loss ?? undefined,
+    resumedFromStep: resumedFrom(p),
+    checkpoint: p.checkpoint ?? undefined,
+    checkpointFailure: p.checkpointFailure,
+    updatedAt: p.updatedAt ?? undefined,
+  };
 }
 
 export function trainerStatus(pod: V1Pod): V1ContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER);
 }
 
+/** The summary the trainer left in its termination message (or as the last line of its log tail). */
+export const readSummary = parseExitSummary;
+
+/** How much of a termination message without a summary is quoted in conditions and events. */
+const QUOTED_CHARS = 500;
+
 /**
- * The summary the trainer left in its termination message. The pod uses
- * FallbackToLogsOnError, so the message may be log tail instead: the summary is then
- * the last line, as the protocol prints it last on stdout.
+ * What the trainer said about its failure: its summary's failure message, or from a trainer
+ * that wrote no summary the end of its termination message (its own text, or its log tail).
  */
-export function readSummary(message: string | undefined): TrainerSummary | undefined {
-  if (message === undefined) return undefined;
-  const whole = trainerSummarySchema.safeParse(parseJson(message, dropNull));
-  if (whole.success) return whole.data;
-  const lastLine = message.trimEnd().split("\n").pop();
-  return lastLine === undefined ? undefined : trainerSummarySchema.safeParse(parseJson(lastLine, dropNull)).data;
+export function trainerMessage(summary: ParsedExitSummary | undefined, terminationMessage: string | undefined): string | undefined {
+  if (summary !== undefined) return failureMessage(summary);
+  const text = terminationMessage?.trim();
+  if (!text) return undefined;
+  return text.length > QUOTED_CHARS ? `…${text.slice(-QUOTED_CHARS)}` : text;
 }
 
-/** JSON.parse reviver: the summary goes into status as is, and null fields say nothing. */
-const dropNull = (_key: string, value: unknown) => (value === null ? undefined : value);
-
-function parseJson(text: string, reviver?: (key: string, value: unknown) => unknown): unknown {
-  try {
-    return JSON.parse(text, reviver);
-  } catch {
-    return undefined;
-  }
+/** The summary as status.result keeps it: null says nothing, so it is left out. */
+export function summaryForStatus(summary: ParsedExitSummary): TrainerSummary {
+  return JSON.parse(JSON.stringify(summary), (_key, value: unknown) => (value === null ? undefined : value)) as TrainerSummary;
 }

@@ -1,6 +1,7 @@
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
-import { API_GROUP_VERSION, KIND } from "../api/group.js";
+import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 
@@ -27,7 +28,30 @@ export function validateRun(run: TrainingRun, pvc: V1PersistentVolumeClaim | und
       message: `PersistentVolumeClaim ${spec.checkpoint.claimName} is ReadOnlyMany; the trainer must write checkpoints`,
     };
   }
+  const training = referenceTrainerConfig(spec);
+  if (training !== undefined) return training;
   return { ok: true, spec };
+}
+
+/**
+ * On the reference trainer's image, spec.training is its config: refuse a bad one now, in the
+ * trainer's own words, rather than after a node was taken for an attempt that exits 2.
+ */
+function referenceTrainerConfig(spec: TrainingRunSpec): Validation | undefined {
+  if (repository(spec.image) !== repository(DEFAULT_TRAINER_IMAGE)) return undefined;
+  // `--config FILE` replaces RESUMABLE_CONFIG: spec.training is then not the config.
+  if ([...(spec.command ?? []), ...(spec.args ?? [])].some((arg) => arg === "--config" || arg.startsWith("--config="))) return undefined;
+  const parsed = trainingConfigSchema.safeParse(spec.training);
+  if (parsed.success) return undefined;
+  return { ok: false, field: "", message: configProblems(parsed.error.issues, "spec.training").join("; ") };
+}
+
+/** An image reference without tag or digest; Docker Hub's implicit registry spelled out or not. */
+function repository(image: string): string {
+  const name = image.split("@")[0] ?? image;
+  const tag = name.lastIndexOf(":");
+  const bare = tag > name.lastIndexOf("/") ? name.slice(0, tag) : name;
+  return bare.replace(/^(docker\.io|index\.docker\.io)\//, "");
 }
 
 function fieldName(path: z.core.$ZodIssue["path"]): string {

@@ -1,3 +1,4 @@
+import { ENV } from "@resumable/protocol";
 import { ConfigError } from "./errors.js";
 
 /** Everything the trainer reads from its environment (see docs/trainer-protocol.md). */
@@ -16,30 +17,32 @@ export interface TrainerEnv {
 }
 
 export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
-  const checkpointDir = env.RESUMABLE_CHECKPOINT_DIR;
+  const checkpointDir = env[ENV.checkpointDir];
   if (checkpointDir === undefined || checkpointDir === "") {
-    throw new ConfigError("RESUMABLE_CHECKPOINT_DIR is required: the directory checkpoints are written to");
+    throw new ConfigError(`${ENV.checkpointDir} is required: the directory checkpoints are written to`);
   }
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
+  const podName = env[ENV.podName];
+  const podNamespace = env[ENV.podNamespace];
   return {
     checkpointDir,
-    inlineConfig: env.RESUMABLE_CONFIG,
-    run: env.RESUMABLE_RUN,
-    attempt: optionalInt(env, "RESUMABLE_ATTEMPT", 1),
-    terminationLog: env.RESUMABLE_TERMINATION_LOG || "/dev/termination-log",
+    inlineConfig: env[ENV.config],
+    run: env[ENV.run],
+    attempt: optionalInt(env, ENV.attempt, 1),
+    terminationLog: env[ENV.terminationLog] || "/dev/termination-log",
     pod:
-      env.RESUMABLE_POD_NAME && env.RESUMABLE_POD_NAMESPACE
-        ? { name: env.RESUMABLE_POD_NAME, namespace: env.RESUMABLE_POD_NAMESPACE }
+      podName && podNamespace
+        ? { name: podName, namespace: podNamespace }
         : undefined,
-    metrics: { host: env.RESUMABLE_POD_IP || undefined, port: optionalInt(env, "RESUMABLE_METRICS_PORT", 0) ?? 9090 },
-    progressSeconds: optionalInt(env, "RESUMABLE_PROGRESS_SECONDS", 1) ?? 5,
+    metrics: { host: env[ENV.podIp] || undefined, port: optionalInt(env, ENV.metricsPort, 0) ?? 9090 },
+    progressSeconds: optionalInt(env, ENV.progressSeconds, 1) ?? 5,
     apiServer:
       host && port
         ? {
             host,
             port,
-            serviceAccountDir: env.RESUMABLE_SERVICEACCOUNT_DIR || "/var/run/secrets/kubernetes.io/serviceaccount",
+            serviceAccountDir: env[ENV.serviceAccountDir] || "/var/run/secrets/kubernetes.io/serviceaccount",
           }
         : undefined,
   };

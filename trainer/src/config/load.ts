@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { configProblems } from "@resumable/protocol/reference-trainer";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { trainingConfigSchema, type TrainingConfig } from "./schema.js";
 
@@ -14,21 +14,10 @@ export function parseConfig(text: string, source: string): TrainingConfig {
   }
   const result = trainingConfigSchema.safeParse(raw ?? {});
   if (!result.success) {
-    throw new ConfigError(`${source}: invalid config:\n${describeIssues(result.error.issues)}`);
+    // Worded as the operator words them when it checks spec.training before any pod exists.
+    throw new ConfigError(`${source}: invalid config:\n${configProblems(result.error.issues).map((p) => `  ${p}`).join("\n")}`);
   }
   return result.data;
-}
-
-function describeIssues(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .flatMap((issue) => {
-      const at = issue.path.map(String);
-      if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((key) => `  ${[...at, key].join(".")}: unknown field`);
-      }
-      return [`  ${at.join(".") || "(config)"}: ${issue.message}`];
-    })
-    .join("\n");
 }
 
 /** The config comes from `--config FILE` or, as the operator passes it, RESUMABLE_CONFIG. */

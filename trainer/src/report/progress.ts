@@ -2,21 +2,12 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
+import { PROGRESS_ANNOTATION, type ProgressReport } from "@resumable/protocol";
 import type { TrainerEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
 
-export const progressAnnotation = "resumable.dev/progress";
-
 /** The annotation's value (docs/trainer-protocol.md, "Progress while running"). */
-export interface Progress {
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  loss: number | null;
-  resumedFromStep: number | null;
-  checkpoint: { step: number; time: string; bytes: number; reason: "periodic" | "final" } | null;
-  updatedAt?: string;
-}
+export type Progress = ProgressReport;
 
 /**
  * Merge-patches the trainer's own pod annotation with its progress, every interval and right
@@ -78,7 +69,7 @@ export class ProgressReporter {
         readFile(join(api.serviceAccountDir, "ca.crt")),
       ]);
       const body = JSON.stringify({
-        metadata: { annotations: { [progressAnnotation]: JSON.stringify({ ...this.current, updatedAt: new Date().toISOString() }) } },
+        metadata: { annotations: { [PROGRESS_ANNOTATION]: JSON.stringify({ ...this.current, updatedAt: new Date().toISOString() }) } },
       });
       await patch(api.host, api.port, `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`, body, token.trim(), ca);
       this.lastSent = value;

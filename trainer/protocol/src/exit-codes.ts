@@ -1,0 +1,29 @@
+/**
+ * How a trainer process ends. The operator decides what an attempt counts as from these
+ * first, the summary second: a trainer that could not write its summary still exits right.
+ */
+export const EXIT_CODES = {
+  completed: 0,
+  /** Anything else went wrong: retried within spec.failurePolicy. */
+  failed: 1,
+  /** Bad config or environment: permanent, retrying cannot help. */
+  config: 2,
+  /** A newer attempt owns the checkpoint directory. */
+  fenced: 3,
+  /** Checkpoint storage I/O failed after retries: infrastructure, retried. */
+  storage: 4,
+  /** Checkpoints exist but none loads, and a fresh start is not allowed: permanent. */
+  checkpointsUnusable: 5,
+  /** The loss became NaN or infinite: a failure, nothing non-finite was committed. */
+  diverged: 6,
+  /** SIGTERM/SIGINT, final checkpoint flushed. Never 0: Kubernetes would call the pod Succeeded. */
+  preempted: 143,
+} as const;
+
+export type ExitReason = keyof typeof EXIT_CODES;
+
+/** The reason an exit code stands for; undefined for a code the protocol does not define. */
+export function exitReason(code: number | undefined): ExitReason | undefined {
+  if (code === undefined) return undefined;
+  return (Object.keys(EXIT_CODES) as ExitReason[]).find((reason) => EXIT_CODES[reason] === code);
+}

@@ -1,0 +1,33 @@
+/**
+ * @resumable/protocol: what the operator and a trainer promise each other
+ * (docs/trainer-protocol.md), in code both import. zod is its only dependency, so the
+ * operator image carries no TensorFlow.js and the trainer image no client-node.
+ */
+export { PROGRESS_ANNOTATION } from "./keys.js";
+export { EXIT_CODES, exitReason, type ExitReason } from "./exit-codes.js";
+export { ENV, OPERATOR_ENV_NAMES } from "./env.js";
+export {
+  CHECKPOINT_REASONS,
+  FAILURE_KINDS,
+  MAX_MESSAGE_CHARS,
+  SUMMARY_REASONS,
+  checkpointFailureSchema,
+  checkpointReportSchema,
+  exitSummarySchema,
+  failureMessage,
+  failureSchema,
+  parseExitSummary,
+  parseProgress,
+  progressSchema,
+  resumedFrom,
+  type CheckpointFailure,
+  type CheckpointReport,
+  type ExitSummary,
+  type Failure,
+  type FailureKind,
+  type ParsedExitSummary,
+  type ParsedProgress,
+  type ProgressReport,
+} from "./reports.js";
+export { lostSteps, lostStepsOf, type AttemptSteps, type LostSteps } from "./lost-steps.js";
+export { disruptionOf, type Disruption, type PodFacts, type TrainerExit } from "./disruption.js";

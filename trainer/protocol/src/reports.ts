@@ -1,0 +1,132 @@
+import { z } from "zod";
+
+// The two reports a trainer makes: progress while it runs (an annotation on its own pod)
+// and a summary at exit (its termination message). Both schemas say what a reader accepts:
+// null means "none yet" wherever the reference trainer writes it, absent means "not said".
+
+export const CHECKPOINT_REASONS = ["periodic", "preemption", "final"] as const;
+
+/** The newest committed checkpoint as the progress report gives it. */
+export const checkpointReportSchema = z.object({
+  step: z.int().nonnegative(),
+  time: z.string().optional(),
+  bytes: z.int().nonnegative().optional(),
+  reason: z.enum(CHECKPOINT_REASONS).optional(),
+});
+export type CheckpointReport = z.infer<typeof checkpointReportSchema>;
+
+/** Non-null while periodic saves fail; null again once one succeeds. */
+export const checkpointFailureSchema = z.object({
+  /** ISO time of the first failure of the current streak. */
+  since: z.string(),
+  /** Failed saves in a row. */
+  failures: z.int().positive(),
+  /** The newest failure, in the trainer's words. */
+  message: z.string(),
+});
+export type CheckpointFailure = z.infer<typeof checkpointFailureSchema>;
+
+/** The `resumable.dev/progress` annotation's JSON value. */
+export const progressSchema = z.object({
+  step: z.int().nonnegative(),
+  totalSteps: z.int().nullish(),
+  epoch: z.number().nullish(),
+  /** null: the last loss was not finite (JSON has no NaN). */
+  loss: z.number().nullish(),
+  /** null: started fresh, from step 0; absent: a trainer that does not say. */
+  resumedFromStep: z.int().nonnegative().nullish(),
+  checkpoint: checkpointReportSchema.nullish(),
+  checkpointFailure: checkpointFailureSchema.nullish(),
+  updatedAt: z.string().nullish(),
+});
+/** What a trainer writes. */
+export type ProgressReport = z.input<typeof progressSchema>;
+/** What a reader gets from parseProgress. */
+export type ParsedProgress = z.output<typeof progressSchema>;
+
+export const FAILURE_KINDS = ["error", "config", "fenced", "storage", "checkpointsUnusable", "diverged"] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** Why a `failed` summary failed, in the trainer's own words. */
+export const failureSchema = z.looseObject({
+  kind: z.enum(FAILURE_KINDS),
+  message: z.string(),
+  /** The file or directory the failure is about, if any. */
+  path: z.string().optional(),
+  /** The errno code of an I/O failure, e.g. EACCES. */
+  code: z.string().optional(),
+});
+export type Failure = z.infer<typeof failureSchema>;
+
+export const SUMMARY_REASONS = ["completed", "preempted", "failed"] as const;
+
+const exitSummaryFields = z.object({
+  reason: z.enum(SUMMARY_REASONS),
+  step: z.int().nullish(),
+  totalSteps: z.int().nullish(),
+  epoch: z.number().nullish(),
+  loss: z.number().nullish(),
+  /** The newest committed checkpoint (for `failed`: an older save, already reported in progress). */
+  checkpoint: z
+    .looseObject({
+      step: z.int().optional(),
+      path: z.string().optional(),
+      bytes: z.int().optional(),
+      saveSeconds: z.number().optional(),
+    })
+    .nullish(),
+  /** As in progress: null is a fresh start. */
+  resumedFromStep: z.int().nonnegative().nullish(),
+  attempt: z.int().nullish(),
+  backend: z.string().nullish(),
+  weightsSha256: z.string().nullish(),
+  accuracy: z.number().nullish(),
+  /** `Name: message`; kept next to failure.message (the same text) for older readers. */
+  error: z.string().nullish(),
+  // A failure this reader cannot parse is dropped, not the whole summary with it.
+  failure: failureSchema.nullish().catch(undefined),
+});
+/** The JSON object a trainer writes to its termination log at exit. Unknown fields are kept. */
+export const exitSummarySchema = exitSummaryFields.loose();
+/** What a trainer writes. */
+export type ExitSummary = z.input<typeof exitSummaryFields>;
+/** What a reader gets from parseExitSummary. */
+export type ParsedExitSummary = z.output<typeof exitSummarySchema>;
+
+/** The kubelet keeps at most 4096 bytes of a termination message; messages stay well below. */
+export const MAX_MESSAGE_CHARS = 1500;
+
+/** The progress annotation's value, or undefined when malformed: never trusted blindly. */
+export function parseProgress(value: string | undefined): ParsedProgress | undefined {
+  return value === undefined ? undefined : progressSchema.safeParse(parseJson(value)).data;
+}
+
+/**
+ * The summary in a termination message. A pod with FallbackToLogsOnError may carry the log
+ * tail instead: the summary is then its last line, as the trainer prints it last on stdout.
+ */
+export function parseExitSummary(message: string | undefined): ParsedExitSummary | undefined {
+  if (message === undefined) return undefined;
+  const whole = exitSummarySchema.safeParse(parseJson(message));
+  if (whole.success) return whole.data;
+  const lastLine = message.trimEnd().split("\n").pop();
+  return lastLine === undefined ? undefined : exitSummarySchema.safeParse(parseJson(lastLine)).data;
+}
+
+/** Where an attempt resumed from: a fresh start (null) is step 0; undefined when not said. */
+export function resumedFrom(report: { resumedFromStep?: number | null | undefined }): number | undefined {
+  return report.resumedFromStep === null ? 0 : report.resumedFromStep;
+}
+
+/** The trainer's own account of why it failed, if it gave one. */
+export function failureMessage(summary: ParsedExitSummary | undefined): string | undefined {
+  return summary?.failure?.message ?? summary?.error ?? undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
