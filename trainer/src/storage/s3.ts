@@ -168,13 +168,13 @@ export class S3ObjectStore implements ObjectStore {
         const out = await this.client.send(new PutObjectCommand({ ...params, Body: body }), { abortSignal: options.signal });
         return { etag: out.ETag };
       }
-      // lib-storage buffers each part before sending it (so each part can be retried), and
-      // concatenates whatever it holds when a part fills: slicing big chunks first keeps that
-      // to about one part instead of a copy of the largest tensor.
-      const source = body instanceof Uint8Array ? [body] : body;
+      // A contiguous body is cut into parts as views. From a stream, lib-storage buffers each
+      // part before sending it (so each part can be retried) and concatenates whatever it
+      // holds when a part fills: slicing big chunks first keeps that to about one part
+      // instead of a copy of the largest tensor.
       const upload = new Upload({
         client: this.client,
-        params: { ...params, Body: Readable.from(sliced(source, this.partSize)) },
+        params: { ...params, Body: body instanceof Uint8Array ? body : Readable.from(sliced(body, this.partSize)) },
         partSize: this.partSize,
         queueSize: this.queueSize,
         leavePartsOnError: false,
