@@ -25,6 +25,7 @@ build: setup
 
 binaries:
 	bash test/cluster/build.sh >/dev/null
+	bash test/s3/build.sh >/dev/null
 
 lint: setup
 	npx eslint .
