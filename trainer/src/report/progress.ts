@@ -15,6 +15,8 @@ export interface Progress {
   loss: number | null;
   resumedFromStep: number | null;
   checkpoint: { step: number; time: string; bytes: number; reason: "periodic" | "final" } | null;
+  /** Non-null while periodic checkpoint saves fail; null again after a save succeeds. */
+  checkpointFailure?: { since: string; failures: number; message: string } | null;
   updatedAt?: string;
 }
 
