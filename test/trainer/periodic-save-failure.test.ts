@@ -37,9 +37,10 @@ test("ENOSPC during periodic saves: earlier checkpoints intact, no debris, failu
   writer.startAsync(fakeSnapshot(30));
   await writer.drain();
   assert.equal(writer.fatal, undefined, "training goes on");
-  assert.equal(writer.failing?.failures, 2);
-  assert.match(writer.failing?.message ?? "", /StorageError: .*ENOSPC/);
-  const since = writer.failing?.since;
+  const failing = writer.failing as { since: string; failures: number; message: string } | null; // (TS narrowed it to null above)
+  assert.equal(failing?.failures, 2);
+  assert.match(failing?.message ?? "", /StorageError: .*ENOSPC/);
+  const since = failing?.since;
   assert.ok(since !== undefined && !Number.isNaN(Date.parse(since)), "since is an ISO time");
   assert.deepEqual((await s.list()).map((c) => c.step), [10], "the earlier checkpoint is intact");
   assert.deepEqual((await readdir(dir)).filter((e) => e.startsWith(".")), [], "temp dirs removed");
