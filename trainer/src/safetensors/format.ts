@@ -103,7 +103,9 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
     .map(([name, entry]) => parseEntry(name, entry));
 
   // Offsets must tile the data section exactly: sorted, contiguous, no overlap, nothing trailing.
-  const byOffset = [...entries].sort((a, b) => a.begin - b.begin);
+  // Also the order tensors are returned in: the order they were written. Header key order is
+  // not it (JS objects put integer-like names such as "4" first).
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expectedBegin = 0;
   for (const e of byOffset) {
     if (e.begin !== expectedBegin) {
@@ -118,7 +120,7 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
     throw new SafetensorsError(`tensors cover ${expectedBegin} bytes but the data section has ${dataLength} (truncated or trailing bytes)`);
   }
 
-  const tensors = entries.map((e): NamedTensor => {
+  const tensors = byOffset.map((e): NamedTensor => {
     // Copy: the file buffer's alignment is not guaranteed and a view would pin the whole file.
     // (Not file.slice: on a Buffer that is a view too.)
     const bytes = new Uint8Array(e.end - e.begin);
