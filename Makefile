@@ -10,7 +10,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
-.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e demo cluster-up cluster-down bench clean
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench clean
 
 all: build
 
@@ -43,6 +43,11 @@ test-e2e: build binaries
 	$(NODE_TS) --test --test-concurrency=1 $(E2E_TESTS)
 
 test: lint typecheck test-unit test-integration
+
+# The property tests at length (make test runs them with FUZZ_RUNS=100): make fuzz FUZZ_RUNS=20000 FUZZ_SEED=7
+FUZZ_RUNS ?= 5000
+fuzz: setup
+	FUZZ_RUNS=$(FUZZ_RUNS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(NODE_TS) --test --test-reporter=spec $(shell find test -name 'fuzz*.test.ts' | sort)
 
 cluster-up: build binaries
 	$(NODE_TS) test/cluster/up.ts

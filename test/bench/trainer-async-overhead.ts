@@ -36,7 +36,11 @@ try {
   await store.prepare();
   let saves = 0;
   let bytes = 0;
-  const writer = new CheckpointWriter(store, undefined, log, (c) => ((saves += 1), (bytes = c.bytes)), () => false);
+  const writer = new CheckpointWriter(store, undefined, log, {
+    onCommitted: (c) => ((saves += 1), (bytes = c.bytes)),
+    onFailed: () => {},
+    isFatal: () => false,
+  });
   const hooks = { shouldStop: () => false, onStep: () => {} };
   // The copy to host memory at the step boundary is the part of a save training waits for.
   let snapshotSeconds = 0;

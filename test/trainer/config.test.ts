@@ -39,6 +39,14 @@ const invalid: [string, string, RegExp][] = [
   ["a keep of zero", "totalSteps: 10\ncheckpoint: {keep: 0}", /checkpoint\.keep: /],
   ["not YAML", "totalSteps: [1", /not valid YAML or JSON/],
   ["a list instead of a mapping", "- 1", /\(config\)/],
+  ["a batch larger than the synthetic dataset (with totalSteps)", "totalSteps: 10\ndataset: synthetic\nsyntheticExamples: 100\nbatchSize: 101", /batchSize: 101 is larger than the synthetic dataset \(100 examples\)/],
+  ["a batch larger than mnist, which with epochs would be 0 steps", "epochs: 3\nbatchSize: 10001", /batchSize: 10001 is larger than the mnist dataset \(10000 examples\)/],
+  ["a hidden layer beyond the size limit", "totalSteps: 10\nhiddenUnits: 10000000", /hiddenUnits: /],
+  ["synthetic examples beyond the size limit", "totalSteps: 10\ndataset: synthetic\nsyntheticExamples: 100000000", /syntheticExamples: /],
+  ["a batch beyond the size limit", "totalSteps: 10\nbatchSize: 1000000", /batchSize: /],
+  ["epochs that add up to more steps than the limit", "epochs: 1000000\nbatchSize: 1", /epochs: 1000000 epochs are more than/],
+  ["an infinite learning rate", '{"totalSteps": 10, "learningRate": 1e400}', /learningRate: /],
+  ["a keep beyond the limit", "totalSteps: 10\ncheckpoint: {keep: 100000}", /checkpoint\.keep: /],
 ];
 
 for (const [what, text, message] of invalid) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeSafetensors, encodeSafetensors, maxHeaderBytes, type NamedTensor } from "../../trainer/src/safetensors/format.js";
+import { decodeSafetensors, encodeSafetensors, maxHeaderBytes, SafetensorsError, type NamedTensor } from "../../trainer/src/safetensors/format.js";
 
 const tensors: NamedTensor[] = [
   { name: "hidden/kernel", dtype: "F32", shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, -6.5]) },
@@ -96,4 +96,30 @@ for (const [what, make, message] of malformed) {
 test("refuses to encode duplicate names or data that does not match the shape", () => {
   assert.throws(() => encodeSafetensors([tensors[0]!, tensors[0]!]), /duplicate/);
   assert.throws(() => encodeSafetensors([{ ...tensors[0]!, shape: [7] }]), /bytes for shape/);
+});
+
+function withRawHeader(header: string, data = new Uint8Array(0)): Uint8Array {
+  const h = Buffer.from(header, "latin1");
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(h.length));
+  return Buffer.concat([prefix, h, data]);
+}
+
+test("a header that is not valid UTF-8 is refused", () => {
+  assert.throws(() => decodeSafetensors(withRawHeader('{"a\xff":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}', new Uint8Array(4))), /not valid UTF-8/);
+});
+
+test("a header that is not an object is refused", () => {
+  for (const h of ["[]", "1", '"x"', "null"]) assert.throws(() => decodeSafetensors(withRawHeader(h)), SafetensorsError, h);
+});
+
+test("a header naming one tensor twice is refused, not read as the last one", () => {
+  const entry = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}';
+  assert.throws(() => decodeSafetensors(withRawHeader(`{"w":${entry}, "w" :${entry}}`, new Uint8Array(4))), /key "w" twice/);
+});
+
+test("a tensor named __proto__ round-trips like any other", () => {
+  const tensors = [{ name: "__proto__", dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) }];
+  const decoded = decodeSafetensors(Buffer.concat(encodeSafetensors(tensors)));
+  assert.deepEqual(decoded.tensors.map((t) => [t.name, [...t.data]]), [["__proto__", [1, 2]]]);
 });

@@ -3,10 +3,12 @@
  * fencing and signal machinery the resumable-trainer CLI uses (see docs/trainer-protocol.md).
  */
 export { commitDirectory, type CommitRequest } from "./checkpoint/commit.js";
-export { Fence, FencedError } from "./checkpoint/fence.js";
-export { manifestSchema, type Manifest } from "./checkpoint/manifest.js";
+export { CheckpointsUnusableError, StorageError } from "./checkpoint/errors.js";
+export { Fence, FencedError, isSuperseded, readClaims } from "./checkpoint/fence.js";
+export { manifestSchema, parseManifest, type Claim, type Manifest } from "./checkpoint/manifest.js";
 export { weightsSha256, type TrainingSnapshot } from "./checkpoint/snapshot.js";
-export { CheckpointStore, CorruptCheckpointError, checkpointDirName, type CommittedCheckpoint, type LoadedCheckpoint } from "./checkpoint/store.js";
+export { CheckpointStore, CorruptCheckpointError, checkpointDirName, commitLogFile, type CommittedCheckpoint, type LoadedCheckpoint } from "./checkpoint/store.js";
+export { fsStoreIo, type StoreIo } from "./checkpoint/store-io.js";
 export { CheckpointWriter } from "./checkpoint/writer.js";
 export { ConfigError } from "./config/errors.js";
 export { DataOrder, type DataPosition } from "./data/order.js";

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { EXIT_CODES as exitCodes } from "@resumable/protocol";
+import { CheckpointsUnusableError, StorageError } from "./checkpoint/errors.js";
 import { FencedError } from "./checkpoint/fence.js";
 import { readEnv, type TrainerEnv } from "./config/env.js";
 import { ConfigError } from "./config/errors.js";
@@ -8,9 +9,30 @@ import type { TrainingConfig } from "./config/schema.js";
 import { createLogger } from "./log.js";
 import { serveMetrics, TrainerMetrics } from "./metrics/metrics.js";
 import { ProgressReporter } from "./report/progress.js";
-import { emitSummary } from "./report/summary.js";
+import { emitSummary, type Failure } from "./report/summary.js";
 import type { StopRequest } from "./signals/stop.js";
-import { initialRunState, runTraining, type RunState } from "./train/run.js";
+import { DivergedError } from "./train/errors.js";
+import { runTraining } from "./train/run.js";
+
+/** Each failure's kind and exit code, from the error's class: one place decides both. */
+export function classifyFailure(error: Error): { failure: Failure; exitCode: number } {
+  const message = `${error.name}: ${error.message}`;
+  if (error instanceof ConfigError) return { failure: { kind: "config", message }, exitCode: exitCodes.config };
+  if (error instanceof FencedError) return { failure: { kind: "fenced", message }, exitCode: exitCodes.fenced };
+  if (error instanceof StorageError) {
+    return { failure: { kind: "storage", message, path: error.path, ...(error.code !== undefined && { code: error.code }) }, exitCode: exitCodes.storage };
+  }
+  if (error instanceof CheckpointsUnusableError) return { failure: { kind: "checkpointsUnusable", message }, exitCode: exitCodes.checkpointsUnusable };
+  if (error instanceof DivergedError) return { failure: { kind: "diverged", message }, exitCode: exitCodes.diverged };
+  return { failure: { kind: "error", message }, exitCode: exitCodes.failed };
+}
+
+const failureLogLines: Partial<Record<Failure["kind"], string>> = {
+  fenced: "fenced: a newer attempt owns the checkpoint directory",
+  storage: "checkpoint storage failed; nothing was quarantined",
+  checkpointsUnusable: "checkpoints exist but none loads: refusing to start from step 0",
+  diverged: "training diverged",
+};
 
 /** The CLI: parses arguments, environment and config, runs training, writes the summary. Returns the exit code. */
 export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: StopRequest): Promise<number> {
@@ -31,25 +53,19 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: 
   }
 
   const metrics = new TrainerMetrics();
-  const state: RunState = initialRunState(env);
-  try {
-    if (env.metrics.port !== 0) {
-      // Metrics are for watching, not for training: a taken port is logged, not fatal.
-      await serveMetrics(metrics, env.metrics.host, env.metrics.port, log).catch((err: Error) =>
-        log.warn({ reason: err.message }, "metrics server not started"),
-      );
-    }
-    const reason = await runTraining(
-      { config, env, resumeFrom: args["resume-from"], log, stop, metrics, progress: new ProgressReporter(env, log) },
-      state,
+  if (env.metrics.port !== 0) {
+    // Metrics are for watching, not for training: a taken port is logged, not fatal.
+    await serveMetrics(metrics, env.metrics.host, env.metrics.port, log).catch((err: Error) =>
+      log.warn({ reason: err.message }, "metrics server not started"),
     );
-    await emitSummary({ reason, ...state }, env.terminationLog, log);
-    return exitCodes[reason];
-  } catch (err) {
-    const error = err as Error;
-    const code = error instanceof ConfigError ? exitCodes.config : error instanceof FencedError ? exitCodes.fenced : exitCodes.failed;
-    log.error({ err: error, exitCode: code }, error instanceof FencedError ? "fenced: a newer attempt owns the checkpoint directory" : "training failed");
-    await emitSummary({ reason: "failed", ...state, error: `${error.name}: ${error.message}` }, env.terminationLog, log);
-    return code;
   }
+  const outcome = await runTraining({ config, env, resumeFrom: args["resume-from"], log, stop, metrics, progress: new ProgressReporter(env, log) });
+  if (outcome.reason !== "failed") {
+    await emitSummary({ reason: outcome.reason, ...outcome.state }, env.terminationLog, log);
+    return exitCodes[outcome.reason];
+  }
+  const { failure, exitCode } = classifyFailure(outcome.error);
+  log.error({ err: outcome.error, exitCode, failure: failure.kind }, failureLogLines[failure.kind] ?? "training failed");
+  await emitSummary({ reason: "failed", ...outcome.state, error: failure.message, failure }, env.terminationLog, log);
+  return exitCode;
 }

@@ -94,7 +94,7 @@ export type ExitSummary = z.input<typeof exitSummaryFields>;
 export type ParsedExitSummary = z.output<typeof exitSummarySchema>;
 
 /** The kubelet keeps at most 4096 bytes of a termination message; messages stay well below. */
-export const MAX_MESSAGE_CHARS = 1500;
+export const MAX_MESSAGE_CHARS = 1200;
 
 /** The progress annotation's value, or undefined when malformed: never trusted blindly. */
 export function parseProgress(value: string | undefined): ParsedProgress | undefined {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { NamedTensor } from "../safetensors/format.js";
-import type { Manifest } from "./manifest.js";
+import type { UnsealedManifest } from "./manifest.js";
 
 /**
  * Training state copied to host memory at a step boundary: training may go on changing the
@@ -11,8 +11,8 @@ export interface TrainingSnapshot {
   weights: NamedTensor[];
   /** Optimizer tensors (`hidden/kernel/m`, ...), in the optimizer's order. */
   optimizerTensors: NamedTensor[];
-  /** The manifest minus what only the writer knows (files, createdAt, attempt). */
-  meta: Omit<Manifest, "files" | "createdAt" | "attempt" | "formatVersion">;
+  /** The manifest minus what only the writer knows (files, createdAt, attempt, claim). */
+  meta: Omit<UnsealedManifest, "files" | "createdAt" | "attempt" | "formatVersion" | "claim">;
 }
 
 /**

@@ -1,18 +1,27 @@
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
 import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
-import type { Fence } from "./fence.js";
+import { CheckpointsUnusableError, CorruptCheckpointError, errnoOf, isContentErrno, StorageError } from "./errors.js";
+import { FencedError, isSuperseded, readClaims, type Fence } from "./fence.js";
 import { fsCommitIo, type CommitIo } from "./io.js";
-import { formatVersion, manifestName, manifestSchema, modelFile, optimizerFile, type Manifest } from "./manifest.js";
+import {
+  formatVersion,
+  manifestName,
+  maxManifestBytes,
+  modelFile,
+  optimizerFile,
+  parseManifest,
+  sealManifest,
+  type Claim,
+  type Manifest,
+} from "./manifest.js";
 import type { TrainingSnapshot } from "./snapshot.js";
+import { defaultReadRetryDelaysMs, fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
 
-/** A checkpoint that failed validation: quarantined when it is the newest, never loaded. */
-export class CorruptCheckpointError extends Error {
-  override readonly name = "CorruptCheckpointError";
-}
+export { CorruptCheckpointError } from "./errors.js";
 
 export interface LoadedCheckpoint {
   path: string;
@@ -32,11 +41,26 @@ export interface CommittedCheckpoint {
   time: Date;
 }
 
-const checkpointName = /^ckpt-(\d+)$/;
-export const quarantineDir = "quarantine";
+export interface ListedCheckpoint {
+  step: number;
+  /** From the directory name; undefined for names without one (fencing off, or the previous version). */
+  attempt: number | undefined;
+  path: string;
+}
 
-export function checkpointDirName(step: number): string {
-  return `ckpt-${String(step).padStart(8, "0")}`;
+/** ckpt-00000500 (fencing off) or ckpt-00000500-a2: written by attempt 2. */
+const checkpointName = /^ckpt-(\d{8,})(?:-a(\d+))?$/;
+export const quarantineDir = "quarantine";
+/** One JSON line per commit, zombies' included: what tests and people read to tell who wrote what. */
+export const commitLogFile = "commits.log";
+
+/**
+ * Attempt-qualified, so a zombie's late commit can never replace a valid checkpoint of the same
+ * step written by its successor.
+ */
+export function checkpointDirName(step: number, attempt?: number | null): string {
+  const base = `ckpt-${String(step).padStart(8, "0")}`;
+  return attempt === undefined || attempt === null ? base : `${base}-a${attempt}`;
 }
 
 export interface StoreOptions {
@@ -46,14 +70,26 @@ export interface StoreOptions {
   /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
   fence: Fence | undefined;
   io?: CommitIo;
+  readIo?: StoreIo;
+  /** Waits before each retry of a failed read; tests pass zeros. */
+  readRetryDelaysMs?: readonly number[];
 }
 
-/** The checkpoint directory: listing, validated loading, atomic saving, retention, quarantine. */
+/**
+ * The checkpoint directory: listing, validated loading, atomic saving, retention, quarantine.
+ * Loading tells content from storage: content that fails verification is quarantined (renamed
+ * aside, never deleted) and the previous checkpoint tried; an I/O error is retried, then
+ * reported as a StorageError and nothing is quarantined.
+ */
 export class CheckpointStore {
   private readonly io: CommitIo;
+  private readonly readIo: StoreIo;
+  private readonly retryDelays: readonly number[];
 
   constructor(private readonly opts: StoreOptions) {
     this.io = opts.io ?? fsCommitIo;
+    this.readIo = opts.readIo ?? fsStoreIo;
+    this.retryDelays = opts.readRetryDelaysMs ?? defaultReadRetryDelaysMs;
   }
 
   get dir(): string {
@@ -61,14 +97,18 @@ export class CheckpointStore {
   }
 
   /**
-   * Creates the directory, claims the fence, and clears what a crash mid-commit left: temp
-   * dirs are removed; a checkpoint moved aside for a replacement is restored if the
-   * replacement never arrived, else removed.
+   * Creates the directory, claims the fence (recording the newest step listed before the
+   * claim), and clears what a crash mid-commit left: temp dirs are removed; a checkpoint moved
+   * aside for a replacement is restored if the replacement never arrived, else removed.
    */
   async prepare(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await this.opts.fence?.claim();
-    const entries = await readdir(this.dir);
+    await this.storage(this.dir, () => this.readIo.mkdirp(this.dir));
+    if (this.opts.fence) {
+      const claims = await this.claims();
+      const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
+      await this.storage(join(this.dir, "fence"), () => this.opts.fence!.claim(trusted[0]?.step ?? null));
+    }
+    const entries = await this.readdir(this.dir);
     for (const entry of entries) {
       if (entry.startsWith(tempPrefix)) {
         await this.io.removeTree(join(this.dir, entry));
@@ -85,102 +125,176 @@ export class CheckpointStore {
     }
   }
 
-  /** Committed checkpoint directories, newest first. */
-  async list(): Promise<{ step: number; path: string }[]> {
-    const entries = await readdir(this.dir);
+  /** Committed checkpoint directories, newest first (of one step, the newer attempt's first). */
+  async list(): Promise<ListedCheckpoint[]> {
+    const entries = await this.readdir(this.dir);
     return entries
       .flatMap((name) => {
         const m = checkpointName.exec(name);
-        return m ? [{ step: Number(m[1]), path: join(this.dir, name) }] : [];
+        return m ? [{ step: Number(m[1]), attempt: m[2] === undefined ? undefined : Number(m[2]), path: join(this.dir, name) }] : [];
       })
-      .sort((a, b) => b.step - a.step);
+      .filter((c) => Number.isSafeInteger(c.step) && (c.attempt === undefined || Number.isSafeInteger(c.attempt)))
+      .sort((a, b) => b.step - a.step || (b.attempt ?? 0) - (a.attempt ?? 0));
+  }
+
+  /** The fence's claims; [] when nothing claimed the directory. */
+  async claims(): Promise<Claim[]> {
+    return this.withRetries(join(this.dir, "fence"), "read", () => readClaims(this.dir, this.readIo));
+  }
+
+  /** Names in quarantine/, i.e. checkpoints found corrupt before. */
+  async quarantined(): Promise<string[]> {
+    const entries = await this.readdir(join(this.dir, quarantineDir)).catch((err: unknown) => {
+      if (err instanceof StorageError && err.code === "ENOENT") return [];
+      throw err;
+    });
+    return entries;
   }
 
   /**
-   * The newest checkpoint that validates. Invalid newer ones are quarantined (renamed aside)
-   * so the next start does not trip over them again, and the previous valid one is used.
+   * The newest checkpoint that validates and that `accept` (the caller's restore) takes.
+   * Checkpoints of a superseded attempt past a later claim are skipped, not quarantined.
+   * Invalid ones, and ones `accept` rejects with CorruptCheckpointError, are quarantined so
+   * the next start does not trip over them again, and the previous one is tried. A
+   * StorageError (or any other error) ends the search: nothing is quarantined for it.
    */
-  async loadNewestValid(): Promise<LoadedCheckpoint | undefined> {
-    for (const { path } of await this.list()) {
+  async loadNewestValid(accept?: (loaded: LoadedCheckpoint) => Promise<void>): Promise<LoadedCheckpoint | undefined> {
+    const claims = await this.claims();
+    for (const c of await this.list()) {
+      if (isSuperseded(c.step, c.attempt, claims)) {
+        this.opts.log.warn({ checkpoint: c.path }, "ignoring a checkpoint a superseded attempt committed after a later attempt's claim");
+        continue;
+      }
       try {
-        return await this.load(path);
+        const loaded = await this.load(c.path);
+        if (isSuperseded(loaded.manifest.step, loaded.manifest.attempt, claims)) {
+          this.opts.log.warn({ checkpoint: c.path }, "ignoring a checkpoint a superseded attempt committed after a later attempt's claim");
+          continue;
+        }
+        await accept?.(loaded);
+        return loaded;
       } catch (err) {
         if (!(err instanceof CorruptCheckpointError)) throw err;
-        const aside = await this.quarantine(path);
-        this.opts.log.warn({ checkpoint: path, quarantinedTo: aside, reason: err.message }, "corrupt checkpoint quarantined; trying the previous one");
+        const aside = await this.quarantine(c.path);
+        this.opts.log.warn({ checkpoint: c.path, quarantinedTo: aside, reason: err.message }, "corrupt checkpoint quarantined; trying the previous one");
       }
     }
     return undefined;
   }
 
-  /** Reads and validates one checkpoint: manifest schema, every file's size and sha256, safetensors headers. */
+  /**
+   * Where to resume: the newest valid checkpoint, or undefined for a fresh start. Refuses
+   * (CheckpointsUnusableError) when checkpoints exist, or were quarantined before, and none
+   * loads, unless a fresh start is explicitly allowed: that would silently redo all the work.
+   */
+  async resumePoint(opts: { allowFreshStart: boolean; accept?: (loaded: LoadedCheckpoint) => Promise<void> }): Promise<LoadedCheckpoint | undefined> {
+    const loaded = await this.loadNewestValid(opts.accept);
+    if (loaded) return loaded;
+    const quarantined = await this.quarantined();
+    if (quarantined.length === 0) return undefined;
+    const message =
+      `${this.dir}: checkpoints exist but none loads (${quarantined.length} in ${quarantineDir}/: ${quarantined.slice(-5).join(", ")}); ` +
+      "refusing to start from step 0. Inspect them, or allow a fresh start (spec.checkpoint.allowFreshStart, RESUMABLE_ALLOW_FRESH_START=true).";
+    if (!opts.allowFreshStart) throw new CheckpointsUnusableError(message);
+    this.opts.log.warn({ quarantined }, "no checkpoint loads; starting from step 0 because a fresh start is allowed");
+    return undefined;
+  }
+
+  /**
+   * Reads and verifies one checkpoint: manifest schema and digest, the step against the
+   * directory name and the weights' metadata, every file's size (before reading) and sha256,
+   * the safetensors headers. Content problems throw CorruptCheckpointError, I/O StorageError.
+   */
   async load(path: string): Promise<LoadedCheckpoint> {
     const corrupt = (why: string) => new CorruptCheckpointError(`${path}: ${why}`);
+    const manifestBytes = await this.readFile(join(path, manifestName), { max: maxManifestBytes }, corrupt);
     let manifest: Manifest;
-    let manifestBytes = 0;
     try {
-      const text = await readFile(join(path, manifestName), "utf8");
-      manifestBytes = Buffer.byteLength(text);
-      const parsed = manifestSchema.safeParse(JSON.parse(text));
-      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-      manifest = parsed.data;
+      manifest = parseManifest(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)));
     } catch (err) {
-      throw corrupt(`unreadable manifest: ${(err as Error).message}`);
+      throw corrupt(`invalid manifest: ${(err as Error).message}`);
+    }
+    const named = checkpointName.exec(path.split("/").at(-1) ?? "");
+    if (named && Number(named[1]) !== manifest.step) throw corrupt(`manifest step ${manifest.step} is not the directory's ${Number(named[1])}`);
+    if (named?.[2] !== undefined && Number(named[2]) !== manifest.attempt) {
+      throw corrupt(`manifest attempt ${manifest.attempt} is not the directory's ${named[2]}`);
     }
     const files: Record<string, Buffer> = {};
     for (const [name, expected] of Object.entries(manifest.files)) {
-      if (name.includes("/") || name.startsWith(".")) throw corrupt(`manifest names an unsafe file ${JSON.stringify(name)}`);
-      const bytes = await readFile(join(path, name)).catch((err: Error) => {
-        throw corrupt(`cannot read ${name}: ${err.message}`);
-      });
-      if (bytes.byteLength !== expected.bytes) throw corrupt(`${name} has ${bytes.byteLength} bytes, manifest says ${expected.bytes}`);
+      if (name.includes("/") || name.startsWith(".") || name === manifestName) throw corrupt(`manifest names an unsafe file ${JSON.stringify(name)}`);
+      const bytes = await this.readFile(join(path, name), { exact: expected.bytes, max: Number.MAX_SAFE_INTEGER }, corrupt);
       if (createHash("sha256").update(bytes).digest("hex") !== expected.sha256) throw corrupt(`${name}: sha256 mismatch`);
       files[name] = bytes;
     }
-    const decode = (name: string): NamedTensor[] => {
+    const decode = (name: string) => {
       const bytes = files[name];
       if (bytes === undefined) throw corrupt(`manifest lists no ${name}`);
       try {
-        return decodeSafetensors(bytes).tensors;
+        return decodeSafetensors(bytes);
       } catch (err) {
         throw corrupt(`${name}: ${(err as Error).message}`);
       }
     };
-    const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, manifestBytes);
-    return { path, manifest, weights: decode(modelFile), optimizerTensors: decode(optimizerFile), bytes };
+    const model = decode(modelFile);
+    if (model.metadata.step !== String(manifest.step)) throw corrupt(`${modelFile} is of step ${model.metadata.step}, the manifest says ${manifest.step}`);
+    const optimizer = decode(optimizerFile);
+    const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, manifestBytes.byteLength);
+    return { path, manifest, weights: model.tensors, optimizerTensors: optimizer.tensors, bytes };
   }
 
-  /** Commits a snapshot atomically, then applies retention. */
+  /**
+   * Commits a snapshot atomically, then applies retention. The fence is checked before and
+   * after the rename: a zombie that stalled in between still lands its checkpoint, but it is
+   * superseded (ignored by every loader) and the zombie gets FencedError all the same.
+   */
   async save(snapshot: TrainingSnapshot, attempt: number | undefined): Promise<CommittedCheckpoint> {
     const started = performance.now();
     const step = snapshot.meta.step;
-    const { path, bytes } = await commitDirectory({
-      parent: this.dir,
-      name: checkpointDirName(step),
-      files: [
-        { name: modelFile, chunks: encodeSafetensors(snapshot.weights, { format: "pt", step: String(step) }) },
-        { name: optimizerFile, chunks: encodeSafetensors(snapshot.optimizerTensors, { optimizer: snapshot.meta.optimizer.name }) },
-      ],
-      manifest: (files) => {
-        const manifest: Manifest = { formatVersion, ...snapshot.meta, createdAt: new Date().toISOString(), attempt: attempt ?? null, files };
-        return { name: manifestName, bytes: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) };
-      },
-      beforeRename: this.opts.fence ? () => this.opts.fence!.check() : undefined,
-      io: this.io,
-    });
-    const committed = { step, path, bytes, saveSeconds: (performance.now() - started) / 1000, kind: snapshot.meta.kind, time: new Date() };
+    const fence = this.opts.fence;
+    const claim = (await fence?.ownClaim()) ?? null;
+    const name = checkpointDirName(step, attempt);
+    let committed: { path: string; bytes: number };
+    try {
+      committed = await commitDirectory({
+        parent: this.dir,
+        name,
+        files: [
+          { name: modelFile, chunks: encodeSafetensors(snapshot.weights, { format: "pt", step: String(step) }) },
+          { name: optimizerFile, chunks: encodeSafetensors(snapshot.optimizerTensors, { optimizer: snapshot.meta.optimizer.name }) },
+        ],
+        manifest: (files) => {
+          const manifest = sealManifest({ formatVersion, ...snapshot.meta, createdAt: new Date().toISOString(), attempt: attempt ?? null, claim, files });
+          return { name: manifestName, bytes: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) };
+        },
+        beforeRename: fence ? () => fence.check() : undefined,
+        io: this.io,
+      });
+    } catch (err) {
+      // A successor's start-up removes temp dirs: a zombie's commit then fails on a missing
+      // file, and the truth is that it is fenced.
+      if (!(err instanceof FencedError)) await fence?.check();
+      throw this.asStorageError(err, join(this.dir, name), "commit");
+    }
+    const fencedAfter = fence ? await fence.check().then(() => undefined, (err: Error) => err) : undefined;
+    await this.readIo
+      .appendLine(join(this.dir, commitLogFile), JSON.stringify({ dir: name, step, attempt: attempt ?? null, kind: snapshot.meta.kind, committedAt: new Date().toISOString(), fencedAfterRename: fencedAfter !== undefined }))
+      .catch((err: Error) => this.opts.log.warn({ reason: err.message }, `cannot append to ${commitLogFile}`));
+    if (fencedAfter) throw fencedAfter instanceof FencedError ? fencedAfter : this.asStorageError(fencedAfter, join(this.dir, "fence"), "read");
     await this.applyRetention();
-    return committed;
+    return { step, path: committed.path, bytes: committed.bytes, saveSeconds: (performance.now() - started) / 1000, kind: snapshot.meta.kind, time: new Date() };
   }
 
   /**
    * Keeps the newest `keep` checkpoints plus the newest final one. Runs only after a commit,
-   * so an old checkpoint is never deleted before a newer one exists.
+   * so an old checkpoint is never deleted before a newer one exists. Superseded checkpoints
+   * (a zombie's late commits) neither count towards `keep` nor are deleted here: they cannot
+   * push a valid one out, and they stay as evidence.
    */
   async applyRetention(): Promise<void> {
-    const all = await this.list();
-    const extra = all.slice(this.opts.keep);
-    let finalKept = (await Promise.all(all.slice(0, this.opts.keep).map((c) => this.kindOf(c.path)))).includes("final");
+    const claims = await this.claims();
+    const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
+    const extra = trusted.slice(this.opts.keep);
+    let finalKept = (await Promise.all(trusted.slice(0, this.opts.keep).map((c) => this.kindOf(c.path)))).includes("final");
     for (const c of extra) {
       if (!finalKept && (await this.kindOf(c.path)) === "final") {
         finalKept = true;
@@ -193,7 +307,8 @@ export class CheckpointStore {
 
   private async kindOf(path: string): Promise<string | undefined> {
     try {
-      return (JSON.parse(await readFile(join(path, manifestName), "utf8")) as { kind?: string }).kind;
+      const bytes = await this.readIo.readRegularFile(join(path, manifestName), { max: maxManifestBytes });
+      return (JSON.parse(bytes.toString("utf8")) as { kind?: string }).kind;
     } catch {
       return undefined;
     }
@@ -201,9 +316,62 @@ export class CheckpointStore {
 
   private async quarantine(path: string): Promise<string> {
     const target = join(this.dir, quarantineDir);
-    await mkdir(target, { recursive: true });
     const aside = join(target, `${path.split("/").pop()}-${Date.now()}`);
-    await rename(path, aside);
+    await this.storage(target, () => this.readIo.mkdirp(target));
+    await this.storage(path, () => this.readIo.rename(path, aside));
     return aside;
+  }
+
+  private async readdir(path: string): Promise<string[]> {
+    return this.withRetries(path, "list", () => this.readIo.readdir(path));
+  }
+
+  /** A file's bytes; content problems (missing, symlink, FIFO, wrong size) become `corrupt`. */
+  private async readFile(path: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
+    try {
+      return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, size));
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      if (isContentErrno(err) || err instanceof NotARegularFileError || err instanceof UnexpectedSizeError) {
+        throw corrupt(`cannot use ${path.split("/").at(-1)}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  /** Retries an I/O error after each of the fixed delays, then throws StorageError. Content errors pass through at once. */
+  private async withRetries<T>(path: string, what: string, op: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await op();
+      } catch (err) {
+        const isIo = errnoOf(err) !== undefined && !isContentErrno(err);
+        if (!isIo) {
+          if (what === "list" && errnoOf(err) !== undefined) throw this.asStorageError(err, path, what);
+          throw err;
+        }
+        const delay = this.retryDelays[retry];
+        if (delay === undefined) throw this.asStorageError(err, path, what, retry);
+        this.opts.log.warn({ path, code: errnoOf(err), retry: retry + 1, delayMs: delay }, "checkpoint storage I/O error; retrying");
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Runs a write-side step; an errno error becomes a StorageError naming the path. */
+  private async storage<T>(path: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw this.asStorageError(err, path, "write");
+    }
+  }
+
+  private asStorageError(err: unknown, path: string, what: string, retries?: number): unknown {
+    const code = errnoOf(err);
+    if (err instanceof StorageError || err instanceof FencedError || code === undefined) return err;
+    const at = (err as NodeJS.ErrnoException).path ?? path;
+    const tried = retries ? ` after ${retries} retries` : "";
+    return new StorageError(at, code, `checkpoint storage: cannot ${what} ${at}: ${code}${tried} (${(err as Error).message})`);
   }
 }

@@ -2,22 +2,42 @@ import type { Logger } from "../log.js";
 import type { TrainingSnapshot } from "./snapshot.js";
 import type { CheckpointStore, CommittedCheckpoint } from "./store.js";
 
+/** While periodic saves fail: since when, how many in a row, the last error. Reported in progress. */
+export interface CheckpointFailure {
+  since: string;
+  failures: number;
+  message: string;
+}
+
+export interface WriterHooks {
+  onCommitted: (c: CommittedCheckpoint) => void;
+  /** Every failed save, fatal or not (the failure metric). */
+  onFailed: (err: Error) => void;
+  /** A background failure that must stop training (fenced); others are reported and training goes on. */
+  isFatal: (err: Error) => boolean;
+}
+
 /**
  * Background saves, at most one in flight (as DCP async_save, CheckFreq and Orbax do): the
  * snapshot is already in host memory, so training goes on while it is written. A save asked
  * for while another runs is refused and the caller retries at a later step boundary.
+ *
+ * A periodic save that fails (ENOSPC, EIO, ...) leaves the earlier checkpoints intact and its
+ * temp dir removed (commitDirectory); training goes on and `failing` says so until a save
+ * succeeds. The final save is awaited and its failure thrown.
  */
 export class CheckpointWriter {
   private inFlight: Promise<void> | undefined;
   /** The first error of a background save that must stop training (e.g. fenced). */
   fatal: Error | undefined;
+  /** Non-null while saves fail; null again after one succeeds. */
+  failing: CheckpointFailure | null = null;
 
   constructor(
     private readonly store: CheckpointStore,
     private readonly attempt: number | undefined,
     private readonly log: Logger,
-    private readonly onCommitted: (c: CommittedCheckpoint) => void,
-    private readonly isFatal: (err: Error) => boolean,
+    private readonly hooks: WriterHooks,
   ) {}
 
   get busy(): boolean {
@@ -30,10 +50,14 @@ export class CheckpointWriter {
     this.log.debug({ step: snapshot.meta.step }, "checkpoint save started");
     this.inFlight = this.store
       .save(snapshot, this.attempt)
-      .then(this.onCommitted, (err: Error) => {
-        this.log.error({ err, step: snapshot.meta.step }, "background checkpoint save failed");
-        if (this.isFatal(err)) this.fatal ??= err;
-      })
+      .then(
+        (c) => this.committed(c),
+        (err: Error) => {
+          this.failed(err);
+          this.log.error({ err, step: snapshot.meta.step, failuresInARow: this.failing?.failures }, "background checkpoint save failed; training goes on");
+          if (this.hooks.isFatal(err)) this.fatal ??= err;
+        },
+      )
       .finally(() => {
         this.inFlight = undefined;
       });
@@ -49,8 +73,22 @@ export class CheckpointWriter {
   async saveNow(snapshot: TrainingSnapshot): Promise<CommittedCheckpoint> {
     await this.drain();
     this.log.debug({ step: snapshot.meta.step }, "checkpoint save started");
-    const committed = await this.store.save(snapshot, this.attempt);
-    this.onCommitted(committed);
+    const committed = await this.store.save(snapshot, this.attempt).catch((err: Error) => {
+      this.failed(err);
+      throw err;
+    });
+    this.committed(committed);
     return committed;
+  }
+
+  private committed(c: CommittedCheckpoint): void {
+    if (this.failing) this.log.info({ step: c.step, failedBefore: this.failing.failures }, "checkpoint saves work again");
+    this.failing = null;
+    this.hooks.onCommitted(c);
+  }
+
+  private failed(err: Error): void {
+    this.failing = { since: this.failing?.since ?? new Date().toISOString(), failures: (this.failing?.failures ?? 0) + 1, message: `${err.name}: ${err.message}` };
+    this.hooks.onFailed(err);
   }
 }

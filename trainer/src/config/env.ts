@@ -6,6 +6,8 @@ export interface TrainerEnv {
   checkpointDir: string;
   inlineConfig: string | undefined;
   run: string | undefined;
+  /** RESUMABLE_ALLOW_FRESH_START=true: start from step 0 when checkpoints exist but none loads. */
+  allowFreshStart: boolean;
   /** undefined outside the operator: fencing is then off (logged). */
   attempt: number | undefined;
   terminationLog: string;
@@ -29,6 +31,7 @@ export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
     checkpointDir,
     inlineConfig: env[ENV.config],
     run: env[ENV.run],
+    allowFreshStart: optionalBoolean(env, ENV.allowFreshStart),
     attempt: optionalInt(env, ENV.attempt, 1),
     terminationLog: env[ENV.terminationLog] || "/dev/termination-log",
     pod:
@@ -56,4 +59,11 @@ function optionalInt(env: NodeJS.ProcessEnv, name: string, min: number): number 
     throw new ConfigError(`${name}=${JSON.stringify(text)}: expected an integer >= ${min}`);
   }
   return value;
+}
+
+function optionalBoolean(env: NodeJS.ProcessEnv, name: string): boolean {
+  const text = env[name];
+  if (text === undefined || text === "" || text === "false") return false;
+  if (text === "true") return true;
+  throw new ConfigError(`${name}=${JSON.stringify(text)}: expected true or false`);
 }

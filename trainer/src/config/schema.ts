@@ -3,7 +3,7 @@ import type { TrainingConfig } from "@resumable/protocol/reference-trainer";
 
 // The schema lives in the protocol package, so the operator can validate spec.training
 // without TensorFlow.js; the trainer keeps what only it needs (hashing, shape fields).
-export { trainingConfigSchema, type TrainingConfig } from "@resumable/protocol/reference-trainer";
+export { limits, mnistExamples, trainingConfigSchema, type TrainingConfig } from "@resumable/protocol/reference-trainer";
 
 /**
  * Fields that change tensor shapes or the training data. A checkpoint written under other

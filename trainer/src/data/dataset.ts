@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { TrainingConfig } from "../config/schema.js";
+import { mnistExamples, type TrainingConfig } from "../config/schema.js";
 import { Prng } from "./prng.js";
 
 /** Examples as flat 28x28 grey images in [0, 1] with class labels 0..9. */
@@ -33,6 +33,8 @@ async function loadMnist(): Promise<Dataset> {
     }),
   );
   const count = perDigit.reduce((n, d) => n + Math.floor(d.length / pixels), 0);
+  // The config's batchSize check is made against this number before any data is read.
+  if (count !== mnistExamples) throw new Error(`the mnist package has ${count} digits, the trainer expects ${mnistExamples}: update mnistExamples`);
   const images = new Float32Array(count * pixels);
   const labels = new Int32Array(count);
   let i = 0;

@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 
 /** The one JSON object written at exit (docs/trainer-protocol.md, "Summary at exit"). */
 export type Summary = ExitSummary;
+export type { Failure } from "@resumable/protocol";
 
 /** To the termination log (best effort: absent outside Kubernetes) and as the last stdout line. */
 export async function emitSummary(summary: Summary, terminationLog: string, log: Logger): Promise<void> {

@@ -37,7 +37,9 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
  * 512 MB checkpoint is written without first being concatenated into one buffer.
  */
 export function encodeSafetensors(tensors: NamedTensor[], metadata?: Record<string, string>): Uint8Array[] {
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named __proto__ is an own key like any other, not a prototype
+  // assignment that silently drops it.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) header[metadataKey] = metadata;
   let offset = 0;
   for (const t of tensors) {
@@ -77,13 +79,23 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
   if (dataStart > file.byteLength) {
     throw new SafetensorsError(`truncated: header of ${headerLength} bytes but the file has ${file.byteLength}`);
   }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(file.subarray(8, dataStart));
+  } catch {
+    throw new SafetensorsError("header is not valid UTF-8");
+  }
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(file.buffer, file.byteOffset + 8, Number(headerLength)).toString("utf8"));
+    header = JSON.parse(text);
   } catch (err) {
     throw new SafetensorsError(`header is not valid JSON: ${(err as Error).message}`);
   }
   if (!isPlainObject(header)) throw new SafetensorsError("header is not a JSON object");
+  // JSON.parse keeps the last of duplicate keys: two entries for one tensor name would load
+  // whichever came last, so the file is refused instead.
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) throw new SafetensorsError(`header has the key ${JSON.stringify(duplicate)} twice`);
 
   const metadata = parseMetadata(header[metadataKey]);
   const entries = Object.entries(header)
@@ -91,7 +103,9 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
     .map(([name, entry]) => parseEntry(name, entry));
 
   // Offsets must tile the data section exactly: sorted, contiguous, no overlap, nothing trailing.
-  const byOffset = [...entries].sort((a, b) => a.begin - b.begin);
+  // Also the order tensors are returned in: the order they were written. Header key order is
+  // not it (JS objects put integer-like names such as "4" first).
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expectedBegin = 0;
   for (const e of byOffset) {
     if (e.begin !== expectedBegin) {
@@ -106,7 +120,7 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
     throw new SafetensorsError(`tensors cover ${expectedBegin} bytes but the data section has ${dataLength} (truncated or trailing bytes)`);
   }
 
-  const tensors = entries.map((e): NamedTensor => {
+  const tensors = byOffset.map((e): NamedTensor => {
     // Copy: the file buffer's alignment is not guaranteed and a view would pin the whole file.
     // (Not file.slice: on a Buffer that is a view too.)
     const bytes = new Uint8Array(e.end - e.begin);
@@ -165,4 +179,28 @@ function isNonNegativeInt(v: unknown): v is number {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** The first top-level key that occurs twice in a JSON object text already known to parse. */
+function firstDuplicateKey(json: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === "\\" ? 2 : 1;
+      const colon = /\s*:/y; // a key is a string followed by a colon
+      colon.lastIndex = end + 1;
+      if (depth === 1 && colon.test(json)) {
+        const key = JSON.parse(json.slice(i, end + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      i = end;
+    }
+  }
+  return undefined;
 }

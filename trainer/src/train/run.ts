@@ -1,4 +1,5 @@
 import { selectBackend } from "../backend/select.js";
+import { CorruptCheckpointError } from "../checkpoint/errors.js";
 import { Fence, FencedError } from "../checkpoint/fence.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
 import { CheckpointStore, type CommittedCheckpoint, type LoadedCheckpoint } from "../checkpoint/store.js";
@@ -7,7 +8,7 @@ import { checkResumable } from "../config/compat.js";
 import type { TrainerEnv } from "../config/env.js";
 import { ConfigError } from "../config/errors.js";
 import type { TrainingConfig } from "../config/schema.js";
-import { loadDataset } from "../data/dataset.js";
+import { loadDataset, type Dataset } from "../data/dataset.js";
 import { stepsPerEpoch } from "../data/order.js";
 import type { Logger } from "../log.js";
 import type { TrainerMetrics } from "../metrics/metrics.js";
@@ -16,6 +17,7 @@ import { captureWeights } from "../model/state.js";
 import type { ProgressReporter } from "../report/progress.js";
 import type { Summary } from "../report/summary.js";
 import type { StopRequest } from "../signals/stop.js";
+import { DivergedError } from "./errors.js";
 import { SaveSchedule, trainLoop } from "./loop.js";
 import { TrainingSession } from "./session.js";
 
@@ -29,13 +31,49 @@ export interface RunOptions {
   progress: ProgressReporter;
 }
 
-/**
- * What is known so far; the CLI builds a `failed` summary from it if the run throws. Filled
- * in as the run goes.
- */
-export type RunState = Omit<Summary, "reason" | "error">;
+/** What the summary reports, filled in as the run goes. */
+export type RunState = Omit<Summary, "reason" | "error" | "failure">;
 
-export function initialRunState(env: TrainerEnv): RunState {
+/** How the run ended, with what is known so far: the CLI turns it into the summary and exit code. */
+export type RunOutcome = { reason: "completed" | "preempted"; state: RunState } | { reason: "failed"; error: Error; state: RunState };
+
+/**
+ * One trainer process's run: everything the steps (resume, train, save, finish) share.
+ * Created once, by `resume`; `state` is what the summary reports.
+ */
+interface Run {
+  readonly opts: RunOptions;
+  readonly state: RunState;
+  readonly totalSteps: number;
+  readonly store: CheckpointStore;
+  readonly fence: Fence | undefined;
+  readonly training: TrainingSession;
+  readonly writer: CheckpointWriter;
+  lastCommitted: CommittedCheckpoint | undefined;
+}
+
+/** Examples-per-second is measured over windows of this many steps. */
+const throughputWindow = 20;
+
+/**
+ * One trainer process: resume or start, train until done or told to stop, a final checkpoint,
+ * then (at completion) the exported model. Never throws: a failure is an outcome.
+ */
+export async function runTraining(opts: RunOptions): Promise<RunOutcome> {
+  const state = initialRunState(opts.env);
+  let run: Run | undefined;
+  try {
+    run = await resume(opts, state);
+    await train(run);
+    await save(run);
+    return { reason: await finish(run), state };
+  } catch (err) {
+    await run?.writer.drain(); // a save in flight is of an earlier, valid step: let it land
+    return { reason: "failed", error: err as Error, state };
+  }
+}
+
+function initialRunState(env: TrainerEnv): RunState {
   return {
     step: null,
     totalSteps: null,
@@ -50,15 +88,12 @@ export function initialRunState(env: TrainerEnv): RunState {
   };
 }
 
-/** Examples-per-second is measured over windows of this many steps. */
-const throughputWindow = 20;
-
 /**
- * One trainer process: resume or start, train until done or told to stop, then a final
- * checkpoint (and at completion the exported model). Returns the summary's reason.
+ * Backend, data, the claimed checkpoint directory, and the model restored from the newest
+ * checkpoint that loads and restores (or --resume-from), else fresh.
  */
-export async function runTraining(opts: RunOptions, state: RunState): Promise<"completed" | "preempted"> {
-  const { config, env, log, stop, metrics, progress } = opts;
+async function resume(opts: RunOptions, state: RunState): Promise<Run> {
+  const { config, env, log, metrics, progress } = opts;
   const backend = await selectBackend(config, log);
   state.backend = backend;
   const data = await loadDataset(config);
@@ -70,60 +105,74 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
   const store = new CheckpointStore({ dir: env.checkpointDir, keep: config.checkpoint.keep, log, fence });
   await store.prepare();
 
-  const session = new TrainingSession(config, data, backend);
-  const loaded = opts.resumeFrom !== undefined ? await loadNamed(store, opts.resumeFrom) : await store.loadNewestValid();
-  let lastCommitted: CommittedCheckpoint | undefined;
-  if (loaded) {
+  let training: TrainingSession | undefined;
+  // Load and restore are one "try this candidate" step: content the model rejects sends the
+  // search on to the previous checkpoint, like content that fails verification.
+  const accept = async (loaded: LoadedCheckpoint) => {
     const changed = checkResumable(loaded.manifest.config, config, loaded.path);
     if (changed.length > 0) log.info({ fields: changed }, "config changed since the checkpoint; these changes are allowed");
-    await session.restore(loaded);
+    training = await restoredSession(config, data, backend, loaded);
+  };
+  const loaded =
+    opts.resumeFrom !== undefined ? await loadNamed(store, opts.resumeFrom, accept) : await store.resumePoint({ allowFreshStart: env.allowFreshStart, accept });
+  let lastCommitted: CommittedCheckpoint | undefined;
+  if (loaded) {
     lastCommitted = { step: loaded.manifest.step, path: loaded.path, bytes: loaded.bytes, saveSeconds: 0, kind: loaded.manifest.kind, time: new Date(loaded.manifest.createdAt) };
     state.resumedFromStep = loaded.manifest.step;
     log.info({ checkpoint: loaded.path, step: loaded.manifest.step, epoch: loaded.manifest.epoch }, "resuming from checkpoint");
   } else {
     log.info({ totalSteps }, "no valid checkpoint: starting fresh");
   }
+  await fence?.recordResume(state.resumedFromStep ?? null);
 
-  const publish = () => {
-    state.step = session.step;
-    state.epoch = session.epoch;
-    state.loss = session.lastLoss;
-    state.checkpoint = lastCommitted ? { step: lastCommitted.step, path: lastCommitted.path, bytes: lastCommitted.bytes, saveSeconds: lastCommitted.saveSeconds } : null;
-    progress.update({
-      step: session.step,
-      totalSteps,
-      epoch: session.epoch,
-      loss: session.lastLoss,
-      resumedFromStep: state.resumedFromStep,
-      checkpoint: lastCommitted ? { step: lastCommitted.step, time: lastCommitted.time.toISOString(), bytes: lastCommitted.bytes, reason: lastCommitted.kind } : null,
-    });
-  };
-  const writer = new CheckpointWriter(
+  const run: Run = {
+    opts,
+    state,
+    totalSteps,
     store,
-    env.attempt,
-    log,
-    (c) => {
-      lastCommitted = c;
-      metrics.recordCheckpoint(c);
-      log.info({ checkpoint: c.path, step: c.step, bytes: c.bytes, saveSeconds: c.saveSeconds, kind: c.kind }, "checkpoint committed");
-      publish();
-      progress.sendSoon();
-    },
-    (err) => {
-      metrics.checkpointFailures.inc();
-      return err instanceof FencedError;
-    },
-  );
-  publish();
+    fence,
+    training: training ?? new TrainingSession(config, data, backend),
+    lastCommitted,
+    writer: new CheckpointWriter(store, env.attempt, log, {
+      onCommitted: (c) => {
+        run.lastCommitted = c;
+        metrics.recordCheckpoint(c);
+        log.info({ checkpoint: c.path, step: c.step, bytes: c.bytes, saveSeconds: c.saveSeconds, kind: c.kind }, "checkpoint committed");
+        publish(run);
+        progress.sendSoon();
+      },
+      onFailed: () => metrics.checkpointFailures.inc(),
+      isFatal: (err) => err instanceof FencedError,
+    }),
+  };
+  publish(run);
   progress.start();
+  return run;
+}
 
+async function restoredSession(config: TrainingConfig, data: Dataset, backend: string, loaded: LoadedCheckpoint): Promise<TrainingSession> {
+  const session = new TrainingSession(config, data, backend);
+  try {
+    await session.restore(loaded);
+    return session;
+  } catch (err) {
+    session.dispose();
+    throw new CorruptCheckpointError(`${loaded.path}: the model cannot restore it: ${(err as Error).message}`);
+  }
+}
+
+/** Steps until done, a stop request or a fatal save error, with background saves as due. A non-finite loss ends the run. */
+async function train(run: Run): Promise<void> {
+  const { config, log, stop, metrics } = run.opts;
+  const session = run.training;
   let windowStart = performance.now();
   // One line per attempt: where recovery ends (the recovery benchmark reads it).
   let firstStepOfAttempt = true;
-  const schedule = new SaveSchedule(config.checkpoint.everySteps, config.checkpoint.everySeconds, session.step, totalSteps);
-  await trainLoop(session, writer, schedule, totalSteps, {
+  const schedule = new SaveSchedule(config.checkpoint.everySteps, config.checkpoint.everySeconds, session.step, run.totalSteps);
+  await trainLoop(session, run.writer, schedule, run.totalSteps, {
     shouldStop: () => stop.requested,
     onStep: (loss) => {
+      if (!Number.isFinite(loss)) throw new DivergedError(`loss is ${loss} at step ${session.step}: training diverged; nothing from this step on is saved`);
       if (firstStepOfAttempt) {
         firstStepOfAttempt = false;
         log.info({ step: session.step, loss }, "first step of this attempt");
@@ -137,38 +186,73 @@ export async function runTraining(opts: RunOptions, state: RunState): Promise<"c
         log.debug({ step: session.step, loss, examplesPerSecond }, "training");
       }
       metrics.recordStep(session.step, loss, examplesPerSecond);
-      publish();
+      publish(run);
     },
   });
+  await run.writer.drain();
+  if (run.writer.fatal) throw run.writer.fatal;
+}
 
-  await writer.drain();
-  if (writer.fatal) throw writer.fatal;
-  const completed = session.step >= totalSteps;
+/** The final checkpoint (unless the last commit is of this step); a failure here is an error, not a warning. */
+async function save(run: Run): Promise<void> {
+  const { log, stop } = run.opts;
+  const session = run.training;
   if (stop.requested) log.info({ signal: stop.signal, step: session.step }, "stop requested: writing the final checkpoint");
   let finalWeights;
-  if (lastCommitted?.step !== session.step) {
+  if (run.lastCommitted?.step !== session.step) {
     const snapshot = await session.snapshot("final");
-    await writer.saveNow(snapshot);
+    await run.writer.saveNow(snapshot);
     finalWeights = snapshot.weights; // already on the host: no second copy of a large model
   } else {
     finalWeights = captureWeights(session.model, false);
   }
-  state.weightsSha256 = weightsSha256(finalWeights);
+  run.state.weightsSha256 = weightsSha256(finalWeights);
+}
+
+/** At completion the accuracy and the exported model; the last progress report either way. */
+async function finish(run: Run): Promise<"completed" | "preempted"> {
+  const { env, log, progress } = run.opts;
+  const completed = run.training.step >= run.totalSteps;
   if (completed) {
-    state.accuracy = session.accuracy();
-    const path = await exportModel(session.model, env.checkpointDir, fence ? () => fence.check() : undefined);
+    run.state.accuracy = run.training.accuracy();
+    const fence = run.fence;
+    const path = await exportModel(run.training.model, env.checkpointDir, fence ? () => fence.check() : undefined);
     log.info({ path }, "model exported");
   }
-  publish();
+  publish(run);
   await progress.stop();
   return completed ? "completed" : "preempted";
 }
 
-/** --resume-from: a checkpoint that does not load is the caller's mistake (exit 2), never quarantined. */
-async function loadNamed(store: CheckpointStore, path: string): Promise<LoadedCheckpoint> {
+/** Copies where training stands into the summary state and the progress report. */
+function publish(run: Run): void {
+  const { state, training: session, lastCommitted } = run;
+  state.step = session.step;
+  state.epoch = session.epoch;
+  state.loss = session.lastLoss;
+  state.checkpoint = lastCommitted ? { step: lastCommitted.step, path: lastCommitted.path, bytes: lastCommitted.bytes, saveSeconds: lastCommitted.saveSeconds } : null;
+  run.opts.progress.update({
+    step: session.step,
+    totalSteps: run.totalSteps,
+    epoch: session.epoch,
+    loss: session.lastLoss,
+    resumedFromStep: state.resumedFromStep,
+    checkpoint: lastCommitted ? { step: lastCommitted.step, time: lastCommitted.time.toISOString(), bytes: lastCommitted.bytes, reason: lastCommitted.kind } : null,
+    checkpointFailure: run.writer.failing,
+  });
+}
+
+/**
+ * --resume-from: a checkpoint whose content does not load is the caller's mistake (exit 2),
+ * never quarantined; an I/O error stays a storage error.
+ */
+async function loadNamed(store: CheckpointStore, path: string, accept: (loaded: LoadedCheckpoint) => Promise<void>): Promise<LoadedCheckpoint> {
   try {
-    return await store.load(path);
+    const loaded = await store.load(path);
+    await accept(loaded);
+    return loaded;
   } catch (err) {
+    if (!(err instanceof CorruptCheckpointError)) throw err;
     throw new ConfigError(`--resume-from ${path}: ${(err as Error).message}`);
   }
 }

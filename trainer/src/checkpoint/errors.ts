@@ -1,0 +1,46 @@
+/**
+ * What can go wrong with the checkpoint directory, one class per cause, because each cause
+ * has its own remedy: corrupt content is set aside and the previous checkpoint used; an I/O
+ * error is the storage's fault and retried by a new attempt (nothing is quarantined for it);
+ * checkpoints that exist but none loads stop the run rather than silently start from 0.
+ */
+
+/** Content that was read and failed verification: quarantined, never loaded. */
+export class CorruptCheckpointError extends Error {
+  override readonly name = "CorruptCheckpointError";
+}
+
+/** An I/O error on checkpoint storage that outlasted the retries: exit 4, a new attempt retries. */
+export class StorageError extends Error {
+  override readonly name = "StorageError";
+  constructor(
+    readonly path: string,
+    /** errno name, e.g. EACCES; undefined when the system gave none. */
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Checkpoints exist (listed or in quarantine/) but none loads: exit 5 unless fresh starts are allowed. */
+export class CheckpointsUnusableError extends Error {
+  override readonly name = "CheckpointsUnusableError";
+}
+
+/**
+ * errnos that describe the content of the directory rather than the storage: a listed file that
+ * is missing, a symlink (O_NOFOLLOW gives ELOOP), a directory where a file should be. Anything
+ * else (EACCES, EIO, EMFILE, ENOSPC, ESTALE, ...) is an I/O error.
+ */
+const contentErrnos = new Set(["ENOENT", "ELOOP", "EISDIR", "ENOTDIR", "ENXIO"]);
+
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+export function isContentErrno(err: unknown): boolean {
+  const code = errnoOf(err);
+  return code !== undefined && contentErrnos.has(code);
+}
