@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError, type ApiClient } from "./api-client.js";
 import type { Pod, PodStatus, RestartPolicy } from "./api-types.js";
-import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
+import { JitteredBackoff } from "@resumable/kube-runtime";
 import { sleep, WRITE_RETRY } from "./retry.js";
 import type { ImageMap } from "./config.js";
 import { ContainerSlot, type InstanceResult } from "./container-slot.js";

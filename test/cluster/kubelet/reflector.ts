@@ -6,7 +6,7 @@
 import type { ApiClient } from "./api-client.js";
 import { ApiError } from "./api-client.js";
 import type { List, ObjectMeta, Status, WatchEvent } from "./api-types.js";
-import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
+import { JitteredBackoff } from "@resumable/kube-runtime";
 import { sleep, WATCH_RETRY } from "./retry.js";
 import type { Logger } from "./log.js";
 

@@ -3,7 +3,7 @@
 // with backoff, and waits while the node cannot reach the apiserver.
 import { ApiError, type ApiClient } from "./api-client.js";
 import type { PodStatus } from "./api-types.js";
-import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
+import { JitteredBackoff } from "@resumable/kube-runtime";
 import { sleep, WRITE_RETRY } from "./retry.js";
 import type { Logger } from "./log.js";
 import { statusPatch } from "./pod-status.js";
