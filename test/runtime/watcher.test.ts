@@ -2,21 +2,7 @@
 // clock: no sockets, no real waits, every edge of empty -> listed -> watching exercised.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  ManualClock,
-  Reflector,
-  transition,
-  Watcher,
-  type Change,
-  type ListPage,
-  type Logger,
-  type ResourceSource,
-  type RestartReason,
-  type WatchClient,
-  type WatcherEvent,
-  type WatcherOptions,
-  type WatcherState,
-} from "@resumable/kube-runtime";
+import { ManualClock, Reflector, transition, Watcher, type Change, type ListPage, type Logger, type ResourceSource, type RestartReason, type WatchClient, type WatcherEvent, type WatcherOptions, type WatcherState } from "@resumable/kube-runtime";
 
 interface Obj {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
