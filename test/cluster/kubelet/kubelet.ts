@@ -3,7 +3,7 @@
 // local-path provisioner, claims and volumes, and routes each change to the
 // node or provisioner it concerns.
 import { join } from "node:path";
-import { isUnchanged, Reflector, type Change } from "@resumable/kube-runtime";
+import { isUnchanged, objectKey, Reflector, type Change } from "@resumable/kube-runtime";
 import { isNotFound, type ApiClient } from "./api-client.js";
 import type { ConfigMap, Node, ObjectMeta, PersistentVolume, PersistentVolumeClaim, Pod, Secret } from "./api-types.js";
 import type { ImageMap, NodeConfig } from "./config.js";
@@ -79,9 +79,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   }, { fieldSelector: "spec.nodeName!=" });
   const podsOnNode = (node: string) => pods.store.list().filter((p) => p.spec.nodeName === node);
   const logServer = await startLogServer(stateDir, {
-    podUid: (ns, name) => pods.store.get(`${ns}/${name}`)?.metadata.uid,
+    podUid: (namespace, name) => pods.store.get(objectKey({ metadata: { namespace, name } }))?.metadata.uid,
     running: (ns, name, container) => {
-      const status = pods.store.get(`${ns}/${name}`)?.status;
+      const status = pods.store.get(objectKey({ metadata: { namespace: ns, name } }))?.status;
       const all = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])];
       return all.some((c) => c.name === container && !!c.state.running);
     },
