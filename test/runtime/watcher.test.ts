@@ -2,7 +2,7 @@
 // clock: no sockets, no real waits, every edge of empty -> listed -> watching exercised.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ManualClock, Reflector, transition, Watcher, type Change, type ListPage, type Logger, type ResourceSource, type RestartReason, type WatchClient, type WatcherEvent, type WatcherOptions, type WatcherState } from "@resumable/kube-runtime";
+import { isUnchanged, ManualClock, Reflector, transition, Watcher, type Change, type ListPage, type Logger, type ResourceSource, type RestartReason, type WatchClient, type WatcherEvent, type WatcherOptions, type WatcherState } from "@resumable/kube-runtime";
 
 interface Obj {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
@@ -352,8 +352,27 @@ describe("Reflector over scripted streams", () => {
     server.lastStream.send("ERROR", { code: 410, message: "too old" });
     await settle();
     assert.deepEqual(describedChanges(changes), ["Delete:b@6", "Apply:a@20<-5"]);
+    assert.deepEqual(changes.map((c) => isUnchanged(c)), [false, false]);
     assert.deepEqual(reflector.store.list().map((o) => o.metadata.name), ["a"]);
     assert.ok(reflector.isHealthy());
+    await reflector.stop();
+  });
+
+  it("hands every object again on resync as an unchanged Apply", async () => {
+    const server = new ScriptedServer();
+    server.listAnswers.push({ items: [obj("a", "5")], resourceVersion: "10" });
+    const clock = new ManualClock();
+    const reflector = new Reflector(server.source(), { watch: server, logger: quiet, clock, resyncMs: 30_000, idleTimeoutMs: 60_000 });
+    const changes: Change<Obj>[] = [];
+    reflector.onEvent((change) => changes.push(change));
+    reflector.start();
+    await settle();
+    server.lastStream.send("BOOKMARK", { metadata: { resourceVersion: "11" } });
+    changes.length = 0;
+    clock.advance(30_000);
+    assert.deepEqual(describedChanges(changes), ["Apply:a@5<-5"]);
+    assert.ok(isUnchanged(changes[0]!));
+    assert.equal(server.lists.length, 1, "a resync reads the cache");
     await reflector.stop();
   });
 });
