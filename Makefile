@@ -14,7 +14,7 @@ E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
 all: build
 
-node_modules/.package-lock.json: package-lock.json package.json operator/package.json trainer/package.json trainer/protocol/package.json
+node_modules/.package-lock.json: package-lock.json package.json operator/runtime/package.json operator/package.json trainer/package.json trainer/protocol/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -62,4 +62,4 @@ bench: build binaries
 	@for b in $$(find test/bench -name '*.ts' -not -name '_*' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
 
 clean:
-	rm -rf operator/dist trainer/dist trainer/protocol/dist operator/*.tsbuildinfo trainer/*.tsbuildinfo trainer/protocol/*.tsbuildinfo
+	rm -rf operator/runtime/dist operator/dist trainer/dist trainer/protocol/dist operator/*.tsbuildinfo trainer/*.tsbuildinfo trainer/protocol/*.tsbuildinfo operator/runtime/*.tsbuildinfo

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import { kubeClusterWriter, type ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
-import { httpStatus, networkFailure } from "../../operator/src/runtime/api-errors.js";
+import { httpStatus, networkFailure } from "@resumable/kube-runtime";
 
 interface Seen {
   method: string;

@@ -10,9 +10,7 @@ import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js"
 import { RunObserver } from "../../operator/src/metrics/run-observer.js";
 import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/settings.js";
 import type { Decision, Observed } from "../../operator/src/reconcile/types.js";
-import { ManualClock } from "../../operator/src/runtime/clock.js";
-import { deepFreeze } from "../../operator/src/runtime/store.js";
-import { WorkQueue } from "../../operator/src/runtime/workqueue.js";
+import { deepFreeze, ManualClock, WorkQueue } from "@resumable/kube-runtime";
 
 const KEY = "team/mnist";
 

@@ -3,9 +3,7 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/names.js";
-import { customObjectSource, nodeSource, podSource, pvcSource } from "../runtime/kube-sources.js";
-import { Reflector, type ReflectorOptions, type ResourceSource, type RestartReason } from "../runtime/reflector.js";
-import type { ObjectMeta } from "../runtime/store.js";
+import { customObjectSource, nodeSource, type ObjectMeta, podSource, pvcSource, Reflector, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {

@@ -13,7 +13,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
-import { httpStatus } from "../runtime/api-errors.js";
+import { httpStatus } from "@resumable/kube-runtime";
 
 /** Every write the controller makes, so tests can stand in for the apiserver. */
 export interface ClusterWriter {

@@ -3,7 +3,7 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { httpStatus, networkFailure } from "../runtime/api-errors.js";
+import { httpStatus, networkFailure } from "@resumable/kube-runtime";
 
 export class CliError extends Error {}
 

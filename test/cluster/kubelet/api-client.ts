@@ -4,7 +4,7 @@
 // JSON back, so it speaks REST directly instead of through generated models.
 import { Agent, request, type RequestOptions } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
-import type { Status } from "./api-types.js";
+import type { Status, WatchEvent } from "./api-types.js";
 
 export class ApiError extends Error {
   constructor(
@@ -67,49 +67,54 @@ export class ApiClient {
   }
 
   /**
-   * Streams a watch: calls `onEvent` with each JSON line until the server
-   * closes the stream (resolves) or the request fails (rejects). `signal`
-   * aborts it; `idleMs` aborts a stream that went silent.
+   * Streams a watch in the shape of the runtime's WatchClient (client-node's Watch.watch):
+   * `onEvent` gets each event's type and object, `onDone` is called once when the stream
+   * ends (with the error if it failed). Silence is the watcher's watchdog's to judge.
    */
-  watch(path: string, query: Query, onEvent: (event: unknown) => void, signal: AbortSignal, idleMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const req = request(this.url(path, { ...query, watch: true }), { ...this.base, method: "GET", signal }, (res) => {
+  watch(
+    path: string,
+    query: Query,
+    onEvent: (type: string, object: unknown) => void,
+    onDone: (err?: unknown) => void,
+  ): Promise<AbortController> {
+    const abort = new AbortController();
+    let ended = false;
+    const done = (err?: unknown) => {
+      if (ended) return;
+      ended = true;
+      onDone(err);
+    };
+    return new Promise((resolve) => {
+      const req = request(this.url(path, { ...query, watch: true }), { ...this.base, method: "GET", signal: abort.signal }, (res) => {
         if (res.statusCode !== 200) {
-          collect(res).then((text) => reject(toApiError(res.statusCode ?? 0, text)), reject);
+          collect(res).then((text) => done(toApiError(res.statusCode ?? 0, text)), done);
           return;
         }
         let buffer = "";
-        let idle = setTimeout(() => req.destroy(new Error("watch idle")), idleMs);
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
-          clearTimeout(idle);
-          idle = setTimeout(() => req.destroy(new Error("watch idle")), idleMs);
           buffer += chunk;
           let nl: number;
           try {
             while ((nl = buffer.indexOf("\n")) >= 0) {
               const line = buffer.slice(0, nl).trim();
               buffer = buffer.slice(nl + 1);
-              if (line) onEvent(JSON.parse(line));
+              if (!line) continue;
+              const event = JSON.parse(line) as WatchEvent<unknown>;
+              onEvent(event.type, event.object);
             }
           } catch (err) {
-            // A handler may end the watch (an ERROR event): stop reading.
-            clearTimeout(idle);
-            req.destroy();
-            reject(err);
+            // Not a JSON line: the stream is broken, end it.
+            abort.abort();
+            done(err);
           }
         });
-        res.on("end", () => {
-          clearTimeout(idle);
-          resolve();
-        });
-        res.on("error", (err) => {
-          clearTimeout(idle);
-          reject(err);
-        });
+        res.on("end", () => done());
+        res.on("error", done);
       });
-      req.on("error", reject);
+      req.on("error", done);
       req.end();
+      resolve(abort);
     });
   }
 

@@ -3,12 +3,15 @@
 // 10 s, 20 s, 40 s … up to 5 min, counted from the exit; a container that
 // stayed up for 10 min starts over.
 
+import { exponentialDelay } from "@resumable/kube-runtime";
+
 const INITIAL_MS = 10_000;
 const MAX_MS = 300_000;
 const EXPIRY_MS = 2 * MAX_MS;
 
 export class CrashBackoff {
-  private backoffMs = 0;
+  /** Restarts since the back-off last started over; 0 before the first. */
+  private restarts = 0;
   private lastUpdate = 0;
 
   /**
@@ -16,16 +19,17 @@ export class CrashBackoff {
    * wait (0: restart now) and the back-off shown in the waiting message.
    */
   delayAfterExit(finishedAtMs: number, nowMs: number): { waitMs: number; backoffMs: number } {
-    if (this.backoffMs === 0 || finishedAtMs - this.lastUpdate > EXPIRY_MS) {
-      this.backoffMs = INITIAL_MS;
+    if (this.restarts === 0 || finishedAtMs - this.lastUpdate > EXPIRY_MS) {
+      this.restarts = 1;
       this.lastUpdate = nowMs;
       return { waitMs: 0, backoffMs: 0 };
     }
-    const shown = this.backoffMs;
-    const waitMs = Math.max(0, finishedAtMs + this.backoffMs - nowMs);
-    this.backoffMs = Math.min(MAX_MS, this.backoffMs * 2);
+    // Not jittered: the kubelet's back-off is exact, and its message shows it.
+    const backoffMs = exponentialDelay(INITIAL_MS, MAX_MS, this.restarts - 1);
+    this.restarts++;
+    const waitMs = Math.max(0, finishedAtMs + backoffMs - nowMs);
     this.lastUpdate = nowMs + waitMs;
-    return { waitMs, backoffMs: shown };
+    return { waitMs, backoffMs };
   }
 }
 

@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { systemClock } from "@resumable/kube-runtime";
 import { startCluster, type Cluster } from "../cluster.js";
 import { ApiClient, isNotFound } from "./api-client.js";
 import type { Node, Pod } from "./api-types.js";
-import { sleep } from "./retry.js";
 
 let cluster: Cluster;
 let api: ApiClient;
@@ -21,7 +21,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   while (Date.now() < deadline) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
-    await sleep(250);
+    await systemClock.sleep(250);
   }
   throw new Error(`timed out waiting for ${what}`);
 }

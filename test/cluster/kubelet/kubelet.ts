@@ -3,8 +3,9 @@
 // local-path provisioner, claims and volumes, and routes each change to the
 // node or provisioner it concerns.
 import { join } from "node:path";
+import { isUnchanged, objectKey, Reflector, type Change } from "@resumable/kube-runtime";
 import { isNotFound, type ApiClient } from "./api-client.js";
-import type { ConfigMap, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret } from "./api-types.js";
+import type { ConfigMap, Node, ObjectMeta, PersistentVolume, PersistentVolumeClaim, Pod, Secret } from "./api-types.js";
 import type { ImageMap, NodeConfig } from "./config.js";
 import type { ObjectLookups } from "./env.js";
 import type { Logger } from "./log.js";
@@ -13,7 +14,7 @@ import { PidFiles } from "./pid-files.js";
 import { PodIpPool } from "./pod-ip-pool.js";
 import { LocalPathProvisioner } from "./provisioner.js";
 import { startLogServer } from "./log-server.js";
-import { Reflector } from "./reflector.js";
+import { jsonSource } from "./list-watch.js";
 
 export interface KubeletOptions {
   api: ApiClient;
@@ -43,20 +44,44 @@ function lookupsFor(api: ApiClient): ObjectLookups {
   };
 }
 
+/**
+ * A reflector over one collection whose changes go to `handler` as (object, previous):
+ * (undefined, last state) for a deletion. A relist's unchanged objects are not handed
+ * out again: a kubelet acts on transitions, not on levels.
+ */
+function reflect<T extends { metadata: ObjectMeta }>(
+  api: ApiClient,
+  path: string,
+  log: Logger,
+  handler: (obj: T | undefined, old: T | undefined) => void,
+  selectors: { fieldSelector?: string } = {},
+): Reflector<T> {
+  const reflector = new Reflector<T>(jsonSource<T>(api, path, selectors), {
+    watch: api,
+    logger: log,
+    resyncMs: 0,
+  });
+  reflector.onEvent((change: Change<T>) => {
+    if (isUnchanged(change)) return;
+    if (change.type === "Delete") handler(undefined, change.object);
+    else handler(change.object, change.old);
+  });
+  return reflector;
+}
+
 export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet> {
   const { api, log, stateDir } = opts;
-  const stop = new AbortController();
   const version = await api.get<{ gitVersion: string }>("/version");
   const agents = new Map<string, NodeAgent>();
 
-  const pods = new Reflector<Pod>(api, "/api/v1/pods", { fieldSelector: "spec.nodeName!=" }, (_k, pod, old) => {
+  const pods = reflect<Pod>(api, "/api/v1/pods", log, (pod, old) => {
     agents.get((pod ?? old)?.spec.nodeName ?? "")?.podChanged(pod, old);
-  }, log);
-  const podsOnNode = (node: string) => [...pods.store.values()].filter((p) => p.spec.nodeName === node);
+  }, { fieldSelector: "spec.nodeName!=" });
+  const podsOnNode = (node: string) => pods.store.list().filter((p) => p.spec.nodeName === node);
   const logServer = await startLogServer(stateDir, {
-    podUid: (ns, name) => pods.store.get(`${ns}/${name}`)?.metadata.uid,
+    podUid: (namespace, name) => pods.store.get(objectKey({ metadata: { namespace, name } }))?.metadata.uid,
     running: (ns, name, container) => {
-      const status = pods.store.get(`${ns}/${name}`)?.status;
+      const status = pods.store.get(objectKey({ metadata: { namespace: ns, name } }))?.status;
       const all = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])];
       return all.some((c) => c.name === container && !!c.state.running);
     },
@@ -65,7 +90,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   // Shared by all nodes: pod IPs are unique across the cluster, and cluster-down finds every pid in one place.
   const pids = new PidFiles(join(stateDir, "pids"));
   const ips = new PodIpPool((ip, uid) =>
-    [...pods.store.values()].some((p) => p.status?.podIP === ip && p.metadata.uid !== uid && !p.spec.hostNetwork),
+    pods.store.list().some((p) => p.status?.podIP === ip && p.metadata.uid !== uid && !p.spec.hostNetwork),
   );
   for (const cfg of opts.nodes) {
     agents.set(
@@ -90,29 +115,26 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   const provisioner = new LocalPathProvisioner(api, stateDir, log.child({ component: "local-path-provisioner" }));
   await provisioner.ensureStorageClass();
 
-  const nodes = new Reflector<Node>(api, "/api/v1/nodes", {}, (_k, node, old) => {
+  const nodes = reflect<Node>(api, "/api/v1/nodes", log, (node, old) => {
     agents.get((node ?? old)?.metadata.name ?? "")?.nodeChanged(node);
-  }, log);
-  const claims = new Reflector<PersistentVolumeClaim>(api, "/api/v1/persistentvolumeclaims", {}, (_k, pvc) =>
-    provisioner.claimChanged(pvc), log);
-  const volumes = new Reflector<PersistentVolume>(api, "/api/v1/persistentvolumes", {}, (_k, pv) =>
-    provisioner.volumeChanged(pv), log);
+  });
+  const claims = reflect<PersistentVolumeClaim>(api, "/api/v1/persistentvolumeclaims", log, (pvc) => provisioner.claimChanged(pvc));
+  const volumes = reflect<PersistentVolume>(api, "/api/v1/persistentvolumes", log, (pv) => provisioner.volumeChanged(pv));
   // Nodes first: a node's fault annotation must be known before its pods are run.
-  const loops = [nodes.run(stop.signal)];
-  await nodes.hasSynced();
-  loops.push(...[pods, claims, volumes].map((r) => r.run(stop.signal)));
+  nodes.start();
+  await nodes.waitForSync();
+  for (const r of [pods, claims, volumes]) r.start();
   log.info({ nodes: [...agents.keys()], version: version.gitVersion }, "kubelet running");
 
   return {
     async stop(graceMs: number) {
-      stop.abort();
       logServer.server.close();
       logServer.server.closeAllConnections();
       const workers = [...agents.values()].flatMap((a) => {
         a.stop();
         return [...a.workers.values()];
       });
-      await Promise.all([...workers.map((w) => w.exit(graceMs)), ...loops]);
+      await Promise.all([...workers.map((w) => w.exit(graceMs)), ...[nodes, pods, claims, volumes].map((r) => r.stop())]);
     },
   };
 }

@@ -4,8 +4,8 @@
 // node's shutdown budget and ends Failed with reason Terminated and a
 // DisruptionTarget condition; when the budget is spent the VM dies, taking
 // what is left, and the cloud deletes the Node.
+import { systemClock } from "@resumable/kube-runtime";
 import { isNotFound, type ApiClient } from "./api-client.js";
-import { sleep } from "./retry.js";
 import type { Logger } from "./log.js";
 import type { AbnormalTermination } from "./pod-status.js";
 import type { PodWorker } from "./pod-worker.js";
@@ -44,11 +44,11 @@ export async function gracefulShutdown(input: ShutdownInput): Promise<void> {
   const termination = nodeShutdownTermination(new Date().toISOString());
   const all = Promise.all(workers.map((w) => w.shutdown(graceSeconds, termination)));
   const budget = new AbortController();
-  await Promise.race([all, sleep(graceSeconds * 1000, budget.signal)]);
+  await Promise.race([all, systemClock.sleep(graceSeconds * 1000, budget.signal)]);
   budget.abort();
   // The budget is spent: the VM powers off and whatever still runs dies with it.
   for (const w of workers) w.killAll();
-  await Promise.race([all, sleep(FINAL_STATUS_MS)]);
+  await Promise.race([all, systemClock.sleep(FINAL_STATUS_MS)]);
   log.warn("node shut down; the cloud deletes the Node");
   try {
     await api.delete(`/api/v1/nodes/${nodeName}`);

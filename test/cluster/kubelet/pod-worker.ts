@@ -5,10 +5,9 @@
 // for a deleted pod confirms the deletion with grace 0.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { JitteredBackoff, systemClock, type BackoffPolicy } from "@resumable/kube-runtime";
 import { ApiError, type ApiClient } from "./api-client.js";
 import type { Pod, PodStatus, RestartPolicy } from "./api-types.js";
-import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
-import { sleep, WRITE_RETRY } from "./retry.js";
 import type { ImageMap } from "./config.js";
 import { ContainerSlot, type InstanceResult } from "./container-slot.js";
 import { lostState, terminated, waiting } from "./container-status.js";
@@ -22,7 +21,7 @@ import { buildPodStatus, type AbnormalTermination } from "./pod-status.js";
 import { StatusPublisher } from "./status-publisher.js";
 import { VolumeError } from "./volume-files.js";
 import { prepareVolumes, type PreparedVolume } from "./volumes.js";
-import type { WriteGate } from "./write-gate.js";
+import { WRITE_RETRY, type WriteGate } from "./write-gate.js";
 
 export interface WorkerDeps {
   api: ApiClient;
@@ -39,11 +38,25 @@ export interface WorkerDeps {
 }
 
 const CONFIG_RETRY_MS = 5_000;
+/** A volume that cannot be set up yet (a missing ConfigMap, an unbound claim): 1 s doubling to 30 s. */
+const MOUNT_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, resetAfterMs: 120_000 };
 const DEFAULT_GRACE_SECONDS = 30;
 const isTerminalPhase = (p: string | undefined) => p === "Succeeded" || p === "Failed";
 
 function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
   return policy === "Always" || (policy === "OnFailure" && exitCode !== 0);
+}
+
+/**
+ * Where a pod worker is, in order: `starting` (no sandbox yet), `running` (sandbox up,
+ * containers run), `finishing` (no container runs; the final status is being written),
+ * `finished` (it is written). `abandoned` (the kubelet exits, or the node is lost) is final
+ * and writes nothing more. A deletion can arrive in any phase: `requested` once the API
+ * marks the pod deleted, `confirming` once the kubelet has sent its last word.
+ */
+interface Lifecycle {
+  phase: "starting" | "running" | "finishing" | "finished" | "abandoned";
+  deletion: "none" | "requested" | "confirming";
 }
 
 export class PodWorker {
@@ -56,16 +69,10 @@ export class PodWorker {
   private readonly podDir: string;
   private readonly stop = new AbortController();
   private volumes = new Map<string, PreparedVolume>();
+  private lifecycle: Lifecycle = { phase: "starting", deletion: "none" };
   private podIP?: string;
   private startTime?: string;
-  private sandboxReady = false;
-  private podIsTerminal = false;
   private abnormal?: AbnormalTermination;
-  private deleting = false;
-  private abandoned = false;
-  /** The final status is written: a deletion can be confirmed at once. */
-  private done = false;
-  private deletionConfirmed = false;
   /** Resolves when no container runs and the final status is written. */
   readonly finished: Promise<void>;
 
@@ -117,13 +124,26 @@ export class PodWorker {
     return this.stop.signal.aborted;
   }
 
+  /** Moves to `phase`; nothing leaves `abandoned`. */
+  private enter(phase: Lifecycle["phase"]): void {
+    if (this.lifecycle.phase !== "abandoned") this.lifecycle.phase = phase;
+  }
+
+  private get abandoned(): boolean {
+    return this.lifecycle.phase === "abandoned";
+  }
+
+  private get podIsTerminal(): boolean {
+    return this.lifecycle.phase === "finishing" || this.lifecycle.phase === "finished";
+  }
+
   private status(): PodStatus {
     return buildPodStatus({
       pod: this.pod,
       initContainerStatuses: this.init.map((s) => s.status),
       containerStatuses: this.containers.map((s) => s.status),
       podIsTerminal: this.podIsTerminal,
-      sandboxReady: this.sandboxReady,
+      sandboxReady: this.lifecycle.phase === "running",
       hostIP: this.deps.hostIP,
       ...(this.podIP ? { podIP: this.podIP } : {}),
       ...(this.startTime ? { startTime: this.startTime } : {}),
@@ -137,9 +157,9 @@ export class PodWorker {
   update(pod: Pod): void {
     this.pod = pod;
     if (pod.metadata.deletionTimestamp) {
-      this.deleting = true;
+      if (this.lifecycle.deletion === "none") this.lifecycle.deletion = "requested";
       this.terminate(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS);
-      if (this.done) void this.confirmDeletion();
+      if (this.lifecycle.phase === "finished") void this.confirmDeletion();
     }
   }
 
@@ -165,14 +185,14 @@ export class PodWorker {
 
   /** Hard node loss: everything dies at once and the kubelet says nothing more. */
   abandon(): void {
-    this.abandoned = true;
+    this.enter("abandoned");
     this.publisher.stop();
     this.killAll();
   }
 
   /** The kubelet itself is stopping: stop the containers gracefully, write nothing more. */
   async exit(graceMs: number): Promise<void> {
-    this.abandoned = true;
+    this.enter("abandoned");
     this.publisher.stop();
     this.stop.abort();
     for (const s of [...this.init, ...this.containers]) s.stop(graceMs);
@@ -193,10 +213,9 @@ export class PodWorker {
   private async run(): Promise<void> {
     if (isTerminalPhase(this.pod.status?.phase)) {
       // Already finished under an earlier kubelet: nothing to run.
-      this.podIsTerminal = true;
+      this.enter("finished");
       this.publisher.last = this.pod.status;
-      this.done = true;
-      if (this.deleting) await this.confirmDeletion();
+      if (this.lifecycle.deletion !== "none") await this.confirmDeletion();
       return;
     }
     this.adoptEarlierRun();
@@ -206,7 +225,7 @@ export class PodWorker {
       this.podIP = this.pod.spec.hostNetwork
         ? this.deps.hostIP
         : this.deps.ips.allocate(this.pod.metadata.uid, this.pod.status?.podIP);
-      this.sandboxReady = true;
+      this.enter("running");
       this.publisher.request();
       if (await this.setUpVolumes()) {
         if (await this.runInitContainers()) await Promise.all(this.containers.map((s) => this.runContainer(s)));
@@ -216,13 +235,12 @@ export class PodWorker {
       this.killAll();
     }
     if (this.abandoned) return;
-    this.podIsTerminal = true;
-    this.sandboxReady = false;
+    this.enter("finishing");
     this.publisher.request();
     await this.publisher.flush();
     this.log.info({ phase: this.publisher.last?.phase }, "pod finished");
-    this.done = true;
-    if (this.deleting) await this.confirmDeletion();
+    this.enter("finished");
+    if (this.lifecycle.deletion !== "none") await this.confirmDeletion();
   }
 
   /**
@@ -245,7 +263,7 @@ export class PodWorker {
   }
 
   private async setUpVolumes(): Promise<boolean> {
-    let delay = 1_000;
+    const backoff = new JitteredBackoff(MOUNT_RETRY);
     while (!this.terminating) {
       try {
         this.volumes = await prepareVolumes(
@@ -257,8 +275,7 @@ export class PodWorker {
         if (!(err instanceof VolumeError)) throw err;
         this.log.warn({ err: err.message }, "FailedMount");
         this.event("Warning", "FailedMount", err.message);
-        await sleep(delay, this.stop.signal);
-        delay = Math.min(delay * 2, 30_000);
+        await systemClock.sleep(backoff.next(), this.stop.signal);
       }
     }
     return false;
@@ -289,7 +306,7 @@ export class PodWorker {
       const result: InstanceResult = await slot.runOnce();
       if (this.terminating) break;
       if (!result) {
-        await sleep(CONFIG_RETRY_MS, this.stop.signal);
+        await systemClock.sleep(CONFIG_RETRY_MS, this.stop.signal);
         continue;
       }
       if (!shouldRestart(this.policy, result.exitCode)) return result.exitCode === 0;
@@ -305,13 +322,13 @@ export class PodWorker {
     const { name, namespace = "default", uid } = this.pod.metadata;
     slot.setStatus(waiting(slot.status, "CrashLoopBackOff", crashLoopMessage(backoffMs, slot.spec.name, { name, namespace, uid })));
     this.event("Warning", "BackOff", `Back-off restarting failed container ${slot.spec.name} in pod ${name}_${namespace}(${uid})`, slot.spec.name);
-    await sleep(waitMs, this.stop.signal);
+    await systemClock.sleep(waitMs, this.stop.signal);
   }
 
   /** The kubelet's last word on a deleted pod: delete it for good, only if it is still this pod. */
   private async confirmDeletion(): Promise<void> {
-    if (this.deletionConfirmed || this.abandoned) return;
-    this.deletionConfirmed = true;
+    if (this.lifecycle.deletion === "confirming" || this.abandoned) return;
+    this.lifecycle.deletion = "confirming";
     const backoff = new JitteredBackoff(WRITE_RETRY);
     for (;;) {
       await this.deps.gate.writable();
@@ -328,7 +345,7 @@ export class PodWorker {
       } catch (err) {
         if (err instanceof ApiError && (err.code === 404 || err.code === 409)) return;
         this.log.warn({ err: String(err) }, "pod deletion failed, retrying");
-        await sleep(backoff.next());
+        await systemClock.sleep(backoff.next());
       }
     }
   }

@@ -1,13 +1,12 @@
 // The kubelet's status manager for one pod: coalesces status changes into
 // one write at a time, skips writes that change nothing, retries failures
 // with backoff, and waits while the node cannot reach the apiserver.
+import { JitteredBackoff, systemClock } from "@resumable/kube-runtime";
 import { ApiError, type ApiClient } from "./api-client.js";
 import type { PodStatus } from "./api-types.js";
-import { JitteredBackoff } from "../../../operator/src/runtime/backoff.js";
-import { sleep, WRITE_RETRY } from "./retry.js";
 import type { Logger } from "./log.js";
 import { statusPatch } from "./pod-status.js";
-import type { WriteGate } from "./write-gate.js";
+import { WRITE_RETRY, type WriteGate } from "./write-gate.js";
 
 export class StatusPublisher {
   /** The status last written: the status manager's cache, input to the next build. */
@@ -63,7 +62,7 @@ export class StatusPublisher {
         }
         this.log.warn({ err: String(err) }, "status write failed, retrying");
         this.dirty = true;
-        await sleep(backoff.next());
+        await systemClock.sleep(backoff.next());
       }
     }
   }

@@ -1,6 +1,10 @@
 // Whether a node's kubelet can reach the apiserver. A partitioned node keeps
 // running its containers but every write waits here until the partition
 // heals; a lost node's writes wait forever.
+import type { BackoffPolicy } from "@resumable/kube-runtime";
+
+/** Status writes and the final pod deletion retry quicker than watches: a pod's status is waited on. */
+export const WRITE_RETRY: BackoffPolicy = { initialMs: 500, maxMs: 10_000, resetAfterMs: 60_000 };
 
 export class WriteGate {
   private open = true;

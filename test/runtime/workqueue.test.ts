@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ManualClock } from "../../operator/src/runtime/clock.js";
-import { WorkQueue } from "../../operator/src/runtime/workqueue.js";
+import { ManualClock, WorkQueue } from "@resumable/kube-runtime";
 
 /** Resolves with what a pending promise settled to, or "pending" if it has not yet. */
 async function peek<T>(promise: Promise<T>): Promise<T | "pending"> {

@@ -4,9 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { KubeConfig, Watch, type V1Pod } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { customObjectSource, podSource } from "../../operator/src/runtime/kube-sources.js";
-import type { ObjectMeta } from "../../operator/src/runtime/store.js";
-import { Reflector, type ReflectorOptions, type RestartReason } from "../../operator/src/runtime/reflector.js";
+import { customObjectSource, type ObjectMeta, podSource, Reflector, type ReflectorOptions, type RestartReason } from "@resumable/kube-runtime";
 
 /** A pod as the apiserver writes it: plain JSON, string timestamps. */
 function pod(name: string, resourceVersion: string, phase = "Running"): object {

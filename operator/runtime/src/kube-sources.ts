@@ -9,8 +9,8 @@ import {
 // Not re-exported by the package root, but the very serializer its generated list calls use:
 // decoding watch events with it gives them the same form (Dates for timestamps).
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
-import type { ListPage, ResourceSource } from "./reflector.js";
-import type { ObjectMeta } from "./store.js";
+import type { ListPage, ResourceSource } from "./watcher.js";
+import type { ObjectMeta } from "./object-key.js";
 
 interface Scope {
   /** One namespace, or every namespace when unset. */

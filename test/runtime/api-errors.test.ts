@@ -1,7 +1,7 @@
 // How a failed call is told apart: an HTTP answer, or no answer and why.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { httpStatus, networkFailure } from "../../operator/src/runtime/api-errors.js";
+import { httpStatus, networkFailure } from "@resumable/kube-runtime";
 
 const fetchFailed = (cause: unknown) => Object.assign(new TypeError("fetch failed"), { cause });
 

@@ -1,7 +1,7 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
-import type { Logger } from "pino";
 import { httpStatus } from "./api-errors.js";
-import { sleep, systemClock, withTimeout, type Clock } from "./clock.js";
+import { systemClock, withTimeout, type Clock } from "./clock.js";
+import type { Logger } from "./logger.js";
 
 export interface LeaderElectionOptions {
   api: Pick<CoordinationV1Api, "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease">;
@@ -36,6 +36,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private cancelTimer: (() => void) | undefined;
+  /** Cuts short the wait between acquire rounds. */
+  private readonly stopWaiting = new AbortController();
   private lostListeners: (() => void)[] = [];
   /** The lease round in progress: release waits for it so it cannot re-take the lease. */
   private round: Promise<boolean> | undefined;
@@ -67,9 +69,7 @@ export class LeaderElector {
         this.scheduleRenew(this.clock.now());
         return true;
       }
-      const wait = sleep(this.clock, this.retryPeriodMs);
-      this.cancelTimer = wait.cancel;
-      await wait.done;
+      await this.clock.sleep(this.retryPeriodMs, this.stopWaiting.signal);
     }
     return false;
   }
@@ -78,6 +78,7 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();
+    this.stopWaiting.abort();
     await this.round;
     this.leading = false;
     try {

@@ -6,14 +6,36 @@ export interface Clock {
   now(): number;
   /** Runs `fn` after `ms`; the returned function cancels it. */
   setTimer(ms: number, fn: () => void): () => void;
+  /**
+   * Resolves after `ms`, or at once when `signal` aborts (never rejects): every loop that
+   * waits stops with whatever stops its owner.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
+
+/** A sleep on `setTimer`, cut short by `signal`: the one sleep every clock shares. */
+function sleepOn(setTimer: Clock["setTimer"], ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clear();
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const clear = setTimer(ms, done);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+const realTimer: Clock["setTimer"] = (ms, fn) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
-    const timer = setTimeout(fn, ms);
-    return () => clearTimeout(timer);
-  },
+  setTimer: realTimer,
+  sleep: (ms, signal) => sleepOn(realTimer, ms, signal),
 };
 
 /** A clock that moves only when told to; timers fire in due order during `advance`. */
@@ -53,22 +75,13 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn((after, fn) => this.setTimer(after, fn), ms, signal);
+  }
+
   pendingTimers(): number {
     return this.timers.length;
   }
-}
-
-/** A wait on `clock` that can be cut short: `cancel` resolves `done` at once. */
-export function sleep(clock: Clock, ms: number): { done: Promise<void>; cancel: () => void } {
-  let cancel = (): void => {};
-  const done = new Promise<void>((resolve) => {
-    const clear = clock.setTimer(ms, resolve);
-    cancel = () => {
-      clear();
-      resolve();
-    };
-  });
-  return { done, cancel };
 }
 
 /** `work`, or a rejection with `message` if it has not settled within `ms`. */

@@ -1,18 +1,27 @@
 import { systemClock, type Clock } from "./clock.js";
 
-/** base · 2^n, capped at max: the growth shared by watch restarts and workqueue retries. */
+/**
+ * base · 2^n, capped at max: the one growth rule behind every retry in the tree (watch
+ * restarts, workqueue retries, a run's failure delay, a container's crash back-off).
+ */
 export function exponentialDelay(baseMs: number, maxMs: number, n: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(n, 52));
 }
 
-export interface JitteredBackoffOptions {
+export interface BackoffPolicy {
   initialMs: number;
   maxMs: number;
   /** After this long without a failure the next delay starts from `initialMs` again. */
   resetAfterMs: number;
+}
+
+export interface JitteredBackoffOptions extends BackoffPolicy {
   clock?: Clock;
   random?: () => number;
 }
+
+/** kube-rs' watcher backoff: 0.8 s → 30 s, reset after 120 s without trouble. */
+export const watchBackoff: BackoffPolicy = { initialMs: 800, maxMs: 30_000, resetAfterMs: 120_000 };
 
 /**
  * kube-rs' watcher backoff: exponential with jitter, reset once things stay healthy.

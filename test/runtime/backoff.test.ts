@@ -1,8 +1,7 @@
 // The backoff shared by the operator's watches and the process kubelet's loops.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { JitteredBackoff } from "../../operator/src/runtime/backoff.js";
-import { ManualClock } from "../../operator/src/runtime/clock.js";
+import { JitteredBackoff, ManualClock } from "@resumable/kube-runtime";
 
 const options = { initialMs: 800, maxMs: 30_000, resetAfterMs: 120_000 };
 

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Lease } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { ManualClock } from "../../operator/src/runtime/clock.js";
-import { LeaderElector } from "../../operator/src/runtime/leader.js";
+import { LeaderElector, ManualClock } from "@resumable/kube-runtime";
 
 /** One Lease with the apiserver's optimistic concurrency: stale writes get 409. */
 class FakeLeases {
