@@ -10,6 +10,9 @@ const cases: { name: string; run: TrainingRun; field: RegExp; pvc?: ReturnType<t
   { name: "a negative grace period", run: aRun({ preemption: { gracePeriodSeconds: -1 } }), field: /^spec\.preemption\.gracePeriodSeconds: / },
   { name: "no training config", run: { ...aRun(), spec: {} as TrainingRun["spec"] }, field: /^spec\.training: / },
   { name: "a name too long for a label", run: { ...aRun(), metadata: { ...aRun().metadata, name: "n".repeat(64) } }, field: /^metadata\.name must be at most 63/ },
+  { name: "runAsUser 0 with the default runAsNonRoot", run: aRun({ securityContext: { runAsUser: 0 } }), field: /^spec\.securityContext\.runAsUser: .*runAsNonRoot: false/ },
+  { name: "a Localhost seccomp profile without its path", run: aRun({ securityContext: { seccompProfile: { type: "Localhost" } } }), field: /^spec\.securityContext\.seccompProfile\.localhostProfile: / },
+  { name: "SYS_ADMIN without privilege escalation", run: aRun({ securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }), field: /^spec\.securityContext\.capabilities: / },
   { name: "a read-only claim", run: aRun({ checkpoint: { claimName: "ro" } }), pvc: aPvc("ro", ["ReadOnlyMany"]), field: /^spec\.checkpoint\.claimName: .*ReadOnlyMany/ },
 ];
 
