@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FakeClock, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
+import { reconcile } from "../../operator/src/reconcile/reconcile.js";
+import { FakeClock, SETTINGS, T0, aNode, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
 /** Specs that got past the apiserver somehow (an older CRD) or that the world makes unworkable. */
@@ -46,5 +47,28 @@ describe("reconcile: specs that can never work", () => {
     const run = aRun();
     run.metadata.generation = 7;
     assert.equal(pass(run, [], new FakeClock().now()).status.observedGeneration, 7);
+  });
+
+  describe("allowedImages", () => {
+    const withAllowed = (run: TrainingRun, allowedImages: string[]) =>
+      reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0 }, { ...SETTINGS, allowedImages });
+
+    it("an image outside the allowed prefixes → Valid=False naming spec.image and the prefixes, no pod", () => {
+      const d = withAllowed(aRun({ image: "docker.io/evil/miner:latest" }), ["registry.example.com/ml/", "ghcr.io/org/"]);
+      const valid = d.status.conditions?.find((x) => x.type === "Valid");
+      assert.equal(valid?.status, "False");
+      assert.equal(valid?.reason, "InvalidSpec");
+      assert.match(valid?.message ?? "", /^spec\.image: docker\.io\/evil\/miner:latest is not allowed/);
+      assert.match(valid?.message ?? "", /registry\.example\.com\/ml\/, ghcr\.io\/org\//);
+      assert.deepEqual(d.actions, []);
+    });
+
+    it("an image under an allowed prefix starts; an empty list allows any image", () => {
+      const allowed = withAllowed(aRun({ image: "ghcr.io/org/trainer:1.2" }), ["registry.example.com/ml/", "ghcr.io/org/"]);
+      assert.equal(allowed.status.conditions?.find((x) => x.type === "Valid")?.status, "True");
+      assert.deepEqual(allowed.actions.map((a) => a.kind), ["createPod"]);
+      const any = withAllowed(aRun({ image: "docker.io/anything:1" }), []);
+      assert.deepEqual(any.actions.map((a) => a.kind), ["createPod"]);
+    });
   });
 });

@@ -22,7 +22,7 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   const d = new Draft(observed, settings);
   const generation = observed.run.metadata.generation;
   if (generation !== undefined) d.status.observedGeneration = generation;
-  const validation = validateRun(observed.run, observed.pvc);
+  const validation = validateRun(observed.run, observed.pvc, settings);
   if (!validation.ok) {
     const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
     if (d.condition({ type: "Valid", status: "False", reason: "InvalidSpec", message })) {

@@ -6,9 +6,12 @@ export interface OperatorSettings {
   stuckPodTimeoutSeconds: number;
   /** How many attempts status.attempts keeps; at least 2, as lostSteps compares an attempt with the one before. */
   attemptHistoryLimit: number;
+  /** Prefixes spec.image must start with (e.g. "registry.example.com/ml/"); empty: any image. */
+  allowedImages: readonly string[];
 }
 
 export const DEFAULT_SETTINGS: OperatorSettings = {
   stuckPodTimeoutSeconds: 30,
   attemptHistoryLimit: 10,
+  allowedImages: [],
 };
