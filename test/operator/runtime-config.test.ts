@@ -19,6 +19,7 @@ describe("operator config", () => {
     assert.equal(c.identity, "op-0");
     assert.equal(c.settings.trainerServiceAccountName, undefined);
     assert.deepEqual(c.settings.allowedImages, [], "any image");
+    assert.equal(c.settings.progressReportTimeoutSeconds, 120);
   });
 
   it("allowed image prefixes come from --allowed-images or RESUMABLE_ALLOWED_IMAGES, trimmed and deduplicated", () => {

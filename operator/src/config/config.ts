@@ -30,6 +30,10 @@ const FLAGS = {
     env: "RESUMABLE_ATTEMPT_HISTORY_LIMIT",
     help: `attempts kept in status.attempts (default ${DEFAULT_SETTINGS.attemptHistoryLimit})`,
   },
+  "progress-report-timeout-seconds": {
+    env: "RESUMABLE_PROGRESS_REPORT_TIMEOUT_SECONDS",
+    help: `how long a trainer may run without a progress report before ProgressReported=False (default ${DEFAULT_SETTINGS.progressReportTimeoutSeconds})`,
+  },
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
     help: "comma-separated prefixes spec.image must start with, e.g. registry.example.com/ml/ (default: any image)",
@@ -69,6 +73,7 @@ const configSchema = z.object({
   workers: count(1).default(4),
   "stuck-pod-timeout-seconds": count(0).default(DEFAULT_SETTINGS.stuckPodTimeoutSeconds),
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
+  "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "allowed-images": commaList,
 });
 
@@ -128,6 +133,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       ...(c["trainer-service-account"] ? { trainerServiceAccountName: c["trainer-service-account"] } : {}),
       stuckPodTimeoutSeconds: c["stuck-pod-timeout-seconds"],
       attemptHistoryLimit: c["attempt-history-limit"],
+      progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
       allowedImages: c["allowed-images"],
     },
   };
