@@ -71,4 +71,49 @@ describe("reconcile: specs that can never work", () => {
       assert.deepEqual(any.actions.map((a) => a.kind), ["createPod"]);
     });
   });
+
+  describe("a pod the apiserver refused as invalid", () => {
+    const rejection = {
+      message: 'Pod "mnist-1" is invalid: spec.nodeSelector: Invalid value: "bad key!": name part must consist of alphanumeric characters',
+      causes: [{ field: "spec.nodeSelector", message: 'Invalid value: "bad key!"' }],
+    };
+    const observe = (run: TrainingRun, podRejection?: typeof rejection) =>
+      reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, ...(podRejection ? { podRejection } : {}) }, SETTINGS);
+
+    it("→ Valid=False PodRejected naming the run's field and the apiserver's message, phase Pending, no pod, one event", () => {
+      const d = observe(aRun(), rejection);
+      const valid = d.status.conditions?.find((x) => x.type === "Valid");
+      assert.equal(valid?.status, "False");
+      assert.equal(valid?.reason, "PodRejected");
+      assert.match(valid?.message ?? "", /^spec\.scheduling\.nodeSelector: the apiserver refused the trainer pod built from it: Pod "mnist-1" is invalid: spec\.nodeSelector: /);
+      assert.equal(d.status.phase, "Pending");
+      assert.deepEqual(d.actions, []);
+      assert.equal(d.status.attempt, undefined, "no attempt was started");
+      assert.deepEqual(d.events.map((e) => [e.type, e.reason]), [["Warning", "PodRejected"]]);
+    });
+
+    it("is remembered in status: later passes of the same generation create no pod and say nothing new", () => {
+      const run = afterWrite(aRun(), observe(aRun(), rejection));
+      const again = observe(run);
+      assert.deepEqual(again.actions, []);
+      assert.deepEqual(again.events, []);
+      assert.deepEqual(again.status, run.status);
+    });
+
+    it("an edited spec (a new generation) is tried again", () => {
+      const run = afterWrite(aRun(), observe(aRun(), rejection));
+      const edited: TrainingRun = { ...run, metadata: { ...run.metadata, generation: 2 }, spec: { ...run.spec, scheduling: { nodeSelector: { pool: "gpu" } } } };
+      const d = observe(edited);
+      assert.deepEqual(d.actions.map((a) => a.kind), ["createPod"]);
+      assert.equal(d.status.conditions?.find((x) => x.type === "Valid")?.status, "True");
+    });
+
+    it("resources and securityContext causes name spec.resources and spec.securityContext", () => {
+      const field = (podField: string) =>
+        observe(aRun(), { message: "m", causes: [{ field: podField, message: "x" }] }).status.conditions?.find((x) => x.type === "Valid")?.message.split(":")[0];
+      assert.equal(field("spec.containers[0].resources.requests"), "spec.resources");
+      assert.equal(field("spec.containers[0].securityContext.capabilities.add[0]"), "spec.securityContext");
+      assert.equal(field("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"), "spec.scheduling.affinity");
+    });
+  });
 });

@@ -23,11 +23,11 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   const d = new Draft(observed, settings);
   const generation = observed.run.metadata.generation;
   if (generation !== undefined) d.status.observedGeneration = generation;
-  const validation = validateRun(observed.run, observed.pvc, settings);
+  const validation = validateRun(observed.run, observed.pvc, settings, observed.podRejection);
   if (!validation.ok) {
     const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
-    if (d.condition({ type: "Valid", status: "False", reason: "InvalidSpec", message })) {
-      d.event("Warning", "InvalidSpec", message);
+    if (d.condition({ type: "Valid", status: "False", reason: validation.reason, message })) {
+      d.event("Warning", validation.reason, message);
     }
     d.status.phase ??= "Pending";
     return finish(d);
