@@ -71,7 +71,7 @@ function apiStatus(err: unknown): ApiStatus | undefined {
  *   sending it again can never succeed, only a changed spec can;
  * - quota: a ResourceQuota is exhausted (403 "exceeded quota"); it may free up;
  * - admission: a webhook or ValidatingAdmissionPolicy said no; its owner may change it;
- * - forbidden: RBAC denied the operator itself;
+ * - forbidden: any other 403 (RBAC, a missing ServiceAccount, Pod Security admission);
  * - other: any other 400/403/422.
  * Only `invalid` is permanent; the others are retried with backoff.
  */
