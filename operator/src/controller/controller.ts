@@ -221,10 +221,10 @@ export class Controller {
   }
 
   /**
-   * A write the apiserver refused (quota, admission, RBAC, validation) is retried with
-   * backoff like any failure, but also told to the user as a Warning event on the run, as
-   * the Job controller's FailedCreate: otherwise only the operator's log would know why
-   * nothing happens.
+   * A write the apiserver refused for a reason that may go away (quota, admission, RBAC) is
+   * retried with backoff like any failure, but also told to the user as a Warning event on
+   * the run, as the Job controller's FailedCreate: otherwise only the operator's log would
+   * know why nothing happens. An invalid pod is not retried (see pass()).
    */
   private async reportRefusal(run: TrainingRun, action: Action, refusal: Refusal, status: number | undefined, now: Date): Promise<void> {
     const [failed, what] =
