@@ -70,7 +70,6 @@ describe("api: the generated CRD", () => {
       ".spec.checkpoint: !(has(self.claimName) && has(self.volume))",
       ".spec.checkpoint: !has(self.claimName) || !has(self.retainOnDelete) || self.retainOnDelete",
       ".spec.failurePolicy.backoff: !has(self.initialSeconds) || !has(self.maxSeconds) || self.initialSeconds <= self.maxSeconds",
-      ".spec.scheduling.nodeSelector: self.all(k, k.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && self[k].matches('^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$'))",
       ".spec.scheduling.tolerations[]: !has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
       ".spec.scheduling.tolerations[]: !has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
       ".spec.scheduling.tolerations[]: has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",

@@ -14,6 +14,7 @@ const cases: { name: string; run: TrainingRun; field: RegExp; pvc?: ReturnType<t
   { name: "runAsUser 0 with the default runAsNonRoot", run: aRun({ securityContext: { runAsUser: 0 } }), field: /^spec\.securityContext\.runAsUser: .*runAsNonRoot: false/ },
   { name: "a Localhost seccomp profile without its path", run: aRun({ securityContext: { seccompProfile: { type: "Localhost" } } }), field: /^spec\.securityContext\.seccompProfile\.localhostProfile: / },
   { name: "SYS_ADMIN without privilege escalation", run: aRun({ securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }), field: /^spec\.securityContext\.capabilities: / },
+  { name: "a nodeSelector key that is no label key (the CRD cannot check map keys)", run: aRun({ scheduling: { nodeSelector: { "bad key!": "x" } } }), field: /^spec\.scheduling\.nodeSelector: "bad key!" is not a label key/ },
   { name: "a read-only claim", run: aRun({ checkpoint: { claimName: "ro" } }), pvc: aPvc("ro", ["ReadOnlyMany"]), field: /^spec\.checkpoint\.claimName: .*ReadOnlyMany/ },
 ];
 

@@ -162,25 +162,26 @@ const toleration = withRules(
   ],
 );
 
-/**
- * Label syntax (apimachinery's IsQualifiedName / IsValidLabelValue), written once for JS and
- * RE2: `[.]` rather than an escaped dot, which CEL's string literals would read as an escape.
- */
+/** Label syntax (apimachinery's IsQualifiedName / IsValidLabelValue), for JS and the CRD's pattern alike. */
 const LABEL_NAME = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
 const DNS_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 const LABEL_KEY = `^(${DNS_LABEL}([.]${DNS_LABEL})*/)?${LABEL_NAME}$`;
 const LABEL_VALUE = `^(${LABEL_NAME})?$`;
 
-// Bounded so the apiserver's CEL cost estimate for the rule stays within its budget.
-const nodeSelector = withRules(z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 64 }), [
-  {
-    // The apiserver refuses such a pod, and would refuse every attempt's pod.
-    rule: `self.all(k, k.matches('${LABEL_KEY}') && self[k].matches('${LABEL_VALUE}'))`,
-    message: "keys must be label keys ([prefix/]name, name at most 63 of A-Z a-z 0-9 - _ .) and values label values",
-    field: "",
-    holds: (m) => Object.entries(m).every(([k, v]) => new RegExp(LABEL_KEY).test(k) && new RegExp(LABEL_VALUE).test(v)),
-  },
-]);
+/**
+ * Label keys and values, as the apiserver's pod validation would refuse them for every
+ * attempt. Values are a schema pattern the CRD checks; keys only zod can check (a structural
+ * schema cannot constrain map keys, and a CEL regex over unbounded keys exceeds the
+ * apiserver's cost budget), so a bad key is Valid=False before any pod, not an apiserver error.
+ */
+const nodeSelector = z
+  .record(z.string(), z.string().max(63).regex(new RegExp(LABEL_VALUE), "must be a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)"))
+  .superRefine((selector, ctx) => {
+    const bad = Object.keys(selector).find((k) => k.length > 317 || !new RegExp(LABEL_KEY).test(k));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(bad)} is not a label key ([prefix/]name, name at most 63 of A-Z a-z 0-9 - _ .)` });
+    }
+  });
 
 const scheduling = z.object({
   nodeSelector: nodeSelector.optional(),
