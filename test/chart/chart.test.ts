@@ -109,12 +109,27 @@ describe("the default install", async () => {
     assert.deepEqual(lease.rules, [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }]);
   });
 
-  it("gives trainers in the release namespace a ServiceAccount that may get and patch pods", () => {
+  it("gives trainers in the release namespace a ServiceAccount that may patch pods and nothing else", () => {
     const sa = findObject(objects, "ServiceAccount", "resumable-trainer");
     assert.equal(sa.metadata.namespace, NAMESPACE);
     const role = findObject(objects, "Role", "resumable-trainer");
-    assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }]);
+    assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["patch"] }]);
     assert.ok(operatorContainer(objects).args.includes("--trainer-service-account=resumable-trainer"));
+  });
+
+  it("narrows that patch with a ValidatingAdmissionPolicy matching only the trainer ServiceAccount, enforced (Deny)", () => {
+    const policy = findObject(objects, "ValidatingAdmissionPolicy", "resumable-trainer-progress");
+    const spec = policy.spec as { failurePolicy: string; matchConditions: { expression: string }[]; validations: { message: string }[] };
+    assert.equal(spec.failurePolicy, "Fail");
+    assert.deepEqual(spec.matchConditions.map((c) => c.expression), [`request.userInfo.username in ['system:serviceaccount:${NAMESPACE}:resumable-trainer']`]);
+    assert.deepEqual(spec.validations.map((v) => v.message), [
+      "a trainer may patch only its own pod (the pod its token is bound to)",
+      "a trainer may change only its pod's resumable.dev/progress annotation",
+      "a trainer may not change its pod's labels",
+      "a trainer may not change its pod's spec, owners or finalizers",
+    ]);
+    const binding = findObject(objects, "ValidatingAdmissionPolicyBinding", "resumable-trainer-progress");
+    assert.deepEqual(binding.spec, { policyName: "resumable-trainer-progress", validationActions: ["Deny"] });
   });
 
   it("labels the dashboards for Grafana's sidecar, one valid JSON document each", () => {
@@ -140,6 +155,26 @@ describe("values people change", () => {
     assert.deepEqual(clusterRules.flatMap((r) => r.resources), ["nodes"]);
     const trainerAccounts = objects.filter((o) => o.kind === "ServiceAccount" && o.metadata.name === "resumable-trainer");
     assert.deepEqual(trainerAccounts.map((o) => o.metadata.namespace).sort(), ["team-a", "team-b"]);
+    // Bound only where the Roles are: no ClusterRoleBinding hands the operator's rules out cluster-wide.
+    const bindings = objects.filter((o) => o.kind === "RoleBinding" && o.metadata.name === "resumable");
+    assert.deepEqual(bindings.map((b) => [b.metadata.namespace, (b.roleRef as { kind: string }).kind]).sort(), [["team-a", "Role"], ["team-b", "Role"]]);
+    const clusterBindings = objects.filter((o) => o.kind === "ClusterRoleBinding").map((o) => (o.roleRef as { name: string }).name);
+    assert.deepEqual(clusterBindings, ["resumable-nodes"]);
+    const policy = findObject(objects, "ValidatingAdmissionPolicy", "resumable-trainer-progress");
+    assert.deepEqual((policy.spec as { matchConditions: { expression: string }[] }).matchConditions[0]?.expression,
+      "request.userInfo.username in ['system:serviceaccount:team-a:resumable-trainer', 'system:serviceaccount:team-b:resumable-trainer']");
+  });
+
+  it("allowedImages: passed to the operator as --allowed-images; unset, no flag (any image)", async () => {
+    const objects = await renderChart({ allowedImages: ["registry.example.com/ml/", "ghcr.io/org/"] });
+    assert.ok(operatorContainer(objects).args.includes("--allowed-images=registry.example.com/ml/,ghcr.io/org/"));
+    assert.ok(!operatorContainer(await renderChart()).args.some((a) => a.startsWith("--allowed-images")));
+  });
+
+  it("trainer.admissionPolicy.enabled=false (clusters before 1.30) leaves the policy out", async () => {
+    const objects = await renderChart({ trainer: { admissionPolicy: { enabled: false } } });
+    assert.ok(!kinds(objects).includes("ValidatingAdmissionPolicy"));
+    assert.ok(!kinds(objects).includes("ValidatingAdmissionPolicyBinding"));
   });
 
   it("crds.install=false leaves the CRD out; crds.keep=false lets uninstall remove it", async () => {
@@ -192,6 +227,7 @@ describe("bad values fail at template time, naming the key", () => {
     ["a duration Prometheus cannot read", { trainer: { podMonitor: { interval: "soon" } } }, /\/trainer\/podMonitor\/interval'/],
     ["a quantity Kubernetes cannot read", { resources: { limits: { memory: "lots" } } }, /\/resources\/limits\/memory'/],
     ["a string where a switch belongs", { crds: { install: "yes" } }, /\/crds\/install': got string, want boolean/],
+    ["an allowed image prefix with a comma", { allowedImages: ["a/,b/"] }, /\/allowedImages\/0'/],
   ];
   for (const [what, values, message] of cases) {
     it(what, async () => {

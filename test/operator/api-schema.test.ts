@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { trainingRunSpecSchema } from "../../operator/src/api/spec.js";
 import { trainingRunSchema } from "../../operator/src/api/trainingrun.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/settings.js";
 import { validateRun } from "../../operator/src/reconcile/validate.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { corpus, minimal, minimalDefaulted } from "./corpus.js";
@@ -10,7 +11,7 @@ describe("api: the zod schema against the shared corpus", () => {
   for (const c of corpus) {
     it(`${c.name} is ${c.valid ? "accepted" : `rejected at ${c.field || "the object"}`}`, () => {
       assert.equal(trainingRunSchema.safeParse(c.object).success, c.valid);
-      const validation = validateRun(c.object as unknown as TrainingRun, undefined);
+      const validation = validateRun(c.object as unknown as TrainingRun, undefined, DEFAULT_SETTINGS);
       assert.equal(validation.ok, c.valid);
       if (!validation.ok) assert.equal(validation.field, c.field);
     });

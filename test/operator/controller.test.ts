@@ -197,10 +197,30 @@ describe("Controller", () => {
     await t.pass();
     const event = t.writer.events[0];
     assert.equal(event?.type, "Warning");
-    assert.equal(event?.reason, "FailedCreate");
-    assert.equal(event?.message, 'Error creating pod mnist-1: pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1 (HTTP 403)');
+    assert.equal(event?.reason, "QuotaExceeded");
+    assert.equal(event?.message, 'Error creating pod mnist-1: pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1 (HTTP 403; retrying)');
     assert.equal(t.writer.statusPatches.length, 0, "no status for an attempt whose pod does not exist");
     assert.equal(t.queue.retries(KEY), 1);
+    await t.controller.stop();
+  });
+
+  it("a pod the apiserver refuses as invalid is decided again knowing why: that decision is written, no retry, no FailedCreate", async () => {
+    const t = setup((observed) =>
+      observed.podRejection
+        ? { actions: [], status: { phase: "Pending", conditions: [{ type: "Valid", status: "False", reason: "PodRejected", message: observed.podRejection.causes[0]?.field ?? "", lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Warning", reason: "PodRejected", message: "refused" }] }
+        : { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [{ type: "Normal", reason: "PodCreated", message: "created" }] },
+    );
+    t.cache.runs.set(KEY, run({}));
+    t.writer.createPod = () => Promise.reject(Object.assign(new Error("HTTP-Code: 422\nMessage: Unknown API Status Code!"), {
+      code: 422,
+      body: JSON.stringify({ kind: "Status", reason: "Invalid", message: 'Pod "mnist-1" is invalid: spec.nodeSelector: Invalid value: "bad key!"', details: { causes: [{ field: "spec.nodeSelector", message: "Invalid value" }] } }),
+    }));
+    await t.pass();
+    assert.deepEqual(t.seen.map((o) => o.podRejection?.causes[0]?.field), [undefined, "spec.nodeSelector"]);
+    assert.equal(t.writer.statusPatches.length, 1);
+    assert.deepEqual((t.writer.statusPatches[0]?.patch as { phase: string }).phase, "Pending");
+    assert.deepEqual(t.writer.events.map((e) => e.reason), ["PodRejected"], "the second decision's event only: no FailedCreate, no PodCreated");
+    assert.equal(t.queue.retries(KEY), 0, "not retried with backoff");
     await t.controller.stop();
   });
 

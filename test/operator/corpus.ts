@@ -67,6 +67,11 @@ export const corpus: CorpusCase[] = [
   valid("an existing claim", { checkpoint: { claimName: "shared-checkpoints" } }),
   valid("a volume size in bytes", { checkpoint: { volume: { size: 1073741824 } } }),
   { name: "a 63-character name", object: trainingRun({}, "n".repeat(63)), valid: true },
+  valid("prefixed nodeSelector keys and an empty value", { scheduling: { nodeSelector: { "cloud.google.com/gke-nodepool": "gpu-pool", "example.com/empty": "" } } }),
+  valid("a root trainer, said explicitly", { securityContext: { runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: false } }),
+  valid("a Localhost seccomp profile and SYS_ADMIN with escalation", {
+    securityContext: { seccompProfile: { type: "Localhost", localhostProfile: "p.json" }, capabilities: { add: ["SYS_ADMIN"] }, allowPrivilegeEscalation: true },
+  }),
   valid("tolerate everything", { scheduling: { tolerations: [{ operator: "Exists" }] } }),
 
   { name: "no training config", object: { ...minimal, spec: {} }, valid: false, field: "spec.training" },
@@ -94,4 +99,11 @@ export const corpus: CorpusCase[] = [
   invalid("tolerationSeconds without NoExecute", "spec.scheduling.tolerations[0].tolerationSeconds", { scheduling: { tolerations: [{ key: "k", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 5 }] } }),
   invalid("an empty toleration key with operator Equal", "spec.scheduling.tolerations[0].key", { scheduling: { tolerations: [{ operator: "Equal", value: "v" }] } }),
   { name: "a 64-character name", object: trainingRun({}, "n".repeat(64)), valid: false, field: "" },
+  invalid("a nodeSelector value that is no label value", "spec.scheduling.nodeSelector.pool", { scheduling: { nodeSelector: { pool: "a b" } } }),
+  invalid("runAsUser 0 with the default runAsNonRoot", "spec.securityContext.runAsUser", { securityContext: { runAsUser: 0 } }),
+  invalid("a Localhost seccomp profile without its path", "spec.securityContext.seccompProfile.localhostProfile", { securityContext: { seccompProfile: { type: "Localhost" } } }),
+  invalid("a localhostProfile with RuntimeDefault", "spec.securityContext.seccompProfile.localhostProfile", { securityContext: { seccompProfile: { type: "RuntimeDefault", localhostProfile: "p.json" } } }),
+  invalid("SYS_ADMIN without privilege escalation", "spec.securityContext.capabilities", { securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }),
+  invalid("a negative runAsUser", "spec.securityContext.runAsUser", { securityContext: { runAsUser: -1 } }),
+  invalid("an unknown seccomp type", "spec.securityContext.seccompProfile.type", { securityContext: { seccompProfile: { type: "Strict" } } }),
 ];

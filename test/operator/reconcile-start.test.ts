@@ -34,10 +34,16 @@ describe("reconcile: starting attempts", () => {
     assert.equal(pod.spec?.terminationGracePeriodSeconds, 20);
     assert.equal(pod.spec?.serviceAccountName, "resumable-trainer");
     assert.deepEqual(pod.spec?.securityContext, { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" }, "a non-root trainer can write a fresh PVC");
-    assert.deepEqual(pod.spec?.volumes, [{ name: "checkpoints", persistentVolumeClaim: { claimName: "mnist-checkpoints" } }]);
+    assert.deepEqual(pod.spec?.volumes, [
+      { name: "checkpoints", persistentVolumeClaim: { claimName: "mnist-checkpoints" } },
+      { name: "tmp", emptyDir: {} },
+    ]);
     const trainer = pod.spec?.containers[0];
     assert.equal(trainer?.image, "resumable/trainer:0.1.0");
-    assert.deepEqual(trainer?.volumeMounts, [{ name: "checkpoints", mountPath: "/checkpoints" }]);
+    assert.deepEqual(trainer?.volumeMounts, [
+      { name: "checkpoints", mountPath: "/checkpoints" },
+      { name: "tmp", mountPath: "/tmp" },
+    ]);
     const env = Object.fromEntries((trainer?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
     assert.deepEqual(env, {
       RESUMABLE_CHECKPOINT_DIR: "/checkpoints",
@@ -53,6 +59,44 @@ describe("reconcile: starting attempts", () => {
       trainer?.env?.map((e) => e.name).filter((n) => n !== "RESUMABLE_METRICS_PORT"),
       [...OPERATOR_ENV_NAMES],
     );
+  });
+
+  it("the trainer runs as uid/gid 1000, non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp", () => {
+    const pod = createdPod(pass(aRun(), [], T0).actions);
+    assert.deepEqual(pod.spec?.containers[0]?.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    assert.ok(pod.spec?.containers[0]?.volumeMounts?.some((m) => m.mountPath === "/tmp" && m.name === "tmp"), "a writable /tmp");
+  });
+
+  it("spec.securityContext overrides the defaults field by field, pod-level fields on the pod", () => {
+    const run = aRun({
+      securityContext: {
+        runAsUser: 2000,
+        fsGroup: 3000,
+        supplementalGroups: [4000],
+        readOnlyRootFilesystem: false,
+        capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+        seccompProfile: { type: "Localhost", localhostProfile: "profiles/trainer.json" },
+      },
+    });
+    const pod = createdPod(pass(run, [], T0).actions);
+    assert.deepEqual(pod.spec?.securityContext, { fsGroup: 3000, fsGroupChangePolicy: "OnRootMismatch", supplementalGroups: [4000] });
+    assert.deepEqual(pod.spec?.containers[0]?.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 2000,
+      runAsGroup: 1000,
+      readOnlyRootFilesystem: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+      seccompProfile: { type: "Localhost", localhostProfile: "profiles/trainer.json" },
+    });
   });
 
   it("resources are passed as quantities, nvidia.com/gpu included", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FakeClock, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
+import { reconcile } from "../../operator/src/reconcile/reconcile.js";
+import { FakeClock, SETTINGS, T0, aNode, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
 /** Specs that got past the apiserver somehow (an older CRD) or that the world makes unworkable. */
@@ -10,6 +11,10 @@ const cases: { name: string; run: TrainingRun; field: RegExp; pvc?: ReturnType<t
   { name: "a negative grace period", run: aRun({ preemption: { gracePeriodSeconds: -1 } }), field: /^spec\.preemption\.gracePeriodSeconds: / },
   { name: "no training config", run: { ...aRun(), spec: {} as TrainingRun["spec"] }, field: /^spec\.training: / },
   { name: "a name too long for a label", run: { ...aRun(), metadata: { ...aRun().metadata, name: "n".repeat(64) } }, field: /^metadata\.name must be at most 63/ },
+  { name: "runAsUser 0 with the default runAsNonRoot", run: aRun({ securityContext: { runAsUser: 0 } }), field: /^spec\.securityContext\.runAsUser: .*runAsNonRoot: false/ },
+  { name: "a Localhost seccomp profile without its path", run: aRun({ securityContext: { seccompProfile: { type: "Localhost" } } }), field: /^spec\.securityContext\.seccompProfile\.localhostProfile: / },
+  { name: "SYS_ADMIN without privilege escalation", run: aRun({ securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }), field: /^spec\.securityContext\.capabilities: / },
+  { name: "a nodeSelector key that is no label key (the CRD cannot check map keys)", run: aRun({ scheduling: { nodeSelector: { "bad key!": "x" } } }), field: /^spec\.scheduling\.nodeSelector: "bad key!" is not a label key/ },
   { name: "a read-only claim", run: aRun({ checkpoint: { claimName: "ro" } }), pvc: aPvc("ro", ["ReadOnlyMany"]), field: /^spec\.checkpoint\.claimName: .*ReadOnlyMany/ },
 ];
 
@@ -43,5 +48,73 @@ describe("reconcile: specs that can never work", () => {
     const run = aRun();
     run.metadata.generation = 7;
     assert.equal(pass(run, [], new FakeClock().now()).status.observedGeneration, 7);
+  });
+
+  describe("allowedImages", () => {
+    const withAllowed = (run: TrainingRun, allowedImages: string[]) =>
+      reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0 }, { ...SETTINGS, allowedImages });
+
+    it("an image outside the allowed prefixes → Valid=False naming spec.image and the prefixes, no pod", () => {
+      const d = withAllowed(aRun({ image: "docker.io/evil/miner:latest" }), ["registry.example.com/ml/", "ghcr.io/org/"]);
+      const valid = d.status.conditions?.find((x) => x.type === "Valid");
+      assert.equal(valid?.status, "False");
+      assert.equal(valid?.reason, "InvalidSpec");
+      assert.match(valid?.message ?? "", /^spec\.image: docker\.io\/evil\/miner:latest is not allowed/);
+      assert.match(valid?.message ?? "", /registry\.example\.com\/ml\/, ghcr\.io\/org\//);
+      assert.deepEqual(d.actions, []);
+    });
+
+    it("an image under an allowed prefix starts; an empty list allows any image", () => {
+      const allowed = withAllowed(aRun({ image: "ghcr.io/org/trainer:1.2" }), ["registry.example.com/ml/", "ghcr.io/org/"]);
+      assert.equal(allowed.status.conditions?.find((x) => x.type === "Valid")?.status, "True");
+      assert.deepEqual(allowed.actions.map((a) => a.kind), ["createPod"]);
+      const any = withAllowed(aRun({ image: "docker.io/anything:1" }), []);
+      assert.deepEqual(any.actions.map((a) => a.kind), ["createPod"]);
+    });
+  });
+
+  describe("a pod the apiserver refused as invalid", () => {
+    const rejection = {
+      message: 'Pod "mnist-1" is invalid: spec.nodeSelector: Invalid value: "bad key!": name part must consist of alphanumeric characters',
+      causes: [{ field: "spec.nodeSelector", message: 'Invalid value: "bad key!"' }],
+    };
+    const observe = (run: TrainingRun, podRejection?: typeof rejection) =>
+      reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, ...(podRejection ? { podRejection } : {}) }, SETTINGS);
+
+    it("→ Valid=False PodRejected naming the run's field and the apiserver's message, phase Pending, no pod, one event", () => {
+      const d = observe(aRun(), rejection);
+      const valid = d.status.conditions?.find((x) => x.type === "Valid");
+      assert.equal(valid?.status, "False");
+      assert.equal(valid?.reason, "PodRejected");
+      assert.match(valid?.message ?? "", /^spec\.scheduling\.nodeSelector: the apiserver refused the trainer pod built from it: Pod "mnist-1" is invalid: spec\.nodeSelector: /);
+      assert.equal(d.status.phase, "Pending");
+      assert.deepEqual(d.actions, []);
+      assert.equal(d.status.attempt, undefined, "no attempt was started");
+      assert.deepEqual(d.events.map((e) => [e.type, e.reason]), [["Warning", "PodRejected"]]);
+    });
+
+    it("is remembered in status: later passes of the same generation create no pod and say nothing new", () => {
+      const run = afterWrite(aRun(), observe(aRun(), rejection));
+      const again = observe(run);
+      assert.deepEqual(again.actions, []);
+      assert.deepEqual(again.events, []);
+      assert.deepEqual(again.status, run.status);
+    });
+
+    it("an edited spec (a new generation) is tried again", () => {
+      const run = afterWrite(aRun(), observe(aRun(), rejection));
+      const edited: TrainingRun = { ...run, metadata: { ...run.metadata, generation: 2 }, spec: { ...run.spec, scheduling: { nodeSelector: { pool: "gpu" } } } };
+      const d = observe(edited);
+      assert.deepEqual(d.actions.map((a) => a.kind), ["createPod"]);
+      assert.equal(d.status.conditions?.find((x) => x.type === "Valid")?.status, "True");
+    });
+
+    it("resources and securityContext causes name spec.resources and spec.securityContext", () => {
+      const field = (podField: string) =>
+        observe(aRun(), { message: "m", causes: [{ field: podField, message: "x" }] }).status.conditions?.find((x) => x.type === "Valid")?.message.split(":")[0];
+      assert.equal(field("spec.containers[0].resources.requests"), "spec.resources");
+      assert.equal(field("spec.containers[0].securityContext.capabilities.add[0]"), "spec.securityContext");
+      assert.equal(field("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"), "spec.scheduling.affinity");
+    });
   });
 });

@@ -18,6 +18,16 @@ describe("operator config", () => {
     assert.equal(c.leaderElection.name, "resumable-operator");
     assert.equal(c.identity, "op-0");
     assert.equal(c.settings.trainerServiceAccountName, undefined);
+    assert.deepEqual(c.settings.allowedImages, [], "any image");
+    assert.equal(c.settings.progressReportTimeoutSeconds, 120);
+  });
+
+  it("allowed image prefixes come from --allowed-images or RESUMABLE_ALLOWED_IMAGES, trimmed and deduplicated", () => {
+    assert.deepEqual(load(["--allowed-images=registry.example.com/ml/, ghcr.io/org/trainer:,registry.example.com/ml/"]).settings.allowedImages, [
+      "registry.example.com/ml/",
+      "ghcr.io/org/trainer:",
+    ]);
+    assert.deepEqual(load([], { RESUMABLE_ALLOWED_IMAGES: "a/" }).settings.allowedImages, ["a/"]);
   });
 
   it("takes flags over environment variables over defaults", () => {

@@ -1,7 +1,7 @@
 // @resumable/kube-runtime: the Kubernetes plumbing every controller here shares, and
 // nothing about any one resource. Read in this order: clock, backoff, object-key, watcher
 // (the list/watch state machine), store, reflector (watcher + store), workqueue, leader.
-export { apiMessage, httpStatus, isRefusal, networkFailure } from "./api-errors.js";
+export { apiMessage, classifyRefusal, failureFields, httpStatus, isRefusal, networkFailure, type Refusal } from "./api-errors.js";
 export { exponentialDelay, JitteredBackoff, watchBackoff, type BackoffPolicy, type JitteredBackoffOptions } from "./backoff.js";
 export { ManualClock, systemClock, withTimeout, type Clock } from "./clock.js";
 export { customObjectSource, nodeSource, podSource, pvcSource, type CustomResource } from "./kube-sources.js";

@@ -160,8 +160,29 @@ const toleration = withRules(
   ],
 );
 
+/** Label syntax (apimachinery's IsQualifiedName / IsValidLabelValue), for JS and the CRD's pattern alike. */
+const LABEL_NAME = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
+const DNS_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+const LABEL_KEY = `^(${DNS_LABEL}([.]${DNS_LABEL})*/)?${LABEL_NAME}$`;
+const LABEL_VALUE = `^(${LABEL_NAME})?$`;
+
+/**
+ * Label keys and values, as the apiserver's pod validation would refuse them for every
+ * attempt. Values are a schema pattern the CRD checks; keys only zod can check (a structural
+ * schema cannot constrain map keys, and a CEL regex over unbounded keys exceeds the
+ * apiserver's cost budget), so a bad key is Valid=False before any pod, not an apiserver error.
+ */
+const nodeSelector = z
+  .record(z.string(), z.string().max(63).regex(new RegExp(LABEL_VALUE), "must be a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)"))
+  .superRefine((selector, ctx) => {
+    const bad = Object.keys(selector).find((k) => k.length > 317 || !new RegExp(LABEL_KEY).test(k));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(bad)} is not a label key ([prefix/]name, name at most 63 of A-Z a-z 0-9 - _ .)` });
+    }
+  });
+
 const scheduling = z.object({
-  nodeSelector: z.record(z.string(), z.string()).optional(),
+  nodeSelector: nodeSelector.optional(),
   tolerations: z.array(toleration).max(64).optional(),
   affinity: passThrough.optional().describe("A core/v1 Affinity, passed to the pod as is."),
   priorityClassName: objectName.optional(),
@@ -171,6 +192,67 @@ const scheduling = z.object({
     .describe("Require a spot node (GKE spot or preemptible, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
 });
 
+/** A Linux uid or gid as the apiserver accepts it (0 to 2^31-1). */
+const linuxId = z.int().min(0).max(2147483647);
+/** A Linux capability name as the container runtimes read it (CAP_ prefix optional). */
+const capability = z.string().regex(/^[A-Z_]{1,64}$/, "must be a capability name such as NET_BIND_SERVICE or ALL");
+
+const seccompProfile = withRules(
+  z.object({
+    type: z.enum(["RuntimeDefault", "Localhost", "Unconfined"]),
+    localhostProfile: z.string().min(1).optional().describe("The profile's path under the kubelet's seccomp directory; only with type Localhost."),
+  }),
+  // The apiserver's own pod validation, which would otherwise refuse every attempt's pod.
+  [
+    {
+      rule: "self.type == 'Localhost' ? has(self.localhostProfile) : !has(self.localhostProfile)",
+      message: "localhostProfile is required with type Localhost and forbidden otherwise",
+      field: ".localhostProfile",
+      holds: (p) => (p.type === "Localhost") === (p.localhostProfile !== undefined),
+    },
+  ],
+);
+
+/**
+ * Overrides of the trainer's hardened defaults, field by field; unset fields keep the default.
+ * The pod-level fields (fsGroup, fsGroupChangePolicy, supplementalGroups) go to the pod's
+ * securityContext, the rest to the trainer container's.
+ */
+const securityContext = withRules(
+  z.object({
+    runAsNonRoot: z.boolean().optional().describe("Default true: the kubelet refuses to start a trainer that would run as uid 0."),
+    runAsUser: linuxId.optional().describe("Default 1000 (the trainer image's `node` user)."),
+    runAsGroup: linuxId.optional().describe("Default 1000."),
+    fsGroup: linuxId.optional().describe("Default 1000: the checkpoint volume is made writable by this group."),
+    fsGroupChangePolicy: z.enum(["OnRootMismatch", "Always"]).optional().describe("Default OnRootMismatch: no recursive chown of a large checkpoint directory on every attempt."),
+    supplementalGroups: z.array(linuxId).max(32).optional().describe("Extra groups for the trainer's processes; default none."),
+    readOnlyRootFilesystem: z.boolean().optional().describe("Default true; the trainer gets a writable emptyDir at /tmp either way."),
+    allowPrivilegeEscalation: z.boolean().optional().describe("Default false (no setuid gains)."),
+    capabilities: z
+      .object({ add: z.array(capability).max(64).optional(), drop: z.array(capability).max(64).optional() })
+      .optional()
+      .describe("Default drop: [ALL], add none."),
+    seccompProfile: seccompProfile.optional().describe("Default type RuntimeDefault."),
+  }),
+  [
+    {
+      // The kubelet checks this only when it starts the container: a pod that never runs.
+      rule: "!has(self.runAsUser) || self.runAsUser != 0 || (has(self.runAsNonRoot) && !self.runAsNonRoot)",
+      message: "runAsUser 0 needs runAsNonRoot: false (the default runAsNonRoot: true would refuse to start it)",
+      field: ".runAsUser",
+      holds: (c) => c.runAsUser !== 0 || c.runAsNonRoot === false,
+    },
+    {
+      rule: "!has(self.capabilities) || !has(self.capabilities.add) || !self.capabilities.add.exists(c, c == 'SYS_ADMIN' || c == 'CAP_SYS_ADMIN') || (has(self.allowPrivilegeEscalation) && self.allowPrivilegeEscalation)",
+      message: "adding SYS_ADMIN needs allowPrivilegeEscalation: true (the apiserver refuses the combination)",
+      field: ".capabilities",
+      holds: (c) => !(c.capabilities?.add ?? []).some((x) => x === "SYS_ADMIN" || x === "CAP_SYS_ADMIN") || c.allowPrivilegeEscalation === true,
+    },
+  ],
+).describe(
+  "The trainer runs as uid/gid 1000, non-root, with a read-only root filesystem (a writable emptyDir at /tmp), no privilege escalation, all capabilities dropped and the RuntimeDefault seccomp profile. Set a field here to override that one default.",
+);
+
 export const trainingRunSpecSchema = z.object({
   image: z.string().min(1).default(DEFAULT_TRAINER_IMAGE).describe("The trainer image; it must follow the trainer protocol (docs/trainer-protocol.md)."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
@@ -178,6 +260,7 @@ export const trainingRunSpecSchema = z.object({
   args: z.array(z.string()).optional(),
   env: env.optional(),
   resources: resources.optional(),
+  securityContext: securityContext.optional(),
   training: passThrough.describe("The trainer's config, handed over as RESUMABLE_CONFIG JSON; the trainer validates it."),
   checkpoint: checkpoint.prefault({}),
   preemption: preemption.prefault({}),
@@ -195,3 +278,4 @@ export type TrainingRunSpecInput = z.input<typeof trainingRunSpecSchema>;
 export type TrainingRunSpec = z.output<typeof trainingRunSpecSchema>;
 export type CheckpointSpec = TrainingRunSpec["checkpoint"];
 export type SchedulingSpec = TrainingRunSpec["scheduling"];
+export type SecurityContextSpec = NonNullable<TrainingRunSpec["securityContext"]>;

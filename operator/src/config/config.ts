@@ -30,6 +30,14 @@ const FLAGS = {
     env: "RESUMABLE_ATTEMPT_HISTORY_LIMIT",
     help: `attempts kept in status.attempts (default ${DEFAULT_SETTINGS.attemptHistoryLimit})`,
   },
+  "progress-report-timeout-seconds": {
+    env: "RESUMABLE_PROGRESS_REPORT_TIMEOUT_SECONDS",
+    help: `how long a trainer may run without a progress report before ProgressReported=False (default ${DEFAULT_SETTINGS.progressReportTimeoutSeconds})`,
+  },
+  "allowed-images": {
+    env: "RESUMABLE_ALLOWED_IMAGES",
+    help: "comma-separated prefixes spec.image must start with, e.g. registry.example.com/ml/ (default: any image)",
+  },
 } as const;
 
 type Flag = keyof typeof FLAGS;
@@ -47,11 +55,13 @@ function ownNamespace(): string {
 const boolean = z.enum(["true", "false"]).transform((v) => v === "true");
 const count = (min: number) => z.coerce.number().int().min(min);
 
+const commaList = z
+  .string()
+  .default("")
+  .transform((s) => [...new Set(s.split(",").map((n) => n.trim()).filter(Boolean))]);
+
 const configSchema = z.object({
-  namespaces: z
-    .string()
-    .default("")
-    .transform((s) => [...new Set(s.split(",").map((n) => n.trim()).filter(Boolean))]),
+  namespaces: commaList,
   "metrics-address": z.string().min(1).default("0.0.0.0"),
   "metrics-port": z.coerce.number().int().min(0).max(65535).default(8080),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
@@ -63,6 +73,8 @@ const configSchema = z.object({
   workers: count(1).default(4),
   "stuck-pod-timeout-seconds": count(0).default(DEFAULT_SETTINGS.stuckPodTimeoutSeconds),
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
+  "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
+  "allowed-images": commaList,
 });
 
 export interface OperatorConfig {
@@ -121,6 +133,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       ...(c["trainer-service-account"] ? { trainerServiceAccountName: c["trainer-service-account"] } : {}),
       stuckPodTimeoutSeconds: c["stuck-pod-timeout-seconds"],
       attemptHistoryLimit: c["attempt-history-limit"],
+      progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
+      allowedImages: c["allowed-images"],
     },
   };
 }

@@ -5,7 +5,7 @@ import type { RunObserver } from "../metrics/run-observer.js";
 import { checkpointClaimName } from "../reconcile/names.js";
 import type { OperatorSettings } from "../reconcile/settings.js";
 import type { Action, Decision, EventSpec, Observed, Reconcile } from "../reconcile/types.js";
-import { apiMessage, httpStatus, isRefusal, splitKey, type WorkQueue } from "@resumable/kube-runtime";
+import { classifyRefusal, failureFields, httpStatus, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
 import { mergePatchBetween } from "./merge-patch.js";
@@ -41,10 +41,21 @@ class PassError extends Error {
   constructor(
     readonly stage: Stage,
     readonly failure: unknown,
+    /** The action that failed (stage "action"). */
+    readonly action?: Action,
   ) {
     super(`${stage} failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   }
 }
+
+/** The Job controller's reason for a refused write; a refusal with a kind of its own gets its own. */
+const REFUSAL_REASONS: Record<Refusal["kind"], string | undefined> = {
+  quota: "QuotaExceeded",
+  admission: "AdmissionRefused",
+  forbidden: "Forbidden",
+  invalid: undefined,
+  other: undefined,
+};
 
 /**
  * The thin loop around the pure reconcile function. Each pass for one run key:
@@ -106,7 +117,7 @@ export class Controller {
         if (httpStatus(failure) === 409) {
           logger.debug(where, "conflict with a newer version, retrying");
         } else {
-          logger.warn({ ...where, err: failure }, "reconcile failed, retrying");
+          logger.warn({ ...where, ...failureFields(failure) }, "reconcile failed, retrying");
         }
         queue.addRateLimited(key);
       } finally {
@@ -138,8 +149,23 @@ export class Controller {
       throw new PassError("reconcile", err);
     }
     // The attempt the decision is about, e.g. the new one whose pod it creates.
-    const log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
-    for (const action of decision.actions) await this.apply(run, action, observed.now, log);
+    let log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
+    try {
+      for (const action of decision.actions) await this.apply(run, action, observed.now, log);
+    } catch (err) {
+      const podRejection = invalidPod(err);
+      if (podRejection === undefined) throw err;
+      // The run's own fields make a pod the API refuses: sending it again can never work.
+      // Decide once more knowing that; the decision (Valid=False, no pod) is written instead.
+      log.warn({ ...failureFields((err as PassError).failure) }, "the apiserver refused the pod as invalid; the run is Valid=False until its spec changes");
+      try {
+        decision = this.options.reconcile({ ...observed, podRejection }, this.options.settings);
+      } catch (again) {
+        throw new PassError("reconcile", again);
+      }
+      log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
+      for (const action of decision.actions) await this.apply(run, action, observed.now, log);
+    }
     await this.writeStatus(run, decision, observed.now, log);
     await this.emitEvents(run, decision, observed.now);
     return decision.requeueAfterMs;
@@ -184,23 +210,27 @@ export class Controller {
           return await writer.deletePod(namespace, action.name, action);
       }
     } catch (err) {
-      if (isRefusal(err)) await this.reportRefusal(run, action, err, now);
-      throw new PassError("action", err);
+      const refusal = classifyRefusal(err);
+      // An invalid pod is told through the Valid condition and its event, once.
+      const invalidPod = refusal?.kind === "invalid" && action.kind === "createPod";
+      if (refusal && !invalidPod) await this.reportRefusal(run, action, refusal, httpStatus(err), now);
+      throw new PassError("action", err, action);
     }
   }
 
   /**
-   * A write the apiserver refused (quota, admission, RBAC, validation) is retried with
-   * backoff like any failure, but also told to the user as a Warning event on the run, as
-   * the Job controller's FailedCreate: otherwise only the operator's log would know why
-   * nothing happens.
+   * A write the apiserver refused for a reason that may go away (quota, admission, RBAC) is
+   * retried with backoff like any failure, but also told to the user as a Warning event on
+   * the run, as the Job controller's FailedCreate: otherwise only the operator's log would
+   * know why nothing happens. An invalid pod is not retried (see pass()).
    */
-  private async reportRefusal(run: TrainingRun, action: Action, err: unknown, now: Date): Promise<void> {
-    const [reason, what] =
+  private async reportRefusal(run: TrainingRun, action: Action, refusal: Refusal, status: number | undefined, now: Date): Promise<void> {
+    const [failed, what] =
       action.kind === "createPod" ? ["FailedCreate", `creating pod ${action.pod.metadata?.name}`]
       : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
       : ["FailedDelete", `deleting pod ${action.name}`];
-    const message = `Error ${what}: ${apiMessage(err) ?? String(err)} (HTTP ${httpStatus(err)})`;
+    const reason = REFUSAL_REASONS[refusal.kind] ?? failed;
+    const message = `Error ${what}: ${refusal.message} (HTTP ${status}; retrying)`;
     await this.emitEvent(run, { type: "Warning", reason, message }, now);
   }
 
@@ -237,7 +267,14 @@ export class Controller {
       // The status is written: retrying the pass would not bring these events back
       // (the next pass sees no transition), so a lost event is logged, not retried.
       this.options.metrics.reconcileErrors.inc({ stage: "event" });
-      this.options.logger.warn({ namespace, run: run.metadata.name, attempt: run.status?.attempt ?? 0, err, reason: spec.reason }, "could not emit event");
+      this.options.logger.warn({ namespace, run: run.metadata.name, attempt: run.status?.attempt ?? 0, ...failureFields(err), event: spec.reason }, "could not emit event");
     }
   }
+}
+
+/** The apiserver's verdict when a failed pass was a pod it refused as invalid. */
+function invalidPod(err: unknown): { message: string; causes: { field: string; message: string }[] } | undefined {
+  if (!(err instanceof PassError) || err.action?.kind !== "createPod") return undefined;
+  const refusal = classifyRefusal(err.failure);
+  return refusal?.kind === "invalid" ? { message: refusal.message, causes: refusal.causes } : undefined;
 }

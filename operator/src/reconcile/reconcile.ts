@@ -8,6 +8,7 @@ import { Draft } from "./draft.js";
 import { sortPods, type ObservedPods } from "./observed-pods.js";
 import { assessPod } from "./pod-assessment.js";
 import { removeFinishedPods } from "./pod-cleanup.js";
+import { watchProgressReports } from "./progress-watch.js";
 import type { OperatorSettings } from "./settings.js";
 import { toDate, toTimestamp } from "./time.js";
 import { readProgress } from "./trainer-reports.js";
@@ -22,11 +23,11 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   const d = new Draft(observed, settings);
   const generation = observed.run.metadata.generation;
   if (generation !== undefined) d.status.observedGeneration = generation;
-  const validation = validateRun(observed.run, observed.pvc);
+  const validation = validateRun(observed.run, observed.pvc, settings, observed.podRejection);
   if (!validation.ok) {
     const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
-    if (d.condition({ type: "Valid", status: "False", reason: "InvalidSpec", message })) {
-      d.event("Warning", "InvalidSpec", message);
+    if (d.condition({ type: "Valid", status: "False", reason: validation.reason, message })) {
+      d.event("Warning", validation.reason, message);
     }
     d.status.phase ??= "Pending";
     return finish(d);
@@ -92,6 +93,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   }
   if (!assessment.node.lost) {
     delete record.nodeLostAt;
+    watchProgressReports(d, record, pod, progress !== undefined);
     return;
   }
   // A node that is NotReady or gone cannot confirm the pod's end: give up on it after the

@@ -21,6 +21,17 @@ export interface Observed {
    */
   nodes: ReadonlyMap<string, V1Node>;
   now: Date;
+  /**
+   * Set by the runtime for the pass right after the apiserver refused this generation's pod
+   * as invalid (422 with field causes): the run's own fields can never make a valid pod.
+   */
+  podRejection?: PodRejection;
+}
+
+/** The apiserver's Status for a pod it refused as invalid: its message and causes. */
+export interface PodRejection {
+  message: string;
+  causes: readonly { field: string; message: string }[];
 }
 
 export type Action =

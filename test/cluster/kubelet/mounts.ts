@@ -33,5 +33,18 @@ export function containerMounts(
     readOnly: false,
     isFile: true,
   });
-  return mounts;
+  return shadowingLast(mounts);
+}
+
+const under = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+
+/**
+ * A real container's mounts come from outside its root filesystem; here every source is a
+ * host path, and a mount at e.g. /tmp (an emptyDir for a read-only root) would hide the
+ * sources of later mounts that live under the host's /tmp (volumes, the termination log).
+ * So a mount whose target covers another mount's source goes after it.
+ */
+export function shadowingLast(mounts: BindMount[]): BindMount[] {
+  const shadows = (m: BindMount) => mounts.some((other) => other !== m && under(other.source, m.target));
+  return [...mounts.filter((m) => !shadows(m)), ...mounts.filter(shadows)];
 }
