@@ -10,7 +10,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
-.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e demo cluster-up cluster-down bench clean
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e demo cluster-up cluster-down bench clean images
 
 all: build
 
@@ -54,6 +54,13 @@ demo: build binaries
 
 bench: build binaries
 	@for b in $$(find test/bench -name '*.ts' -not -name '_*' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
+
+# The trainer and operator images, built by a real Docker engine (started if none
+# answers) on node:20-slim or a locally built equivalent; prints their sizes,
+# then checks them as a user would first try them (test/images/smoke.sh).
+images:
+	bash test/images/build.sh
+	bash test/images/smoke.sh
 
 clean:
 	rm -rf operator/dist trainer/dist operator/*.tsbuildinfo trainer/*.tsbuildinfo
