@@ -43,10 +43,15 @@ test-e2e: build binaries
 
 test: lint typecheck test-unit test-integration
 
+# REAL_NODE=1 adds real-spot-a: a real kubelet with containerd (test/realnode/).
+CLUSTER_DIR = $(or $(RESUMABLE_CLUSTER_DIR),.cluster)
 cluster-up: build binaries
 	$(NODE_TS) test/cluster/up.ts
+	@if [ "$(REAL_NODE)" = 1 ]; then bash test/realnode/up.sh $(CLUSTER_DIR); fi
 
+# The real node first: its containerd and mounts live in the state dir.
 cluster-down: setup
+	bash test/realnode/down.sh $(CLUSTER_DIR)
 	$(NODE_TS) test/cluster/down.ts
 
 demo: build binaries

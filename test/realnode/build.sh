@@ -4,8 +4,9 @@
 #   containerd, ctr, containerd-shim-runc-v2  from containerd/ (static, no cgo)
 #   kubelet                                    from ../cluster/k8s, the control
 #                                              plane's own pinned module set
-# runc and the CNI plugins come from Debian (runc, containernetworking-plugins):
-# install-host.sh installs them. A warm cache returns at once.
+#   runc                                       from runc/ (seccomp, cgo)
+# The CNI plugins come from Debian (containernetworking-plugins): install-host.sh
+# installs them. A warm cache returns at once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
@@ -20,6 +21,12 @@ for b in containerd ctr containerd-shim-runc-v2; do
   CGO_ENABLED=0 build "$b" "$here/containerd" "github.com/containerd/containerd/v2/cmd/$b" "$containerd_flags"
 done
 echo "containerd=$out"
+
+# With seccomp (RuntimeDefault profiles), so cgo and Debian's libseccomp-dev
+# (install-host.sh); the version comes from runc's VERSION file, not ldflags.
+out="$cache_root/bin/runc-${RUNC_VERSION}"
+GOFLAGS="-tags=seccomp,urfave_cli_no_docs" CGO_ENABLED=1 build runc "$here/runc" github.com/opencontainers/runc "-X main.gitCommit=module-${RUNC_VERSION}"
+echo "runc=$out"
 
 out="$cache_root/bin/kubelet-${KUBERNETES_VERSION}"
 major=${KUBERNETES_VERSION#v}; minor=${major#*.}; major=${major%%.*}; minor=${minor%%.*}

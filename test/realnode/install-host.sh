@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The real node's host packages from Debian: runc (1.1.5; containerd 2.1
-# accepts it) and the CNI plugins (1.1.1, in /usr/lib/cni), plus gcc's static
-# libc for the pause binary. Installs only what is missing.
+# The real node's host packages from Debian: the CNI plugins (1.1.1, in
+# /usr/lib/cni), libseccomp for building runc, gcc's static libc for the pause
+# binary. Installs only what is missing.
 set -euo pipefail
 missing=()
-command -v runc >/dev/null || missing+=(runc)
+[ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/libc.a ] || missing+=(libc6-dev)
 command -v gcc >/dev/null || missing+=(gcc)

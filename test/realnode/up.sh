@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Adds the real node `real-spot-a` to a running local cluster: containerd (its
-# own root, state and socket under the cluster's state dir), runc and the CNI
-# plugins from Debian, the pause image and ours imported into containerd, and
-# the real kubelet from the pinned k8s module set. cgroup v1 and no systemd:
+# own root, state and socket under the cluster's state dir), runc built here,
+# the CNI plugins from Debian, the pause image and ours imported into
+# containerd, and the real kubelet from the pinned k8s module set. cgroup v1, no systemd:
 # the cgroupfs driver on both sides; swap is off on these machines anyway.
 #   bash test/realnode/up.sh CLUSTER_STATE_DIR     (holds admin.kubeconfig)
 # Stop it with down.sh. Logs: CLUSTER_STATE_DIR/realnode/*.log
@@ -33,12 +33,16 @@ state = "$dir/containerd/state"
   sandbox = 'resumable.local/pause:v1'
 [plugins.'io.containerd.cri.v1.runtime']
   enable_cdi = false
+  # Root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj (the kubelet
+  # asks -998 for every pod sandbox) makes runc init fail with "can't get
+  # final child's PID from pipe: EOF". Clamp to containerd's own score.
+  restrict_oom_score_adj = true
 [plugins.'io.containerd.cri.v1.runtime'.containerd]
   default_runtime_name = 'runc'
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
   runtime_type = 'io.containerd.runc.v2'
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-  BinaryName = '$(command -v runc)'
+  BinaryName = '$bin_runc/runc'
   SystemdCgroup = false
 [plugins.'io.containerd.cri.v1.runtime'.cni]
   bin_dirs = ['/usr/lib/cni']
@@ -92,6 +96,7 @@ registerWithTaints:
 evictionHard: { memory.available: "100Mi" }
 imageGCHighThresholdPercent: 100
 resolvConf: /etc/resolv.conf
+podLogsDir: $dir/pod-logs
 cgroupsPerQOS: true
 enforceNodeAllocatable: [pods]
 YAML
