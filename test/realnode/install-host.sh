@@ -9,7 +9,6 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/libc.a ] || missing+=(libc6-dev)
 command -v gcc >/dev/null || missing+=(gcc)
-command -v iptables >/dev/null || missing+=(iptables)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${missing[*]} …" >&2
 apt-get update -qq >&2

@@ -51,3 +51,19 @@ echo "pod $pod: $phase after $((SECONDS - start))s on $(k get pod "$pod" -o json
 k get pod "$pod" -o jsonpath='{.status.containerStatuses[0].state.terminated}'; echo
 echo "--- kubectl logs (last 3 lines)"; k logs "$pod" | tail -3
 [ "$phase" = Succeeded ]
+
+# kubectl exec into a running container of the same image and securityContext.
+k delete pod shell-on-real-node --ignore-not-found --wait=true >/dev/null
+k get pod "$pod" -o json | node -e '
+  const p = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const c = p.spec.containers[0];
+  const out = { apiVersion: "v1", kind: "Pod", metadata: { name: "shell-on-real-node", namespace: "default" },
+    spec: { ...p.spec, nodeName: undefined, containers: [{ ...c, command: ["node", "-e", "setInterval(() => {}, 1000)"], args: [] }] } };
+  process.stdout.write(JSON.stringify(out));' | k apply -f - >/dev/null
+k wait --for=condition=Ready pod/shell-on-real-node --timeout=120s >/dev/null
+echo "--- kubectl exec: id; a write to the root file system; a write to the volume"
+k exec shell-on-real-node -- id
+if k exec shell-on-real-node -- touch /app/x 2>/dev/null; then echo "root file system is writable" >&2; exit 1; fi
+echo "touch /app/x refused (read-only root)"
+k exec shell-on-real-node -- sh -c 'touch /checkpoints/x && ls -ln /checkpoints/x'
+k delete pod shell-on-real-node --wait=false >/dev/null

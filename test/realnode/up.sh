@@ -101,6 +101,11 @@ cgroupsPerQOS: true
 enforceNodeAllocatable: [pods]
 YAML
 
+# The kubelet refuses a loopback node IP ("nodeIP can't be loopback address")
+# and the apiserver dials a node by its Hostname address first: the node's
+# name resolves to 127.0.0.1, so `kubectl logs/exec` never leave the machine.
+grep -qE "^127\.0\.0\.1\s.*\b$node\b" /etc/hosts || echo "127.0.0.1 $node" >> /etc/hosts
+
 labels=cloud.google.com/gke-spot=true,cloud.google.com/gke-provisioning=spot
 labels+=,cloud.google.com/gke-accelerator=nvidia-tesla-t4,node.kubernetes.io/instance-type=n1-standard-4
 labels+=,topology.kubernetes.io/region=us-central1,topology.kubernetes.io/zone=us-central1-a
@@ -108,7 +113,7 @@ labels+=,resumable.dev/real-node=true
 setsid "$bin_kubelet/kubelet" \
   --config="$dir/kubelet.yaml" --kubeconfig="$kubeconfig" \
   --root-dir="$dir/kubelet" --cert-dir="$dir/pki" \
-  --hostname-override="$node" --node-ip=127.0.0.1 --node-labels="$labels" \
+  --hostname-override="$node" --node-labels="$labels" \
   --v=1 >"$dir/kubelet.log" 2>&1 </dev/null &
 echo $! > "$dir/kubelet.pid"
 
