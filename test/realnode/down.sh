@@ -26,6 +26,9 @@ if [ -n "$ctr_bin" ] && [ -S "$sock" ]; then
   done
 fi
 stop "$dir/containerd.pid"
+# A shim whose task could not be deleted outlives containerd: end those of
+# this node's containerd only (their command line names its socket).
+for pid in $(pgrep -f -- "-address $sock\$" 2>/dev/null); do kill "$pid" 2>/dev/null; done
 ip link delete rsm-cni0 2>/dev/null
 # Mounts left under the node's dirs (pod volumes, rootfs) go before the files.
 grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
