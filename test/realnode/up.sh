@@ -104,7 +104,10 @@ YAML
 # The kubelet refuses a loopback node IP ("nodeIP can't be loopback address")
 # and the apiserver dials a node by its Hostname address first: the node's
 # name resolves to 127.0.0.1, so `kubectl logs/exec` never leave the machine.
-grep -qE "^127\.0\.0\.1\s.*\b$node\b" /etc/hosts || echo "127.0.0.1 $node" >> /etc/hosts
+if ! grep -qE "^127\.0\.0\.1\s.*\b$node\b" /etc/hosts; then
+  [ -z "$(tail -c1 /etc/hosts)" ] || echo >> /etc/hosts
+  echo "127.0.0.1 $node" >> /etc/hosts
+fi
 
 labels=cloud.google.com/gke-spot=true,cloud.google.com/gke-provisioning=spot
 labels+=,cloud.google.com/gke-accelerator=nvidia-tesla-t4,node.kubernetes.io/instance-type=n1-standard-4
