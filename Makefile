@@ -10,7 +10,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
-.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench clean
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench clean images
 
 all: build
 
@@ -44,15 +44,23 @@ test-e2e: build binaries
 
 test: lint typecheck test-unit test-integration
 
-# The property tests at length (make test runs them with FUZZ_RUNS=100): make fuzz FUZZ_RUNS=20000 FUZZ_SEED=7
+# The fuzz suite at length (make test runs it small): the property tests with FUZZ_RUNS
+# cases each, and FUZZ_OBJECTS fuzzed TrainingRuns against a real apiserver and the
+# operator. make fuzz FUZZ_RUNS=20000 FUZZ_OBJECTS=500 FUZZ_SEED=7
 FUZZ_RUNS ?= 5000
-fuzz: setup
-	FUZZ_RUNS=$(FUZZ_RUNS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(NODE_TS) --test --test-reporter=spec $(shell find test -name 'fuzz*.test.ts' | sort)
+FUZZ_OBJECTS ?= 200
+fuzz: build binaries
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_OBJECTS=$(FUZZ_OBJECTS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(NODE_TS) --test --test-concurrency=1 --test-reporter=spec $(shell find test -name 'fuzz*.test.ts' | sort)
 
+# REAL_NODE=1 adds real-spot-a: a real kubelet with containerd (test/realnode/).
+CLUSTER_DIR = $(or $(RESUMABLE_CLUSTER_DIR),.cluster)
 cluster-up: build binaries
 	$(NODE_TS) test/cluster/up.ts
+	@if [ "$(REAL_NODE)" = 1 ]; then bash test/realnode/up.sh $(CLUSTER_DIR); fi
 
+# The real node first: its containerd and mounts live in the state dir.
 cluster-down: setup
+	bash test/realnode/down.sh $(CLUSTER_DIR)
 	$(NODE_TS) test/cluster/down.ts
 
 demo: build binaries
@@ -60,6 +68,13 @@ demo: build binaries
 
 bench: build binaries
 	@for b in $$(find test/bench -name '*.ts' -not -name '_*' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
+
+# The trainer and operator images, built by a real Docker engine (started if none
+# answers) on node:20-slim or a locally built equivalent; prints their sizes,
+# then checks them as a user would first try them (test/images/smoke.sh).
+images:
+	bash test/images/build.sh
+	bash test/images/smoke.sh
 
 clean:
 	rm -rf operator/runtime/dist operator/dist trainer/dist trainer/protocol/dist operator/*.tsbuildinfo trainer/*.tsbuildinfo trainer/protocol/*.tsbuildinfo operator/runtime/*.tsbuildinfo

@@ -22,7 +22,7 @@ staging_version="v0.${KUBERNETES_VERSION#v1.}"
   echo "require k8s.io/kubernetes ${KUBERNETES_VERSION}"
   echo
   echo "tool ("
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do echo "	k8s.io/kubernetes/cmd/$b"; done
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do echo "	k8s.io/kubernetes/cmd/$b"; done
   echo ")"
   echo
   echo "replace ("

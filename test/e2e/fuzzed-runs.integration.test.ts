@@ -4,7 +4,7 @@
 // stands by (Valid=False naming a field, or waiting for a node), without the
 // operator crashing and without a status that keeps changing (a hot loop).
 // No kubelet: a valid run's pod stays Pending, so no mutant trains.
-// FUZZ_SEED=<n> replays a failure; FUZZ_RUNS=<n> tries more.
+// FUZZ_SEED=<n> replays a failure; FUZZ_OBJECTS=<n> tries more (make fuzz).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
@@ -15,7 +15,7 @@ import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { NAMESPACE, useE2E } from "./harness.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 24);
+const RUNS = Number(process.env.FUZZ_OBJECTS ?? 24);
 const e = useE2E({ withKubelet: false, startOperator: false });
 
 const examples = ["run.yaml", "run-cpu.yaml", "run-tuned.yaml"].map(
@@ -68,7 +68,7 @@ function mutant(random: Prng, name: string): Json {
 
 type Outcome = "rejected by the apiserver" | "Valid=False" | "waiting for a node";
 
-describe(`fuzzed TrainingRuns (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, { timeout: 1_800_000 }, () => {
+describe(`fuzzed TrainingRuns (FUZZ_SEED=${SEED}, FUZZ_OBJECTS=${RUNS})`, { timeout: 1_800_000 }, () => {
   test("every object is rejected, or settles Valid=False or Pending, and stays settled", async () => {
     const operator = await e.startOperator();
     const random = Prng.fromSeed(SEED);

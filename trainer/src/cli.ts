@@ -7,5 +7,12 @@ import { installStopHandlers } from "./signals/stop.js";
 
 // First, before tfjs loads (seconds): a SIGTERM during start-up must still end in exit 143.
 const stop = installStopHandlers();
+const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) {
+  // Before main.js: --help must not wait for TensorFlow.js to load.
+  const { USAGE } = await import("./usage.js");
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const { main } = await import("./main.js");
-process.exit(await main(process.argv.slice(2), process.env, stop));
+process.exit(await main(argv, process.env, stop));

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Stops what up.sh started (the kubelet, its pods' containers, containerd)
+# and removes the pod bridge.
+#   bash test/realnode/down.sh CLUSTER_STATE_DIR
+set -uo pipefail
+dir="${1:?usage: down.sh CLUSTER_STATE_DIR}/realnode"
+[ -d "$dir" ] || exit 0
+stop() { # PIDFILE
+  [ -f "$1" ] || return 0
+  local pid; pid=$(cat "$1")
+  kill "$pid" 2>/dev/null && for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null
+  rm -f "$1"
+}
+stop "$dir/kubelet.pid"
+sock="$dir/containerd/containerd.sock"
+ctr_bin=$(ls -d "${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}"/bin/containerd-*/ctr 2>/dev/null | tail -1)
+if [ -n "$ctr_bin" ] && [ -S "$sock" ]; then
+  # Each pod's shim outlives containerd: end the tasks while it still answers.
+  for id in $("$ctr_bin" --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do
+    "$ctr_bin" --address "$sock" -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+  done
+  sleep 1
+  for id in $("$ctr_bin" --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do
+    "$ctr_bin" --address "$sock" -n k8s.io tasks delete "$id" >/dev/null 2>&1
+  done
+fi
+stop "$dir/containerd.pid"
+# A shim whose task could not be deleted outlives containerd: end those of
+# this node's containerd only (their command line names its socket).
+for pid in $(pgrep -f -- "-address $sock\$" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+ip link delete rsm-cni0 2>/dev/null
+# Mounts left under the node's dirs (pod volumes, rootfs) go before the files.
+grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+exit 0

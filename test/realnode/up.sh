@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Adds the real node `real-spot-a` to a running local cluster: containerd (its
+# own root, state and socket under the cluster's state dir), runc built here,
+# the CNI plugins from Debian, the pause image and ours imported into
+# containerd, and the real kubelet from the pinned k8s module set. cgroup v1, no systemd:
+# the cgroupfs driver on both sides; swap is off on these machines anyway.
+#   bash test/realnode/up.sh CLUSTER_STATE_DIR     (holds admin.kubeconfig)
+# Stop it with down.sh. Logs: CLUSTER_STATE_DIR/realnode/*.log
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cluster=$(cd "${1:?usage: up.sh CLUSTER_STATE_DIR}" && pwd)
+kubeconfig="$cluster/admin.kubeconfig"
+[ -f "$kubeconfig" ] || { echo "no $kubeconfig: start the control plane first (make cluster-up)" >&2; exit 1; }
+node=${REAL_NODE_NAME:-real-spot-a}
+kubelet_port=${REAL_NODE_KUBELET_PORT:-10250}
+# A pod network of its own, on a bridge of its own; nothing is masqueraded.
+pod_cidr=${REAL_NODE_POD_CIDR:-10.88.0.0/24}
+dir="$cluster/realnode"
+mkdir -p "$dir"/{containerd,cni/net.d,kubelet,pki}
+
+bash "$here/install-host.sh"
+eval "$(bash "$here/build.sh" | sed 's/^/bin_/')"
+export PATH="$bin_containerd:$PATH"
+sock="$dir/containerd/containerd.sock"
+
+cat > "$dir/containerd.toml" <<TOML
+version = 3
+root = "$dir/containerd/root"
+state = "$dir/containerd/state"
+[grpc]
+  address = "$sock"
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = 'resumable.local/pause:v1'
+[plugins.'io.containerd.cri.v1.runtime']
+  enable_cdi = false
+  # Root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj (the kubelet
+  # asks -998 for every pod sandbox) makes runc init fail with "can't get
+  # final child's PID from pipe: EOF". Clamp to containerd's own score.
+  restrict_oom_score_adj = true
+[plugins.'io.containerd.cri.v1.runtime'.containerd]
+  default_runtime_name = 'runc'
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+  runtime_type = 'io.containerd.runc.v2'
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  BinaryName = '$bin_runc/runc'
+  SystemdCgroup = false
+[plugins.'io.containerd.cri.v1.runtime'.cni]
+  bin_dirs = ['/usr/lib/cni']
+  conf_dir = '$dir/cni/net.d'
+[plugins.'io.containerd.nri.v1.nri']
+  disable = true
+TOML
+
+cat > "$dir/cni/net.d/10-resumable.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "resumable-real-node",
+  "plugins": [
+    { "type": "bridge", "bridge": "rsm-cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$pod_cidr" }]], "dataDir": "$dir/cni/ipam" } },
+    { "type": "loopback" }
+  ]
+}
+JSON
+
+if ! ctr --address "$sock" version >/dev/null 2>&1; then
+  setsid containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 </dev/null &
+  echo $! > "$dir/containerd.pid"
+  for _ in $(seq 1 60); do ctr --address "$sock" version >/dev/null 2>&1 && break; sleep 1; done
+  ctr --address "$sock" version >/dev/null || { tail -20 "$dir/containerd.log" >&2; exit 1; }
+fi
+echo "containerd $(ctr --address "$sock" version | sed -n 's/^ *Version: *//p' | tail -1) on $sock" >&2
+
+bash "$here/images.sh" "$sock"
+
+# The apiserver reaches the kubelet without a client certificate (the local
+# control plane has none for it), so the kubelet's API allows anonymous
+# requests: this is a throw-away local node, not a hardening example.
+cat > "$dir/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+failSwapOn: false
+containerRuntimeEndpoint: unix://$sock
+imageServiceEndpoint: unix://$sock
+port: $kubelet_port
+readOnlyPort: 0
+healthzPort: 0
+authentication:
+  anonymous: { enabled: true }
+  webhook: { enabled: false }
+authorization: { mode: AlwaysAllow }
+registerWithTaints:
+  - { key: cloud.google.com/gke-spot, value: "true", effect: NoSchedule }
+# Never evicts for the shared machine's disk: the tests evict on purpose.
+evictionHard: { memory.available: "100Mi" }
+imageGCHighThresholdPercent: 100
+resolvConf: /etc/resolv.conf
+podLogsDir: $dir/pod-logs
+cgroupsPerQOS: true
+enforceNodeAllocatable: [pods]
+YAML
+
+# The kubelet refuses a loopback node IP ("nodeIP can't be loopback address")
+# and the apiserver dials a node by its Hostname address first: the node's
+# name resolves to 127.0.0.1, so `kubectl logs/exec` never leave the machine.
+if ! grep -qE "^127\.0\.0\.1\s.*\b$node\b" /etc/hosts; then
+  [ -z "$(tail -c1 /etc/hosts)" ] || echo >> /etc/hosts
+  echo "127.0.0.1 $node" >> /etc/hosts
+fi
+
+labels=cloud.google.com/gke-spot=true,cloud.google.com/gke-provisioning=spot
+labels+=,cloud.google.com/gke-accelerator=nvidia-tesla-t4,node.kubernetes.io/instance-type=n1-standard-4
+labels+=,topology.kubernetes.io/region=us-central1,topology.kubernetes.io/zone=us-central1-a
+labels+=,resumable.dev/real-node=true
+setsid "$bin_kubelet/kubelet" \
+  --config="$dir/kubelet.yaml" --kubeconfig="$kubeconfig" \
+  --root-dir="$dir/kubelet" --cert-dir="$dir/pki" \
+  --hostname-override="$node" --node-labels="$labels" \
+  --v=1 >"$dir/kubelet.log" 2>&1 </dev/null &
+echo $! > "$dir/kubelet.pid"
+
+for _ in $(seq 1 120); do
+  kubectl --kubeconfig "$kubeconfig" get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True && break
+  kill -0 "$(cat "$dir/kubelet.pid")" 2>/dev/null || { echo "the kubelet exited; last lines of $dir/kubelet.log:" >&2; tail -30 "$dir/kubelet.log" >&2; exit 1; }
+  sleep 1
+done
+kubectl --kubeconfig "$kubeconfig" get node "$node" >/dev/null
+# No GPU here: the node advertises one through its status, as an extended
+# resource, so GPU runs schedule on it.
+kubectl --kubeconfig "$kubeconfig" patch node "$node" --subresource=status --type=merge \
+  -p '{"status":{"capacity":{"nvidia.com/gpu":"1"}}}' >/dev/null
+echo "real node $node is up (kubelet $("$bin_kubelet/kubelet" --version | cut -d' ' -f2), containerd $sock)" >&2
