@@ -46,7 +46,7 @@ export function runDriver(kc: KubeConfig, core: CoreV1Api): RunDriver {
     async preemptedRun(name, { step, totalSteps = SMALL_TRAINING.totalSteps, disrupt = evict }) {
       await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps } }) });
       const running = await wait(name, `past step ${step}`, (r) => isDone(r) || (r.status?.phase === "Running" && (r.status.progress?.step ?? 0) >= step));
-      if (isDone(running)) throw new Error(`${name} ended (${running.status?.phase}) before it could be preempted`);
+      if (isDone(running)) throw new Error(`${name} ended (${running.status?.phase}) before it could be preempted: ${JSON.stringify(running.status?.conditions)}`);
       await disrupt(await core.readNamespacedPod({ name: `${name}-${running.status?.attempt}`, namespace: RUN_NAMESPACE }));
       // A lost node is given up only after the operator's stuck-pod timeout.
       return wait(name, "its end", isDone, 10 * 60_000);

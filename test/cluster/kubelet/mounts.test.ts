@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { shadowingLast } from "./mounts.js";
+import { shadowingLast, withoutImageShadowing } from "./mounts.js";
 
 const mount = (source: string, target: string) => ({ source, target, readOnly: false, isFile: false });
 
@@ -16,5 +16,12 @@ describe("container mounts", () => {
     const a = mount("/var/lib/a", "/data");
     const b = mount("/var/lib/b", "/data/sub");
     assert.deepEqual(shadowingLast([a, b]), [a, b]);
+  });
+
+  it("a mount that would hide the checkout playing the image (a clone under /tmp) is left out", () => {
+    const tmp = mount("/tmp/cluster-1/pods/p/volumes/kubernetes.io~empty-dir/tmp", "/tmp");
+    const checkpoints = mount("/tmp/cluster-1/pv/ckpt", "/checkpoints");
+    assert.deepEqual(withoutImageShadowing([tmp, checkpoints], "/tmp/ci/"), [checkpoints]);
+    assert.deepEqual(withoutImageShadowing([tmp, checkpoints], "/work/main/"), [tmp, checkpoints]);
   });
 });

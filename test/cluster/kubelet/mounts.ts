@@ -4,11 +4,17 @@
 // the kubelet does; a subPath naming a file is mounted as a file.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Container } from "./api-types.js";
 import type { PreparedVolume } from "./volumes.js";
 import type { BindMount } from "./wrapper-script.js";
 
 const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
+/**
+ * What plays our images' root filesystem: the repo checkout whose programs the process
+ * containers run (image-command.ts).
+ */
+const IMAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 export function containerMounts(
   container: Container,
@@ -33,7 +39,7 @@ export function containerMounts(
     readOnly: false,
     isFile: true,
   });
-  return shadowingLast(mounts);
+  return shadowingLast(withoutImageShadowing(mounts, IMAGE_ROOT));
 }
 
 const under = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
@@ -47,4 +53,14 @@ const under = (path: string, dir: string) => path === dir || path.startsWith(dir
 export function shadowingLast(mounts: BindMount[]): BindMount[] {
   const shadows = (m: BindMount) => mounts.some((other) => other !== m && under(other.source, m.target));
   return [...mounts.filter((m) => !shadows(m)), ...mounts.filter(shadows)];
+}
+
+/**
+ * A real container's mount at /tmp covers the image's /tmp only; here the "image" is a host
+ * directory, and a checkout under /tmp (a CI clone, say) would vanish under the mount and
+ * the container could not start. Such a mount is left out: the process runs on the host's
+ * directory there instead, which is all a process container can offer.
+ */
+export function withoutImageShadowing(mounts: BindMount[], imageRoot: string): BindMount[] {
+  return mounts.filter((m) => !under(imageRoot, m.target));
 }
