@@ -19,8 +19,12 @@ interface Commit { dir: string; step: number; attempt: number | null; committedA
 
 describe("partition", { timeout: 1_200_000 }, () => {
   test("the zombie outlives the partition, sees the fence and exits 3; its successor never loads what it wrote", async () => {
-    // Retention off (keep everything), so every commit stays inspectable.
-    const run0 = trainingRun("zombie", { training: { ...SMALL_TRAINING, totalSteps: 600, checkpoint: { everySteps: 50, everySeconds: 0, keep: 1000 } } });
+    // Retention off (keep everything), so every commit stays inspectable. Long enough that
+    // the zombie is still training when its successor claims the directory: the node is
+    // declared lost only after the node monitor's grace and the pods' toleration (20 s
+    // here), and the small model trains dozens of steps a second (seen: 600 steps were done
+    // before the successor started, and the zombie simply completed).
+    const run0 = trainingRun("zombie", { training: { ...SMALL_TRAINING, totalSteps: 4000, checkpoint: { everySteps: 50, everySeconds: 0, keep: 1000 } } });
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(run0));
     await e.waitRun("zombie", "training", pastStep(60));
     const pod = await currentPod(e, "zombie");
