@@ -115,7 +115,9 @@ describe(`chaos (CHAOS_SEED=${SEED})`, { timeout: 2_400_000 }, () => {
     const lease = async () => (await coordination.listLeaseForAllNamespaces()).items.find((l) => l.metadata?.name?.includes("resumable"));
     const recorder = await recordPods(e.cluster.kubeconfig);
     try {
-      await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("failover")));
+      // Long enough to outlast the lease handover: with 400 steps a fresh-clone CI run saw
+      // the trainer complete before the eviction that the new leader was to handle.
+      await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("failover", { training: { ...SMALL_TRAINING, totalSteps: 4000 } })));
       await e.waitRun("failover", "training", pastStep(60));
       const holder = (await lease())?.spec?.holderIdentity;
       assert.ok(holder, "a leader holds the lease");

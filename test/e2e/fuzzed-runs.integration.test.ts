@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "yaml";
 import { Prng } from "../../trainer/src/data/prng.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -66,7 +67,10 @@ function mutant(random: Prng, name: string): Json {
   return { ...base, metadata: { name, namespace: NAMESPACE } };
 }
 
-type Outcome = "rejected by the apiserver" | "Valid=False" | "waiting for a node";
+type Outcome = "rejected by the apiserver" | "Valid=False" | "waiting for a node" | "pod refused by admission, retried";
+
+/** Event reasons of a pod create the apiserver refused for reasons that may change (quota, admission, RBAC). */
+const RETRIED_REFUSALS = new Set(["QuotaExceeded", "AdmissionRefused", "Forbidden"]);
 
 describe(`fuzzed TrainingRuns (FUZZ_SEED=${SEED}, FUZZ_OBJECTS=${RUNS})`, { timeout: 1_800_000 }, () => {
   test("every object is rejected, or settles Valid=False or Pending, and stays settled", async () => {
@@ -97,17 +101,26 @@ async function settle(name: string, object: Json): Promise<Outcome> {
     return "rejected by the apiserver";
   }
   try {
-    const run = await e.waitRun(name, "a steady state", (r) => {
+    // A pod refused by admission (e.g. a priorityClassName that does not exist: the
+    // examples name one) is retried with backoff and reported by a Warning event.
+    let refused = false;
+    const run = await eventually(`${name}: a steady state`, async () => {
+      const r = await e.getRun(name);
       const s = r.status;
-      if (s?.observedGeneration !== r.metadata.generation) return false;
       const valid = s?.conditions?.find((c) => c.type === "Valid");
-      return valid?.status === "False" || s?.phase === "Pending";
+      if (s?.observedGeneration === r.metadata.generation && (valid?.status === "False" || s?.phase === "Pending")) return r;
+      if (await refusedEvent(name)) {
+        refused = true;
+        return r;
+      }
+      return undefined;
     }, 60_000);
     // Settled means settled: the status does not keep changing by itself (a hot loop writes it).
     const before = run.metadata.resourceVersion;
     await sleep(3_000);
     const after = await e.getRun(name);
     assert.equal(after.metadata.resourceVersion, before, `${described}: the status kept changing after it settled`);
+    if (refused) return "pod refused by admission, retried";
     const valid = after.status?.conditions?.find((c) => c.type === "Valid");
     if (valid?.status === "False") {
       assert.ok(valid.message && valid.message.length > 0, `${described}: Valid=False says why`);
@@ -117,4 +130,9 @@ async function settle(name: string, object: Json): Promise<Outcome> {
   } finally {
     await e.kubectl(["delete", "tr", name, "-n", NAMESPACE, "--wait=true", "--timeout=60s"]);
   }
+}
+
+async function refusedEvent(name: string): Promise<boolean> {
+  const events = await e.core.listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name}` });
+  return events.items.some((ev) => ev.type === "Warning" && RETRIED_REFUSALS.has(ev.reason ?? ""));
 }
