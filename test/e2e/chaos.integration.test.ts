@@ -41,23 +41,16 @@ async function survivesCrashOf(process: "kube-apiserver" | "etcd", name: string,
 }
 
 describe(`chaos (CHAOS_SEED=${SEED})`, { timeout: 2_400_000 }, () => {
-  test("the apiserver crashes and restarts mid-run: the run completes untouched", async () => {
-    const recorder = await recordPods(e.cluster.kubeconfig);
-    try {
-      await survivesCrashOf("kube-apiserver", "api-crash", recorder);
-    } finally {
-      recorder.stop();
-    }
-  });
-
-  test("etcd crashes and restarts mid-run: the run completes untouched", async () => {
-    const recorder = await recordPods(e.cluster.kubeconfig);
-    try {
-      await survivesCrashOf("etcd", "etcd-crash", recorder);
-    } finally {
-      recorder.stop();
-    }
-  });
+  for (const [process, run] of [["kube-apiserver", "api-crash"], ["etcd", "etcd-crash"]] as const) {
+    test(`${process === "etcd" ? "etcd" : "the apiserver"} crashes and restarts mid-run: the run completes untouched`, async () => {
+      const recorder = await recordPods(e.cluster.kubeconfig);
+      try {
+        await survivesCrashOf(process, run, recorder);
+      } finally {
+        recorder.stop();
+      }
+    });
+  }
 
   test("the operator SIGKILLed twenty times during a fleet with evictions: nothing doubled, every counter exact", async () => {
     const random = Prng.fromSeed(SEED);
