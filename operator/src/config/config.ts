@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/settings.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
 /**
  * The flags, each with the environment variable that stands in for it. A flag wins over
