@@ -108,11 +108,15 @@ async function settle(name: string, object: Json): Promise<Outcome> {
       const r = await e.getRun(name);
       const s = r.status;
       const valid = s?.conditions?.find((c) => c.type === "Valid");
-      if (s?.observedGeneration === r.metadata.generation && (valid?.status === "False" || s?.phase === "Pending")) return r;
-      if (await refusedEvent(name)) {
+      const waitingFor = s?.conditions?.find((c) => c.type === "Running")?.reason ?? "";
+      if (s === undefined || s.observedGeneration !== r.metadata.generation) return undefined;
+      // A refusal shows in status as well as in the Warning event: the run is Pending, saying why.
+      if (s.phase === "Pending" && RETRIED_REFUSALS.has(waitingFor)) {
+        assert.ok(await refusedEvent(name), `${described}: status says ${waitingFor}, but no Warning event says so`);
         refused = true;
         return r;
       }
+      if (valid?.status === "False" || s.phase === "Pending") return r;
       return undefined;
     }, 60_000);
     // Settled means settled: the status does not keep changing by itself (a hot loop writes it).

@@ -85,7 +85,12 @@ describe("pods the apiserver refuses", { timeout: 10 * 60_000 }, () => {
     });
     await create(trainingRun("over-quota"));
     await eventually("a QuotaExceeded event", async () => (await eventReasons("over-quota")).includes("QuotaExceeded") || undefined);
-    const run = await e.getRun("over-quota");
+    const run = await eventually("the run's status saying why it waits", async () => {
+      const r = await e.getRun("over-quota");
+      return r.status?.conditions?.find((c) => c.type === "Running")?.reason === "QuotaExceeded" ? r : undefined;
+    });
+    assert.equal(run.status?.phase, "Pending");
+    assert.equal(run.status?.attempts, undefined, "no attempt recorded for a pod that does not exist");
     assert.notEqual(valid(run)?.status, "False", "a quota refusal is not an invalid spec");
     assert.ok(!(await eventReasons("over-quota")).includes("PodRejected"));
     await e.core.deleteNamespacedResourceQuota({ name: "no-pods", namespace: NAMESPACE });

@@ -187,19 +187,33 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
-  it("tells the user why the apiserver refused a pod, as a Warning event, and retries", async () => {
-    const t = setup(() => ({ actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [] }));
+  it("tells the user why the apiserver refused a pod, as a Warning event and in status, and retries", async () => {
+    const t = setup((observed) =>
+      observed.podRefusal
+        ? { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", conditions: [{ type: "Running", status: "False", reason: observed.podRefusal.reason, message: observed.podRefusal.message, lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Normal", reason: "PodCreated", message: "created" }] }
+        : { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [] },
+    );
     t.cache.runs.set(KEY, run({ phase: "Pending" }));
-    t.writer.createPod = () => Promise.reject(Object.assign(new Error("HTTP-Code: 403"), {
-      code: 403,
-      body: JSON.stringify({ kind: "Status", message: 'pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1' }),
-    }));
+    let creates = 0;
+    t.writer.createPod = () => {
+      creates++;
+      return Promise.reject(Object.assign(new Error("HTTP-Code: 403"), {
+        code: 403,
+        body: JSON.stringify({ kind: "Status", message: 'pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1' }),
+      }));
+    };
     await t.pass();
     const event = t.writer.events[0];
     assert.equal(event?.type, "Warning");
     assert.equal(event?.reason, "QuotaExceeded");
     assert.equal(event?.message, 'Error creating pod mnist-1: pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1 (HTTP 403; retrying)');
-    assert.equal(t.writer.statusPatches.length, 0, "no status for an attempt whose pod does not exist");
+    assert.deepEqual(t.seen.map((o) => o.podRefusal?.reason), [undefined, "QuotaExceeded"], "decided again knowing the refusal");
+    assert.equal(t.writer.statusPatches.length, 1, "the status says why the run waits");
+    const written = t.writer.statusPatches[0]?.patch as TrainingRunStatus;
+    assert.equal(written.attempt, undefined, "no attempt for a pod that does not exist");
+    assert.equal(written.conditions?.[0]?.reason, "QuotaExceeded");
+    assert.equal(creates, 1, "the second decision's create is not sent again in the same pass");
+    assert.deepEqual(t.writer.events.map((e) => e.reason), ["QuotaExceeded"], "the second decision's events are not emitted");
     assert.equal(t.queue.retries(KEY), 1);
     await t.controller.stop();
   });

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
 import type { Action } from "../../operator/src/reconcile/types.js";
-import { T0, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
+import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { SETTINGS, T0, aNode, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const createdPod = (actions: Action[]): V1Pod => {
   const create = actions.find((a) => a.kind === "createPod");
@@ -20,6 +21,22 @@ describe("reconcile: starting attempts", () => {
     assert.deepEqual(d.status.attempts, [{ attempt: 1, pod: "mnist-1" }]);
     assert.equal(d.status.startTime, T0.toISOString());
     assert.deepEqual(eventReasons(d), ["PodCreated"]);
+  });
+
+  it("a pod create refused for a reason that may pass (quota) leaves the run Pending with the reason, and no attempt", () => {
+    const run = aRun();
+    const d = reconcile(
+      { run, pods: [], nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, podRefusal: { reason: "QuotaExceeded", message: "exceeded quota: gpu" } },
+      SETTINGS,
+    );
+    assert.deepEqual(actionKinds(d), [], "the runtime retries the create; this decision only tells why the run waits");
+    assert.equal(d.status.phase, "Pending");
+    assert.equal(d.status.attempt, 0);
+    assert.equal(d.status.attempts, undefined);
+    const running = d.status.conditions?.find((c) => c.type === "Running");
+    assert.equal(running?.reason, "QuotaExceeded");
+    assert.match(running?.message ?? "", /attempt 1 cannot start yet: exceeded quota: gpu/);
+    assert.deepEqual(eventReasons(d), [], "no PodCreated for a pod that does not exist");
   });
 
   it("the pod follows the trainer protocol", () => {

@@ -3,7 +3,7 @@ import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
 import { checkpointClaimName } from "../reconcile/render.js";
-import type { Action, Decision, EventSpec, Observed, OperatorSettings, Reconcile } from "../reconcile/types.js";
+import type { Action, Decision, EventSpec, Observed, OperatorSettings, PodRefusal, Reconcile } from "../reconcile/types.js";
 import { classifyRefusal, failureFields, httpStatus, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
@@ -153,7 +153,11 @@ export class Controller {
       for (const action of decision.actions) await this.apply(run, action, observed.now, log);
     } catch (err) {
       const podRejection = invalidPod(err);
-      if (podRejection === undefined) throw err;
+      if (podRejection === undefined) {
+        const podRefusal = retriedRefusal(err);
+        if (podRefusal !== undefined) await this.tellWhyWaiting(run, observed, podRefusal, log);
+        throw err;
+      }
       // The run's own fields make a pod the API refuses: sending it again can never work.
       // Decide once more knowing that; the decision (Valid=False, no pod) is written instead.
       log.warn({ ...failureFields((err as PassError).failure) }, "the apiserver refused the pod as invalid; the run is Valid=False until its spec changes");
@@ -168,6 +172,22 @@ export class Controller {
     await this.writeStatus(run, decision, observed.now, log);
     await this.emitEvents(run, decision, observed.now);
     return decision.requeueAfterMs;
+  }
+
+  /**
+   * A create refused for a reason that may pass is retried with backoff (the pass fails), but
+   * the run's status says why it waits: decided again knowing the refusal, and only that
+   * decision's status is written (its actions would be refused again; the Warning event is
+   * already out).
+   */
+  private async tellWhyWaiting(run: TrainingRun, observed: Observed, podRefusal: PodRefusal, log: Logger): Promise<void> {
+    let decision: Decision;
+    try {
+      decision = this.options.reconcile({ ...observed, podRefusal }, this.options.settings);
+    } catch (err) {
+      throw new PassError("reconcile", err);
+    }
+    await this.writeStatus(run, decision, observed.now, log);
   }
 
   /** True while the cached run is still the version our last status write replaced. */
@@ -269,6 +289,14 @@ export class Controller {
       this.options.logger.warn({ namespace, run: run.metadata.name, attempt: run.status?.attempt ?? 0, ...failureFields(err), event: spec.reason }, "could not emit event");
     }
   }
+}
+
+/** The reason and message of a create the apiserver refused for a reason that may pass. */
+function retriedRefusal(err: unknown): PodRefusal | undefined {
+  if (!(err instanceof PassError) || (err.action?.kind !== "createPod" && err.action?.kind !== "createPVC")) return undefined;
+  const refusal = classifyRefusal(err.failure);
+  const reason = refusal === undefined ? undefined : REFUSAL_REASONS[refusal.kind];
+  return refusal !== undefined && reason !== undefined ? { reason, message: refusal.message } : undefined;
 }
 
 /** The apiserver's verdict when a failed pass was a pod it refused as invalid. */

@@ -336,6 +336,13 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
     setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claimName} is being deleted`);
     return;
   }
+  const refusal = d.observed.podRefusal;
+  if (refusal !== undefined) {
+    // The create was refused and is retried by the runtime: say why the run waits, and
+    // record no attempt for a pod that does not exist.
+    setPhase(d, waiting, refusal.reason, `attempt ${attempt} cannot start yet: ${refusal.message}`);
+    return;
+  }
   if (pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claimName) });
   const pod = buildTrainerPod(run, spec, attempt, claimName, d.settings);
   d.actions.push({ kind: "createPod", pod });

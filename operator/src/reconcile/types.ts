@@ -30,6 +30,18 @@ export interface Observed {
    * as invalid (422 with field causes): the run's own fields can never make a valid pod.
    */
   podRejection?: PodRejection;
+  /**
+   * Set by the runtime for the pass right after the apiserver refused the pod for a reason
+   * that may pass (quota, admission, RBAC): the refusal is retried with backoff, and this
+   * pass only says in status why the run waits.
+   */
+  podRefusal?: PodRefusal;
+}
+
+/** A refused pod create that is retried: the event reason it was told under, and the apiserver's message. */
+export interface PodRefusal {
+  reason: string;
+  message: string;
 }
 
 /** The apiserver's Status for a pod it refused as invalid: its message and causes. */
