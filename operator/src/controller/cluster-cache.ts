@@ -2,7 +2,7 @@ import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "../reconcile/render.js";
+import { checkpointClaimName } from "../reconcile/observe.js";
 import { customObjectSource, nodeSource, objectKey, type ObjectMeta, podSource, pvcSource, Reflector, splitKey, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
-import { checkpointClaimName } from "../reconcile/render.js";
+import { checkpointClaimName } from "../reconcile/observe.js";
 import type { Action, Decision, EventSpec, Observed, OperatorSettings, Reconcile } from "../reconcile/types.js";
 import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
