@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { summaryRecordSchema } from "@resumable/protocol";
 
 /** RFC 3339 timestamps, as the apiserver stores them. */
 const time = z.string();
@@ -58,30 +59,11 @@ const attemptRecordSchema = z.object({
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
 /**
- * status.result: the trainer's summary at completion as @resumable/protocol's
- * exitSummarySchema reads it, with its nulls left out (see summaryForStatus); unknown
- * fields are kept.
+ * status.result: the trainer's summary at completion, as @resumable/protocol's
+ * summaryRecordSchema keeps it (exitSummarySchema's fields with their nulls left out, see
+ * summaryForStatus); unknown fields are kept.
  */
-export const trainerSummarySchema = z.looseObject({
-  reason: z.enum(["completed", "preempted", "failed"]),
-  step: z.int().optional(),
-  totalSteps: z.int().optional(),
-  epoch: z.number().optional(),
-  loss: z.number().optional(),
-  checkpoint: z
-    .looseObject({
-      step: z.int().optional(),
-      path: z.string().optional(),
-      bytes: z.int().optional(),
-      saveSeconds: z.number().optional(),
-    })
-    .optional(),
-  resumedFromStep: z.int().optional(),
-  attempt: z.int().optional(),
-  backend: z.string().optional(),
-  weightsSha256: z.string().optional(),
-  accuracy: z.number().optional(),
-});
+export const trainerSummarySchema = summaryRecordSchema;
 export type TrainerSummary = z.infer<typeof trainerSummarySchema>;
 
 export const trainingRunStatusSchema = z.object({

@@ -2,8 +2,8 @@ import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "../reconcile/render.js";
-import { customObjectSource, nodeSource, type ObjectMeta, podSource, pvcSource, Reflector, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { checkpointClaimName } from "../reconcile/observe.js";
+import { customObjectSource, nodeSource, objectKey, type ObjectMeta, podSource, pvcSource, Reflector, splitKey, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -75,7 +75,7 @@ export class ClusterCache {
       if (key) listener(key);
     };
     for (const scope of this.scopes.values()) {
-      scope.runs.onChange((run) => notify(`${run.metadata.namespace}/${run.metadata.name}`));
+      scope.runs.onChange((run) => notify(objectKey(run)));
       scope.pods.onChange((pod) => notify(runKeyOf(pod)));
       scope.pvcs.onChange((pvc) => {
         const key = runKeyOf(pvc);
@@ -83,7 +83,7 @@ export class ClusterCache {
         // A claim named by spec.checkpoint.claimName carries neither label nor owner.
         const namespace = pvc.metadata?.namespace ?? "";
         for (const run of this.runsIn(namespace)) {
-          if (checkpointClaimName(run) === pvc.metadata?.name) notify(`${namespace}/${run.metadata.name}`);
+          if (checkpointClaimName(run) === pvc.metadata?.name) notify(objectKey(run));
         }
       });
     }
@@ -110,8 +110,7 @@ export class ClusterCache {
   }
 
   run(key: string): TrainingRun | undefined {
-    const namespace = key.slice(0, key.indexOf("/"));
-    return this.scopeOf(namespace)?.runs.store.get(key);
+    return this.scopeOf(splitKey(key).namespace)?.runs.store.get(key);
   }
 
   runs(): TrainingRun[] {
@@ -130,7 +129,7 @@ export class ClusterCache {
   }
 
   pvc(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
-    return this.scopeOf(namespace)?.pvcs.store.get(`${namespace}/${name}`);
+    return this.scopeOf(namespace)?.pvcs.store.get(objectKey({ metadata: { namespace, name } }));
   }
 
   nodes(): ReadonlyMap<string, V1Node> {

@@ -2,9 +2,9 @@ import type { Logger } from "pino";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
-import { checkpointClaimName } from "../reconcile/render.js";
+import { checkpointClaimName } from "../reconcile/observe.js";
 import type { Action, Decision, EventSpec, Observed, OperatorSettings, PodRefusal, Reconcile } from "../reconcile/types.js";
-import { classifyRefusal, failureFields, httpStatus, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
+import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
 import { mergePatchBetween } from "./merge-patch.js";
@@ -267,7 +267,7 @@ export class Controller {
       throw new PassError("status", err);
     }
     log.debug({ phase: decision.status.phase }, "status written");
-    this.writtenOver.set(`${run.metadata.namespace}/${run.metadata.name}`, {
+    this.writtenOver.set(objectKey(run), {
       resourceVersion: run.metadata.resourceVersion ?? "",
       at: now.getTime(),
     });

@@ -3,19 +3,21 @@
 // handler — so users rehearse recovery before a real spot reclaim.
 import type { V1Pod } from "@kubernetes/client-node";
 import { RUN_LABEL } from "../api/group.js";
+import { podOfAttempt } from "../reconcile/observe.js";
 import { CliError, explain, getRun, type Clients } from "./client.js";
 
 export async function preempt(c: Clients, name: string): Promise<string> {
-  await getRun(c, name);
+  const run = await getRun(c, name);
   let pods: V1Pod[];
   try {
     pods = (await c.core.listNamespacedPod({ namespace: c.namespace, labelSelector: `${RUN_LABEL}=${name}` })).items;
   } catch (err) {
     throw explain(err, c, `pods of TrainingRun ${c.namespace}/${name}`);
   }
-  const live = pods.filter((p) => !p.metadata?.deletionTimestamp && (p.status?.phase === "Running" || p.status?.phase === "Pending"));
-  const pod = live[0];
-  if (!pod?.metadata?.name) {
+  // The current attempt's pod, found as reconcile finds it; only while it is live.
+  const pod = podOfAttempt(pods, name, run.status?.attempt ?? 0);
+  const live = pod && !pod.metadata?.deletionTimestamp && (pod.status?.phase === "Running" || pod.status?.phase === "Pending");
+  if (!live || !pod.metadata?.name) {
     throw new CliError(`TrainingRun ${c.namespace}/${name} has no running pod to preempt`);
   }
   try {

@@ -2,9 +2,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { disruptionOf } from "@resumable/protocol";
 import type { TrainingRunStatus } from "../api/status.js";
 import { findRecord } from "../reconcile/assess.js";
-import { podName } from "../reconcile/render.js";
 import { seenAt, toDate } from "../reconcile/types.js";
-import { trainerStatus } from "../reconcile/observe.js";
+import { podOfAttempt, trainerStatus } from "../reconcile/observe.js";
 import type { OperatorMetrics } from "./operator-metrics.js";
 import { runTime } from "./run-accounting.js";
 
@@ -52,7 +51,7 @@ export class RunObserver {
    */
   podsSeen(runKey: string, runName: string, status: TrainingRunStatus | undefined, pods: readonly V1Pod[], now: Date): void {
     const attempt = status?.attempt ?? 0;
-    const newestPod = pods.find((p) => p.metadata?.name === podName(runName, attempt));
+    const newestPod = podOfAttempt(pods, runName, attempt);
     // Marks are taken while the pod is the newest: its successor comes only after its end.
     const mark = newestPod && disruptionOf(newestPod)?.markedAt;
     if (mark !== undefined && this.disrupted.get(runKey)?.attempt !== attempt) {

@@ -9,8 +9,8 @@ import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, Phase } from "../api/status.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
-import { classifyPods, isAlive, isTerminating, readProgress, type ObservedPods } from "./observe.js";
-import { buildCheckpointPvc, buildTrainerPod, checkpointClaimName, podName } from "./render.js";
+import { checkpointClaimName, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
+import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
 
 // ---- One pass ----

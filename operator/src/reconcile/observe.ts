@@ -11,11 +11,38 @@ import {
   type CheckpointFailure,
   type ParsedExitSummary,
 } from "@resumable/protocol";
-import { ATTEMPT_LABEL } from "../api/group.js";
 import type { CheckpointInfo, TrainerSummary } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 
 // ---- The run's pods ----
+
+/** Deterministic names: a stale cache can never make the operator create a second copy. */
+export function podName(runName: string, attempt: number): string {
+  return `${runName}-${attempt}`;
+}
+
+/**
+ * The attempt a pod of the run belongs to, read back from its name (podName's inverse): the
+ * one rule by which reconcile and the metrics find an attempt's pod. A name cannot be
+ * edited after creation, unlike a label.
+ */
+export function attemptOfPod(pod: V1Pod, runName: string): number | undefined {
+  const name = pod.metadata?.name;
+  const prefix = `${runName}-`;
+  if (name === undefined || !name.startsWith(prefix)) return undefined;
+  const suffix = name.slice(prefix.length);
+  return /^[1-9][0-9]*$/.test(suffix) ? Number(suffix) : undefined;
+}
+
+/** The pod of one attempt among the run's pods, e.g. the newest (status.attempt). */
+export function podOfAttempt(pods: readonly V1Pod[], runName: string, attempt: number): V1Pod | undefined {
+  return pods.find((pod) => attemptOfPod(pod, runName) === attempt);
+}
+
+/** The PVC a run keeps its checkpoints on: the user's claimName, else the one the operator creates. */
+export function checkpointClaimName(run: TrainingRun): string {
+  return run.spec.checkpoint?.claimName ?? `${run.metadata.name ?? ""}-checkpoints`;
+}
 
 /** The run's pods, classified by what the decision needs from them. */
 export interface ObservedPods {
@@ -34,7 +61,7 @@ export interface ObservedPods {
 export function classifyPods(pods: readonly V1Pod[], run: TrainingRun): ObservedPods {
   const byAttempt = new Map<number, V1Pod>();
   for (const pod of pods) {
-    const attempt = attemptOf(pod);
+    const attempt = attemptOfPod(pod, run.metadata.name ?? "");
     if (attempt !== undefined && isOwnedBy(pod, run)) byAttempt.set(attempt, pod);
   }
   return {
@@ -52,12 +79,6 @@ export function isAlive(pod: V1Pod): boolean {
 /** Deletion requested, object still there (pods and PVCs alike). */
 export function isTerminating(object: { metadata?: V1ObjectMeta }): boolean {
   return object.metadata?.deletionTimestamp !== undefined && object.metadata.deletionTimestamp !== null;
-}
-
-function attemptOf(pod: V1Pod): number | undefined {
-  const label = pod.metadata?.labels?.[ATTEMPT_LABEL];
-  const attempt = label === undefined ? NaN : Number(label);
-  return Number.isInteger(attempt) && attempt > 0 ? attempt : undefined;
 }
 
 /** False for a pod left over from an earlier run of the same name (deleted and recreated). */

@@ -1,6 +1,6 @@
 // The objects a decision creates, built from the run: the trainer pod of an attempt (with its
-// scheduling), the checkpoint PVC, their deterministic names and the owner reference that
-// lets garbage collection delete them with the run. Pure builders: no status, no decisions.
+// scheduling), the checkpoint PVC, and the owner reference that lets garbage collection
+// delete them with the run (their names come from observe.ts). Pure builders: no status, no decisions.
 import type {
   V1Affinity,
   V1Capabilities,
@@ -19,20 +19,10 @@ import { ENV } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
 import { volumeTemplateSchema, type CheckpointSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { TRAINER_CONTAINER } from "./observe.js";
+import { TRAINER_CONTAINER, podName } from "./observe.js";
 import type { OperatorSettings } from "./types.js";
 
-// ---- Names and ownership ----
-
-/** Deterministic names: a stale cache can never make the operator create a second copy. */
-export function podName(runName: string, attempt: number): string {
-  return `${runName}-${attempt}`;
-}
-
-/** The PVC a run keeps its checkpoints on: the user's claimName, else the one the operator creates. */
-export function checkpointClaimName(run: TrainingRun): string {
-  return run.spec.checkpoint?.claimName ?? `${run.metadata.name ?? ""}-checkpoints`;
-}
+// ---- Ownership ----
 
 /** The controller reference that makes garbage collection delete a child with its run. */
 function controllerRef(run: TrainingRun): V1OwnerReference {

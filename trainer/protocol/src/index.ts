@@ -19,6 +19,7 @@ export {
   parseExitSummary,
   parseProgress,
   progressSchema,
+  summaryRecordSchema,
   resumedFrom,
   type CheckpointFailure,
   type CheckpointReport,

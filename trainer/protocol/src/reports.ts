@@ -60,27 +60,33 @@ export type Failure = z.infer<typeof failureSchema>;
 
 export const SUMMARY_REASONS = ["completed", "preempted", "failed"] as const;
 
+/** What a summary says about the run besides its reason; a trainer may write null for any of them. */
+const summaryValues = {
+  step: z.int(),
+  totalSteps: z.int(),
+  epoch: z.number(),
+  loss: z.number(),
+  /** The newest committed checkpoint (for `failed`: an older save, already reported in progress). */
+  checkpoint: z.looseObject({
+    step: z.int().optional(),
+    path: z.string().optional(),
+    bytes: z.int().optional(),
+    saveSeconds: z.number().optional(),
+  }),
+  /** As in progress: null is a fresh start. */
+  resumedFromStep: z.int().nonnegative(),
+  attempt: z.int(),
+  backend: z.string(),
+  weightsSha256: z.string(),
+  accuracy: z.number(),
+};
+type SummaryValues = typeof summaryValues;
+const eachValue = <T>(wrap: (schema: SummaryValues[keyof SummaryValues]) => z.ZodType): T =>
+  Object.fromEntries(Object.entries(summaryValues).map(([key, schema]) => [key, wrap(schema)])) as T;
+
 const exitSummaryFields = z.object({
   reason: z.enum(SUMMARY_REASONS),
-  step: z.int().nullish(),
-  totalSteps: z.int().nullish(),
-  epoch: z.number().nullish(),
-  loss: z.number().nullish(),
-  /** The newest committed checkpoint (for `failed`: an older save, already reported in progress). */
-  checkpoint: z
-    .looseObject({
-      step: z.int().optional(),
-      path: z.string().optional(),
-      bytes: z.int().optional(),
-      saveSeconds: z.number().optional(),
-    })
-    .nullish(),
-  /** As in progress: null is a fresh start. */
-  resumedFromStep: z.int().nonnegative().nullish(),
-  attempt: z.int().nullish(),
-  backend: z.string().nullish(),
-  weightsSha256: z.string().nullish(),
-  accuracy: z.number().nullish(),
+  ...eachValue<{ [K in keyof SummaryValues]: z.ZodOptional<z.ZodNullable<SummaryValues[K]>> }>((schema) => schema.nullish()),
   /** `Name: message`; kept next to failure.message (the same text) for older readers. */
   error: z.string().nullish(),
   // A failure this reader cannot parse is dropped, not the whole summary with it.
@@ -88,6 +94,14 @@ const exitSummaryFields = z.object({
 });
 /** The JSON object a trainer writes to its termination log at exit. Unknown fields are kept. */
 export const exitSummarySchema = exitSummaryFields.loose();
+/**
+ * A completed run's summary as a record keeps it (the operator's status.result): the same
+ * fields with their nulls left out, unknown ones kept.
+ */
+export const summaryRecordSchema = z.looseObject({
+  reason: z.enum(SUMMARY_REASONS),
+  ...eachValue<{ [K in keyof SummaryValues]: z.ZodOptional<SummaryValues[K]> }>((schema) => schema.optional()),
+});
 /** What a trainer writes. */
 export type ExitSummary = z.input<typeof exitSummaryFields>;
 /** What a reader gets from parseExitSummary. */
