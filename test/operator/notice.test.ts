@@ -38,6 +38,7 @@ test("configured signals: a condition, a taint added to the defaults, and bad en
   const n = node({}, [{ type: "VMEventScheduled", status: "True", lastTransitionTime: new Date("2026-11-30T11:59:00Z") }]);
   assert.deepEqual(nodeNotice(n, signals), { source: "vm-event", node: "spot-a", detail: "condition VMEventScheduled=True", since: "2026-11-30T11:59:00.000Z" });
   assert.equal(nodeNotice(node({}, [{ type: "VMEventScheduled", status: "False" }]), signals), undefined);
+  assert.deepEqual(parseNoticeSignals("none"), [], "none: no notices watched");
   assert.throws(() => parseNoticeSignals("Bad Name=cordon"), /notice signal "Bad Name=cordon"/);
   assert.throws(() => parseNoticeSignals("x=taint:"), /"taint:" is not taint:KEY/);
   assert.throws(() => parseNoticeSignals("x=condition:Ready"), /is not taint:KEY, condition:TYPE=STATUS/);
@@ -52,4 +53,13 @@ test("one checkpoint request per notice and pod; another signal on the node is a
   assert.equal(checkpointRequestFor(asked, notice, new Date(now.getTime() + 5000)), undefined, "already asked");
   assert.equal(checkpointRequestFor(asked, { ...notice, source: "cordon" }, now)?.id, "cordon@spot-a");
   assert.ok(asked.metadata!.annotations![CHECKPOINT_REQUEST_ANNOTATION]);
+});
+
+test("--notice-signals / RESUMABLE_NOTICE_SIGNALS: defaults when unset, none, and a bad entry refused by name", async () => {
+  const { loadConfig } = await import("../../operator/src/config/config.js");
+  const config = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Exclude<ReturnType<typeof loadConfig>, "help">;
+  assert.deepEqual(config([]).noticeSignals, DEFAULT_NOTICE_SIGNALS);
+  assert.deepEqual(config(["--notice-signals=none"]).noticeSignals, []);
+  assert.deepEqual(config([], { RESUMABLE_NOTICE_SIGNALS: "drain=taint:example.com/draining" }).noticeSignals, [{ source: "drain", taint: "example.com/draining" }]);
+  assert.throws(() => config(["--notice-signals=drain=taint"]), /--notice-signals: notice signal "drain=taint"/);
 });

@@ -31,10 +31,11 @@ const SOURCE = /^[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?$/;
 /**
  * `--notice-signals` / RESUMABLE_NOTICE_SIGNALS: comma-separated `source=taint:KEY`,
  * `source=condition:TYPE=STATUS` or `source=cordon`, replacing the defaults; `default` stands
- * for the default list (so `default,my-drain=taint:example.com/draining` adds one).
- * Throws with the entry that is wrong.
+ * for the default list (so `default,my-drain=taint:example.com/draining` adds one); `none`
+ * alone watches nothing. Throws with the entry that is wrong.
  */
 export function parseNoticeSignals(text: string): NoticeSignal[] {
+  if (text.trim() === "none") return [];
   const signals: NoticeSignal[] = [];
   for (const entry of text.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
     if (entry === "default") {
