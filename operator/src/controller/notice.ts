@@ -1,5 +1,6 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION, parseCheckpointRequest, type CheckpointRequest } from "@resumable/protocol";
+import type { NodeNoticeFacts } from "../reconcile/types.js";
 
 /**
  * What says a node is about to go, before the kubelet sends SIGTERM (docs/reclaim-notices.md):
@@ -95,6 +96,17 @@ export function checkpointRequestFor(pod: V1Pod, notice: NodeNotice, now: Date):
   const current = parseCheckpointRequest(pod.metadata?.annotations?.[CHECKPOINT_REQUEST_ANNOTATION] ?? "");
   if (current.kind === "request" && current.request.id === id) return undefined;
   return { id, reason: `${notice.source}: ${notice.detail} on node ${notice.node}`, at: notice.since ?? now.toISOString() };
+}
+
+/** The notices on every node that shows one, as reconcile's Observed takes them. */
+export function noticesOn(nodes: ReadonlyMap<string, V1Node>, signals: readonly NoticeSignal[]): Map<string, NodeNoticeFacts> {
+  const notices = new Map<string, NodeNoticeFacts>();
+  if (signals.length === 0) return notices;
+  for (const [name, node] of nodes) {
+    const notice = nodeNotice(node, signals);
+    if (notice) notices.set(name, { source: notice.source, detail: notice.detail, since: notice.since, requestId: `${notice.source}@${name}` });
+  }
+  return notices;
 }
 
 /** The merge patch that asks a pod's trainer for the checkpoint. */
