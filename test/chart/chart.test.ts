@@ -99,7 +99,7 @@ describe("the default install", async () => {
       { apiGroups: ["resumable.dev"], resources: ["trainingruns"], verbs: ["list", "watch"] },
       { apiGroups: ["resumable.dev"], resources: ["trainingruns/status"], verbs: ["patch"] },
       { apiGroups: ["resumable.dev"], resources: ["trainingruns/finalizers"], verbs: ["update"] },
-      { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete", "patch"] },
       { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create"] },
     ]);

@@ -53,9 +53,16 @@ describe("node faults", { timeout: 900_000 }, () => {
     await c.kubectl(["uncordon", "ondemand-a"]);
   });
 
-  test("spot reclaim: graceful node shutdown ends pods exactly as the kubelet does, then the node goes", async () => {
+  test("spot reclaim after a notice: the node is tainted while Ready, then shut down as the kubelet does, then goes", async () => {
     await runOn("reclaimed", "spot-a");
+    await c.kubectl(["annotate", "node", "spot-a", "resumable.dev/fault-notice=aws-spot-itn", "resumable.dev/fault-notice-seconds=3"]);
     await c.kubectl(["annotate", "node", "spot-a", "resumable.dev/fault=spot-reclaim"]);
+    await eventually("the spot-itn taint on a Ready spot-a, its pod still Running", async () => {
+      const n = await c.core.readNode({ name: "spot-a" });
+      const ready = n.status?.conditions?.find((cond) => cond.type === "Ready")?.status === "True";
+      const tainted = n.spec?.taints?.some((t) => t.key === "aws-node-termination-handler/spot-itn" && t.effect === "NoSchedule");
+      return ready && tainted && (await readPod("reclaimed"))?.status?.phase === "Running" ? true : undefined;
+    }, 60_000);
     const pod = await eventually("reclaimed pod Failed", async () => {
       const p = await readPod("reclaimed");
       return p?.status?.phase === "Failed" ? p : undefined;

@@ -60,6 +60,7 @@ class FakeWriter implements ClusterWriter {
     this.events.push(event);
     return this.record(`event ${event.reason}`);
   };
+  patchPodAnnotation = (_ns: string, name: string) => this.record(`patchPodAnnotation ${name}`);
 }
 
 function setup(decide: (observed: Observed) => Decision) {

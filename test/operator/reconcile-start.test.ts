@@ -54,12 +54,17 @@ describe("reconcile: starting attempts", () => {
     assert.deepEqual(pod.spec?.volumes, [
       { name: "checkpoints", persistentVolumeClaim: { claimName: "mnist-checkpoints" } },
       { name: "tmp", emptyDir: {} },
+      {
+        name: "checkpoint-request",
+        downwardAPI: { items: [{ path: "checkpoint-request", fieldRef: { fieldPath: "metadata.annotations['resumable.dev/checkpoint-request']" } }] },
+      },
     ]);
     const trainer = pod.spec?.containers[0];
     assert.equal(trainer?.image, "resumable/trainer:0.1.0");
     assert.deepEqual(trainer?.volumeMounts, [
       { name: "checkpoints", mountPath: "/checkpoints" },
       { name: "tmp", mountPath: "/tmp" },
+      { name: "checkpoint-request", mountPath: "/etc/resumable/requests", readOnly: true },
     ]);
     const env = Object.fromEntries((trainer?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
     assert.deepEqual(env, {

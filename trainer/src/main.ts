@@ -10,6 +10,7 @@ import { createLogger } from "./log.js";
 import { serveMetrics, TrainerMetrics } from "./metrics/metrics.js";
 import { ProgressReporter } from "./report/progress.js";
 import { emitSummary, type Failure } from "./report/summary.js";
+import { CheckpointRequests } from "./signals/checkpoint-request.js";
 import type { StopRequest } from "./signals/stop.js";
 import { DivergedError } from "./train/errors.js";
 import { runTraining } from "./train/run.js";
@@ -59,7 +60,9 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: 
       log.warn({ reason: err.message }, "metrics server not started"),
     );
   }
-  const outcome = await runTraining({ config, env, resumeFrom: args["resume-from"], log, stop, metrics, progress: new ProgressReporter(env, log) });
+  const outcome = await runTraining({ config, env, resumeFrom: args["resume-from"], log, stop, metrics, progress: new ProgressReporter(env, log),
+    requests: new CheckpointRequests(env.checkpointRequestFile, log),
+  });
   if (outcome.reason !== "failed") {
     await emitSummary({ reason: outcome.reason, ...outcome.state }, env.terminationLog, log);
     return exitCodes[outcome.reason];

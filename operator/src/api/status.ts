@@ -55,6 +55,10 @@ const attemptRecordSchema = z.object({
   reachedStep: z.int().optional().describe("The highest step this attempt is known to have reached."),
   stoppedForSuspend: z.boolean().optional().describe("The operator deleted the pod because the run was suspended."),
   nodeLostAt: time.optional().describe("Since when the pod's node is NotReady or gone; cleared when it recovers."),
+  noticeAt: time.optional().describe("When a reclaim notice was first seen on this attempt's node (docs/reclaim-notices.md)."),
+  noticeSource: z.string().optional().describe("Which notice signal, e.g. aws-spot-itn, cordon."),
+  earlyCheckpointStep: z.int().optional().describe("The step the trainer saved on the checkpoint request the notice caused."),
+  noticeLeadSeconds: z.number().optional().describe("From the notice to the attempt's end: the time the notice bought."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 

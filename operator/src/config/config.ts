@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseNoticeSignals, type NoticeSignal } from "../controller/notice.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
 /**
@@ -37,6 +38,10 @@ const FLAGS = {
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
     help: "comma-separated prefixes spec.image must start with, e.g. registry.example.com/ml/ (default: any image)",
+  },
+  "notice-signals": {
+    env: "RESUMABLE_NOTICE_SIGNALS",
+    help: "what is a reclaim notice on a node: comma-separated source=taint:KEY, source=condition:TYPE=STATUS, source=cordon; `default` = the built-in list (default: default)",
   },
 } as const;
 
@@ -75,6 +80,7 @@ const configSchema = z.object({
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "allowed-images": commaList,
+  "notice-signals": z.string().default("default"),
 });
 
 export interface OperatorConfig {
@@ -85,6 +91,8 @@ export interface OperatorConfig {
   identity: string;
   workers: number;
   settings: OperatorSettings;
+  /** What counts as a reclaim notice on a node (controller/notice.ts, docs/reclaim-notices.md); unset: the defaults. */
+  noticeSignals?: NoticeSignal[];
 }
 
 export const USAGE = [
@@ -118,7 +126,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     throw new ConfigError(issues.join("; "));
   }
   const c = parsed.data;
+  let noticeSignals: NoticeSignal[];
+  try {
+    noticeSignals = parseNoticeSignals(c["notice-signals"]);
+  } catch (err) {
+    throw new ConfigError(`--notice-signals: ${(err as Error).message}`);
+  }
   return {
+    noticeSignals,
     namespaces: c.namespaces,
     metrics: { host: c["metrics-address"], port: c["metrics-port"] },
     logLevel: c["log-level"],

@@ -23,6 +23,8 @@ export interface ClusterWriter {
   /** Merge-patches the status subresource; `resourceVersion` makes a stale write fail with 409. */
   patchRunStatus(namespace: string, name: string, resourceVersion: string, statusPatch: unknown): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+  /** Merge-patches one annotation of a pod, pinned to its uid (a replaced pod is left alone: 409). */
+  patchPodAnnotation(namespace: string, name: string, uid: string, key: string, value: string): Promise<void>;
 }
 
 /** Runs a write and treats the listed HTTP statuses as success (idempotent writes). */
@@ -86,5 +88,10 @@ export function kubeClusterWriter(kc: KubeConfig, fieldManager: string, timeoutM
     createEvent: async (namespace, body) => {
       await core.createNamespacedEvent({ namespace, body }, timeout);
     },
+    // NotFound or a uid conflict: the pod is gone or replaced, its request moot.
+    patchPodAnnotation: (namespace, name, uid, key, value) =>
+      tolerating([NOT_FOUND, CONFLICT], () =>
+        core.patchNamespacedPod({ name, namespace, body: { metadata: { uid, annotations: { [key]: value } } }, fieldManager }, mergePatch),
+      ),
   };
 }

@@ -8,6 +8,7 @@ import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type R
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
 import { mergePatchBetween } from "./merge-patch.js";
+import { DEFAULT_NOTICE_SIGNALS, noticesOn, type NoticeSignal } from "./notice.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
@@ -25,6 +26,8 @@ export interface ControllerOptions {
   /** Names this replica in the events it writes (pod name or hostname). */
   instance: string;
   workers: number;
+  /** What counts as a reclaim notice (controller/notice.ts); unset: the defaults. */
+  noticeSignals?: readonly NoticeSignal[];
   now?: () => Date;
 }
 
@@ -204,11 +207,13 @@ export class Controller {
   private observe(run: TrainingRun, namespace: string, name: string): Observed {
     const { cache } = this.options;
     const pvc = cache.pvc(namespace, checkpointClaimName(run));
+    const nodes = cache.nodes();
     return {
       run,
       pods: cache.podsOfRun(namespace, name),
       ...(pvc ? { pvc } : {}),
-      nodes: cache.nodes(),
+      nodes,
+      notices: noticesOn(nodes, this.options.noticeSignals ?? DEFAULT_NOTICE_SIGNALS),
       now: this.now(),
     };
   }
@@ -227,6 +232,9 @@ export class Controller {
         case "deletePod":
           log.info({ pod: action.name, reason: action.reason, gracePeriodSeconds: action.gracePeriodSeconds }, "deleting pod");
           return await writer.deletePod(namespace, action.name, action);
+        case "requestCheckpoint":
+          log.info({ pod: action.name, request: action.value }, "asking the trainer for a checkpoint (reclaim notice)");
+          return await writer.patchPodAnnotation(namespace, action.name, action.uid, action.annotation, action.value);
       }
     } catch (err) {
       const refusal = classifyRefusal(err);
@@ -247,6 +255,7 @@ export class Controller {
     const [failed, what] =
       action.kind === "createPod" ? ["FailedCreate", `creating pod ${action.pod.metadata?.name}`]
       : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
+      : action.kind === "requestCheckpoint" ? ["FailedPatch", `asking pod ${action.name} for a checkpoint`]
       : ["FailedDelete", `deleting pod ${action.name}`];
     const reason = REFUSAL_REASONS[refusal.kind] ?? failed;
     const message = `Error ${what}: ${refusal.message} (HTTP ${status}; retrying)`;

@@ -219,6 +219,9 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
   const suspended = record.stoppedForSuspend === true || spec.suspend;
   const endReason = outcome.reason === "Preempted" && suspended ? "Suspended" : outcome.reason;
   record.endTime = toTimestamp(d.now);
+  const noticeAt = toDate(record.noticeAt);
+  // The time a notice bought: to the attempt's end as the operator sees it.
+  if (noticeAt) record.noticeLeadSeconds = Math.max(0, (d.now.getTime() - noticeAt.getTime()) / 1000);
   record.endReason = endReason;
   record.endDetail = outcome.detail;
   if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;

@@ -2,6 +2,7 @@
 // with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
 // wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { CHECKPOINT_REQUEST_ANNOTATION, parseCheckpointRequest } from "@resumable/protocol";
 import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
 import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
@@ -94,6 +95,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   if (!assessment.node.lost) {
     delete record.nodeLostAt;
     watchProgressReports(d, record, pod, progress !== undefined);
+    followNotice(d, record, pod, progress?.earlyCheckpointStep);
     return;
   }
   // A node that is NotReady or gone cannot confirm the pod's end: give up on it after the
@@ -106,6 +108,30 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   } else {
     d.requeueIn(giveUpAt - d.now.getTime());
   }
+}
+
+/**
+ * A reclaim notice on the node of a running attempt: recorded once (noticeAt, an event), and
+ * the trainer asked for a checkpoint now through its pod's annotation, once per notice (the
+ * request id says which). The trainer's early checkpoint comes back in its progress report.
+ */
+function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod, earlyCheckpointStep: number | undefined): void {
+  if (record.noticeAt !== undefined && earlyCheckpointStep !== undefined && record.earlyCheckpointStep !== earlyCheckpointStep) {
+    record.earlyCheckpointStep = earlyCheckpointStep;
+    d.event("Normal", "EarlyCheckpoint", `attempt ${record.attempt}'s trainer saved step ${earlyCheckpointStep} on the reclaim notice`);
+  }
+  const node = pod.spec?.nodeName;
+  const notice = node === undefined ? undefined : d.observed.notices?.get(node);
+  if (!notice || pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp || !pod.metadata?.uid) return;
+  if (record.noticeAt === undefined) {
+    record.noticeAt = notice.since ?? toTimestamp(d.now);
+    record.noticeSource = notice.source;
+    d.event("Normal", "ReclaimNotice", `${notice.source}: ${notice.detail} on node ${node}; asking attempt ${record.attempt}'s trainer for a checkpoint now`);
+  }
+  const current = parseCheckpointRequest(pod.metadata.annotations?.[CHECKPOINT_REQUEST_ANNOTATION] ?? "");
+  if (current.kind === "request" && current.request.id === notice.requestId) return;
+  const request = { id: notice.requestId, reason: `${notice.source}: ${notice.detail} on node ${node}`, at: record.noticeAt };
+  d.actions.push({ kind: "requestCheckpoint", name: pod.metadata.name ?? "", uid: pod.metadata.uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) });
 }
 
 // ---- Validation: the spec, and what the observed world says about it ----

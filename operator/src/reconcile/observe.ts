@@ -103,6 +103,8 @@ export interface ProgressReport {
   /** null: the last save succeeded; undefined: the trainer does not say. */
   checkpointFailure?: CheckpointFailure | null | undefined;
   updatedAt?: string | undefined;
+  /** The step saved on the newest checkpoint request (a reclaim notice), if any. */
+  earlyCheckpointStep?: number | undefined;
 }
 
 /** The trainer's latest progress report, or undefined when absent or malformed (never trusted blindly). */
@@ -118,6 +120,7 @@ export function readProgress(pod: V1Pod): ProgressReport | undefined {
     checkpoint: p.checkpoint ?? undefined,
     checkpointFailure: p.checkpointFailure,
     updatedAt: p.updatedAt ?? undefined,
+    earlyCheckpointStep: p.earlyCheckpoint?.step,
   };
 }
 

@@ -15,7 +15,7 @@ import type {
   V1SecurityContext,
   V1Toleration,
 } from "@kubernetes/client-node";
-import { ENV } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, ENV } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
 import { volumeTemplateSchema, type CheckpointSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
 import type { TrainingRun } from "../api/trainingrun.js";
@@ -41,6 +41,8 @@ function controllerRef(run: TrainingRun): V1OwnerReference {
 const CHECKPOINT_VOLUME = "checkpoints";
 /** The root filesystem is read-only; tfjs, tsx and Node itself still want a scratch /tmp. */
 const TMP_VOLUME = "tmp";
+/** The downwardAPI volume that projects the checkpoint-request annotation (docs/trainer-protocol.md). */
+const REQUEST_VOLUME = "checkpoint-request";
 /** The trainer image's `node` user and group. */
 const TRAINER_UID = 1000;
 
@@ -93,6 +95,11 @@ export function buildTrainerPod(
       volumes: [
         { name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } },
         { name: TMP_VOLUME, emptyDir: {} },
+        // The checkpoint request (a reclaim notice) reaches the trainer as a file: no RBAC, no port.
+        {
+          name: REQUEST_VOLUME,
+          downwardAPI: { items: [{ path: CHECKPOINT_REQUEST_FILE.slice(CHECKPOINT_REQUEST_DIR.length + 1), fieldRef: { fieldPath: `metadata.annotations['${CHECKPOINT_REQUEST_ANNOTATION}']` } }] },
+        },
       ],
       containers: [
         {
@@ -106,6 +113,7 @@ export function buildTrainerPod(
           volumeMounts: [
             { name: CHECKPOINT_VOLUME, mountPath: spec.checkpoint.mountPath },
             { name: TMP_VOLUME, mountPath: "/tmp" },
+            { name: REQUEST_VOLUME, mountPath: CHECKPOINT_REQUEST_DIR, readOnly: true },
           ],
           securityContext: containerSecurityContext(security),
           terminationMessagePath: "/dev/termination-log",

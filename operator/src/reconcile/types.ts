@@ -26,6 +26,11 @@ export interface Observed {
   nodes: ReadonlyMap<string, V1Node>;
   now: Date;
   /**
+   * Reclaim notices on nodes, by node name (controller/notice.ts reads them from the node
+   * cache with the configured signals). Absent: none.
+   */
+  notices?: ReadonlyMap<string, NodeNoticeFacts>;
+  /**
    * Set by the runtime for the pass right after the apiserver refused this generation's pod
    * as invalid (422 with field causes): the run's own fields can never make a valid pod.
    */
@@ -44,6 +49,18 @@ export interface PodRefusal {
   message: string;
 }
 
+/** A reclaim notice on a node, as reconcile needs it. */
+export interface NodeNoticeFacts {
+  /** The configured signal's name (bounded: a metric label). */
+  source: string;
+  /** What matched, for the event. */
+  detail: string;
+  /** The checkpoint request's id for this notice: one request per notice and pod. */
+  requestId: string;
+  /** When the node says the notice began, if it says. */
+  since: string | undefined;
+}
+
 /** The apiserver's Status for a pod it refused as invalid: its message and causes. */
 export interface PodRejection {
   message: string;
@@ -57,7 +74,9 @@ export type Action =
    * gracePeriodSeconds unset: the pod's own; 0 only for a pod stuck on a lost node.
    */
   | { kind: "deletePod"; name: string; uid?: string; gracePeriodSeconds?: number; reason: string }
-  | { kind: "createPVC"; pvc: V1PersistentVolumeClaim };
+  | { kind: "createPVC"; pvc: V1PersistentVolumeClaim }
+  /** Merge-patch the pod's checkpoint-request annotation (with a uid precondition). */
+  | { kind: "requestCheckpoint"; name: string; uid: string; annotation: string; value: string };
 
 export interface EventSpec {
   type: "Normal" | "Warning";

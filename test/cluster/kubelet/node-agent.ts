@@ -3,7 +3,8 @@
 import { isAlreadyExists } from "./api-client.js";
 import type { Node, Pod } from "./api-types.js";
 import type { NodeConfig } from "./config.js";
-import { FAULT_ANNOTATION, parseFault, type Fault } from "./faults.js";
+import { systemClock } from "@resumable/kube-runtime";
+import { FAULT_ANNOTATION, noticeSpec, parseFault, parseNotice, type Fault, type PlannedNotice } from "./faults.js";
 import type { Logger } from "./log.js";
 import { NodeHeartbeat } from "./node-heartbeat.js";
 import { HOST_IP, nodeObject, type KubeletInfo } from "./node-object.js";
@@ -27,6 +28,8 @@ export class NodeAgent {
   private node?: Node;
   private readonly gate = new WriteGate();
   private readonly rejected = new Set<string>();
+  /** A spot-reclaim has begun (its notice, if any, may still be running). */
+  private reclaiming = false;
   private readonly heartbeat: NodeHeartbeat;
   private readonly log: Logger;
 
@@ -144,8 +147,9 @@ export class NodeAgent {
       this.gate.close();
       this.heartbeat.stop();
       for (const worker of this.workers.values()) worker.abandon();
-    } else if (fault === "spot-reclaim" && this.mode === "ok") {
-      this.mode = "shutting-down";
+    } else if (fault === "spot-reclaim" && this.mode === "ok" && !this.reclaiming) {
+      // The node stays Ready and admits pods through a notice, as a real one does.
+      this.reclaiming = true;
       void this.reclaim();
     }
   }
@@ -168,6 +172,11 @@ export class NodeAgent {
   }
 
   private async reclaim(): Promise<void> {
+    const notice = parseNotice(this.node?.metadata.annotations);
+    if (notice instanceof Error) this.log.error({ err: notice.message }, "fault-notice ignored: the shutdown follows at once");
+    else if (notice) await this.playNotice(notice);
+    if (this.mode !== "ok") return; // lost or partitioned meanwhile: that fault wins
+    this.mode = "shutting-down";
     this.log.warn({ graceSeconds: this.cfg.shutdownGracePeriodSeconds ?? 30 }, "fault: spot-reclaim — graceful node shutdown");
     await gracefulShutdown({
       api: this.deps.api,
@@ -179,5 +188,29 @@ export class NodeAgent {
     });
     this.heartbeat.stop();
     this.mode = "gone";
+  }
+
+  /**
+   * What a cloud's termination handler does before the VM goes: taint (or cordon) the Node,
+   * then the shutdown `seconds` later. The Node is patched with its resourceVersion, so a
+   * concurrent change (the heartbeat writes status only) is retried, never overwritten.
+   */
+  private async playNotice(notice: PlannedNotice): Promise<void> {
+    const path = `/api/v1/nodes/${this.cfg.name}`;
+    for (let tries = 1; ; tries++) {
+      try {
+        const node = await this.deps.api.get<Node>(path);
+        await this.deps.api.patch(path, { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: noticeSpec(notice.kind, node.spec ?? {}) });
+        break;
+      } catch (err) {
+        if (tries >= 5) {
+          this.log.error({ err: String(err) }, "could not post the reclaim notice; the shutdown follows as planned");
+          break;
+        }
+        await systemClock.sleep(200 * tries);
+      }
+    }
+    this.log.warn({ notice: notice.kind, seconds: notice.seconds }, "fault: reclaim notice posted; graceful shutdown follows");
+    await systemClock.sleep(notice.seconds * 1000);
   }
 }

@@ -20,7 +20,7 @@ import type { PodIpPool } from "./pod-ip-pool.js";
 import { buildPodStatus, type AbnormalTermination } from "./pod-status.js";
 import { StatusPublisher } from "./status-publisher.js";
 import { VolumeError } from "./volume-files.js";
-import { prepareVolumes, type PreparedVolume } from "./volumes.js";
+import { prepareVolumes, refreshDownwardVolumes, type PreparedVolume } from "./volumes.js";
 import { WRITE_RETRY, type WriteGate } from "./write-gate.js";
 
 export interface WorkerDeps {
@@ -155,7 +155,12 @@ export class PodWorker {
 
   /** A newer version of the pod from the API. */
   update(pod: Pod): void {
+    const before = this.pod.metadata;
     this.pod = pod;
+    const downward = (m: Pod["metadata"]) => JSON.stringify([m.annotations, m.labels]);
+    if (this.volumes.size > 0 && this.lifecycle.phase === "running" && downward(before) !== downward(pod.metadata)) {
+      this.refreshVolumes();
+    }
     if (pod.metadata.deletionTimestamp) {
       if (this.lifecycle.deletion === "none") this.lifecycle.deletion = "requested";
       this.terminate(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS);
@@ -279,6 +284,19 @@ export class PodWorker {
       }
     }
     return false;
+  }
+
+  /** Labels or annotations changed: the downward API volumes show it, as with the kubelet. */
+  private refreshVolumes(): void {
+    try {
+      const changed = refreshDownwardVolumes(
+        { pod: this.pod, api: this.deps.api, lookups: this.deps.lookups, rt: { podIP: this.podIP ?? "", hostIP: this.deps.hostIP } },
+        this.podDir,
+      );
+      if (changed.length > 0) this.log.info({ volumes: changed }, "downward API volumes updated");
+    } catch (err) {
+      this.log.warn({ err: String(err) }, "could not update downward API volumes");
+    }
   }
 
   /** Runs the init containers in order; false when the pod cannot proceed. */

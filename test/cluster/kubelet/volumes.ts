@@ -2,7 +2,7 @@
 // before any container starts: each volume becomes a host path that the
 // containers' mount namespaces bind at their mount paths. Pod-local volumes
 // live under the pod's directory (DIR/pods/<uid>/volumes/<plugin>/<name>).
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isNotFound } from "./api-client.js";
 import type { PersistentVolume, PersistentVolumeClaim, Volume } from "./api-types.js";
@@ -24,14 +24,48 @@ export interface PreparedVolume {
 
 const DEFAULT_FILE_MODE = 0o644;
 
-function writeVolume(dir: string, files: VolumeFile[], defaultMode: number | undefined): void {
-  rmSync(dir, { recursive: true, force: true });
+/**
+ * Writes a volume's files as the kubelet's AtomicWriter (pkg/volume/util/atomic_writer.go)
+ * does, so a reader never sees half an update: the files go into a new hidden, timestamped
+ * directory, the `..data` symlink is swapped to it by a rename, and each top-level name is a
+ * symlink through `..data`. The directory itself stays (it is bind-mounted into the
+ * container; replacing it would leave the container on the old one). Unchanged content is
+ * not rewritten. Returns whether anything changed.
+ */
+export function writeVolume(dir: string, files: VolumeFile[], defaultMode: number | undefined): boolean {
   mkdirSync(dir, { recursive: true });
+  const data = join(dir, DATA_LINK);
+  const current = existsSync(data) ? readlinkSync(data) : undefined;
+  if (current !== undefined && sameContent(join(dir, current), files)) return false;
+  const version = `..${new Date().toISOString().replace(/[-:.]/g, "_")}.${process.pid}${Math.random().toString(36).slice(2, 8)}`;
   for (const f of files) {
-    const target = join(dir, f.path);
+    const target = join(dir, version, f.path);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, f.content);
     chmodSync(target, f.mode ?? defaultMode ?? DEFAULT_FILE_MODE);
+  }
+  mkdirSync(join(dir, version), { recursive: true });
+  const tmp = join(dir, `${DATA_LINK}_tmp`);
+  rmSync(tmp, { force: true });
+  symlinkSync(version, tmp);
+  renameSync(tmp, data);
+  const top = new Set(files.map((f) => f.path.split("/")[0]!));
+  for (const name of top) if (!existsSync(join(dir, name))) symlinkSync(join(DATA_LINK, name), join(dir, name));
+  for (const name of readdirSync(dir)) {
+    if (name === DATA_LINK || name === version) continue;
+    if (name.startsWith("..") || !top.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  return true;
+}
+
+const DATA_LINK = "..data";
+
+function sameContent(versionDir: string, files: VolumeFile[]): boolean {
+  try {
+    const count = (d: string): number => readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? count(join(d, e.name)) : 1), 0);
+    return count(versionDir) === files.length && files.every((f) => readFileSync(join(versionDir, f.path)).equals(f.content));
+  } catch {
+    return false;
   }
 }
 
@@ -109,6 +143,27 @@ async function prepareOne(ctx: SourceContext, podDir: string, v: Volume): Promis
   }
   writeVolume(dir(plugin), files, mode);
   return { path: dir(plugin), readOnly: true };
+}
+
+/**
+ * On a pod update the kubelet marks the pod's volumes for remount
+ * (ActualStateOfWorld.MarkRemountRequired) and rewrites those whose content comes from the pod:
+ * downwardAPI and projected volumes with downwardAPI items. So a changed label or annotation
+ * reaches their files within moments. Returns the names of the volumes whose files changed.
+ */
+export function refreshDownwardVolumes(ctx: SourceContext, podDir: string): string[] {
+  const changed: string[] = [];
+  for (const v of ctx.pod.spec.volumes ?? []) {
+    if (v.downwardAPI) {
+      if (writeVolume(join(podDir, "volumes", "kubernetes.io~downward-api", v.name), downwardFiles(ctx, v.downwardAPI.items), v.downwardAPI.defaultMode)) changed.push(v.name);
+    } else if (v.projected?.sources?.some((s) => s.downwardAPI) && !v.projected.sources.some((s) => s.serviceAccountToken || s.configMap || s.secret)) {
+      // Only pure downward projections: the others would need API calls (tokens, ConfigMaps)
+      // the process kubelet makes only at start-up (docs/local-cluster.md).
+      const files = v.projected.sources.flatMap((s) => downwardFiles(ctx, s.downwardAPI?.items));
+      if (writeVolume(join(podDir, "volumes", "kubernetes.io~projected", v.name), files, v.projected.defaultMode)) changed.push(v.name);
+    }
+  }
+  return changed;
 }
 
 /** Throws VolumeError (with the kubelet's FailedMount wording) while a volume cannot be set up. */

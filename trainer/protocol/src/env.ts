@@ -14,6 +14,8 @@ export const ENV = {
   metricsPort: "RESUMABLE_METRICS_PORT",
   progressSeconds: "RESUMABLE_PROGRESS_SECONDS",
   serviceAccountDir: "RESUMABLE_SERVICEACCOUNT_DIR",
+  /** The projected file holding the checkpoint request (default CHECKPOINT_REQUEST_FILE); empty: off. */
+  checkpointRequestFile: "RESUMABLE_CHECKPOINT_REQUEST_FILE",
 } as const;
 
 /** What the operator sets on every trainer pod, in this order. */

@@ -30,5 +30,15 @@ export {
   type ParsedProgress,
   type ProgressReport,
 } from "./reports.js";
+export {
+  CHECKPOINT_REQUEST_ANNOTATION,
+  CHECKPOINT_REQUEST_DIR,
+  CHECKPOINT_REQUEST_FILE,
+  checkpointRequestSchema,
+  earlyCheckpointSchema,
+  parseCheckpointRequest,
+  type CheckpointRequest,
+  type EarlyCheckpoint,
+} from "./checkpoint-request.js";
 export { lostSteps, lostStepsOf, type AttemptSteps, type LostSteps } from "./lost-steps.js";
 export { disruptionOf, type Disruption, type PodFacts, type TrainerExit } from "./disruption.js";

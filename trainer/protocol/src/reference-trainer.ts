@@ -18,6 +18,7 @@ export const limits = {
   everySteps: 1_000_000_000,
   everySeconds: 7 * 24 * 3600,
   keep: 1_000,
+  stepDelayMs: 600_000,
 } as const;
 
 /**
@@ -43,6 +44,11 @@ export const trainingConfigSchema = z
     optimizer: z.enum(["adam", "sgd"]).default("adam"),
     seed: z.int().min(0).max(0xffffffff).default(42),
     backend: z.enum(["auto", "cpu", "wasm", "tensorflow"]).default("auto"),
+    /**
+     * For tests and demos: each step waits this long before computing, as a large model's
+     * step would (no CPU spent). Not a shape field: it may change across a resume.
+     */
+    stepDelayMs: z.int().nonnegative().max(limits.stepDelayMs).default(0),
     checkpoint: z
       .strictObject({
         /** 0 turns step-based periodic saves off. */

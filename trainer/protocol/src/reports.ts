@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { earlyCheckpointSchema } from "./checkpoint-request.js";
 
 // The two reports a trainer makes: progress while it runs (an annotation on its own pod)
 // and a summary at exit (its termination message). Both schemas say what a reader accepts:
@@ -37,6 +38,8 @@ export const progressSchema = z.object({
   resumedFromStep: z.int().nonnegative().nullish(),
   checkpoint: checkpointReportSchema.nullish(),
   checkpointFailure: checkpointFailureSchema.nullish(),
+  /** The newest checkpoint saved on a checkpoint request (a reclaim notice); absent: none, or a trainer that does not say. */
+  earlyCheckpoint: earlyCheckpointSchema.nullish().catch(undefined),
   updatedAt: z.string().nullish(),
 });
 /** What a trainer writes. */

@@ -1,4 +1,4 @@
-import { ENV } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_FILE, ENV } from "@resumable/protocol";
 import { ConfigError } from "./errors.js";
 
 /** Everything the trainer reads from its environment (see docs/trainer-protocol.md). */
@@ -16,6 +16,8 @@ export interface TrainerEnv {
   progressSeconds: number;
   /** The API server and service-account files for progress reports; undefined when not in a pod. */
   apiServer: { host: string; port: string; serviceAccountDir: string } | undefined;
+  /** The projected checkpoint-request file; undefined when turned off (set to ""). */
+  checkpointRequestFile: string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
@@ -48,6 +50,7 @@ export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
             serviceAccountDir: env[ENV.serviceAccountDir] || "/var/run/secrets/kubernetes.io/serviceaccount",
           }
         : undefined,
+    checkpointRequestFile: env[ENV.checkpointRequestFile] === "" ? undefined : (env[ENV.checkpointRequestFile] ?? CHECKPOINT_REQUEST_FILE),
   };
 }
 

@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { CheckpointWriter } from "../checkpoint/writer.js";
 import type { TrainingSession } from "./session.js";
 
@@ -31,22 +31,38 @@ export class SaveSchedule {
   }
 }
 
+export interface LoopHooks {
+  shouldStop: () => boolean;
+  onStep: (loss: number) => void;
+  /** A checkpoint request (a reclaim notice) waits for this boundary; checked once per step. */
+  checkpointRequested?: () => boolean;
+  /** The requested save of `step` has started (on the normal, atomic, background path). */
+  onRequestedSave?: (step: number) => void;
+  /** The config's stepDelayMs: each step waits this long first, as a slow step would. */
+  stepDelayMs?: number;
+}
+
 /**
  * Steps until `untilStep`, a stop request or a fatal save error, starting a background save
- * whenever one is due and none is in flight (a due save waits for a later boundary).
+ * whenever one is due or requested and none is in flight (such a save waits for a later
+ * boundary). A requested save restarts the periodic schedule: it is as good as a periodic one.
  */
 export async function trainLoop(
   session: TrainingSession,
   writer: CheckpointWriter,
   schedule: SaveSchedule | undefined,
   untilStep: number,
-  hooks: { shouldStop: () => boolean; onStep: (loss: number) => void },
+  hooks: LoopHooks,
 ): Promise<void> {
   while (session.step < untilStep && !hooks.shouldStop() && !writer.fatal) {
+    // Part of the step: a stop request waits for it, as for a long computation.
+    if (hooks.stepDelayMs) await sleep(hooks.stepDelayMs);
     hooks.onStep(session.trainStep());
-    if (schedule?.due(session.step) && !writer.busy) {
+    const requested = hooks.checkpointRequested?.() ?? false;
+    if ((requested || schedule?.due(session.step)) && !writer.busy) {
       writer.startAsync(await session.snapshot("periodic"));
-      schedule.started(session.step);
+      schedule?.started(session.step);
+      if (requested) hooks.onRequestedSave?.(session.step);
     }
     // Lets signals, background writes and the metrics server run between steps.
     await yieldToEventLoop();

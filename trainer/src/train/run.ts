@@ -16,6 +16,8 @@ import { exportModel } from "../model/export.js";
 import { captureWeights } from "../model/state.js";
 import type { ProgressReporter } from "../report/progress.js";
 import type { Summary } from "../report/summary.js";
+import type { CheckpointRequest, EarlyCheckpoint } from "@resumable/protocol";
+import type { CheckpointRequests } from "../signals/checkpoint-request.js";
 import type { StopRequest } from "../signals/stop.js";
 import { DivergedError } from "./errors.js";
 import { SaveSchedule, trainLoop } from "./loop.js";
@@ -29,6 +31,8 @@ export interface RunOptions {
   stop: StopRequest;
   metrics: TrainerMetrics;
   progress: ProgressReporter;
+  /** Checkpoint requests from the operator (reclaim notices); absent: none are watched. */
+  requests?: CheckpointRequests;
 }
 
 /** What the summary reports, filled in as the run goes. */
@@ -50,6 +54,10 @@ interface Run {
   readonly training: TrainingSession;
   readonly writer: CheckpointWriter;
   lastCommitted: CommittedCheckpoint | undefined;
+  /** The requested save in flight, until it commits (or fails: the request is asked again). */
+  requestedSave: { request: CheckpointRequest; step: number } | undefined;
+  /** The newest requested save that committed: reported in progress. */
+  earlyCheckpoint: EarlyCheckpoint | undefined;
 }
 
 /** Examples-per-second is measured over windows of this many steps. */
@@ -70,6 +78,8 @@ export async function runTraining(opts: RunOptions): Promise<RunOutcome> {
   } catch (err) {
     await run?.writer.drain(); // a save in flight is of an earlier, valid step: let it land
     return { reason: "failed", error: err as Error, state };
+  } finally {
+    opts.requests?.stop();
   }
 }
 
@@ -133,21 +143,42 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     fence,
     training: training ?? new TrainingSession(config, data, backend),
     lastCommitted,
+    requestedSave: undefined,
+    earlyCheckpoint: undefined,
     writer: new CheckpointWriter(store, env.attempt, log, {
       onCommitted: (c) => {
         run.lastCommitted = c;
         metrics.recordCheckpoint(c);
         log.info({ checkpoint: c.path, step: c.step, bytes: c.bytes, saveSeconds: c.saveSeconds, kind: c.kind }, "checkpoint committed");
+        recordEarlyCheckpoint(run, c);
         publish(run);
         progress.sendSoon();
       },
-      onFailed: () => metrics.checkpointFailures.inc(),
+      onFailed: () => {
+        metrics.checkpointFailures.inc();
+        // The request still stands: the next boundary tries again.
+        if (run.requestedSave && opts.requests) opts.requests.pending ??= run.requestedSave.request;
+        run.requestedSave = undefined;
+      },
       isFatal: (err) => err instanceof FencedError,
     }),
   };
   publish(run);
   progress.start();
+  opts.requests?.start();
   return run;
+}
+
+/** A requested save committed: the early checkpoint, in the log and the next progress report. */
+function recordEarlyCheckpoint(run: Run, c: CommittedCheckpoint): void {
+  const requested = run.requestedSave;
+  if (!requested || c.step < requested.step) return;
+  run.requestedSave = undefined;
+  run.earlyCheckpoint = { requestId: requested.request.id, step: c.step, time: c.time.toISOString() };
+  run.opts.log.info(
+    { requestId: requested.request.id, reason: requested.request.reason, step: c.step, requestedAt: requested.request.at, checkpoint: c.path },
+    "early checkpoint committed on request",
+  );
 }
 
 async function restoredSession(config: TrainingConfig, data: Dataset, backend: string, loaded: LoadedCheckpoint): Promise<TrainingSession> {
@@ -169,7 +200,14 @@ async function train(run: Run): Promise<void> {
   // One line per attempt: where recovery ends (the recovery benchmark reads it).
   let firstStepOfAttempt = true;
   const schedule = new SaveSchedule(config.checkpoint.everySteps, config.checkpoint.everySeconds, session.step, run.totalSteps);
+  const requests = run.opts.requests;
   await trainLoop(session, run.writer, schedule, run.totalSteps, {
+    stepDelayMs: config.stepDelayMs,
+    checkpointRequested: () => requests?.pending !== undefined,
+    onRequestedSave: (step) => {
+      const request = requests?.take();
+      if (request) run.requestedSave = { request, step };
+    },
     shouldStop: () => stop.requested,
     onStep: (loss) => {
       if (!Number.isFinite(loss)) throw new DivergedError(`loss is ${loss} at step ${session.step}: training diverged; nothing from this step on is saved`);
@@ -239,6 +277,7 @@ function publish(run: Run): void {
     resumedFromStep: state.resumedFromStep,
     checkpoint: lastCommitted ? { step: lastCommitted.step, time: lastCommitted.time.toISOString(), bytes: lastCommitted.bytes, reason: lastCommitted.kind } : null,
     checkpointFailure: run.writer.failing,
+    earlyCheckpoint: run.earlyCheckpoint ?? null,
   });
 }
 
