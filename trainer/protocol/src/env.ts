@@ -9,6 +9,21 @@ export const ENV = {
   podIp: "RESUMABLE_POD_IP",
   /** "true": start from step 0 when checkpoints exist but none loads (spec.checkpoint.allowFreshStart). */
   allowFreshStart: "RESUMABLE_ALLOW_FRESH_START",
+  /**
+   * s3://bucket/prefix: checkpoints go to an S3-compatible object store instead of the
+   * directory (spec.checkpoint.storage.s3). With it, RESUMABLE_CHECKPOINT_DIR is not used.
+   */
+  checkpointUrl: "RESUMABLE_CHECKPOINT_URL",
+  /** The object store's endpoint (https://storage.googleapis.com, http://minio:9000, ...); unset: AWS S3. */
+  s3Endpoint: "RESUMABLE_S3_ENDPOINT",
+  /** The bucket's region; unset: AWS_REGION, else us-east-1. */
+  s3Region: "RESUMABLE_S3_REGION",
+  /**
+   * A mounted Secret with files AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and optional
+   * AWS_SESSION_TOKEN). Unset: the AWS SDK's default chain (the AWS_* variables, web identity
+   * token, pod identity, instance metadata): workload identity needs no secret.
+   */
+  s3CredentialsDir: "RESUMABLE_S3_CREDENTIALS_DIR",
   // Read by the reference trainer only; the operator leaves them to spec.env.
   terminationLog: "RESUMABLE_TERMINATION_LOG",
   metricsPort: "RESUMABLE_METRICS_PORT",

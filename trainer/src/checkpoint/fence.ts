@@ -1,6 +1,7 @@
 import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { FenceConflictError, type FenceStorage } from "./backend.js";
 import { claimSchema, type Claim } from "./manifest.js";
 import { fsStoreIo, type StoreIo } from "./store-io.js";
 
@@ -13,39 +14,49 @@ export const fenceFile = "fence";
 
 const fenceSchema = z.strictObject({ claims: z.array(claimSchema) });
 
+/** A conditional write lost this many times in a row means something else rewrites the fence in a loop. */
+const maxConflicts = 20;
+
 /**
- * The fence file holds every claim of the directory: {"claims": [{attempt, newestStepAtClaim,
- * resumedFromStep, claimedAt}, ...]} in claim order. Its newest claim owns the directory.
+ * The fence holds every claim of the checkpoint location: {"claims": [{attempt,
+ * newestStepAtClaim, resumedFromStep, claimedAt}, ...]} in claim order. Its newest claim owns it.
  *
  * A fencing token, not just a fence check: a trainer checks the fence before and after every
  * commit, but a zombie (an older attempt on a partitioned node) that stalls between its check
- * and its rename can still land a checkpoint. So each claim records the newest step listed just
+ * and its commit can still land a checkpoint. So each claim records the newest step listed just
  * before it, and loaders ignore any checkpoint of an older attempt past a later claim's
  * newestStepAtClaim (`isSuperseded`): a late commit is harmless even when it lands.
  * A restarted container of the same attempt (same number) goes on under the same claim.
+ *
+ * On a directory the fence is a file replaced by rename; on an object store, one object
+ * replaced by a conditional put (If-None-Match / If-Match), so two claimers cannot both win.
  */
 export class Fence {
-  constructor(
-    private readonly dir: string,
-    readonly attempt: number,
-    private readonly io: StoreIo = fsStoreIo,
-  ) {}
+  private readonly storage: FenceStorage;
 
-  /** Claims the directory; `newestStepSeen` must be listed before this call (see above). */
+  constructor(
+    where: string | FenceStorage,
+    readonly attempt: number,
+    io: StoreIo = fsStoreIo,
+  ) {
+    this.storage = typeof where === "string" ? directoryFenceStorage(where, io) : where;
+  }
+
+  /** Claims the location; `newestStepSeen` must be listed before this call (see above). */
   async claim(newestStepSeen: number | null): Promise<void> {
-    const claims = await this.claims();
-    this.refuseIfSuperseded(claims);
-    if (claims.at(-1)?.attempt === this.attempt) return;
-    await this.write([...claims, { attempt: this.attempt, newestStepAtClaim: newestStepSeen, resumedFromStep: null, claimedAt: new Date().toISOString() }]);
+    await this.update((claims) => {
+      if (claims.at(-1)?.attempt === this.attempt) return undefined;
+      return [...claims, { attempt: this.attempt, newestStepAtClaim: newestStepSeen, resumedFromStep: null, claimedAt: new Date().toISOString() }];
+    });
   }
 
   /** Records what this attempt resumed from (null: a fresh start) in its claim. */
   async recordResume(resumedFromStep: number | null): Promise<void> {
-    const claims = await this.claims();
-    this.refuseIfSuperseded(claims);
-    const own = claims.at(-1);
-    if (own?.attempt !== this.attempt || own.resumedFromStep === resumedFromStep) return;
-    await this.write([...claims.slice(0, -1), { ...own, resumedFromStep }]);
+    await this.update((claims) => {
+      const own = claims.at(-1);
+      if (own?.attempt !== this.attempt || own.resumedFromStep === resumedFromStep) return undefined;
+      return [...claims.slice(0, -1), { ...own, resumedFromStep }];
+    });
   }
 
   async check(): Promise<void> {
@@ -59,41 +70,71 @@ export class Fence {
 
   /** Every claim in order; [] when none. A legacy fence (one attempt number) reads as a claim with nothing known. */
   async claims(): Promise<Claim[]> {
-    return readClaims(this.dir, this.io);
+    const read = await this.storage.read();
+    return read ? parseClaims(read.text, this.storage.location) : [];
+  }
+
+  /** Read, refuse if superseded, change, write back conditionally; re-read on a lost race. */
+  private async update(change: (claims: Claim[]) => Claim[] | undefined): Promise<void> {
+    for (let conflicts = 0; ; conflicts++) {
+      const read = await this.storage.read();
+      const claims = read ? parseClaims(read.text, this.storage.location) : [];
+      this.refuseIfSuperseded(claims);
+      const next = change(claims);
+      if (!next) return;
+      try {
+        await this.storage.write(`${JSON.stringify({ claims: next }, null, 1)}\n`, read && { version: read.version });
+        return;
+      } catch (err) {
+        if (!(err instanceof FenceConflictError) || conflicts >= maxConflicts) throw err;
+      }
+    }
   }
 
   private refuseIfSuperseded(claims: Claim[]): void {
     const owner = Math.max(0, ...claims.map((c) => c.attempt));
     if (owner > this.attempt) {
-      throw new FencedError(`attempt ${owner} owns ${this.dir}; this is attempt ${this.attempt}: refusing to commit`);
+      throw new FencedError(`attempt ${owner} owns ${this.storage.location.replace(/\/fence$/, "")}; this is attempt ${this.attempt}: refusing to commit`);
     }
   }
+}
 
-  private async write(claims: Claim[]): Promise<void> {
-    const temp = join(this.dir, `${fenceFile}.${process.pid}`);
-    const file = await open(temp, "w");
-    try {
-      await file.writeFile(`${JSON.stringify({ claims }, null, 1)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, join(this.dir, fenceFile));
-    const dir = await open(this.dir, "r");
-    await dir.sync().finally(() => dir.close());
-  }
+/** The fence as a file in the directory, replaced by an fsynced temp file and a rename. */
+export function directoryFenceStorage(dir: string, io: StoreIo = fsStoreIo): FenceStorage {
+  return {
+    location: join(dir, fenceFile),
+    async read() {
+      try {
+        return { text: await io.readText(join(dir, fenceFile)), version: undefined };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw err;
+      }
+    },
+    async write(text) {
+      const temp = join(dir, `${fenceFile}.${process.pid}`);
+      const file = await open(temp, "w");
+      try {
+        await file.writeFile(text);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, join(dir, fenceFile));
+      const handle = await open(dir, "r");
+      await handle.sync().finally(() => handle.close());
+    },
+  };
 }
 
 /** The claims in a directory's fence file (also for loaders that claim nothing). */
 export async function readClaims(dir: string, io: StoreIo = fsStoreIo): Promise<Claim[]> {
-  const path = join(dir, fenceFile);
-  let text: string;
-  try {
-    text = await io.readText(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
+  const read = await directoryFenceStorage(dir, io).read();
+  return read ? parseClaims(read.text, join(dir, fenceFile)) : [];
+}
+
+/** A fence record's claims; `where` names it in the error for a record that is not a fence. */
+export function parseClaims(text: string, where: string): Claim[] {
   if (/^\s*\d+\s*$/.test(text)) {
     // Written by the previous version: the owner only. What it saw is unknown, so it is taken
     // to have seen every step: it supersedes nothing.
@@ -105,7 +146,7 @@ export async function readClaims(dir: string, io: StoreIo = fsStoreIo): Promise<
   } catch {
     parsed = undefined;
   }
-  if (!parsed?.success) throw new Error(`${path} is not a fence file (${JSON.stringify(text.slice(0, 80))}): remove it only if no other trainer uses this directory`);
+  if (!parsed?.success) throw new Error(`${where} is not a fence file (${JSON.stringify(text.slice(0, 80))}): remove it only if no other trainer uses this directory`);
   return parsed.data.claims;
 }
 

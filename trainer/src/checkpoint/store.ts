@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
-import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
-import { CheckpointsUnusableError, CorruptCheckpointError, errnoOf, isContentErrno, StorageError } from "./errors.js";
-import { FencedError, isSuperseded, readClaims, type Fence } from "./fence.js";
-import { fsCommitIo, type CommitIo } from "./io.js";
+import type { CheckpointBackend } from "./backend.js";
+import { asStorageError, commitLogFile, DirectoryBackend, quarantineDir } from "./directory.js";
+import { CheckpointsUnusableError, CorruptCheckpointError } from "./errors.js";
+import { FencedError, isSuperseded, parseClaims, type Fence } from "./fence.js";
+import type { CommitIo } from "./io.js";
 import {
   formatVersion,
   manifestName,
@@ -19,7 +18,7 @@ import {
   type Manifest,
 } from "./manifest.js";
 import type { TrainingSnapshot } from "./snapshot.js";
-import { defaultReadRetryDelaysMs, fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
+import type { StoreIo } from "./store-io.js";
 
 export { CorruptCheckpointError } from "./errors.js";
 
@@ -50,9 +49,7 @@ export interface ListedCheckpoint {
 
 /** ckpt-00000500 (fencing off) or ckpt-00000500-a2: written by attempt 2. */
 const checkpointName = /^ckpt-(\d{8,})(?:-a(\d+))?$/;
-export const quarantineDir = "quarantine";
-/** One JSON line per commit, zombies' included: what tests and people read to tell who wrote what. */
-export const commitLogFile = "commits.log";
+export { commitLogFile, quarantineDir };
 
 /**
  * Attempt-qualified, so a zombie's late commit can never replace a valid checkpoint of the same
@@ -64,14 +61,15 @@ export function checkpointDirName(step: number, attempt?: number | null): string
 }
 
 export interface StoreOptions {
-  dir: string;
+  /** A directory (the directory backend with the io options below), or a backend of its own. */
+  dir: string | CheckpointBackend;
   keep: number;
   log: Logger;
   /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
   fence: Fence | undefined;
+  /** Directory backend only: the commit's and the reads' file-system seams, the read retry waits. */
   io?: CommitIo;
   readIo?: StoreIo;
-  /** Waits before each retry of a failed read; tests pass zeros. */
   readRetryDelaysMs?: readonly number[];
 }
 
@@ -82,56 +80,41 @@ export interface StoreOptions {
  * reported as a StorageError and nothing is quarantined.
  */
 export class CheckpointStore {
-  private readonly io: CommitIo;
-  private readonly readIo: StoreIo;
-  private readonly retryDelays: readonly number[];
+  readonly backend: CheckpointBackend;
 
   constructor(private readonly opts: StoreOptions) {
-    this.io = opts.io ?? fsCommitIo;
-    this.readIo = opts.readIo ?? fsStoreIo;
-    this.retryDelays = opts.readRetryDelaysMs ?? defaultReadRetryDelaysMs;
+    this.backend =
+      typeof opts.dir === "string"
+        ? new DirectoryBackend({ dir: opts.dir, io: opts.io, readIo: opts.readIo, readRetryDelaysMs: opts.readRetryDelaysMs, log: opts.log })
+        : opts.dir;
   }
 
+  /** The directory or s3://bucket/prefix. */
   get dir(): string {
-    return this.opts.dir;
+    return this.backend.location;
   }
 
   /**
-   * Creates the directory, claims the fence (recording the newest step listed before the
-   * claim), and clears what a crash mid-commit left: temp dirs are removed; a checkpoint moved
-   * aside for a replacement is restored if the replacement never arrived, else removed.
+   * Makes the location usable, claims the fence (recording the newest step listed before the
+   * claim), and clears what a crash mid-commit left (CheckpointBackend.clearDebris).
    */
   async prepare(): Promise<void> {
-    await this.storage(this.dir, () => this.readIo.mkdirp(this.dir));
+    await this.backend.ensure();
     if (this.opts.fence) {
       const claims = await this.claims();
       const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
-      await this.storage(join(this.dir, "fence"), () => this.opts.fence!.claim(trusted[0]?.step ?? null));
+      await this.fenceOp(() => this.opts.fence!.claim(trusted[0]?.step ?? null), "write");
     }
-    const entries = await this.readdir(this.dir);
-    for (const entry of entries) {
-      if (entry.startsWith(tempPrefix)) {
-        await this.io.removeTree(join(this.dir, entry));
-        this.opts.log.info({ temp: entry }, "removed an incomplete checkpoint left by a crash");
-      } else if (entry.startsWith(replacedPrefix)) {
-        const name = entry.slice(replacedPrefix.length);
-        if (entries.includes(name)) {
-          await this.io.removeTree(join(this.dir, entry));
-        } else {
-          await this.io.rename(join(this.dir, entry), join(this.dir, name));
-          this.opts.log.warn({ checkpoint: name }, "restored a checkpoint a crash left moved aside for its replacement");
-        }
-      }
-    }
+    await this.backend.clearDebris(this.opts.log);
   }
 
   /** Committed checkpoint directories, newest first (of one step, the newer attempt's first). */
   async list(): Promise<ListedCheckpoint[]> {
-    const entries = await this.readdir(this.dir);
+    const entries = await this.backend.listNames();
     return entries
       .flatMap((name) => {
         const m = checkpointName.exec(name);
-        return m ? [{ step: Number(m[1]), attempt: m[2] === undefined ? undefined : Number(m[2]), path: join(this.dir, name) }] : [];
+        return m ? [{ step: Number(m[1]), attempt: m[2] === undefined ? undefined : Number(m[2]), path: this.backend.pathOf(name) }] : [];
       })
       .filter((c) => Number.isSafeInteger(c.step) && (c.attempt === undefined || Number.isSafeInteger(c.attempt)))
       .sort((a, b) => b.step - a.step || (b.attempt ?? 0) - (a.attempt ?? 0));
@@ -139,16 +122,13 @@ export class CheckpointStore {
 
   /** The fence's claims; [] when nothing claimed the directory. */
   async claims(): Promise<Claim[]> {
-    return this.withRetries(join(this.dir, "fence"), "read", () => readClaims(this.dir, this.readIo));
+    const text = await this.backend.readFence();
+    return text === undefined ? [] : parseClaims(text, `${this.dir}/fence`);
   }
 
   /** Names in quarantine/, i.e. checkpoints found corrupt before. */
   async quarantined(): Promise<string[]> {
-    const entries = await this.readdir(join(this.dir, quarantineDir)).catch((err: unknown) => {
-      if (err instanceof StorageError && err.code === "ENOENT") return [];
-      throw err;
-    });
-    return entries;
+    return this.backend.quarantined();
   }
 
   /**
@@ -207,14 +187,15 @@ export class CheckpointStore {
    */
   async load(path: string): Promise<LoadedCheckpoint> {
     const corrupt = (why: string) => new CorruptCheckpointError(`${path}: ${why}`);
-    const manifestBytes = await this.readFile(join(path, manifestName), { max: maxManifestBytes }, corrupt);
+    const ckpt = this.backend.nameOf(path);
+    const manifestBytes = await this.backend.readFile(ckpt, manifestName, { max: maxManifestBytes }, corrupt);
     let manifest: Manifest;
     try {
       manifest = parseManifest(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)));
     } catch (err) {
       throw corrupt(`invalid manifest: ${(err as Error).message}`);
     }
-    const named = checkpointName.exec(path.split("/").at(-1) ?? "");
+    const named = checkpointName.exec(ckpt);
     if (named && Number(named[1]) !== manifest.step) throw corrupt(`manifest step ${manifest.step} is not the directory's ${Number(named[1])}`);
     if (named?.[2] !== undefined && Number(named[2]) !== manifest.attempt) {
       throw corrupt(`manifest attempt ${manifest.attempt} is not the directory's ${named[2]}`);
@@ -222,7 +203,7 @@ export class CheckpointStore {
     const files: Record<string, Buffer> = {};
     for (const [name, expected] of Object.entries(manifest.files)) {
       if (name.includes("/") || name.startsWith(".") || name === manifestName) throw corrupt(`manifest names an unsafe file ${JSON.stringify(name)}`);
-      const bytes = await this.readFile(join(path, name), { exact: expected.bytes, max: Number.MAX_SAFE_INTEGER }, corrupt);
+      const bytes = await this.backend.readFile(ckpt, name, { exact: expected.bytes, max: Number.MAX_SAFE_INTEGER }, corrupt);
       if (createHash("sha256").update(bytes).digest("hex") !== expected.sha256) throw corrupt(`${name}: sha256 mismatch`);
       files[name] = bytes;
     }
@@ -255,8 +236,7 @@ export class CheckpointStore {
     const name = checkpointDirName(step, attempt);
     let committed: { path: string; bytes: number };
     try {
-      committed = await commitDirectory({
-        parent: this.dir,
+      committed = await this.backend.commit({
         name,
         files: [
           { name: modelFile, chunks: encodeSafetensors(snapshot.weights, { format: "pt", step: String(step) }) },
@@ -266,20 +246,19 @@ export class CheckpointStore {
           const manifest = sealManifest({ formatVersion, ...snapshot.meta, createdAt: new Date().toISOString(), attempt: attempt ?? null, claim, files });
           return { name: manifestName, bytes: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) };
         },
-        beforeRename: fence ? () => fence.check() : undefined,
-        io: this.io,
+        beforeVisible: fence ? () => fence.check() : undefined,
       });
     } catch (err) {
-      // A successor's start-up removes temp dirs: a zombie's commit then fails on a missing
-      // file, and the truth is that it is fenced.
-      if (!(err instanceof FencedError)) await fence?.check();
-      throw this.asStorageError(err, join(this.dir, name), "commit");
+      // A successor's start-up removes incomplete commits: a zombie's commit then fails on a
+      // missing file, and the truth is that it is fenced.
+      if (!(err instanceof FencedError)) await this.fenceOp(() => fence?.check() ?? Promise.resolve());
+      throw err;
     }
-    const fencedAfter = fence ? await fence.check().then(() => undefined, (err: Error) => err) : undefined;
-    await this.readIo
-      .appendLine(join(this.dir, commitLogFile), JSON.stringify({ dir: name, step, attempt: attempt ?? null, kind: snapshot.meta.kind, committedAt: new Date().toISOString(), fencedAfterRename: fencedAfter !== undefined }))
+    const fencedAfter = fence ? await this.fenceOp(() => fence.check()).then(() => undefined, (err: Error) => err) : undefined;
+    await this.backend
+      .appendCommitLog(JSON.stringify({ dir: name, step, attempt: attempt ?? null, kind: snapshot.meta.kind, committedAt: new Date().toISOString(), fencedAfterRename: fencedAfter !== undefined }))
       .catch((err: Error) => this.opts.log.warn({ reason: err.message }, `cannot append to ${commitLogFile}`));
-    if (fencedAfter) throw fencedAfter instanceof FencedError ? fencedAfter : this.asStorageError(fencedAfter, join(this.dir, "fence"), "read");
+    if (fencedAfter) throw fencedAfter;
     await this.applyRetention();
     return { step, path: committed.path, bytes: committed.bytes, saveSeconds: (performance.now() - started) / 1000, kind: snapshot.meta.kind, time: new Date() };
   }
@@ -300,78 +279,35 @@ export class CheckpointStore {
         finalKept = true;
         continue;
       }
-      await this.io.removeTree(c.path);
+      await this.backend.remove(this.backend.nameOf(c.path));
       this.opts.log.debug({ checkpoint: c.path }, "retention: deleted");
     }
   }
 
+  /** The commits log, one parsed line per commit, oldest first. */
+  async commitLog(): Promise<Record<string, unknown>[]> {
+    return (await this.backend.readCommitLog()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
   private async kindOf(path: string): Promise<string | undefined> {
     try {
-      const bytes = await this.readIo.readRegularFile(join(path, manifestName), { max: maxManifestBytes });
-      return (JSON.parse(bytes.toString("utf8")) as { kind?: string }).kind;
+      const bytes = await this.backend.readManifestQuietly(this.backend.nameOf(path), maxManifestBytes);
+      return bytes && (JSON.parse(bytes.toString("utf8")) as { kind?: string }).kind;
     } catch {
       return undefined;
     }
   }
 
-  private async quarantine(path: string): Promise<string> {
-    const target = join(this.dir, quarantineDir);
-    const aside = join(target, `${path.split("/").pop()}-${Date.now()}`);
-    await this.storage(target, () => this.readIo.mkdirp(target));
-    await this.storage(path, () => this.readIo.rename(path, aside));
-    return aside;
+  private quarantine(path: string): Promise<string> {
+    return this.backend.quarantine(this.backend.nameOf(path));
   }
 
-  private async readdir(path: string): Promise<string[]> {
-    return this.withRetries(path, "list", () => this.readIo.readdir(path));
-  }
-
-  /** A file's bytes; content problems (missing, symlink, FIFO, wrong size) become `corrupt`. */
-  private async readFile(path: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
-    try {
-      return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, size));
-    } catch (err) {
-      if (err instanceof StorageError) throw err;
-      if (isContentErrno(err) || err instanceof NotARegularFileError || err instanceof UnexpectedSizeError) {
-        throw corrupt(`cannot use ${path.split("/").at(-1)}: ${(err as Error).message}`);
-      }
-      throw err;
-    }
-  }
-
-  /** Retries an I/O error after each of the fixed delays, then throws StorageError. Content errors pass through at once. */
-  private async withRetries<T>(path: string, what: string, op: () => Promise<T>): Promise<T> {
-    for (let retry = 0; ; retry++) {
-      try {
-        return await op();
-      } catch (err) {
-        const isIo = errnoOf(err) !== undefined && !isContentErrno(err);
-        if (!isIo) {
-          if (what === "list" && errnoOf(err) !== undefined) throw this.asStorageError(err, path, what);
-          throw err;
-        }
-        const delay = this.retryDelays[retry];
-        if (delay === undefined) throw this.asStorageError(err, path, what, retry);
-        this.opts.log.warn({ path, code: errnoOf(err), retry: retry + 1, delayMs: delay }, "checkpoint storage I/O error; retrying");
-        await sleep(delay);
-      }
-    }
-  }
-
-  /** Runs a write-side step; an errno error becomes a StorageError naming the path. */
-  private async storage<T>(path: string, op: () => Promise<T>): Promise<T> {
+  /** A fence read or write; an errno error (the directory's fence) becomes a StorageError. */
+  private async fenceOp<T>(op: () => Promise<T>, what: "read" | "write" = "read"): Promise<T> {
     try {
       return await op();
     } catch (err) {
-      throw this.asStorageError(err, path, "write");
+      throw asStorageError(err, `${this.dir}/fence`, what);
     }
-  }
-
-  private asStorageError(err: unknown, path: string, what: string, retries?: number): unknown {
-    const code = errnoOf(err);
-    if (err instanceof StorageError || err instanceof FencedError || code === undefined) return err;
-    const at = (err as NodeJS.ErrnoException).path ?? path;
-    const tried = retries ? ` after ${retries} retries` : "";
-    return new StorageError(at, code, `checkpoint storage: cannot ${what} ${at}: ${code}${tried} (${(err as Error).message})`);
   }
 }

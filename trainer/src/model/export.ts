@@ -1,13 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
-import { commitDirectory } from "../checkpoint/commit.js";
+import type { CheckpointBackend } from "../checkpoint/backend.js";
 
 export const exportDirName = "model";
 
 /**
  * Writes the trained model in the tfjs layers format (model.json + weights.bin, loadable with
- * tf.loadLayersModel) through our own handler: the built-in file:// handler is not atomic.
+ * tf.loadLayersModel) through our own handler: the built-in file:// handler is not atomic. It
+ * goes where the checkpoints go (model/ in the directory or under the bucket prefix), committed
+ * the same way, model.json last.
  */
-export async function exportModel(model: tf.LayersModel, parent: string, beforeRename?: () => Promise<void>): Promise<string> {
+export async function exportModel(model: tf.LayersModel, backend: CheckpointBackend, beforeVisible?: () => Promise<void>): Promise<string> {
   let path = "";
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -19,12 +21,11 @@ export async function exportModel(model: tf.LayersModel, parent: string, beforeR
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
       };
-      const committed = await commitDirectory({
-        parent,
+      const committed = await backend.commit({
         name: exportDirName,
         files: [{ name: "weights.bin", chunks: [weights] }],
         manifest: () => ({ name: "model.json", bytes: Buffer.from(JSON.stringify(modelJson)) }),
-        beforeRename,
+        beforeVisible,
       });
       path = committed.path;
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON", weightDataBytes: weights.byteLength } };

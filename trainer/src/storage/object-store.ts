@@ -15,6 +15,8 @@ export interface ObjectStore {
   putObject(key: string, body: ObjectBody, options?: PutOptions): Promise<PutResult>;
   /** Reads a whole object; refuses (kind "tooLarge") one bigger than `maxBytes`. */
   getObject(key: string, options: GetOptions): Promise<Buffer>;
+  /** getObject with the ETag of the version read, for a conditional replace (PutOptions.ifMatch). */
+  getObjectVersioned(key: string, options: GetOptions): Promise<{ body: Buffer; etag: string | undefined }>;
   /** Size and ETag of a key, or undefined when it does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix`, in key order, one listing page at a time. */
@@ -34,6 +36,8 @@ export type ObjectBody = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8
 export interface PutOptions {
   /** Conditional create (If-None-Match: *): fails with kind "exists" when the key is there. */
   ifAbsent?: boolean;
+  /** Conditional replace (If-Match: etag): fails with kind "exists" when the object changed since it was read. */
+  ifMatch?: string;
   /** Aborts the upload (a multipart upload is then aborted on the server too). */
   signal?: AbortSignal;
 }

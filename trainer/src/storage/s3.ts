@@ -160,6 +160,7 @@ export class S3ObjectStore implements ObjectStore {
       Bucket: this.config.bucket,
       Key: this.root + key,
       ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
+      ...(options.ifMatch !== undefined ? { IfMatch: options.ifMatch } : {}),
     };
     return this.call("put", key, async () => {
       options.signal?.throwIfAborted();
@@ -191,6 +192,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async getObject(key: string, options: GetOptions): Promise<Buffer> {
+    return (await this.getObjectVersioned(key, options)).body;
+  }
+
+  async getObjectVersioned(key: string, options: GetOptions): Promise<{ body: Buffer; etag: string | undefined }> {
     return this.call("get", key, async () => {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.root + key }), {
         abortSignal: options.signal,
@@ -203,7 +208,7 @@ export class S3ObjectStore implements ObjectStore {
         });
       };
       if (out.ContentLength !== undefined && out.ContentLength > options.maxBytes) throw tooLarge(out.ContentLength);
-      if (!stream) return Buffer.alloc(0);
+      if (!stream) return { body: Buffer.alloc(0), etag: out.ETag };
       const parts: Buffer[] = [];
       let length = 0;
       for await (const chunk of stream) {
@@ -217,7 +222,7 @@ export class S3ObjectStore implements ObjectStore {
           url: this.url(key),
         });
       }
-      return parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
+      return { body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, length), etag: out.ETag };
     });
   }
 

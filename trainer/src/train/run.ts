@@ -1,8 +1,9 @@
 import { selectBackend } from "../backend/select.js";
 import { CorruptCheckpointError } from "../checkpoint/errors.js";
-import { Fence, FencedError } from "../checkpoint/fence.js";
+import { FencedError, type Fence } from "../checkpoint/fence.js";
+import { openCheckpointStore } from "../checkpoint/open.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
-import { CheckpointStore, type CommittedCheckpoint, type LoadedCheckpoint } from "../checkpoint/store.js";
+import type { CheckpointStore, CommittedCheckpoint, LoadedCheckpoint } from "../checkpoint/store.js";
 import { CheckpointWriter } from "../checkpoint/writer.js";
 import { checkResumable } from "../config/compat.js";
 import type { TrainerEnv } from "../config/env.js";
@@ -111,8 +112,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
   state.totalSteps = totalSteps;
 
   if (env.attempt === undefined) log.warn("RESUMABLE_ATTEMPT unset: fencing off, nothing stops a concurrent trainer on this directory");
-  const fence = env.attempt === undefined ? undefined : new Fence(env.checkpointDir, env.attempt);
-  const store = new CheckpointStore({ dir: env.checkpointDir, keep: config.checkpoint.keep, log, fence });
+  const { store, fence } = await openCheckpointStore(env, config.checkpoint.keep, log);
   await store.prepare();
 
   let training: TrainingSession | undefined;
@@ -249,12 +249,12 @@ async function save(run: Run): Promise<void> {
 
 /** At completion the accuracy and the exported model; the last progress report either way. */
 async function finish(run: Run): Promise<"completed" | "preempted"> {
-  const { env, log, progress } = run.opts;
+  const { log, progress } = run.opts;
   const completed = run.training.step >= run.totalSteps;
   if (completed) {
     run.state.accuracy = run.training.accuracy();
     const fence = run.fence;
-    const path = await exportModel(run.training.model, env.checkpointDir, fence ? () => fence.check() : undefined);
+    const path = await exportModel(run.training.model, run.store.backend, fence ? () => fence.check() : undefined);
     log.info({ path }, "model exported");
   }
   publish(run);

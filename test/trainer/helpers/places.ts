@@ -1,0 +1,121 @@
+// Where a checkpoint store's contract tests run: a directory, or a prefix in a bucket on the
+// real S3 server process. A Place gives each test the same handles on either: stores, fences,
+// and raw access to one checkpoint's files to corrupt them as a disk or a bucket could.
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { FenceStorage } from "../../../trainer/src/checkpoint/backend.js";
+import { Fence } from "../../../trainer/src/checkpoint/fence.js";
+import { ObjectBackend } from "../../../trainer/src/checkpoint/object.js";
+import type { CheckpointStore, StoreOptions } from "../../../trainer/src/checkpoint/store.js";
+import type { ObjectStore } from "../../../trainer/src/storage/object-store.js";
+import { S3ObjectStore } from "../../../trainer/src/storage/s3.js";
+import type { S3Server } from "../../s3/server.js";
+import { stallingCommitIo } from "./faulty-io.js";
+import { store as dirStore } from "./snapshots.js";
+import { tempDir } from "./trainer-process.js";
+
+export interface Place {
+  kind: "directory" | "s3";
+  store(overrides?: Partial<Pick<StoreOptions, "keep" | "fence">>): CheckpointStore;
+  fence(attempt: number): Fence;
+  /** A store whose first commit stalls just before it becomes visible (after the fence check) until release(). */
+  stallingStore(overrides: Partial<Pick<StoreOptions, "keep" | "fence">>): { store: CheckpointStore; stalled: Promise<void>; release: () => void };
+  /** The path or URL the store reports for a checkpoint name. */
+  path(name: string): string;
+  /** Top-level names: checkpoints (committed or not), quarantine, the fence, the log. */
+  entries(): Promise<string[]>;
+  readFile(name: string, file: string): Promise<Buffer>;
+  writeFile(name: string, file: string, bytes: Buffer | string): Promise<void>;
+  removeFile(name: string, file: string): Promise<void>;
+  /** What a crash mid-commit leaves: a partial data file that never became a checkpoint. */
+  leaveIncompleteCommit(step: number): Promise<void>;
+  /** Left-overs of incomplete commits. */
+  debris(): Promise<string[]>;
+  writeFence(text: string): Promise<void>;
+}
+
+export async function directoryPlace(): Promise<Place> {
+  const dir = await tempDir();
+  return {
+    kind: "directory",
+    store: (o = {}) => dirStore(dir, o),
+    fence: (attempt) => new Fence(dir, attempt),
+    stallingStore(o) {
+      const stall = stallingCommitIo();
+      return { store: dirStore(dir, { ...o, io: stall.io }), stalled: stall.stalled, release: stall.release };
+    },
+    path: (name) => join(dir, name),
+    entries: () => readdir(dir),
+    readFile: (name, file) => readFile(join(dir, name, file)),
+    writeFile: (name, file, bytes) => writeFile(join(dir, name, file), bytes),
+    removeFile: (name, file) => rm(join(dir, name, file)),
+    async leaveIncompleteCommit(step) {
+      const temp = join(dir, `.tmp-ckpt-${String(step).padStart(8, "0")}-1-2`);
+      await mkdir(temp);
+      await writeFile(join(temp, "model.safetensors"), "partial");
+    },
+    debris: async () => (await readdir(dir)).filter((e) => e.startsWith(".")),
+    writeFence: (text) => writeFile(join(dir, "fence"), text),
+  };
+}
+
+let prefixes = 0;
+
+/** A fresh prefix in the server's bucket (one per test, so tests never see each other's keys). */
+export function s3Place(server: S3Server): Place {
+  const objects = S3ObjectStore.create({
+    bucket: server.bucket,
+    prefix: `contract/p${process.pid}-${++prefixes}`,
+    endpoint: server.endpoint,
+    region: server.region,
+    credentials: server.credentials,
+    maxAttempts: 2,
+  });
+  const backendOver = (s: ObjectStore) => new ObjectBackend(s);
+  const backend = backendOver(objects);
+  const make = (b: ObjectBackend, o: Partial<Pick<StoreOptions, "keep" | "fence">> = {}) => dirStore("", { dir: b, ...o });
+  const fenceStorage: FenceStorage = backend.fenceStorage();
+  return {
+    kind: "s3",
+    store: (o = {}) => make(backend, o),
+    fence: (attempt) => new Fence(fenceStorage, attempt),
+    stallingStore(o) {
+      let release!: () => void;
+      let reached!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const stalled = new Promise<void>((r) => (reached = r));
+      let manifests = 0;
+      // The first manifest put (the commit record: after the fence check) waits at the gate.
+      const stalling: ObjectStore = Object.create(objects) as ObjectStore;
+      stalling.putObject = async (key, body, options) => {
+        if (key.endsWith("/manifest.json") && manifests++ === 0) {
+          reached();
+          await gate;
+        }
+        return objects.putObject(key, body, options);
+      };
+      return { store: make(backendOver(stalling), o), stalled, release };
+    },
+    path: (name) => objects.url(name),
+    async entries() {
+      const names = new Set<string>();
+      for await (const o of objects.list("")) names.add(o.key.split("/")[0]!);
+      return [...names];
+    },
+    readFile: (name, file) => objects.getObject(`${name}/${file}`, { maxBytes: 1 << 30 }),
+    writeFile: async (name, file, bytes) => void (await objects.putObject(`${name}/${file}`, Buffer.from(bytes))),
+    removeFile: (name, file) => objects.delete(`${name}/${file}`),
+    async leaveIncompleteCommit(step) {
+      await objects.putObject(`ckpt-${String(step).padStart(8, "0")}/model.safetensors`, Buffer.from("partial"));
+    },
+    async debris() {
+      const byName = new Map<string, string[]>();
+      for await (const o of objects.list("ckpt-")) {
+        const [name, file] = o.key.split("/") as [string, string];
+        byName.set(name, [...(byName.get(name) ?? []), file]);
+      }
+      return [...byName].filter(([, files]) => !files.includes("manifest.json")).map(([name]) => name);
+    },
+    writeFence: async (text) => void (await objects.putObject("fence", Buffer.from(text))),
+  };
+}

@@ -1,0 +1,72 @@
+// The trainer process pointed at a bucket (RESUMABLE_CHECKPOINT_URL) on the real S3 server
+// process: it checkpoints there, a second attempt resumes from the bucket alone, and refused
+// credentials end the run as a config failure with the server's words, never a fresh start.
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
+import { S3ObjectStore } from "../../trainer/src/storage/s3.js";
+import { startS3Server, type S3Server } from "../s3/server.js";
+import { silentLog, store } from "./helpers/snapshots.js";
+import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
+
+let server: S3Server;
+before(async () => {
+  server = await startS3Server({ bucket: "runs" });
+});
+after(async () => {
+  await server?.stop();
+});
+
+function bucketEnv(prefix: string): Record<string, string> {
+  return {
+    RESUMABLE_CHECKPOINT_URL: `s3://${server.bucket}/${prefix}`,
+    RESUMABLE_S3_ENDPOINT: server.endpoint,
+    RESUMABLE_S3_REGION: server.region,
+    AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+  };
+}
+
+test("a trainer preempted while checkpointing to a bucket resumes from the bucket in a new process, bit-identical to an uninterrupted twin", async () => {
+  const config = tinyConfig({ totalSteps: 40 }); // a periodic checkpoint every 5 steps
+  const twin = await runToEnd({ config, checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 });
+  assert.equal(twin.code, 0, twin.stderr);
+
+  const scratch = join(await tempDir(), "unused"); // only the termination log lives here
+  const first = await startTrainer({ config, checkpointDir: scratch, attempt: 1, env: { ...bucketEnv("team/run-a"), RESUMABLE_CHECKPOINT_DIR: "" } });
+  await first.waitFor((l) => l.msg === "checkpoint committed");
+  first.kill("SIGTERM");
+  const preempted = await first.done;
+  assert.equal(preempted.code, 143, preempted.stderr);
+  const saved = preempted.summary!.checkpoint as { step: number; path: string };
+  assert.match(saved.path, new RegExp(`^s3://${server.bucket}/team/run-a/ckpt-\\d{8}-a1$`), "the summary names the object URL");
+
+  const second = await runToEnd({ config, checkpointDir: scratch, attempt: 2, env: { ...bucketEnv("team/run-a"), RESUMABLE_CHECKPOINT_DIR: "" } });
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.summary!.resumedFromStep, saved.step, "resumed from the newest checkpoint in the bucket");
+  assert.ok((second.summary!.resumedFromStep as number) > 0);
+  assert.equal(second.summary!.weightsSha256, twin.summary!.weightsSha256, "bit-identical to the uninterrupted twin");
+
+  const objects = S3ObjectStore.create({ bucket: server.bucket, prefix: "team/run-a", endpoint: server.endpoint, region: server.region, credentials: server.credentials });
+  const s = store("", { dir: new ObjectBackend(objects), log: silentLog });
+  assert.deepEqual((await s.claims()).map((c) => [c.attempt, c.resumedFromStep]), [[1, null], [2, saved.step]], "the fence in the bucket records both attempts");
+  assert.ok((await objects.head("model/model.json")) !== undefined, "the exported model is in the bucket too");
+  objects.close();
+});
+
+test("credentials the server refuses (from a mounted secret) end the run as a config failure with the server's message, nothing written", async () => {
+  const secret = join(await tempDir(), "secret");
+  await mkdir(secret);
+  await writeFile(join(secret, "AWS_ACCESS_KEY_ID"), server.credentials.accessKeyId);
+  await writeFile(join(secret, "AWS_SECRET_ACCESS_KEY"), "not-the-secret");
+  const env = { ...bucketEnv("team/run-b"), RESUMABLE_S3_CREDENTIALS_DIR: secret, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
+  const result = await runToEnd({ config: tinyConfig({ totalSteps: 10 }), checkpointDir: join(await tempDir(), "unused"), attempt: 1, env });
+  assert.equal(result.code, 2, `exit 2 (config), got ${result.code}: ${result.stderr.slice(-500)}`);
+  const failure = result.summary!.failure as { kind: string; message: string };
+  assert.equal(failure.kind, "config");
+  assert.match(failure.message, /SignatureDoesNotMatch/);
+  assert.match(failure.message, new RegExp(`s3://${server.bucket}/team/run-b`));
+  assert.equal(result.summary!.step, null, "not a single step: no silent fresh start");
+});

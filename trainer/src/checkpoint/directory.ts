@@ -1,0 +1,185 @@
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../log.js";
+import type { BackendCommit, CheckpointBackend } from "./backend.js";
+import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
+import { errnoOf, isContentErrno, StorageError } from "./errors.js";
+import { fenceFile, FencedError } from "./fence.js";
+import { fsCommitIo, type CommitIo } from "./io.js";
+import { defaultReadRetryDelaysMs, fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
+
+export const quarantineDir = "quarantine";
+/** One JSON line per commit, zombies' included: what tests and people read to tell who wrote what. */
+export const commitLogFile = "commits.log";
+
+export interface DirectoryBackendOptions {
+  dir: string;
+  io?: CommitIo;
+  readIo?: StoreIo;
+  /** Waits before each retry of a failed read; tests pass zeros. */
+  readRetryDelaysMs?: readonly number[];
+  log: Logger;
+}
+
+/**
+ * Checkpoints as directories: a commit writes a temp dir and renames it into place (commit.ts).
+ * Reads are retried after each of a fixed list of waits, then reported as a StorageError.
+ */
+export class DirectoryBackend implements CheckpointBackend {
+  private readonly io: CommitIo;
+  private readonly readIo: StoreIo;
+  private readonly retryDelays: readonly number[];
+
+  constructor(private readonly opts: DirectoryBackendOptions) {
+    this.io = opts.io ?? fsCommitIo;
+    this.readIo = opts.readIo ?? fsStoreIo;
+    this.retryDelays = opts.readRetryDelaysMs ?? defaultReadRetryDelaysMs;
+  }
+
+  get location(): string {
+    return this.opts.dir;
+  }
+
+  pathOf(name: string): string {
+    return join(this.opts.dir, name);
+  }
+
+  nameOf(path: string): string {
+    return path.replace(/\/+$/, "").split("/").at(-1) ?? path;
+  }
+
+  async ensure(): Promise<void> {
+    await this.storage(this.opts.dir, () => this.readIo.mkdirp(this.opts.dir));
+  }
+
+  async clearDebris(log: Logger): Promise<void> {
+    const dir = this.opts.dir;
+    const entries = await this.readdir(dir);
+    for (const entry of entries) {
+      if (entry.startsWith(tempPrefix)) {
+        await this.io.removeTree(join(dir, entry));
+        log.info({ temp: entry }, "removed an incomplete checkpoint left by a crash");
+      } else if (entry.startsWith(replacedPrefix)) {
+        const name = entry.slice(replacedPrefix.length);
+        if (entries.includes(name)) {
+          await this.io.removeTree(join(dir, entry));
+        } else {
+          await this.io.rename(join(dir, entry), join(dir, name));
+          log.warn({ checkpoint: name }, "restored a checkpoint a crash left moved aside for its replacement");
+        }
+      }
+    }
+  }
+
+  listNames(): Promise<string[]> {
+    return this.readdir(this.opts.dir);
+  }
+
+  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
+    const path = join(this.opts.dir, name, file);
+    try {
+      return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, size));
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      if (isContentErrno(err) || err instanceof NotARegularFileError || err instanceof UnexpectedSizeError) {
+        throw corrupt(`cannot use ${file}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  async readManifestQuietly(name: string, max: number): Promise<Buffer | undefined> {
+    return this.readIo.readRegularFile(join(this.opts.dir, name, "manifest.json"), { max }).catch(() => undefined);
+  }
+
+  async commit(req: BackendCommit) {
+    try {
+      return await commitDirectory({ parent: this.opts.dir, name: req.name, files: req.files, manifest: req.manifest, beforeRename: req.beforeVisible, io: this.io });
+    } catch (err) {
+      throw asStorageError(err, join(this.opts.dir, req.name), "commit");
+    }
+  }
+
+  remove(name: string): Promise<void> {
+    return this.io.removeTree(join(this.opts.dir, name));
+  }
+
+  async quarantine(name: string): Promise<string> {
+    const target = join(this.opts.dir, quarantineDir);
+    const path = join(this.opts.dir, name);
+    const aside = join(target, `${name}-${Date.now()}`);
+    await this.storage(target, () => this.readIo.mkdirp(target));
+    await this.storage(path, () => this.readIo.rename(path, aside));
+    return aside;
+  }
+
+  async quarantined(): Promise<string[]> {
+    return this.readdir(join(this.opts.dir, quarantineDir)).catch((err: unknown) => {
+      if (err instanceof StorageError && err.code === "ENOENT") return [];
+      throw err;
+    });
+  }
+
+  appendCommitLog(line: string): Promise<void> {
+    return this.readIo.appendLine(join(this.opts.dir, commitLogFile), line);
+  }
+
+  async readCommitLog(): Promise<string[]> {
+    const text = await this.readIo.readText(join(this.opts.dir, commitLogFile)).catch((err: unknown) => {
+      if (errnoOf(err) === "ENOENT") return "";
+      throw asStorageError(err, join(this.opts.dir, commitLogFile), "read");
+    });
+    return text.split("\n").filter((l) => l.trim() !== "");
+  }
+
+  readFence(): Promise<string | undefined> {
+    const path = join(this.opts.dir, fenceFile);
+    return this.withRetries(path, "read", () =>
+      this.readIo.readText(path).catch((err: unknown) => {
+        if (errnoOf(err) === "ENOENT") return undefined;
+        throw err;
+      }),
+    );
+  }
+
+  private async readdir(path: string): Promise<string[]> {
+    return this.withRetries(path, "list", () => this.readIo.readdir(path));
+  }
+
+  /** Retries an I/O error after each of the fixed delays, then throws StorageError. Content errors pass through at once. */
+  private async withRetries<T>(path: string, what: string, op: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await op();
+      } catch (err) {
+        const isIo = errnoOf(err) !== undefined && !isContentErrno(err);
+        if (!isIo) {
+          if (what === "list" && errnoOf(err) !== undefined) throw asStorageError(err, path, what);
+          throw err;
+        }
+        const delay = this.retryDelays[retry];
+        if (delay === undefined) throw asStorageError(err, path, what, retry);
+        this.opts.log.warn({ path, code: errnoOf(err), retry: retry + 1, delayMs: delay }, "checkpoint storage I/O error; retrying");
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Runs a write-side step; an errno error becomes a StorageError naming the path. */
+  private async storage<T>(path: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw asStorageError(err, path, "write");
+    }
+  }
+}
+
+/** An errno error as a StorageError naming the path; anything else unchanged. */
+export function asStorageError(err: unknown, path: string, what: string, retries?: number): unknown {
+  const code = errnoOf(err);
+  if (err instanceof StorageError || err instanceof FencedError || code === undefined) return err;
+  const at = (err as NodeJS.ErrnoException).path ?? path;
+  const tried = retries ? ` after ${retries} retries` : "";
+  return new StorageError(at, code, `checkpoint storage: cannot ${what} ${at}: ${code}${tried} (${(err as Error).message})`);
+}

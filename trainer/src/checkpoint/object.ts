@@ -1,0 +1,250 @@
+import { createHash, randomBytes } from "node:crypto";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { ConfigError } from "../config/errors.js";
+import type { Logger } from "../log.js";
+import { ObjectStoreError, type ObjectStore } from "../storage/object-store.js";
+import { FenceConflictError, type BackendCommit, type CheckpointBackend, type FenceStorage } from "./backend.js";
+import type { FileDigest } from "./commit.js";
+import { StorageError } from "./errors.js";
+import { fenceFile } from "./fence.js";
+import { manifestName } from "./manifest.js";
+
+export const quarantinePrefix = "quarantine/";
+/** One object per commit (an object store cannot append): commits/<time>-<name>-<random>. */
+export const commitLogPrefix = "commits/";
+/** Every checkpoint name starts so (store.ts): listing only these keys skips quarantine and the log. */
+const checkpointKeyPrefix = "ckpt-";
+/** Data files are hashed and handed to the upload in slices of this size (as the directory writes them). */
+const sliceBytes = 1024 * 1024;
+
+/**
+ * Checkpoints in an object store (S3, GCS's XML API, any S3-compatible store), which has no
+ * rename. A commit uploads every data file under the checkpoint's own prefix (streamed, in
+ * parallel parts), checks the server holds each one whole, then writes the manifest, which
+ * carries the sha256 of every file, LAST: the manifest is the commit record. A prefix without a
+ * manifest is not a checkpoint (a save cut short, e.g. past the grace period, leaves the
+ * previous checkpoint the newest) and is removed at the next start.
+ *
+ * Errors: refused credentials or a missing bucket are ConfigError with the server's message
+ * (only a change to the run's settings fixes them; never a silent fresh start); every other
+ * failure of the store (network, timeouts, 5xx after the client's retries) is a StorageError.
+ */
+export class ObjectBackend implements CheckpointBackend {
+  constructor(private readonly store: ObjectStore) {}
+
+  get location(): string {
+    return this.store.location.replace(/\/+$/, "");
+  }
+
+  pathOf(name: string): string {
+    return this.store.url(name);
+  }
+
+  nameOf(path: string): string {
+    const root = `${this.location}/`;
+    const rest = path.startsWith(root) ? path.slice(root.length) : path;
+    return rest.replace(/\/+$/, "");
+  }
+
+  async ensure(): Promise<void> {
+    // A listing, unlike a HEAD, carries the server's error body: a wrong bucket or refused
+    // credentials fail here, at start, with the server's words.
+    await this.call("list", this.location, async () => {
+      for await (const _ of this.store.list(fenceFile)) break;
+    });
+  }
+
+  async clearDebris(log: Logger): Promise<void> {
+    const byName = await this.checkpointObjects();
+    for (const [name, files] of byName) {
+      if (files.has(manifestName)) continue;
+      await this.call("delete", this.pathOf(name), () => this.store.deletePrefix(`${name}/`));
+      log.info({ temp: this.pathOf(name), objects: files.size }, "removed an incomplete checkpoint (no manifest) left by a save cut short");
+    }
+  }
+
+  async listNames(): Promise<string[]> {
+    const byName = await this.checkpointObjects();
+    return [...byName].filter(([, files]) => files.has(manifestName)).map(([name]) => name);
+  }
+
+  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
+    const key = `${name}/${file}`;
+    let bytes: Buffer;
+    try {
+      bytes = await this.store.getObject(key, { maxBytes: size.exact ?? size.max });
+    } catch (err) {
+      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) throw corrupt(`cannot use ${file}: ${err.message}`);
+      throw this.mapped(err);
+    }
+    if (size.exact !== undefined && bytes.byteLength !== size.exact) {
+      throw corrupt(`cannot use ${file}: ${this.store.url(key)} has ${bytes.byteLength} bytes, the manifest says ${size.exact}`);
+    }
+    return bytes;
+  }
+
+  async readManifestQuietly(name: string, max: number): Promise<Buffer | undefined> {
+    return this.store.getObject(`${name}/${manifestName}`, { maxBytes: max }).catch(() => undefined);
+  }
+
+  async commit(req: BackendCommit): Promise<{ path: string; bytes: number; digests: Record<string, FileDigest> }> {
+    const prefix = `${req.name}/`;
+    // Replacing a checkpoint of the same name (rare: names carry the attempt): it stops being
+    // one, manifest first, before any of its files is overwritten.
+    await this.call("delete", this.pathOf(req.name), async () => {
+      await this.store.delete(`${prefix}${manifestName}`);
+      await this.store.deletePrefix(prefix);
+    });
+    const aborter = new AbortController();
+    let manifestSent = false;
+    try {
+      const uploaded = await Promise.allSettled(req.files.map((file) => this.upload(`${prefix}${file.name}`, file.chunks, aborter)));
+      const failed = uploaded.find((u) => u.status === "rejected");
+      if (failed) throw failed.reason;
+      const digests: Record<string, FileDigest> = {};
+      req.files.forEach((file, i) => (digests[file.name] = (uploaded[i] as PromiseFulfilledResult<FileDigest>).value));
+      const manifest = req.manifest(digests);
+      await req.beforeVisible?.();
+      manifestSent = true;
+      // Conditional create: two writers of one name cannot both commit (where the store supports it).
+      await this.call("put", this.pathOf(`${prefix}${manifest.name}`), () => this.store.putObject(`${prefix}${manifest.name}`, manifest.bytes, { ifAbsent: true }));
+      const bytes = Object.values(digests).reduce((n, d) => n + d.bytes, manifest.bytes.byteLength);
+      return { path: this.pathOf(req.name), bytes, digests };
+    } catch (err) {
+      aborter.abort();
+      // Without a manifest the uploads are not a checkpoint; remove them now if the store
+      // answers (else the next start does). Once the manifest was sent it may have landed:
+      // then it is the loader's to judge, never removed here.
+      if (!manifestSent) await this.store.deletePrefix(prefix).catch(() => {});
+      throw err instanceof ObjectStoreError ? this.mapped(err) : err;
+    }
+  }
+
+  /** Streams one file up (hashed slice by slice as it goes), then checks the server holds all of it. */
+  private async upload(key: string, chunks: Uint8Array[], aborter: AbortController): Promise<FileDigest> {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    async function* hashed(): AsyncGenerator<Uint8Array> {
+      for (const chunk of chunks) {
+        for (let begin = 0; begin < chunk.byteLength; begin += sliceBytes) {
+          const slice = chunk.subarray(begin, Math.min(begin + sliceBytes, chunk.byteLength));
+          hash.update(slice);
+          bytes += slice.byteLength;
+          yield slice;
+          await yieldToEventLoop(); // training steps go on between slices
+        }
+      }
+    }
+    try {
+      await this.store.putObject(key, hashed(), { signal: aborter.signal });
+    } catch (err) {
+      aborter.abort(); // one file failed: the others stop too
+      throw err;
+    }
+    const held = await this.store.head(key);
+    if (held?.size !== bytes) {
+      throw new StorageError(this.store.url(key), "IncompleteUpload", `checkpoint storage: ${this.store.url(key)} holds ${held?.size ?? "no"} bytes after an upload of ${bytes}`);
+    }
+    return { sha256: hash.digest("hex"), bytes };
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.call("delete", this.pathOf(name), async () => {
+      await this.store.delete(`${name}/${manifestName}`); // no longer a checkpoint, even if the rest fails
+      await this.store.deletePrefix(`${name}/`);
+    });
+  }
+
+  /** Copies the checkpoint's objects under quarantine/ (server-side), then deletes them, manifest first. */
+  async quarantine(name: string): Promise<string> {
+    const aside = `${quarantinePrefix}${name}-${Date.now()}`;
+    await this.call("quarantine", this.pathOf(name), async () => {
+      for await (const o of this.store.list(`${name}/`)) await this.store.copy(o.key, `${aside}/${o.key.slice(name.length + 1)}`);
+      await this.store.delete(`${name}/${manifestName}`);
+      await this.store.deletePrefix(`${name}/`);
+    });
+    return this.pathOf(aside);
+  }
+
+  async quarantined(): Promise<string[]> {
+    return this.call("list", this.pathOf(quarantinePrefix), async () => {
+      const names: string[] = [];
+      for await (const p of this.store.listPrefixes(quarantinePrefix)) names.push(p.slice(quarantinePrefix.length).replace(/\/$/, ""));
+      return names;
+    });
+  }
+
+  async appendCommitLog(line: string): Promise<void> {
+    const name = (JSON.parse(line) as { dir?: string }).dir ?? "commit";
+    const key = `${commitLogPrefix}${new Date().toISOString()}-${name}-${randomBytes(3).toString("hex")}`;
+    await this.call("put", this.pathOf(key), () => this.store.putObject(key, Buffer.from(`${line}\n`)));
+  }
+
+  async readCommitLog(): Promise<string[]> {
+    return this.call("list", this.pathOf(commitLogPrefix), async () => {
+      const lines: string[] = [];
+      for await (const o of this.store.list(commitLogPrefix)) lines.push((await this.store.getObject(o.key, { maxBytes: 64 * 1024 })).toString("utf8").trim());
+      return lines;
+    });
+  }
+
+  async readFence(): Promise<string | undefined> {
+    return (await this.fenceStorage().read())?.text;
+  }
+
+  /** The fence as one object, replaced with If-Match on the ETag read (created with If-None-Match). */
+  fenceStorage(): FenceStorage {
+    return {
+      location: this.pathOf(fenceFile),
+      read: async () => {
+        try {
+          const { body, etag } = await this.store.getObjectVersioned(fenceFile, { maxBytes: 1024 * 1024 });
+          return { text: body.toString("utf8"), version: etag };
+        } catch (err) {
+          if (err instanceof ObjectStoreError && err.kind === "notFound") return undefined;
+          throw this.mapped(err);
+        }
+      },
+      write: async (text, expected) => {
+        const condition = expected === undefined ? { ifAbsent: true } : expected.version !== undefined ? { ifMatch: expected.version } : {};
+        try {
+          await this.store.putObject(fenceFile, Buffer.from(text), condition);
+        } catch (err) {
+          if (err instanceof ObjectStoreError && err.kind === "exists") throw new FenceConflictError(`${this.pathOf(fenceFile)} changed while being claimed`);
+          throw this.mapped(err);
+        }
+      },
+    };
+  }
+
+  /** The objects under ckpt-*, by checkpoint name: the set of file names each holds. */
+  private async checkpointObjects(): Promise<Map<string, Set<string>>> {
+    return this.call("list", this.location, async () => {
+      const byName = new Map<string, Set<string>>();
+      for await (const o of this.store.list(checkpointKeyPrefix)) {
+        const slash = o.key.indexOf("/");
+        if (slash < 0) continue;
+        const name = o.key.slice(0, slash);
+        const files = byName.get(name) ?? new Set<string>();
+        files.add(o.key.slice(slash + 1));
+        byName.set(name, files);
+      }
+      return byName;
+    });
+  }
+
+  private async call<T>(_what: string, _url: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw this.mapped(err);
+    }
+  }
+
+  /** An ObjectStoreError as the trainer's failure classes (exit 2 or 4); anything else unchanged. */
+  private mapped(err: unknown): unknown {
+    if (!(err instanceof ObjectStoreError)) return err;
+    if (err.needsConfigChange) return new ConfigError(`checkpoint storage ${this.location}: ${err.message}`);
+    return new StorageError(err.details.url, err.details.code ?? err.kind, `checkpoint storage: ${err.message}`);
+  }
+}

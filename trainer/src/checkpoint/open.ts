@@ -1,0 +1,33 @@
+import type { CheckpointBucket, TrainerEnv } from "../config/env.js";
+import { ConfigError } from "../config/errors.js";
+import type { Logger } from "../log.js";
+import { ObjectStoreError } from "../storage/object-store.js";
+import { credentialsFromDirectory, S3ObjectStore } from "../storage/s3.js";
+import { Fence } from "./fence.js";
+import { ObjectBackend } from "./object.js";
+import { CheckpointStore } from "./store.js";
+
+/** The run's checkpoint store and fence, on the directory or the bucket the environment names. */
+export async function openCheckpointStore(env: TrainerEnv, keep: number, log: Logger): Promise<{ store: CheckpointStore; fence: Fence | undefined }> {
+  if (!env.checkpointBucket) {
+    const fence = env.attempt === undefined ? undefined : new Fence(env.checkpointDir, env.attempt);
+    return { store: new CheckpointStore({ dir: env.checkpointDir, keep, log, fence }), fence };
+  }
+  const backend = new ObjectBackend(await bucketStore(env.checkpointBucket));
+  const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt);
+  log.info({ location: backend.location, endpoint: env.checkpointBucket.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
+  return { store: new CheckpointStore({ dir: backend, keep, log, fence }), fence };
+}
+
+async function bucketStore(b: CheckpointBucket): Promise<S3ObjectStore> {
+  let credentials;
+  if (b.credentialsDir !== undefined) {
+    try {
+      credentials = await credentialsFromDirectory(b.credentialsDir);
+    } catch (err) {
+      if (err instanceof ObjectStoreError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
+  return S3ObjectStore.create({ bucket: b.bucket, prefix: b.prefix, endpoint: b.endpoint, region: b.region, credentials });
+}
