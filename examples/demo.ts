@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   console.log(kubectl("get", "nodes", "-L", "cloud.google.com/gke-spot"));
 
   console.log("Installing the operator with Helm …");
-  installChart(repo, cluster.kubeconfig, namespace);
+  installChart(repo, cluster.kubeconfig, namespace, cluster.local);
 
   kubectl("delete", "trainingrun", runName, "-n", namespace, "--ignore-not-found", "--wait=true");
   console.log(kubectl("apply", "-n", namespace, "-f", join(repo, "examples/run.yaml")).trim());
