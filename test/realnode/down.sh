@@ -12,6 +12,7 @@ stop() { # PIDFILE
   kill -9 "$pid" 2>/dev/null
   rm -f "$1"
 }
+stop "$dir/log-keeper.pid"
 stop "$dir/kubelet.pid"
 sock="$dir/containerd/containerd.sock"
 ctr_bin=$(ls -d "${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}"/bin/containerd-*/ctr 2>/dev/null | tail -1)
@@ -34,6 +35,10 @@ if [ -n "$ctr_bin" ] && [ -S "$sock" ]; then
   done
 fi
 stop "$dir/containerd.pid"
+cluster=$(cd "$dir/.." && pwd)
+for owner in "${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}"/containerd-root-*/owner; do
+  [ "$(cat "$owner" 2>/dev/null)" = "$cluster" ] && rm -f "$owner"
+done
 # A shim whose task could not be deleted outlives containerd: end those of
 # this node's containerd only (their command line names its socket).
 for pid in $(pgrep -f -- "-address $sock\$" 2>/dev/null); do kill "$pid" 2>/dev/null; done

@@ -25,6 +25,12 @@ mkdir -p "$dir"/{containerd,cni/net.d,kubelet,pki}
 # time: containerd locks the root's metadata.
 root="${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}/containerd-root-${CONTAINERD_VERSION}"
 mkdir -p "$root"
+owner=$(cat "$root/owner" 2>/dev/null || true)
+if [ -n "$owner" ] && [ "$owner" != "$cluster" ] && kill -0 "$(cat "$owner/realnode/containerd.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+  echo "a real node already runs on this machine, for the cluster in $owner (one at a time: stop it with bash test/realnode/down.sh $owner)" >&2
+  exit 1
+fi
+echo "$cluster" > "$root/owner"
 
 bash "$here/install-host.sh"
 eval "$(bash "$here/build.sh" | sed 's/^/bin_/')"
@@ -115,6 +121,12 @@ apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: cgroupfs
 failSwapOn: false
+# The control plane declares a node lost after 10 s without a heartbeat (see
+# test/cluster/controlplane.ts); the kubelet's defaults (status every 10 s, a
+# 40 s lease renewed every 10 s) miss that on a busy machine and the taint
+# manager evicts healthy pods. Heartbeat every 2 s, as the process kubelet does.
+nodeStatusUpdateFrequency: 2s
+nodeLeaseDurationSeconds: 8
 containerRuntimeEndpoint: unix://$sock
 imageServiceEndpoint: unix://$sock
 port: $kubelet_port
@@ -153,6 +165,21 @@ setsid "$bin_kubelet/kubelet" \
   --hostname-override="$node" --node-labels="$labels" \
   --v=1 >"$dir/kubelet.log" 2>&1 </dev/null &
 echo $! > "$dir/kubelet.pid"
+
+# The log keeper, as a cluster's log collector would: the kubelet removes a
+# pod's logs soon after the pod is deleted (an evicted attempt's among them),
+# so every container log is hard-linked into kept-logs/ (same layout) as soon
+# as it appears; the link keeps all that is written to it afterwards.
+setsid bash -c '
+  cd "$1" || exit 1
+  while sleep 0.5; do
+    for f in pod-logs/*/*/*.log; do
+      [ -f "$f" ] || continue
+      t="kept-logs/${f#pod-logs/}"
+      [ -e "$t" ] || { mkdir -p "${t%/*}" && ln "$f" "$t"; }
+    done
+  done' log-keeper "$dir" >/dev/null 2>&1 </dev/null &
+echo $! > "$dir/log-keeper.pid"
 
 for _ in $(seq 1 120); do
   kubectl --kubeconfig "$kubeconfig" get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True && break
