@@ -11,19 +11,21 @@ import { demoCluster } from "./demo/cluster.js";
 import { follow } from "./demo/follow.js";
 import { installChart } from "./demo/install.js";
 import { summaryTable } from "./demo/summary.js";
+import { demoTools } from "./demo/tools.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const namespace = "default";
 const runName = "mnist-spot";
 
 async function main(): Promise<void> {
-  const cluster = await demoCluster(repo);
+  const tools = demoTools(repo);
+  const cluster = await demoCluster(repo, tools.kubectl);
   const kubectl = (...args: string[]) =>
-    execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, ...args], { stdio: ["ignore", "pipe", "inherit"] }).toString();
+    execFileSync(tools.kubectl, ["--kubeconfig", cluster.kubeconfig, ...args], { stdio: ["ignore", "pipe", "inherit"] }).toString();
   console.log(kubectl("get", "nodes", "-L", "cloud.google.com/gke-spot"));
 
   console.log("Installing the operator with Helm …");
-  installChart(repo, cluster.kubeconfig, namespace);
+  installChart(tools.helm, repo, cluster.kubeconfig, namespace, cluster.local);
 
   kubectl("delete", "trainingrun", runName, "-n", namespace, "--ignore-not-found", "--wait=true");
   console.log(kubectl("apply", "-n", namespace, "-f", join(repo, "examples/run.yaml")).trim());

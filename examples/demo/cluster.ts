@@ -13,17 +13,18 @@ export interface DemoCluster {
   startedHere: boolean;
 }
 
-export async function demoCluster(repo: string): Promise<DemoCluster> {
+export async function demoCluster(repo: string, kubectl: string): Promise<DemoCluster> {
   if (process.env.KUBECONFIG) return { kubeconfig: process.env.KUBECONFIG, local: false, startedHere: false };
   const stateDir = join(repo, ".cluster");
   const kubeconfig = join(stateDir, "kubeconfig");
   if (existsSync(join(stateDir, "state.json"))) {
-    const why = unusable(kubeconfig);
+    const why = unusable(kubectl, kubeconfig);
     if (!why) return { kubeconfig, local: true, startedHere: false };
     console.log(`The local cluster in ${stateDir} ${why}: replacing it with a fresh one …`);
     await stopCluster(stateDir);
   }
-  console.log("Starting the local cluster (real etcd, kube-apiserver, controller-manager, scheduler; 3 process-kubelet nodes) …");
+  console.log("Starting the local cluster (real etcd, kube-apiserver, controller-manager, scheduler; 3 process-kubelet nodes);\n" +
+    "  its binaries are compiled once from the pinned Go modules into ~/.cache/resumable (cold: minutes, progress below; cached: instant) …");
   const cluster = await startCluster({ stateDir });
   copyFileSync(cluster.kubeconfig, kubeconfig);
   return { kubeconfig, local: true, startedHere: true };
@@ -34,9 +35,9 @@ export async function demoCluster(repo: string): Promise<DemoCluster> {
  * answer, and keep two Ready spot nodes (the run's and the one it resumes on) — each demo
  * reclaims one, and a reclaimed node, like a reclaimed VM, does not come back.
  */
-function unusable(kubeconfig: string): string | undefined {
+function unusable(kubectl: string, kubeconfig: string): string | undefined {
   try {
-    const out = execFileSync("kubectl", [
+    const out = execFileSync(kubectl, [
       "--kubeconfig", kubeconfig, "get", "nodes", "-l", "cloud.google.com/gke-spot=true",
       "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
     ], { stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).toString();

@@ -73,7 +73,7 @@ describe("the default install", async () => {
     assert.ok(c.args.includes("--leader-elect=true"), c.args.join(" "));
     assert.ok(c.args.includes("--log-level=info"));
     assert.ok(!c.args.some((a) => a.startsWith("--namespaces")), "all namespaces by default");
-    assert.ok(c.args.includes("--metrics-address=$(POD_IP)"), "metrics on the pod's own IP");
+    assert.ok(c.args.includes("--metrics-address=0.0.0.0"), "metrics on every address, so port-forward reaches them");
   });
 
   it("runs non-root with a read-only root filesystem and no privileges", () => {

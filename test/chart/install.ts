@@ -2,8 +2,21 @@
 import { helmWithValues, NAMESPACE, RELEASE } from "./render.js";
 import { CHART_DIR, run } from "./tools.js";
 
-/** `helm upgrade --install … --wait`; rejects with helm's message. */
+/**
+ * What the process kubelet needs beyond the chart's defaults: its pods are host
+ * processes sharing one network namespace (and the machine with other test
+ * clusters), so the operator's metrics port is bound to the pod's own IP. The
+ * real node (test/realnode/) installs with the defaults.
+ */
+export const PROCESS_KUBELET_VALUES = { metrics: { bindAddress: "$(POD_IP)" } };
+
+/** `helm upgrade --install … --wait` on the process-kubelet cluster; rejects with helm's message. */
 export async function helmInstall(kubeconfig: string, values: object = {}): Promise<void> {
+  return helmInstallWith(kubeconfig, { ...PROCESS_KUBELET_VALUES, ...values });
+}
+
+/** `helm upgrade --install … --wait` with exactly these values over the chart's defaults. */
+export async function helmInstallWith(kubeconfig: string, values: object): Promise<void> {
   const result = await helmWithValues([
     "upgrade", "--install", RELEASE, CHART_DIR,
     "--kubeconfig", kubeconfig, "--namespace", NAMESPACE, "--create-namespace",

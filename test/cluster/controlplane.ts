@@ -1,11 +1,15 @@
-// etcd, kube-apiserver, kube-controller-manager and kube-scheduler on
-// loopback, with free ports and a fresh data dir. Flags are the ones a real
+// etcd, kube-apiserver, kube-controller-manager and kube-scheduler, with free
+// ports and a fresh data dir. All but the apiserver listen on loopback only;
+// the apiserver serves on every address, as a real one does, so the pods of
+// the real node (test/realnode/, on their own bridge) reach it through the
+// `kubernetes` Service, whose endpoint is this machine's own address. Flags are the ones a real
 // cluster would use, with monitoring periods shortened so node loss and
 // taint-based eviction happen in seconds instead of minutes.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "node:https";
+import { networkInterfaces } from "node:os";
 import { readFileSync } from "node:fs";
 import type { Binary } from "./binaries.js";
 import { createPki, type Pki } from "./pki.js";
@@ -27,7 +31,8 @@ export const NODE_MONITOR_GRACE_SECONDS = 10;
 export async function startControlPlane(bin: string, stateDir: string): Promise<ControlPlane> {
   const logs = join(stateDir, "logs");
   mkdirSync(logs, { recursive: true });
-  const pki = createPki(join(stateDir, "pki"));
+  const hostIp = machineAddress();
+  const pki = createPki(join(stateDir, "pki"), hostIp ? [hostIp] : []);
   const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort] = await Promise.all([
     freePort(), freePort(), freePort(), freePort(), freePort(),
   ]);
@@ -53,7 +58,9 @@ export async function startControlPlane(bin: string, stateDir: string): Promise<
 
     const api = start("kube-apiserver", [
       `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${apiPort}`,
+      // Host processes (the process kubelet's pods among them) dial 127.0.0.1;
+      // containers of the real node dial the `kubernetes` Service's endpoint.
+      "--bind-address=0.0.0.0", `--advertise-address=${hostIp ?? "127.0.0.1"}`, `--secure-port=${apiPort}`,
       `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`,
       `--client-ca-file=${pki.caCert}`, `--token-auth-file=${pki.tokenFile}`,
       // Published in extension-apiserver-authentication; without it every
@@ -98,6 +105,20 @@ export async function startControlPlane(bin: string, stateDir: string): Promise<
     (err as Error & { processes?: Started[] }).processes = processes;
     throw err;
   }
+}
+
+/**
+ * The machine's own IPv4 address (the one a real kubelet reports as its node's
+ * InternalIP), skipping the real node's pod bridge; undefined on a machine
+ * with loopback only.
+ */
+export function machineAddress(): string | undefined {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (name.startsWith("rsm-") || name.startsWith("docker") || name.startsWith("veth")) continue;
+    const v4 = addrs?.find((a) => a.family === "IPv4" && !a.internal);
+    if (v4) return v4.address;
+  }
+  return undefined;
 }
 
 function getStatus(url: string, ca: string, token: string): Promise<number> {

@@ -42,7 +42,8 @@ function identity(user: string, groups: string[]): Identity {
   return { user, groups, token: randomBytes(24).toString("hex") };
 }
 
-export function createPki(dir: string): Pki {
+/** `hostIps`: the machine's own addresses the apiserver also serves on (pods of the real node dial one). */
+export function createPki(dir: string, hostIps: string[] = []): Pki {
   mkdirSync(dir, { recursive: true });
   const p = (name: string) => join(dir, name);
   const pki: Pki = {
@@ -62,14 +63,15 @@ export function createPki(dir: string): Pki {
   openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.caKey, "-out", pki.caCert,
     "-days", "365", "-subj", "/CN=resumable-local-ca"]);
   // The SANs cover every name an in-cluster client may use: loopback (the
-  // process kubelet points KUBERNETES_SERVICE_HOST there) and the names of
-  // the `kubernetes` Service.
+  // process kubelet points KUBERNETES_SERVICE_HOST there), the machine's own
+  // address (the `kubernetes` Service's endpoint), and the Service's IP and names.
   const ext = p("apiserver.ext");
   writeFileSync(ext, [
     "basicConstraints=CA:FALSE",
     "keyUsage=digitalSignature,keyEncipherment",
     "extendedKeyUsage=serverAuth",
-    "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default," +
+    `subjectAltName=IP:127.0.0.1,${hostIps.map((ip) => `IP:${ip},`).join("")}IP:10.0.0.1,DNS:localhost,` +
+      "DNS:kubernetes,DNS:kubernetes.default," +
       "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
   ].join("\n"));
   const csr = p("apiserver.csr");

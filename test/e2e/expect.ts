@@ -40,7 +40,7 @@ export async function checkpointDir(e: E2E, run: string): Promise<string> {
  * and the last attempt completed. `graceful`: every disruption was a preemption with a final
  * flush, so each attempt started exactly where the previous one stopped (0 lost).
  */
-export function assertResumeRecorded(e: E2E, run: TrainingRun, opts: { graceful: boolean }): TrainerAttempt[] {
+export function assertResumeRecorded(e: Pick<E2E, "cluster">, run: TrainingRun, opts: { graceful: boolean }): TrainerAttempt[] {
   const name = run.metadata.name!;
   const records = trainerAttempts(e, name);
   const described = records.map((r) => `attempt ${r.attempt}: ${r.resumedFromStep}->${r.reachedStep} ${r.summary?.reason ?? "killed"}`).join("; ");

@@ -23,15 +23,18 @@ export interface TrainerAttempt {
 }
 
 /** Every attempt of `run` the kubelet saw, oldest first; several pods of one attempt never happen. */
-export function trainerAttempts(e: E2E, run: string): TrainerAttempt[] {
-  const root = join(e.cluster.stateDir, "kubelet", "logs");
-  if (!existsSync(root)) return [];
+export function trainerAttempts(e: Pick<E2E, "cluster">, run: string): TrainerAttempt[] {
+  // The process kubelet's logs, and the real node's as its log keeper holds them after the
+  // kubelet removed a deleted pod's (test/realnode/up.sh; CRI format, the same layout).
+  const roots = [join(e.cluster.stateDir, "kubelet", "logs"), join(e.cluster.stateDir, "realnode", "kept-logs")];
   const attempts: TrainerAttempt[] = [];
-  for (const dir of readdirSync(root)) {
-    const m = /^(.+)_(.+)-(\d+)_([0-9a-f-]+)$/.exec(dir);
-    if (!m || m[1] !== NAMESPACE || m[2] !== run) continue;
-    const lines = readLines(join(root, dir, "trainer"));
-    attempts.push({ attempt: Number(m[3]), uid: m[4]!, ...fromLines(lines), lines });
+  for (const root of roots.filter((r) => existsSync(r))) {
+    for (const dir of readdirSync(root)) {
+      const m = /^(.+)_(.+)-(\d+)_([0-9a-f-]+)$/.exec(dir);
+      if (!m || m[1] !== NAMESPACE || m[2] !== run) continue;
+      const lines = readLines(join(root, dir, "trainer"));
+      attempts.push({ attempt: Number(m[3]), uid: m[4]!, ...fromLines(lines), lines });
+    }
   }
   return attempts.sort((a, b) => a.attempt - b.attempt);
 }
@@ -52,8 +55,7 @@ function readLines(containerDir: string): Record<string, unknown>[] {
   if (!existsSync(containerDir)) return [];
   const files = readdirSync(containerDir).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b));
   return files.flatMap((f) =>
-    readFileSync(join(containerDir, f), "utf8")
-      .split("\n")
+    criToRaw(readFileSync(join(containerDir, f), "utf8").split("\n"))
       .flatMap((line) => {
         try {
           const parsed: unknown = JSON.parse(line);
@@ -63,6 +65,28 @@ function readLines(containerDir: string): Record<string, unknown>[] {
         }
       }),
   );
+}
+
+/** `<time> <stream> <P|F> <text>`: the CRI log format a real kubelet's runtime writes. */
+const CRI_LINE = /^\S+ (?:stdout|stderr) ([PF]) (.*)$/;
+
+/** A CRI log's lines as the container wrote them (partial lines joined); raw lines pass through. */
+function criToRaw(lines: string[]): string[] {
+  const out: string[] = [];
+  let partial = "";
+  for (const line of lines) {
+    const m = CRI_LINE.exec(line);
+    if (!m) {
+      out.push(line);
+      continue;
+    }
+    partial += m[2];
+    if (m[1] === "F") {
+      out.push(partial);
+      partial = "";
+    }
+  }
+  return out;
 }
 
 /**

@@ -17,6 +17,17 @@ bash "$here/engine.sh"
 base=$(bash "$here/base.sh")
 echo "base image: $base" >&2
 
+# What an image is built from: its Dockerfile, the base, the root manifests and
+# every source file of the workspace packages (not their node_modules or
+# dist). The Dockerfiles' `COPY . .` makes the engine rebuild (minutes of tsc)
+# after any edit anywhere, even to a test; an image whose label already holds
+# this hash is kept as it is.
+inputs_hash() { # DOCKERFILE
+  { echo "$base"; cat "$1" package.json package-lock.json tsconfig*.json .dockerignore
+    find trainer operator \( -name node_modules -o -name dist \) -prune -o -type f -not -name '*.tsbuildinfo' -print0 |
+      sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16
+}
+
 for image in "${images[@]}"; do
   case "$image" in
     trainer) file=trainer/Dockerfile; name=resumable/trainer ;;
@@ -25,12 +36,18 @@ for image in "${images[@]}"; do
     *) echo "unknown image $image (trainer, operator, trainer-gpu)" >&2; exit 2 ;;
   esac
   start=$SECONDS
+  inputs=$(inputs_hash "$file")
+  if [ "$(docker image inspect -f '{{index .Config.Labels "dev.resumable.inputs"}}' "$name:$version" 2>/dev/null)" = "$inputs" ] &&
+     [ "$(docker image inspect -f '{{.Id}}' "$name:$version")" = "$(docker image inspect -f '{{.Id}}' "$name:dev" 2>/dev/null)" ]; then
+    echo "$name:$version is up to date (inputs $inputs)" >&2
+    continue
+  fi
   echo "building $name:$version from $file …" >&2
   # --network host: the engine runs without a bridge (engine.sh); npm ci
   # reaches the registry through the host's own network.
   docker build --network host -f "$file" --build-arg "BASE=$base" \
     --build-arg "NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-}" \
-    -t "$name:$version" -t "$name:dev" . >&2
+    --label "dev.resumable.inputs=$inputs" -t "$name:$version" -t "$name:dev" . >&2
   echo "built $name:$version in $((SECONDS - start))s" >&2
 done
 docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E '^resumable/[a-z-]+:dev' | sort

@@ -1,21 +1,63 @@
-# Shared by test/cluster/build.sh and test/tools/build.sh: build one Go
-# binary from a pinned module directory into a version-keyed cache outside
-# the repo. Source it, set $out, then call build NAME MODULE_DIR PACKAGE LDFLAGS.
+# Shared by test/cluster/build.sh, test/tools/build.sh and the others: build Go
+# binaries from a pinned module directory into a version-keyed cache outside
+# the repo. Source it, set $out, then call
+#   build NAME MODULE_DIR PACKAGE LDFLAGS [ESTIMATE]
+#   build_together MODULE_DIR LDFLAGS ESTIMATE NAME=PACKAGE...
+# RESUMABLE_CACHE_DIR moves the cache (and GOCACHE/GOMODCACHE Go's own), e.g. to
+# measure a cold build without wiping the one everyone uses.
 command -v go >/dev/null || { echo "Go is required to build the local cluster and its tools (https://go.dev/dl)" >&2; exit 1; }
 
 cache_root=${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}
 
+# Runs a command, printing every minute how long it has been going and what a
+# cold build is expected to take, so a first run never looks hung.
+with_progress() { # LABEL ESTIMATE CMD...
+  local label=$1 estimate=$2 start=$SECONDS; shift 2
+  "$@" &
+  local pid=$! ticks=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (( ++ticks % 60 == 0 )); then
+      echo "  … $label: $(( (SECONDS - start) / 60 )) min so far${estimate:+ (cold: $estimate)}" >&2
+    fi
+  done
+  wait "$pid"
+}
+
 # The binary is renamed into place only when complete, so an interrupted
 # build resumes where it stopped and never leaves a half-written binary.
 build() {
-  local name=$1 dir=$2 pkg=$3 ldflags=$4
+  local name=$1 dir=$2 pkg=$3 ldflags=$4 estimate=${5:-}
   if [ -x "$out/$name" ]; then return; fi
   mkdir -p "$out"
   local start=$SECONDS
-  echo "building $name …" >&2
-  (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
+  echo "building $name into $out${estimate:+ (cold, on 2 idle cores: $estimate; cached afterwards)} …" >&2
+  (cd "$dir" && with_progress "$name" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
   mv "$out/$name.tmp" "$out/$name"
   echo "built $name in $((SECONDS - start))s" >&2
+}
+
+# Several binaries of one module in one `go build`: the packages they share are
+# compiled and linked in one scheduler, which is faster than one build each
+# (measured warm: 88 s instead of 115 s for the control plane).
+build_together() {
+  local dir=$1 ldflags=$2 estimate=$3; shift 3
+  local names=() pkgs=() spec
+  for spec in "$@"; do
+    [ -x "$out/${spec%%=*}" ] && continue
+    names+=("${spec%%=*}"); pkgs+=("${spec#*=}")
+  done
+  [ ${#names[@]} -eq 0 ] && return
+  mkdir -p "$out"
+  local tmp="$out/.building"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  local start=$SECONDS
+  echo "building ${names[*]} into $out in one go build${estimate:+ (cold, on 2 idle cores: $estimate; cached afterwards)} …" >&2
+  (cd "$dir" && with_progress "${names[*]}" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}")
+  local i
+  for i in "${!names[@]}"; do mv "$tmp/$(basename "${pkgs[$i]}")" "$out/${names[$i]}"; done
+  rm -rf "$tmp"
+  echo "built ${names[*]} in $((SECONDS - start))s" >&2
 }
 
 # The module proxy records when a version was tagged: the honest build date.

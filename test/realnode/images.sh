@@ -3,7 +3,9 @@
 # reachable: the pause image (built here from pause.c, a static binary in an
 # empty image) and resumable/trainer:dev and resumable/operator:dev from
 # `make images`, which it builds first when the engine lacks them.
-#   bash test/realnode/images.sh CONTAINERD_SOCKET
+#   bash test/realnode/images.sh CONTAINERD_SOCKET [CONTAINERD_ROOT]
+# The import stamps live in containerd's root (default: beside the socket), so
+# a root kept in the cache is never imported into twice.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sock=${1:?usage: images.sh CONTAINERD_SOCKET}
@@ -21,7 +23,7 @@ for image in resumable/trainer:dev resumable/operator:dev; do
 done
 # An import (save, copy, unpack) takes minutes on a busy machine: skip an
 # image this containerd already holds at the engine's current image ID.
-stamps="$(dirname "$sock")/imported"
+stamps="${2:-$(dirname "$sock")}/imported"
 mkdir -p "$stamps"
 start=$SECONDS
 for image in "$pause" resumable/trainer:dev resumable/operator:dev; do

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Builds helm, prometheus and promtool from the pinned modules in helm/ and
 # prometheus/ into the cache (see ../lib/go-build.sh) and prints the directory.
+# `build.sh helm` builds helm only (all `make demo` needs); the tests need all three.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 . "$here/../lib/go-build.sh"
 out="$cache_root/bin/tools-helm-${HELM_VERSION}-prometheus-${PROMETHEUS_MODULE_VERSION}"
 
-build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-prom_date=$(module_time "$here/prometheus" "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}")
-prom_flags="-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION} -X github.com/prometheus/common/version.BuildDate=${prom_date}"
-for b in prometheus promtool; do
-  build "$b" "$here/prometheus" "github.com/prometheus/prometheus/cmd/$b" "$prom_flags"
-done
+build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean" "about 3 min"
+if [ "${1:-all}" = all ] && { [ ! -x "$out/prometheus" ] || [ ! -x "$out/promtool" ]; }; then
+  prom_date=$(module_time "$here/prometheus" "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}")
+  prom_flags="-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION} -X github.com/prometheus/common/version.BuildDate=${prom_date}"
+  build_together "$here/prometheus" "$prom_flags" "about 6 min" \
+    prometheus=github.com/prometheus/prometheus/cmd/prometheus promtool=github.com/prometheus/prometheus/cmd/promtool
+fi
 echo "$out"

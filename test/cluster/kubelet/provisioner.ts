@@ -3,7 +3,7 @@
 // under DIR/volumes that outlives pods and attempts; the real PV controller
 // binds the two. A Released volume of the class is removed with its
 // directory (reclaimPolicy Delete), as external provisioners do.
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
 import type { PersistentVolume, PersistentVolumeClaim, Unsaved } from "./api-types.js";
@@ -61,7 +61,11 @@ export class LocalPathProvisioner {
 
   private async provision(name: string, pvc: PersistentVolumeClaim): Promise<void> {
     const dir = join(this.root, name);
-    mkdirSync(dir, { recursive: true, mode: 0o777 });
+    mkdirSync(dir, { recursive: true });
+    // World-writable as rancher's local-path provisioner makes it (mkdir's mode
+    // is cut by the umask): a hostPath volume gets no fsGroup ownership from a
+    // real kubelet, so the non-root trainer could not write its checkpoints.
+    chmodSync(dir, 0o777);
     const pv: Unsaved<PersistentVolume> = {
       apiVersion: "v1",
       kind: "PersistentVolume",
