@@ -37,8 +37,19 @@ const progressSchema = z.object({
 export type Progress = z.infer<typeof progressSchema>;
 
 /** How an attempt ended: the budget it counts against follows from it. */
-const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended"] as const;
+const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved"] as const;
 export type EndReason = (typeof END_REASONS)[number];
+
+/** Where an attempt ran: spot or on-demand nodes (spec.scheduling.fallback moves between them). */
+export const CAPACITY_TYPES = ["spot", "on-demand"] as const;
+export type CapacityType = (typeof CAPACITY_TYPES)[number];
+
+/**
+ * Why the run is on the capacity it is on: the policy's reasons for a move, or where it
+ * started (Spec: spot: true or false).
+ */
+export const CAPACITY_REASONS = ["Spec", "AfterPreemptions", "PendingOnSpot", "ReturnToSpot"] as const;
+export type CapacityReason = (typeof CAPACITY_REASONS)[number];
 
 const attemptRecordSchema = z.object({
   attempt: z.int(),
@@ -54,6 +65,10 @@ const attemptRecordSchema = z.object({
   reachedStep: z.int().optional().describe("The highest step this attempt is known to have reached."),
   stoppedForSuspend: z.boolean().optional().describe("The operator deleted the pod because the run was suspended."),
   nodeLostAt: time.optional().describe("Since when the pod's node is NotReady or gone; cleared when it recovers."),
+  capacityType: z.enum(CAPACITY_TYPES).optional().describe("Whether the attempt's pod asked for spot or on-demand nodes."),
+  capacityReason: z.enum(CAPACITY_REASONS).optional().describe("Why the attempt was placed on that capacity (the move that put it there)."),
+  instanceType: z.string().optional().describe("The node's node.kubernetes.io/instance-type label: the row of the price table."),
+  gpus: z.number().optional().describe("GPUs the attempt's pod requested (accelerator limits); accounting counts at least 1."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
@@ -84,6 +99,34 @@ export const trainerSummarySchema = z.looseObject({
 });
 export type TrainerSummary = z.infer<typeof trainerSummarySchema>;
 
+/** The capacity policy's state: where attempts go now, since when and why. */
+const capacityStatusSchema = z.object({
+  type: z.enum(CAPACITY_TYPES),
+  reason: z.enum(CAPACITY_REASONS),
+  since: time.optional().describe("When the run moved to this capacity type (the clock of returnToSpotAfterSeconds)."),
+  message: z.string().optional(),
+  moves: z.int().optional().describe("Moves between spot and on-demand so far; planned moves are not preemptions."),
+  returnRequestedAt: time.optional().describe("When returnToSpotAfterSeconds ran out: the pod stops at the first checkpoint newer than this."),
+  spotPreemptions: z.int().optional().describe("Preemptions since the run last came to spot: compared with fallback.afterPreemptions."),
+});
+export type CapacityStatus = z.infer<typeof capacityStatusSchema>;
+
+/**
+ * Capacity and cost of the run's ended attempts (a running attempt is added by the metrics
+ * and the CLI at read time, so the status is written only when an attempt ends).
+ */
+export const accountingSchema = z.object({
+  spotGpuSeconds: z.number(),
+  onDemandGpuSeconds: z.number(),
+  lostGpuSeconds: z.number().describe("Recomputed steps at the measured step time, plus restart gaps after preemptions, times GPUs."),
+  preemptionsPerSpotHour: z.number().optional(),
+  estimatedCost: z.number().optional().describe("From the operator's price table; unset when it has none."),
+  onDemandCost: z.number().optional().describe("The same useful training on on-demand, with no preemption."),
+  saving: z.number().optional().describe("onDemandCost - estimatedCost."),
+  currency: z.string().optional(),
+});
+export type Accounting = z.infer<typeof accountingSchema>;
+
 export const trainingRunStatusSchema = z.object({
   phase: z.enum(PHASES).optional(),
   conditions: z.array(conditionSchema).optional(),
@@ -103,5 +146,7 @@ export const trainingRunStatusSchema = z.object({
   completionTime: time.optional(),
   // In status rather than in memory so a restarted operator keeps the backoff.
   nextAttemptAt: time.optional().describe("After a failure: no new attempt before this time."),
+  capacity: capacityStatusSchema.optional(),
+  accounting: accountingSchema.optional(),
 });
 export type TrainingRunStatus = z.infer<typeof trainingRunStatusSchema>;

@@ -30,4 +30,4 @@ export {
   type ProgressReport,
 } from "./reports.js";
 export { lostSteps, lostStepsOf, type AttemptSteps, type LostSteps } from "./lost-steps.js";
-export { disruptionOf, type Disruption, type PodFacts, type TrainerExit } from "./disruption.js";
+export { disruptionOf, type Disruption, type PlannedStop, type PodFacts, type TrainerExit } from "./disruption.js";
