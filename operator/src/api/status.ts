@@ -118,11 +118,16 @@ export type CapacityStatus = z.infer<typeof capacityStatusSchema>;
 export const accountingSchema = z.object({
   spotGpuSeconds: z.number(),
   onDemandGpuSeconds: z.number(),
-  lostGpuSeconds: z.number().describe("Recomputed steps at the measured step time, plus restart gaps after preemptions, times GPUs."),
+  lostGpuSeconds: z.number().describe("Recomputed steps at the measured step time, plus restart gaps after preemptions and moves, times GPUs."),
+  spotSeconds: z.number().optional().describe("Attempt time on spot: the denominator of preemptionsPerSpotHour."),
+  onDemandSeconds: z.number().optional().describe("Attempt time on on-demand."),
+  spotPreemptions: z.int().optional().describe("Attempts on spot ended by a preemption."),
   preemptionsPerSpotHour: z.number().optional(),
-  estimatedCost: z.number().optional().describe("From the operator's price table; unset when it has none."),
-  onDemandCost: z.number().optional().describe("The same useful training on on-demand, with no preemption."),
-  saving: z.number().optional().describe("onDemandCost - estimatedCost."),
+  spotCost: z.number().optional().describe("From the operator's price table; cost fields are unset when it has no price for an attempt."),
+  onDemandCost: z.number().optional(),
+  estimatedCost: z.number().optional().describe("spotCost + onDemandCost."),
+  allOnDemandCost: z.number().optional().describe("The same useful training all on on-demand, where no step is lost."),
+  saving: z.number().optional().describe("allOnDemandCost - estimatedCost; negative when spot lost more than it saved."),
   currency: z.string().optional(),
 });
 export type Accounting = z.infer<typeof accountingSchema>;

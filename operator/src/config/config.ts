@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { priceTableSchema, type PriceTable } from "../metrics/capacity-accounting.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/settings.js";
 
 /**
@@ -37,6 +38,10 @@ const FLAGS = {
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
     help: "comma-separated prefixes spec.image must start with, e.g. registry.example.com/ml/ (default: any image)",
+  },
+  prices: {
+    env: "RESUMABLE_PRICES",
+    help: 'JSON price table per hour for cost accounting: {"currency":"USD","instanceTypes":{"<type>":{"spot":0.35,"onDemand":1.2}},"perGpu":{"spot":0.3,"onDemand":1}} (default: none, no cost fields)',
   },
 } as const;
 
@@ -75,6 +80,18 @@ const configSchema = z.object({
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "allowed-images": commaList,
+  prices: z
+    .string()
+    .default("{}")
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `not JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(priceTableSchema),
 });
 
 export interface OperatorConfig {
@@ -85,6 +102,8 @@ export interface OperatorConfig {
   identity: string;
   workers: number;
   settings: OperatorSettings;
+  /** The price table of cost accounting (the chart's `prices`). */
+  prices?: PriceTable;
 }
 
 export const USAGE = [
@@ -114,7 +133,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   );
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`);
+    const issues = parsed.error.issues.map((i) => {
+      const [flag, ...inside] = i.path.map(String);
+      return `--${flag}${inside.length > 0 ? ` ${inside.join(".")}` : ""}: ${i.message}`;
+    });
     throw new ConfigError(issues.join("; "));
   }
   const c = parsed.data;
@@ -136,5 +158,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
       allowedImages: c["allowed-images"],
     },
+    prices: c.prices,
   };
 }
