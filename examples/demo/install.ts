@@ -6,6 +6,14 @@ import { join } from "node:path";
 export const RELEASE = "resumable";
 export const OPERATOR_NAMESPACE = "resumable-system";
 
+export const DEMO_PRICES = {
+  currency: "USD",
+  instanceTypes: {
+    "n1-standard-4": { spot: 0.18, onDemand: 0.54 },
+    "e2-standard-4": { spot: 0.05, onDemand: 0.13 },
+  },
+};
+
 export function installChart(repo: string, kubeconfig: string, runNamespace: string): void {
   const tools = execFileSync("bash", [join(repo, "test/tools/build.sh")], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim();
   execFileSync(join(tools, "helm"), [
@@ -13,6 +21,9 @@ export function installChart(repo: string, kubeconfig: string, runNamespace: str
     "--kubeconfig", kubeconfig,
     "--namespace", OPERATOR_NAMESPACE, "--create-namespace",
     "--set", `trainer.namespaces={${runNamespace}}`,
+    // Illustrative hourly prices for the local cluster's instance types, so the summary can
+    // show an estimated cost and the saving against all on-demand.
+    "--set-json", `prices=${JSON.stringify(DEMO_PRICES)}`,
     "--wait", "--timeout", "5m",
   ], { stdio: "inherit" });
 }
