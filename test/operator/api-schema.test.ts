@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { trainingRunSpecSchema } from "../../operator/src/api/spec.js";
 import { trainingRunSchema } from "../../operator/src/api/trainingrun.js";
-import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/settings.js";
-import { validateRun } from "../../operator/src/reconcile/validate.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/types.js";
+import { validateRun } from "../../operator/src/reconcile/decide.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { corpus, minimal, minimalDefaulted } from "./corpus.js";
 

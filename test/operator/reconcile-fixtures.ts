@@ -5,8 +5,8 @@ import { ATTEMPT_LABEL, RUN_LABEL } from "../../operator/src/api/group.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import { reconcile } from "../../operator/src/reconcile/reconcile.js";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/reconcile/settings.js";
+import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/reconcile/types.js";
 import type { Decision, Observed } from "../../operator/src/reconcile/types.js";
 
 export const RUN_UID = "run-uid-1";

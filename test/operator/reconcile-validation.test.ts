@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { reconcile } from "../../operator/src/reconcile/reconcile.js";
+import { reconcile } from "../../operator/src/reconcile/decide.js";
 import { FakeClock, SETTINGS, T0, aNode, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { priceTableSchema, type PriceTable } from "../metrics/capacity-accounting.js";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/settings.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
 /**
  * The flags, each with the environment variable that stands in for it. A flag wins over

@@ -2,7 +2,7 @@ import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "../reconcile/names.js";
+import { checkpointClaimName } from "../reconcile/render.js";
 import { customObjectSource, nodeSource, type ObjectMeta, podSource, pvcSource, Reflector, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 

@@ -2,9 +2,8 @@ import type { Logger } from "pino";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
-import { checkpointClaimName } from "../reconcile/names.js";
-import type { OperatorSettings } from "../reconcile/settings.js";
-import type { Action, Decision, EventSpec, Observed, Reconcile } from "../reconcile/types.js";
+import { checkpointClaimName } from "../reconcile/render.js";
+import type { Action, Decision, EventSpec, Observed, OperatorSettings, Reconcile } from "../reconcile/types.js";
 import { classifyRefusal, failureFields, httpStatus, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
@@ -82,8 +81,8 @@ export class Controller {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Feeds the queue from the caches; call before the caches start. */
-  watch(): void {
+  /** Subscribes the queue to the caches' run changes; call before the caches start. */
+  subscribe(): void {
     this.options.cache.onRunChange((key) => this.options.queue.add(key));
   }
 

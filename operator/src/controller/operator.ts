@@ -6,7 +6,7 @@ import type { OperatorConfig } from "../config/config.js";
 import { OperatorMetrics } from "../metrics/operator-metrics.js";
 import { RunObserver } from "../metrics/run-observer.js";
 import { startMetricsServer } from "../metrics/server.js";
-import { reconcile } from "../reconcile/reconcile.js";
+import { reconcile } from "../reconcile/decide.js";
 import { LeaderElector, WorkQueue } from "@resumable/kube-runtime";
 import { ClusterCache } from "./cluster-cache.js";
 import { kubeClusterWriter } from "./cluster-writer.js";
@@ -83,7 +83,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
     port: config.metrics.port,
     isReady: () => cache.isHealthy(),
   });
-  controller.watch();
+  controller.subscribe();
   cache.start();
   const metricsPort = (server.address() as AddressInfo).port;
   logger.info({ namespaces: config.namespaces.length > 0 ? config.namespaces : "all", metricsPort }, "watching");

@@ -6,7 +6,7 @@
 import { lostStepsOf } from "@resumable/protocol";
 import { z } from "zod";
 import type { Accounting, AttemptRecord, CapacityType, TrainingRunStatus } from "../api/status.js";
-import { toDate } from "../reconcile/time.js";
+import { toDate } from "../reconcile/types.js";
 import { lostSecondsOf } from "./run-accounting.js";
 
 /** Prices per hour. */

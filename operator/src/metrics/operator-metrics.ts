@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { PHASES } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { toDate } from "../reconcile/time.js";
+import { toDate } from "../reconcile/types.js";
 import { liveAccounting, type PriceTable } from "./capacity-accounting.js";
 import { runTime } from "./run-accounting.js";
 

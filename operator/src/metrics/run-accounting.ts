@@ -1,6 +1,6 @@
 import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
-import { toDate } from "../reconcile/time.js";
+import { toDate } from "../reconcile/types.js";
 
 export interface RunTime {
   /** From the run's start to its completion (or now). */

@@ -1,10 +1,10 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { disruptionOf } from "@resumable/protocol";
 import type { TrainingRunStatus } from "../api/status.js";
-import { findRecord } from "../reconcile/attempts.js";
-import { podName } from "../reconcile/names.js";
-import { seenAt, toDate } from "../reconcile/time.js";
-import { trainerStatus } from "../reconcile/trainer-reports.js";
+import { findRecord } from "../reconcile/assess.js";
+import { podName } from "../reconcile/render.js";
+import { seenAt, toDate } from "../reconcile/types.js";
+import { trainerStatus } from "../reconcile/observe.js";
 import type { OperatorMetrics } from "./operator-metrics.js";
 import { runTime } from "./run-accounting.js";
 

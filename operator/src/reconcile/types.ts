@@ -1,7 +1,11 @@
+// What one reconcile pass reads (Observed), what it returns (Decision), the operator-wide
+// settings it is given, and the Draft it builds its decision in. Read this file first;
+// then observe.ts, assess.ts, decide.ts and render.ts, in that order.
 import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
-import type { TrainingRunStatus } from "../api/status.js";
-import type { OperatorSettings } from "./settings.js";
+import type { Condition, TrainingRunStatus } from "../api/status.js";
+
+// ---- What a pass reads and returns ----
 
 /**
  * Everything one reconcile pass looks at, read from caches. Timestamps may be Date objects
@@ -62,5 +66,140 @@ export interface Decision {
   requeueAfterMs?: number;
 }
 
-/** The shape of reconcile() in reconcile.ts: no I/O, no clock reads, no randomness. */
+/** The shape of reconcile() in decide.ts: no I/O, no clock reads, no randomness. */
 export type Reconcile = (observed: Observed, settings: OperatorSettings) => Decision;
+
+// ---- Settings ----
+
+/** Operator-wide knobs the reconcile function needs (flags/env in the CLI). */
+export interface OperatorSettings {
+  /** ServiceAccount for trainer pods; it needs `patch` on its own pod for progress reports. Unset: the namespace default. */
+  trainerServiceAccountName?: string;
+  /** How long a pod may sit Running/Terminating on a NotReady or deleted node before it is force-deleted. */
+  stuckPodTimeoutSeconds: number;
+  /** How many attempts status.attempts keeps; at least 2, as lostSteps compares an attempt with the one before. */
+  attemptHistoryLimit: number;
+  /**
+   * How long a trainer may run without a progress report before ProgressReported=False says
+   * so. Several report intervals (the trainer's default is 5 s), plus the time to load data.
+   */
+  progressReportTimeoutSeconds: number;
+  /** Prefixes spec.image must start with (e.g. "registry.example.com/ml/"); empty: any image. */
+  allowedImages: readonly string[];
+}
+
+export const DEFAULT_SETTINGS: OperatorSettings = {
+  stuckPodTimeoutSeconds: 30,
+  attemptHistoryLimit: 10,
+  progressReportTimeoutSeconds: 120,
+  allowedImages: [],
+};
+
+// ---- Timestamps ----
+
+/**
+ * Kubernetes timestamps arrive as Date objects from list calls (ObjectSerializer) and as
+ * RFC 3339 strings from watch events (plain JSON.parse); read them only through this.
+ */
+export function toDate(value: Date | string | undefined | null): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** An API timestamp younger than this (whole seconds plus watch latency) is "just now". */
+const FRESH_MS = 2_000;
+
+/**
+ * When something the API stamped `at` (in whole seconds, truncated) happened: by our own
+ * clock if we see it as it happens — off by watch latency, not by up to a second — else `at`.
+ */
+export function seenAt(at: number, now: Date): number {
+  return now.getTime() - at < FRESH_MS ? now.getTime() : at;
+}
+
+/** Status timestamps are written as RFC 3339 strings, whatever the input was. */
+export function toTimestamp(value: Date): string {
+  return value.toISOString();
+}
+
+// ---- Conditions ----
+
+export type ConditionUpdate = Pick<Condition, "type" | "status" | "reason" | "message">;
+
+/**
+ * metav1.Condition semantics: lastTransitionTime moves only when status flips; reason,
+ * message and observedGeneration always follow the latest pass. Returns a new array.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  now: Date,
+  observedGeneration?: number,
+): Condition[] {
+  const existing = conditions?.find((c) => c.type === update.type);
+  const next: Condition = {
+    ...update,
+    lastTransitionTime:
+      existing && existing.status === update.status ? existing.lastTransitionTime : toTimestamp(now),
+    ...(observedGeneration === undefined ? {} : { observedGeneration }),
+  };
+  const others = (conditions ?? []).filter((c) => c.type !== update.type);
+  return [...others, next].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+// ---- The decision under construction ----
+
+/** The decision one pass is building: a private copy of the status plus what to do and say. */
+export class Draft {
+  readonly status: TrainingRunStatus;
+  readonly actions: Action[] = [];
+  private readonly events: EventSpec[] = [];
+  private requeueAfterMs: number | undefined;
+
+  constructor(
+    readonly observed: Observed,
+    readonly settings: OperatorSettings,
+  ) {
+    this.status = structuredClone(observed.run.status ?? {});
+  }
+
+  get now(): Date {
+    return this.observed.now;
+  }
+
+  event(type: EventSpec["type"], reason: string, message: string): void {
+    this.events.push({ type, reason, message });
+  }
+
+  /** Run again within `ms` even if nothing changes; the earliest request wins. */
+  requeueIn(ms: number): void {
+    const bounded = Math.max(0, Math.ceil(ms));
+    this.requeueAfterMs = this.requeueAfterMs === undefined ? bounded : Math.min(this.requeueAfterMs, bounded);
+  }
+
+  /** Sets a condition; true when its status flipped (the moment to emit an event). */
+  condition(update: ConditionUpdate): boolean {
+    const before = findCondition(this.status.conditions, update.type)?.status;
+    this.status.conditions = setCondition(
+      this.status.conditions,
+      update,
+      this.now,
+      this.observed.run.metadata.generation,
+    );
+    return before !== update.status;
+  }
+
+  decision(): Decision {
+    return {
+      actions: this.actions,
+      status: this.status,
+      events: this.events,
+      ...(this.requeueAfterMs === undefined ? {} : { requeueAfterMs: this.requeueAfterMs }),
+    };
+  }
+}

@@ -1,0 +1,360 @@
+// reconcile(observed) -> Decision: validate the run, bring the attempt history up to date
+// with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
+// wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
+import type { z } from "zod";
+import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
+import type { TrainingRunSpec } from "../api/spec.js";
+import type { AttemptRecord, Phase } from "../api/status.js";
+import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
+import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
+import { classifyPods, isAlive, isTerminating, readProgress, type ObservedPods } from "./observe.js";
+import { buildCheckpointPvc, buildTrainerPod, checkpointClaimName, podName } from "./render.js";
+import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
+
+// ---- One pass ----
+
+/**
+ * One level-based pass: from what is observed now (and the memory kept in status) to the
+ * actions, the new status, the events and when to look again. Pure: no I/O, no clock.
+ */
+export function reconcile(observed: Observed, settings: OperatorSettings): Decision {
+  const d = new Draft(observed, settings);
+  const generation = observed.run.metadata.generation;
+  if (generation !== undefined) d.status.observedGeneration = generation;
+  const validation = validateRun(observed.run, observed.pvc, settings, observed.podRejection);
+  if (!validation.ok) {
+    const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
+    if (d.condition({ type: "Valid", status: "False", reason: validation.reason, message })) {
+      d.event("Warning", validation.reason, message);
+    }
+    d.status.phase ??= "Pending";
+    return finish(d);
+  }
+  d.condition({ type: "Valid", status: "True", reason: "Valid", message: "the spec is valid" });
+  const spec = validation.spec;
+  // Zeros rather than blanks in `kubectl get tr`.
+  d.status.preemptions ??= 0;
+  d.status.failures ??= 0;
+  d.status.lostSteps ??= 0;
+  const pods = classifyPods(observed.pods, observed.run);
+
+  recordAttempts(d, pods, spec);
+  removeFinishedPods(d, pods);
+  if (isFinished(d.status.phase)) {
+    const phase = d.status.phase ?? "";
+    d.condition({ type: "Running", status: "False", reason: phase, message: `the run has ${phase.toLowerCase()}` });
+  } else {
+    advance(d, pods, spec);
+  }
+  return finish(d);
+}
+
+function finish(d: Draft): Decision {
+  trimHistory(d.status, d.settings.attemptHistoryLimit);
+  return d.decision();
+}
+
+function isFinished(phase: Phase | undefined): boolean {
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+/** Brings status.attempts up to date with the pods and decides the attempts that ended. */
+function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
+  const known = d.status.attempt ?? 0;
+  // Pods newer than status know are ours whose status write was lost: adopt them.
+  for (const [attempt, pod] of pods.byAttempt) {
+    if (attempt > known && !findRecord(d.status, attempt)) addRecord(d.status, attempt, pod.metadata?.name ?? "");
+  }
+  d.status.attempt = Math.max(known, pods.newestAttempt);
+
+  for (const record of d.status.attempts ?? []) {
+    if (record.endTime !== undefined) continue;
+    const pod = pods.byAttempt.get(record.attempt);
+    if (pod) {
+      followPod(d, record, pod, spec);
+    } else if (record.uid !== undefined || record.attempt < d.status.attempt) {
+      // Seen before and now gone without a terminal state: deleted while it ran.
+      endAttempt(d, record, { reason: "Preempted", detail: "PodDeleted" }, spec);
+    }
+    // Otherwise the pod was created but is not in the cache yet: advance() re-creates it.
+  }
+}
+
+function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec): void {
+  notePod(record, pod, d.now);
+  const progress = readProgress(pod);
+  if (progress) noteProgress(d, record, progress);
+  const assessment = assessPod(pod, d.observed.nodes);
+  if (assessment.ended) {
+    endAttempt(d, record, assessment.ended, spec);
+    return;
+  }
+  if (!assessment.node.lost) {
+    delete record.nodeLostAt;
+    watchProgressReports(d, record, pod, progress !== undefined);
+    return;
+  }
+  // A node that is NotReady or gone cannot confirm the pod's end: give up on it after the
+  // timeout. The trainer's fence keeps a zombie from committing if it still runs.
+  const lostAt = toDate(record.nodeLostAt) ?? assessment.node.since ?? d.now;
+  record.nodeLostAt = toTimestamp(lostAt);
+  const giveUpAt = lostAt.getTime() + d.settings.stuckPodTimeoutSeconds * 1000;
+  if (d.now.getTime() >= giveUpAt) {
+    endAttempt(d, record, { reason: "Preempted", detail: "NodeLost" }, spec);
+  } else {
+    d.requeueIn(giveUpAt - d.now.getTime());
+  }
+}
+
+// ---- Validation: the spec, and what the observed world says about it ----
+
+/**
+ * field: the offending field's path ("spec.checkpoint.claimName"), "" when the message names it.
+ * reason: InvalidSpec for what the operator can tell from the run; PodRejected when the
+ * apiserver refused the pod built from it (the Valid condition's reason).
+ */
+export type Validation =
+  | { ok: true; spec: TrainingRunSpec }
+  | { ok: false; field: string; message: string; reason: "InvalidSpec" | "PodRejected" };
+
+/** Valid=False for this reason lasts until the spec changes: sending the same pod again is futile. */
+const POD_REJECTED = "PodRejected";
+
+/**
+ * The spec with defaults applied, or the first reason it can never work: schema and
+ * cross-field rules (in case the object bypassed the CRD, e.g. an older CRD version) and
+ * facts about the observed world no CRD can check.
+ */
+export function validateRun(
+  run: TrainingRun,
+  pvc: V1PersistentVolumeClaim | undefined,
+  settings: Pick<OperatorSettings, "allowedImages">,
+  podRejection?: PodRejection,
+): Validation {
+  const parsed = trainingRunSchema.safeParse({ ...run, apiVersion: API_GROUP_VERSION, kind: KIND });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, field: fieldName(issue?.path ?? []), message: issue?.message ?? "invalid", reason: "InvalidSpec" };
+  }
+  if (podRejection !== undefined) return rejected(podRejection);
+  const remembered = findCondition(run.status?.conditions, "Valid");
+  if (remembered?.reason === POD_REJECTED && remembered.status === "False" && remembered.observedGeneration === run.metadata.generation) {
+    return { ok: false, field: "", message: remembered.message, reason: "PodRejected" };
+  }
+  const spec = parsed.data.spec;
+  const allowed = settings.allowedImages;
+  if (allowed.length > 0 && !allowed.some((prefix) => spec.image.startsWith(prefix))) {
+    return {
+      ok: false,
+      field: "spec.image",
+      message: `${spec.image} is not allowed here: the operator's allowedImages admits only images starting with ${allowed.join(", ")}`,
+      reason: "InvalidSpec",
+    };
+  }
+  const modes = pvc?.spec?.accessModes ?? [];
+  if (spec.checkpoint.claimName !== undefined && modes.length > 0 && modes.every((m) => m === "ReadOnlyMany")) {
+    return {
+      ok: false,
+      field: "spec.checkpoint.claimName",
+      message: `PersistentVolumeClaim ${spec.checkpoint.claimName} is ReadOnlyMany; the trainer must write checkpoints`,
+      reason: "InvalidSpec",
+    };
+  }
+  const training = referenceTrainerConfig(spec);
+  if (training !== undefined) return training;
+  return { ok: true, spec };
+}
+
+/**
+ * On the reference trainer's image, spec.training is its config: refuse a bad one now, in the
+ * trainer's own words, rather than after a node was taken for an attempt that exits 2.
+ */
+function referenceTrainerConfig(spec: TrainingRunSpec): Validation | undefined {
+  if (repository(spec.image) !== repository(DEFAULT_TRAINER_IMAGE)) return undefined;
+  // `--config FILE` replaces RESUMABLE_CONFIG: spec.training is then not the config.
+  if ([...(spec.command ?? []), ...(spec.args ?? [])].some((arg) => arg === "--config" || arg.startsWith("--config="))) return undefined;
+  const parsed = trainingConfigSchema.safeParse(spec.training);
+  if (parsed.success) return undefined;
+  return { ok: false, field: "", message: configProblems(parsed.error.issues, "spec.training").join("; "), reason: "InvalidSpec" };
+}
+
+/** An image reference without tag or digest; Docker Hub's implicit registry spelled out or not. */
+function repository(image: string): string {
+  const name = image.split("@")[0] ?? image;
+  const tag = name.lastIndexOf(":");
+  const bare = tag > name.lastIndexOf("/") ? name.slice(0, tag) : name;
+  return bare.replace(/^(docker\.io|index\.docker\.io)\//, "");
+}
+
+function fieldName(path: z.core.$ZodIssue["path"]): string {
+  return path.reduce<string>(
+    (name, part) => (typeof part === "number" ? `${name}[${part}]` : name === "" ? String(part) : `${name}.${String(part)}`),
+    "",
+  );
+}
+
+/** Where each pod field the apiserver may refuse comes from in the run (render.ts). */
+const RUN_FIELD_OF_POD_FIELD: [RegExp, string][] = [
+  [/^spec\.nodeSelector/, "spec.scheduling.nodeSelector"],
+  [/^spec\.affinity/, "spec.scheduling.affinity"],
+  [/^spec\.tolerations/, "spec.scheduling.tolerations"],
+  [/^spec\.priorityClassName/, "spec.scheduling.priorityClassName"],
+  [/^spec\.(containers\[0\]\.)?securityContext/, "spec.securityContext"],
+  [/^spec\.containers\[0\]\.resources/, "spec.resources"],
+  [/^spec\.containers\[0\]\.env/, "spec.env"],
+  [/^spec\.containers\[0\]\.image/, "spec.image"],
+  [/^spec\.containers\[0\]\.command/, "spec.command"],
+  [/^spec\.containers\[0\]\.args/, "spec.args"],
+  [/^spec\.containers\[0\]\.volumeMounts/, "spec.checkpoint.mountPath"],
+];
+
+/** The run's field behind the first cause, and the apiserver's own message (which names the pod's field). */
+function rejected(rejection: PodRejection): Validation {
+  const podField = rejection.causes[0]?.field ?? "";
+  const runField = RUN_FIELD_OF_POD_FIELD.find(([pattern]) => pattern.test(podField))?.[1];
+  return {
+    ok: false,
+    field: runField ?? "",
+    message: `the apiserver refused the trainer pod built from it: ${rejection.message}`,
+    reason: "PodRejected",
+  };
+}
+
+// ---- Removing pods whose attempt ended ----
+
+/** Re-check soon after recording an outcome whose pod still has to be removed. */
+const FOLLOW_UP_MS = 1_000;
+
+/**
+ * Deletes pods of attempts whose end an earlier pass recorded (never in the pass that
+ * records it: if that status write failed, the outcome would be lost with the pod). Stuck
+ * pods on lost nodes go with grace 0; terminal pods of superseded attempts are tidied away,
+ * the newest is kept for `kubectl logs`.
+ */
+function removeFinishedPods(d: Draft, pods: ObservedPods): void {
+  const before = d.observed.run.status;
+  for (const [attempt, pod] of pods.byAttempt) {
+    const recorded = before?.attempts?.find((r) => r.attempt === attempt);
+    // A record dropped from the bounded history belonged to an attempt that had ended.
+    const endedBefore = recorded ? recorded.endTime !== undefined : attempt <= (before?.attempt ?? 0);
+    const justEnded = !endedBefore && findRecord(d.status, attempt)?.endTime !== undefined;
+    const name = pod.metadata?.name ?? "";
+    const uid = pod.metadata?.uid;
+    if (justEnded && isAlive(pod)) d.requeueIn(FOLLOW_UP_MS);
+    if (!endedBefore) continue;
+    if (isAlive(pod)) {
+      const assessment = assessPod(pod, d.observed.nodes);
+      if (!assessment.ended && assessment.node.lost) {
+        d.actions.push({ kind: "deletePod", name, uid, gracePeriodSeconds: 0, reason: "stuck on a lost node" });
+      } else if (!isTerminating(pod)) {
+        d.actions.push({ kind: "deletePod", name, uid, reason: "its attempt has ended" });
+      }
+    } else if (attempt < (d.status.attempt ?? 0)) {
+      d.actions.push({ kind: "deletePod", name, uid, reason: "superseded by a newer attempt" });
+    }
+  }
+}
+
+// ---- Moving an unfinished run on ----
+
+/** How long to wait before looking again for something no watch reports (a missing claim). */
+const POLL_MS = 15_000;
+
+/** Moves a run that has not finished: suspend, wait, or start the next attempt. */
+function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
+  // Garbage collection is taking the pods; a new one would only be collected too.
+  if (isTerminating(d.observed.run)) return;
+  const attempt = d.status.attempt ?? 0;
+  const current = findRecord(d.status, attempt);
+  const currentPod = pods.byAttempt.get(attempt);
+  const active = current !== undefined && current.endTime === undefined;
+
+  if (spec.suspend) {
+    if (active && currentPod && isAlive(currentPod) && !isTerminating(currentPod)) {
+      d.actions.push({ kind: "deletePod", name: currentPod.metadata?.name ?? "", uid: currentPod.metadata?.uid, reason: "the run is suspended" });
+      current.stoppedForSuspend = true;
+    }
+    if (d.condition({ type: "Suspended", status: "True", reason: "Suspended", message: "spec.suspend is true" })) {
+      d.event("Normal", "Suspended", active ? `Stopping attempt ${attempt}: the run is suspended` : "The run is suspended");
+    }
+    setPhase(d, "Suspended", "Suspended", "spec.suspend is true");
+    return;
+  }
+  if (findCondition(d.status.conditions, "Suspended")?.status === "True") {
+    d.condition({ type: "Suspended", status: "False", reason: "Resumed", message: "spec.suspend is false" });
+    d.event("Normal", "Unsuspended", "The run is no longer suspended");
+  }
+
+  if (active) {
+    if (currentPod === undefined && current.uid === undefined) {
+      // Created by an earlier pass but not seen since: creating again is idempotent by name.
+      startAttempt(d, spec, attempt, false);
+      return;
+    }
+    if (currentPod && isTerminating(currentPod)) {
+      // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
+      setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
+    } else if (currentPod?.status?.phase === "Running") {
+      setPhase(d, "Running", "TrainerRunning", `attempt ${attempt} is running`);
+    } else {
+      const unschedulable = currentPod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+      setPhase(d, waitingPhase(attempt), unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
+    }
+    return;
+  }
+
+  // Between attempts the run waits for the next one.
+  const waiting = waitingPhase(attempt + 1);
+  if (pods.alive.length > 0) {
+    const names = pods.alive.map((p) => p.metadata?.name).join(", ");
+    setPhase(d, waiting, "WaitingForPodTermination", `waiting for ${names} to terminate`);
+    return;
+  }
+  const nextAttemptAt = toDate(d.status.nextAttemptAt);
+  if (nextAttemptAt !== undefined && nextAttemptAt > d.now) {
+    d.requeueIn(nextAttemptAt.getTime() - d.now.getTime());
+    setPhase(d, waiting, "BackoffAfterFailure", `next attempt at ${d.status.nextAttemptAt}`);
+    return;
+  }
+  startAttempt(d, spec, attempt + 1, true);
+}
+
+/** Creates the attempt's pod (and the checkpoint PVC when the operator owns it). */
+function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: boolean): void {
+  const { run, pvc } = d.observed;
+  const claimName = checkpointClaimName(run);
+  const waiting = waitingPhase(attempt);
+  if (pvc === undefined && spec.checkpoint.claimName !== undefined) {
+    d.requeueIn(POLL_MS);
+    setPhase(d, waiting, "ClaimNotFound", `PersistentVolumeClaim ${claimName} (spec.checkpoint.claimName) does not exist`);
+    return;
+  }
+  if (pvc !== undefined && isTerminating(pvc)) {
+    d.requeueIn(POLL_MS);
+    setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claimName} is being deleted`);
+    return;
+  }
+  if (pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claimName) });
+  const pod = buildTrainerPod(run, spec, attempt, claimName, d.settings);
+  d.actions.push({ kind: "createPod", pod });
+  if (isNew) {
+    addRecord(d.status, attempt, podName(run.metadata.name ?? "", attempt));
+    d.status.attempt = attempt;
+    d.status.startTime ??= toTimestamp(d.now);
+    delete d.status.nextAttemptAt;
+    d.event("Normal", "PodCreated", `Created pod ${pod.metadata?.name} for attempt ${attempt}`);
+  }
+  setPhase(d, waiting, "PodPending", `attempt ${attempt} is starting`);
+}
+
+/** The phase while attempt `attempt` is awaited: Pending for the first, Restarting for any later. */
+function waitingPhase(attempt: number): Phase {
+  return attempt > 1 ? "Restarting" : "Pending";
+}
+
+function setPhase(d: Draft, phase: Phase, reason: string, message: string): void {
+  d.status.phase = phase;
+  d.condition({ type: "Running", status: phase === "Running" ? "True" : "False", reason, message });
+}

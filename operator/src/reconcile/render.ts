@@ -1,0 +1,251 @@
+// The objects a decision creates, built from the run: the trainer pod of an attempt (with its
+// scheduling), the checkpoint PVC, their deterministic names and the owner reference that
+// lets garbage collection delete them with the run. Pure builders: no status, no decisions.
+import type {
+  V1Affinity,
+  V1Capabilities,
+  V1EnvVar,
+  V1NodeSelectorTerm,
+  V1OwnerReference,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Toleration,
+} from "@kubernetes/client-node";
+import { ENV } from "@resumable/protocol";
+import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
+import { volumeTemplateSchema, type CheckpointSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
+import type { TrainingRun } from "../api/trainingrun.js";
+import { TRAINER_CONTAINER } from "./observe.js";
+import type { OperatorSettings } from "./types.js";
+
+// ---- Names and ownership ----
+
+/** Deterministic names: a stale cache can never make the operator create a second copy. */
+export function podName(runName: string, attempt: number): string {
+  return `${runName}-${attempt}`;
+}
+
+/** The PVC a run keeps its checkpoints on: the user's claimName, else the one the operator creates. */
+export function checkpointClaimName(run: TrainingRun): string {
+  return run.spec.checkpoint?.claimName ?? `${run.metadata.name ?? ""}-checkpoints`;
+}
+
+/** The controller reference that makes garbage collection delete a child with its run. */
+function controllerRef(run: TrainingRun): V1OwnerReference {
+  return {
+    apiVersion: API_GROUP_VERSION,
+    kind: KIND,
+    name: run.metadata.name ?? "",
+    uid: run.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+// ---- The trainer pod ----
+
+const CHECKPOINT_VOLUME = "checkpoints";
+/** The root filesystem is read-only; tfjs, tsx and Node itself still want a scratch /tmp. */
+const TMP_VOLUME = "tmp";
+/** The trainer image's `node` user and group. */
+const TRAINER_UID = 1000;
+
+/**
+ * The defaults spec.securityContext overrides field by field. A fresh PVC's root belongs to
+ * root: with fsGroup the kubelet hands the volume to the trainer's group, so any non-root
+ * image can write checkpoints; OnRootMismatch skips the recursive chown of a large
+ * checkpoint directory on every later attempt. The rest is the "restricted" Pod Security
+ * Standard, so a namespace that enforces it admits trainer pods unchanged.
+ */
+const SECURITY_DEFAULTS = {
+  runAsNonRoot: true,
+  runAsUser: TRAINER_UID,
+  runAsGroup: TRAINER_UID,
+  fsGroup: TRAINER_UID,
+  fsGroupChangePolicy: "OnRootMismatch",
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+} as const satisfies SecurityContextSpec;
+
+/** The pod of one attempt: everything the trainer protocol promises, nothing else. */
+export function buildTrainerPod(
+  run: TrainingRun,
+  spec: TrainingRunSpec,
+  attempt: number,
+  claimName: string,
+  settings: OperatorSettings,
+): V1Pod {
+  const runName = run.metadata.name ?? "";
+  const name = podName(runName, attempt);
+  const security: SecurityContextSpec = { ...SECURITY_DEFAULTS, ...spec.securityContext };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: run.metadata.namespace,
+      labels: { [RUN_LABEL]: runName, [ATTEMPT_LABEL]: String(attempt) },
+      ownerReferences: [controllerRef(run)],
+    },
+    spec: {
+      // The operator, not the kubelet, decides about the next attempt.
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: spec.preemption.gracePeriodSeconds,
+      serviceAccountName: settings.trainerServiceAccountName,
+      securityContext: podSecurityContext(security),
+      ...podScheduling(spec.scheduling),
+      volumes: [
+        { name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } },
+        { name: TMP_VOLUME, emptyDir: {} },
+      ],
+      containers: [
+        {
+          name: TRAINER_CONTAINER,
+          image: spec.image,
+          imagePullPolicy: spec.imagePullPolicy,
+          command: spec.command,
+          args: spec.args,
+          env: [...protocolEnv(runName, attempt, spec), ...((spec.env ?? []) as V1EnvVar[])],
+          resources: podResources(spec.resources),
+          volumeMounts: [
+            { name: CHECKPOINT_VOLUME, mountPath: spec.checkpoint.mountPath },
+            { name: TMP_VOLUME, mountPath: "/tmp" },
+          ],
+          securityContext: containerSecurityContext(security),
+          terminationMessagePath: "/dev/termination-log",
+          // A trainer that dies without writing its summary still leaves its last log lines.
+          terminationMessagePolicy: "FallbackToLogsOnError",
+        },
+      ],
+    },
+  };
+}
+
+/** docs/trainer-protocol.md; OPERATOR_ENV_NAMES, then what the spec asks for; spec.env may set none of them. */
+function protocolEnv(runName: string, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
+  const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
+  return [
+    { name: ENV.checkpointDir, value: spec.checkpoint.mountPath },
+    { name: ENV.config, value: JSON.stringify(spec.training) },
+    { name: ENV.run, value: runName },
+    { name: ENV.attempt, value: String(attempt) },
+    { name: ENV.podName, valueFrom: field("metadata.name") },
+    { name: ENV.podNamespace, valueFrom: field("metadata.namespace") },
+    { name: ENV.podIp, valueFrom: field("status.podIP") },
+    ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
+  ];
+}
+
+function podResources(resources: TrainingRunSpec["resources"]): V1ResourceRequirements | undefined {
+  if (resources === undefined) return undefined;
+  const asStrings = (list: Record<string, number | string> | undefined) =>
+    list && Object.fromEntries(Object.entries(list).map(([k, v]) => [k, String(v)]));
+  return { limits: asStrings(resources.limits), requests: asStrings(resources.requests) };
+}
+
+function podSecurityContext(c: SecurityContextSpec): V1PodSecurityContext {
+  return {
+    fsGroup: c.fsGroup,
+    fsGroupChangePolicy: c.fsGroupChangePolicy,
+    ...(c.supplementalGroups ? { supplementalGroups: c.supplementalGroups } : {}),
+  };
+}
+
+function containerSecurityContext(c: SecurityContextSpec): V1SecurityContext {
+  return {
+    runAsNonRoot: c.runAsNonRoot,
+    runAsUser: c.runAsUser,
+    runAsGroup: c.runAsGroup,
+    readOnlyRootFilesystem: c.readOnlyRootFilesystem,
+    allowPrivilegeEscalation: c.allowPrivilegeEscalation,
+    capabilities: c.capabilities as V1Capabilities | undefined,
+    seccompProfile: c.seccompProfile,
+  };
+}
+
+// ---- Scheduling ----
+
+/**
+ * `spot: true`: any one of the clouds' spot labels will do (node selector terms are ORed),
+ * and the taints the clouds put on spot nodes are tolerated.
+ */
+const SPOT_NODE_TERMS: V1NodeSelectorTerm[] = [
+  { matchExpressions: [{ key: "cloud.google.com/gke-spot", operator: "In", values: ["true"] }] },
+  { matchExpressions: [{ key: "cloud.google.com/gke-preemptible", operator: "In", values: ["true"] }] },
+  { matchExpressions: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["spot"] }] },
+  { matchExpressions: [{ key: "eks.amazonaws.com/capacityType", operator: "In", values: ["SPOT"] }] },
+  { matchExpressions: [{ key: "kubernetes.azure.com/scalesetpriority", operator: "In", values: ["spot"] }] },
+];
+
+const SPOT_TOLERATIONS: V1Toleration[] = [
+  { key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule" },
+  { key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" },
+];
+
+type PodScheduling = Pick<V1PodSpec, "nodeSelector" | "tolerations" | "affinity" | "priorityClassName">;
+
+function podScheduling(scheduling: SchedulingSpec): PodScheduling {
+  const affinity = scheduling.affinity as V1Affinity | undefined;
+  const tolerations = scheduling.tolerations as V1Toleration[] | undefined;
+  return {
+    nodeSelector: scheduling.nodeSelector,
+    priorityClassName: scheduling.priorityClassName,
+    tolerations: scheduling.spot ? [...(tolerations ?? []), ...SPOT_TOLERATIONS] : tolerations,
+    affinity: scheduling.spot ? requireNodeTerms(affinity, SPOT_NODE_TERMS) : affinity,
+  };
+}
+
+/** Adds `terms` to the required node affinity with AND semantics, keeping the user's terms. */
+function requireNodeTerms(affinity: V1Affinity | undefined, terms: V1NodeSelectorTerm[]): V1Affinity {
+  const required = affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  const userTerms = required?.nodeSelectorTerms ?? [];
+  // Terms are ORed and expressions inside a term ANDed: (u1 ∨ u2) ∧ (s1 ∨ s2) = ∨ (ui ∧ sj).
+  const combined =
+    userTerms.length === 0
+      ? terms
+      : userTerms.flatMap((u) =>
+          terms.map((s) => ({
+            matchExpressions: [...(u.matchExpressions ?? []), ...(s.matchExpressions ?? [])],
+            ...(u.matchFields ? { matchFields: u.matchFields } : {}),
+          })),
+        );
+  return {
+    ...affinity,
+    nodeAffinity: {
+      ...affinity?.nodeAffinity,
+      requiredDuringSchedulingIgnoredDuringExecution: { ...required, nodeSelectorTerms: combined },
+    },
+  };
+}
+
+// ---- The checkpoint PVC ----
+
+/**
+ * The checkpoint PVC the operator creates when spec.checkpoint.claimName is unset.
+ * retainOnDelete (the default) leaves it without an owner, so deleting the run keeps the
+ * checkpoints; otherwise garbage collection deletes it with the run.
+ */
+export function buildCheckpointPvc(run: TrainingRun, checkpoint: CheckpointSpec, claimName: string): V1PersistentVolumeClaim {
+  const volume = checkpoint.volume ?? volumeTemplateSchema.parse({});
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: {
+      name: claimName,
+      namespace: run.metadata.namespace,
+      labels: { [RUN_LABEL]: run.metadata.name ?? "" },
+      ...(checkpoint.retainOnDelete ? {} : { ownerReferences: [controllerRef(run)] }),
+    },
+    spec: {
+      accessModes: volume.accessModes,
+      storageClassName: volume.storageClassName,
+      resources: { requests: { storage: String(volume.size) } },
+    },
+  };
+}
