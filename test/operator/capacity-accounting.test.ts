@@ -50,6 +50,15 @@ describe("capacity accounting", () => {
     assert.equal(a.currency, "USD");
   });
 
+  it("counts the gap after a preemption until the next attempt that ran, across a pod replaced before it started", () => {
+    const replaced: AttemptRecord[] = [
+      { attempt: 1, pod: "r-1", capacityType: "spot", startTime: at(0), endTime: at(100), endReason: "Preempted", resumedFromStep: 0, reachedStep: 100 },
+      { attempt: 2, pod: "r-2", capacityType: "spot", endTime: at(130), endReason: "Moved", endDetail: "PendingOnSpot" },
+      { attempt: 3, pod: "r-3", capacityType: "on-demand", startTime: at(135), resumedFromStep: 100 },
+    ];
+    assert.equal(nextAccounting({}, replaced, PRICES).lostGpuSeconds, 35);
+  });
+
   it("leaves the cost unset rather than guess when an attempt has no price", () => {
     const unpriced = nextAccounting({}, history, { instanceTypes: PRICES.instanceTypes });
     assert.equal(unpriced.estimatedCost, undefined);

@@ -31,10 +31,10 @@ describe("operator config", () => {
   });
 
   it("reads the price table as JSON from --prices or RESUMABLE_PRICES; none by default", () => {
-    assert.deepEqual(load([]).prices, {});
+    assert.deepEqual(load([]).settings.prices, {});
     const table = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.35, onDemand: 1.1 } }, perGpu: { spot: 0.3, onDemand: 0.9 } };
-    assert.deepEqual(load([`--prices=${JSON.stringify(table)}`]).prices, table);
-    assert.deepEqual(load([], { RESUMABLE_PRICES: JSON.stringify(table) }).prices, table);
+    assert.deepEqual(load([`--prices=${JSON.stringify(table)}`]).settings.prices, table);
+    assert.deepEqual(load([], { RESUMABLE_PRICES: JSON.stringify(table) }).settings.prices, table);
   });
 
   it("refuses a price table that is no JSON, or a price that is no number, naming where", () => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { priceTableSchema, type PriceTable } from "../metrics/capacity-accounting.js";
+import { priceTableSchema } from "../metrics/capacity-accounting.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
 /**
@@ -102,8 +102,6 @@ export interface OperatorConfig {
   identity: string;
   workers: number;
   settings: OperatorSettings;
-  /** The price table of cost accounting (the chart's `prices`). */
-  prices?: PriceTable;
 }
 
 export const USAGE = [
@@ -157,7 +155,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       attemptHistoryLimit: c["attempt-history-limit"],
       progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
       allowedImages: c["allowed-images"],
+      prices: c.prices,
     },
-    prices: c.prices,
   };
 }

@@ -88,7 +88,9 @@ export function attemptTotals(attempts: readonly AttemptRecord[], prices: PriceT
     const next = byNumber.get(record.attempt + 1);
     const lost = next ? lostSecondsOf(record, lostStepsOf(record, next)) : 0;
     const disrupted = record.endReason === "Preempted" || record.endReason === "Moved";
-    const gap = disrupted && next?.startTime !== undefined ? seconds(toDate(record.endTime), toDate(next.startTime)) : 0;
+    // Until the next attempt that ran: a replaced pod that never started (PendingOnSpot) is part of the gap.
+    const resumed = disrupted ? nextStarted(attempts, record.attempt) : undefined;
+    const gap = resumed !== undefined ? seconds(toDate(record.endTime), toDate(resumed.startTime)) : 0;
     if (capacity === "spot") {
       t.spotGpuSeconds += ran * gpus;
       t.spotSeconds += ran;
@@ -110,6 +112,16 @@ export function attemptTotals(attempts: readonly AttemptRecord[], prices: PriceT
     t.allOnDemandCost += (Math.max(0, ran - lost) * onDemand) / 3600;
   }
   return t;
+}
+
+/** The first attempt after `attempt` that started, when every one between never did. */
+function nextStarted(attempts: readonly AttemptRecord[], attempt: number): AttemptRecord | undefined {
+  for (const a of [...attempts].sort((x, y) => x.attempt - y.attempt)) {
+    if (a.attempt <= attempt) continue;
+    if (a.startTime !== undefined) return a;
+    if (a.endReason !== "Moved") return undefined;
+  }
+  return undefined;
 }
 
 function toTotals(a: Accounting | undefined): Totals {
