@@ -6,6 +6,14 @@ import { join } from "node:path";
 export const RELEASE = "resumable";
 export const OPERATOR_NAMESPACE = "resumable-system";
 
+export const DEMO_PRICES = {
+  currency: "USD",
+  instanceTypes: {
+    "n1-standard-4": { spot: 0.18, onDemand: 0.54 },
+    "e2-standard-4": { spot: 0.05, onDemand: 0.13 },
+  },
+};
+
 /**
  * `local`: the embedded cluster, whose process kubelet runs pods as host processes
  * sharing the machine's network, so the operator binds its metrics port to its own
@@ -18,6 +26,9 @@ export function installChart(helm: string, repo: string, kubeconfig: string, run
     "--namespace", OPERATOR_NAMESPACE, "--create-namespace",
     "--set", `trainer.namespaces={${runNamespace}}`,
     ...(local ? ["--set", "metrics.bindAddress=$(POD_IP)"] : []),
+    // Illustrative hourly prices for the local cluster's instance types, so the summary can
+    // show an estimated cost and the saving against all on-demand.
+    "--set-json", `prices=${JSON.stringify(DEMO_PRICES)}`,
     "--wait", "--timeout", "5m",
   ], { stdio: "inherit" });
 }

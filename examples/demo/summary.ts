@@ -1,4 +1,5 @@
 // The table the demo ends with, computed from the run's status alone.
+import type { AttemptRecord, TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { runTime } from "../../operator/src/metrics/run-accounting.js";
 import { duration, secondsBetween, table } from "../../operator/src/ctl/table.js";
@@ -19,6 +20,9 @@ export function summaryTable(run: TrainingRun): string {
     ["failures", String(s.failures ?? 0)],
     ["lost steps", String(s.lostSteps ?? 0)],
     ["recovery (pod gone → next pod started)", restarts.length ? restarts.map((r) => duration(r)).join(", ") : "-"],
+    ["capacity (attempts on spot / on-demand, moves)", capacityRow(attempts, s.capacity?.moves)],
+    ["GPU time spot / on-demand / lost", gpuRow(s)],
+    ["estimated cost (saving vs all on-demand)", costRow(s)],
     ["goodput (useful training / wall time)", time.wallSeconds > 0 ? `${((100 * time.usefulSeconds) / time.wallSeconds).toFixed(1)} %` : "-"],
     ["final step", String(result?.step ?? s.progress?.step ?? "?")],
     ["final loss", result?.loss !== undefined && result.loss !== null ? Number(result.loss).toFixed(4) : "-"],
@@ -26,4 +30,22 @@ export function summaryTable(run: TrainingRun): string {
     ["weights sha256", result?.weightsSha256 ? String(result.weightsSha256).slice(0, 16) + "…" : "-"],
   ];
   return table(["", ""], rows).split("\n").slice(1).join("\n");
+}
+
+function capacityRow(attempts: readonly AttemptRecord[], moves: number | undefined): string {
+  const on = (type: string) => attempts.filter((a) => (a.capacityType ?? "spot") === type).length;
+  return `${on("spot")} / ${on("on-demand")}, ${moves ?? 0} moves`;
+}
+
+function gpuRow(s: TrainingRunStatus): string {
+  const a = s.accounting;
+  if (!a) return "-";
+  return `${duration(a.spotGpuSeconds)} / ${duration(a.onDemandGpuSeconds)} / ${duration(a.lostGpuSeconds)}`;
+}
+
+function costRow(s: TrainingRunStatus): string {
+  const a = s.accounting;
+  if (a?.estimatedCost === undefined) return "- (no price table)";
+  const unit = a.currency ? ` ${a.currency}` : "";
+  return `${a.estimatedCost.toFixed(4)}${unit} (saving ${(a.saving ?? 0).toFixed(4)}${unit})`;
 }

@@ -171,6 +171,15 @@ describe("values people change", () => {
     assert.ok(!operatorContainer(await renderChart()).args.some((a) => a.startsWith("--allowed-images")));
   });
 
+  it("prices: passed to the operator as one --prices JSON flag it parses back; unset, no flag (no cost fields)", async () => {
+    const prices = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.19, onDemand: 0.55 } }, perGpu: { spot: 0.14, onDemand: 0.35 } };
+    const args = operatorContainer(await renderChart({ prices })).args;
+    const flag = args.find((a) => a.startsWith("--prices="));
+    assert.ok(flag, args.join(" "));
+    assert.deepEqual(JSON.parse(flag.slice("--prices=".length)), prices);
+    assert.ok(!operatorContainer(await renderChart()).args.some((a) => a.startsWith("--prices")));
+  });
+
   it("trainer.admissionPolicy.enabled=false (clusters before 1.30) leaves the policy out", async () => {
     const objects = await renderChart({ trainer: { admissionPolicy: { enabled: false } } });
     assert.ok(!kinds(objects).includes("ValidatingAdmissionPolicy"));
@@ -228,6 +237,7 @@ describe("bad values fail at template time, naming the key", () => {
     ["a quantity Kubernetes cannot read", { resources: { limits: { memory: "lots" } } }, /\/resources\/limits\/memory'/],
     ["a string where a switch belongs", { crds: { install: "yes" } }, /\/crds\/install': got string, want boolean/],
     ["an allowed image prefix with a comma", { allowedImages: ["a/,b/"] }, /\/allowedImages\/0'/],
+    ["a price that is no number", { prices: { perGpu: { spot: "cheap", onDemand: 1 } } }, /\/prices\/perGpu\/spot'/],
   ];
   for (const [what, values, message] of cases) {
     it(what, async () => {

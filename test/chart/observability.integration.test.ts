@@ -34,7 +34,12 @@ const EMPTY_WHEN_HEALTHY = new Set([
   "fleet.json › Failures per hour by reason › A",
   "fleet.json › Reconcile errors by stage › A",
   "fleet.json › Watch restarts by resource and reason › A",
+  // No run here has a fallback policy: nothing moves between spot and on-demand.
+  "fleet.json › Moves between spot and on-demand (1h) › A",
 ]);
+
+/** Hourly prices of the local cluster's instance types, so the cost panels have series. */
+const PRICES = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.18, onDemand: 0.54 }, "e2-standard-4": { spot: 0.05, onDemand: 0.13 } } };
 
 const c = useCluster();
 
@@ -54,7 +59,7 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     });
     // The cluster has no Prometheus Operator CRDs: install without the monitors, which
     // the Prometheus above stands in for.
-    await helmInstall(c.cluster.kubeconfig, { trainer: { namespaces: [RUN_NAMESPACE] } });
+    await helmInstall(c.cluster.kubeconfig, { trainer: { namespaces: [RUN_NAMESPACE] }, prices: PRICES });
   }, { timeout: 10 * 60_000 });
 
   after(async () => {
@@ -141,6 +146,31 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     const [recovery] = await atEnd("fleet.json", "Recovery time p50 / p95");
     assert.ok(recovery && recovery.value > 0, `recovery p50: ${recovery?.value}`);
     assert.equal(total(await atEnd("run.json", "Attempts seen")), 2);
+  });
+
+  test("the capacity and cost panels account for the spot run: GPU time on spot only, time lost to the restart, a cost and a saving", async () => {
+    const dashboards = readDashboards();
+    const atEnd = async (file: string, title: string, refId = "A") => {
+      const expr = dashboards.get(file)?.panels.find((p) => p.title === title)?.targets?.find((t) => t.refId === refId)?.expr;
+      if (!expr) throw new Error(`no panel ${file} › ${title} › ${refId}`);
+      const series = await prometheus.queryRange(substituteVariables(expr, { namespace: RUN_NAMESPACE, run: RUN }), end, end, 1);
+      return series.map((x) => ({ labels: x.metric, value: Number(x.values?.at(-1)?.[1]) }));
+    };
+    const gpu = await atEnd("run.json", "GPU time by capacity type");
+    assert.ok((gpu.find((x) => x.labels.capacity_type === "spot")?.value ?? 0) > 0, JSON.stringify(gpu));
+    assert.equal(gpu.find((x) => x.labels.capacity_type === "on-demand")?.value, 0, JSON.stringify(gpu));
+    const [lost] = await atEnd("run.json", "Lost GPU time");
+    assert.ok(lost && lost.value > 0, `the restart gap is lost time: ${JSON.stringify(lost)}`);
+    const [cost] = await atEnd("run.json", "Estimated cost / saving", "A");
+    const [saving] = await atEnd("run.json", "Estimated cost / saving", "B");
+    assert.ok(cost && cost.value > 0, JSON.stringify(cost));
+    assert.ok(saving && saving.value > 0, `spot at a third of the price saves despite the restart: ${JSON.stringify(saving)}`);
+    const [perHour] = await atEnd("run.json", "Preemptions per spot hour");
+    assert.ok(perHour && perHour.value > 0, JSON.stringify(perHour));
+    const [onDemand] = await atEnd("run.json", "On on-demand");
+    assert.equal(onDemand?.value, 0);
+    const fleet = await atEnd("fleet.json", "GPU hours by capacity type");
+    assert.ok((fleet.find((x) => x.labels.capacity_type === "spot")?.value ?? 0) > 0, JSON.stringify(fleet));
   });
 
   test("every rule evaluates without error and no alert fires for a healthy run", async () => {

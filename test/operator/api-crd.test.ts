@@ -70,9 +70,11 @@ describe("api: the generated CRD", () => {
       ".spec.checkpoint: !(has(self.claimName) && has(self.volume))",
       ".spec.checkpoint: !has(self.claimName) || !has(self.retainOnDelete) || self.retainOnDelete",
       ".spec.failurePolicy.backoff: !has(self.initialSeconds) || !has(self.maxSeconds) || self.initialSeconds <= self.maxSeconds",
+      ".spec.scheduling: !has(self.fallback) || (has(self.spot) && self.spot)",
       ".spec.scheduling.tolerations[]: !has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
       ".spec.scheduling.tolerations[]: !has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
       ".spec.scheduling.tolerations[]: has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",
+      ".spec.scheduling.fallback: has(self.afterPreemptions) || has(self.afterPendingSeconds)",
     ]);
   });
 

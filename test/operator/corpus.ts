@@ -73,6 +73,12 @@ export const corpus: CorpusCase[] = [
     securityContext: { seccompProfile: { type: "Localhost", localhostProfile: "p.json" }, capabilities: { add: ["SYS_ADMIN"] }, allowPrivilegeEscalation: true },
   }),
   valid("tolerate everything", { scheduling: { tolerations: [{ operator: "Exists" }] } }),
+  valid("spot with a fallback after 2 preemptions that returns after an hour", {
+    scheduling: { spot: true, fallback: { afterPreemptions: 2, returnToSpotAfterSeconds: 3600 } },
+  }),
+  valid("a fallback on pending with its own on-demand selector", {
+    scheduling: { spot: true, fallback: { afterPendingSeconds: 300, onDemandNodeSelector: { "example.com/pool": "on-demand" } } },
+  }),
 
   { name: "no training config", object: { ...minimal, spec: {} }, valid: false, field: "spec.training" },
   invalid("claimName and volume", "spec.checkpoint.claimName", { checkpoint: { claimName: "a", volume: { size: "1Gi" } } }),
@@ -91,6 +97,9 @@ export const corpus: CorpusCase[] = [
   invalid("an unknown pull policy", "spec.imagePullPolicy", { imagePullPolicy: "Sometimes" }),
   invalid("an unknown toleration operator", "spec.scheduling.tolerations[0].operator", { scheduling: { tolerations: [{ key: "k", operator: "Maybe" }] } }),
   invalid("spot as a string", "spec.scheduling.spot", { scheduling: { spot: "yes" } }),
+  invalid("a fallback without spot", "spec.scheduling.fallback", { scheduling: { fallback: { afterPreemptions: 1 } } }),
+  invalid("a fallback with neither trigger", "spec.scheduling.fallback", { scheduling: { spot: true, fallback: { returnToSpotAfterSeconds: 60 } } }),
+  invalid("a fallback after 0 preemptions", "spec.scheduling.fallback.afterPreemptions", { scheduling: { spot: true, fallback: { afterPreemptions: 0 } } }),
   invalid("an empty image", "spec.image", { image: "" }),
   invalid("an env var name with a space", "spec.env[0].name", { env: [{ name: "MY VAR", value: "x" }] }),
   invalid("a claimName that is no object name", "spec.checkpoint.claimName", { checkpoint: { claimName: "My_Claim" } }),

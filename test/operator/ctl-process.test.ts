@@ -67,4 +67,34 @@ describe("resumable status", () => {
     const row = describeRun(run).split("\n").find((l) => l.startsWith("2 "));
     assert.match(row ?? "", /\s100\s+-\s+0\s+2\.0s$/);
   });
+
+  it("shows where each attempt ran and why it moved, the run's capacity, GPU time and cost", () => {
+    const run = {
+      apiVersion: "resumable.dev/v1alpha1",
+      kind: "TrainingRun",
+      metadata: { name: "r", namespace: "default" },
+      spec: {},
+      status: {
+        attempt: 3,
+        capacity: { type: "spot", reason: "ReturnToSpot", since: "2026-01-01T00:03:00Z", moves: 2 },
+        accounting: {
+          spotGpuSeconds: 60, onDemandGpuSeconds: 120, lostGpuSeconds: 2, spotSeconds: 60, spotPreemptions: 1,
+          preemptionsPerSpotHour: 60, spotCost: 0.001, onDemandCost: 0.1, estimatedCost: 0.101, allOnDemandCost: 0.15, saving: 0.049, currency: "USD",
+        },
+        attempts: [
+          { attempt: 1, pod: "r-1", capacityType: "spot", capacityReason: "Spec", startTime: "2026-01-01T00:00:00Z", endTime: "2026-01-01T00:01:00Z", endReason: "Preempted" },
+          { attempt: 2, pod: "r-2", capacityType: "on-demand", capacityReason: "AfterPreemptions", startTime: "2026-01-01T00:01:02Z", endTime: "2026-01-01T00:03:02Z", endReason: "Moved", endDetail: "ReturnToSpot" },
+          { attempt: 3, pod: "r-3", capacityType: "spot", capacityReason: "ReturnToSpot", startTime: "2026-01-01T00:03:05Z", endTime: "2026-01-01T00:04:05Z", endReason: "Succeeded" },
+        ],
+      },
+    } as TrainingRun;
+    const text = describeRun(run);
+    assert.match(text, /^Capacity: +spot since 2026-01-01T00:03:00Z \(ReturnToSpot\), moves 2$/m);
+    assert.match(text, /^GPU time: +spot 60s, on-demand 2m0s, lost 2\.0s, 60\.00 preemptions\/spot hour$/m);
+    assert.match(text, /^Cost: +0\.1010 USD .*all on-demand 0\.1500 USD, saving 0\.0490 USD/m);
+    const rows = text.split("\n").filter((l) => /^[123] /.test(l));
+    assert.match(rows[0] ?? "", /\sspot\s/);
+    assert.match(rows[1] ?? "", /\son-demand \(AfterPreemptions\)\s.*Moved \(ReturnToSpot\)/);
+    assert.match(rows[2] ?? "", /\sspot \(ReturnToSpot\)\s/);
+  });
 });

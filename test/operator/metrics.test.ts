@@ -111,6 +111,47 @@ describe("RunObserver", () => {
   });
 });
 
+describe("capacity and cost metrics", () => {
+  const prices = { perGpu: { spot: 0.36, onDemand: 3.6 } };
+  const spotRun = (status: TrainingRunStatus): TrainingRun => ({ ...run("s", status), spec: { training: {}, scheduling: { spot: true } } });
+
+  it("moves the fleet counters by what a status write added to the run's accounting, once", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const before: TrainingRunStatus = { accounting: { spotGpuSeconds: 100, onDemandGpuSeconds: 0, lostGpuSeconds: 0, spotSeconds: 100, spotCost: 0.01, allOnDemandCost: 0.1 } };
+    const after: TrainingRunStatus = {
+      capacity: { type: "on-demand", reason: "AfterPreemptions", moves: 1 },
+      accounting: { spotGpuSeconds: 100, onDemandGpuSeconds: 50, lostGpuSeconds: 30, spotSeconds: 100, onDemandSeconds: 50, spotCost: 0.01, onDemandCost: 0.05, allOnDemandCost: 0.15 },
+    };
+    observer.statusWritten(before, after, new Date());
+    observer.statusWritten(after, after, new Date());
+    assert.equal(await value(metrics, "resumable_gpu_seconds_total", { capacity_type: "on-demand" }), 50);
+    assert.equal(await value(metrics, "resumable_gpu_seconds_total", { capacity_type: "spot" }), undefined, "spot did not change");
+    assert.equal(await value(metrics, "resumable_capacity_seconds_total", { capacity_type: "on-demand" }), 50);
+    assert.equal(await value(metrics, "resumable_lost_gpu_seconds_total"), 30);
+    assert.equal(await value(metrics, "resumable_estimated_cost_total", { capacity_type: "on-demand" }), 0.05);
+    assert.ok(Math.abs((await value(metrics, "resumable_all_on_demand_cost_total"))! - 0.05) < 1e-9);
+    assert.equal(await value(metrics, "resumable_capacity_moves_total", { to: "on-demand", reason: "AfterPreemptions" }), 1);
+  });
+
+  it("reports per run the live GPU-seconds by capacity type, cost and saving, and whether it is on on-demand", async () => {
+    const started = new Date(Date.now() - 3600_000).toISOString();
+    const status: TrainingRunStatus = {
+      capacity: { type: "on-demand", reason: "PendingOnSpot" },
+      accounting: { spotGpuSeconds: 0, onDemandGpuSeconds: 0, lostGpuSeconds: 0 },
+      attempts: [{ attempt: 1, pod: "s-1", capacityType: "on-demand", startTime: started }],
+    };
+    const metrics = new OperatorMetrics({ runs: () => [spotRun(status)], queueDepth: () => 0, prices });
+    const onDemand = (await value(metrics, "resumable_run_gpu_seconds", { run: "s", capacity_type: "on-demand" }))!;
+    assert.ok(onDemand >= 3600 && onDemand < 3700, String(onDemand));
+    assert.equal(await value(metrics, "resumable_run_gpu_seconds", { run: "s", capacity_type: "spot" }), 0);
+    const cost = (await value(metrics, "resumable_run_estimated_cost", { run: "s" }))!;
+    assert.ok(cost >= 3.6 && cost < 3.7, String(cost));
+    assert.equal(await value(metrics, "resumable_run_cost_saving", { run: "s" }), 0, "all on on-demand saves nothing");
+    assert.equal(await value(metrics, "resumable_run_on_demand", { run: "s" }), 1);
+  });
+});
+
 describe("RunObserver recovery start", () => {
   it("counts from the first disruption mark on the old pod when it saw one", async () => {
     const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });

@@ -83,4 +83,20 @@ describe("protocol: the disruption rule", () => {
     assert.deepEqual(disruptionOf({}, { code: 143, summary: { reason: "preempted" } }), { signal: "TrainerPreempted" });
     assert.equal(disruptionOf({}, { code: 143 }), undefined, "143 without a summary saying so is a failure");
   });
+
+  it("a pod the operator stopped for a planned move is planned, not a preemption, unless the node or cloud also marked it", () => {
+    const planned = { requestedAt: Date.parse("2026-11-28T12:00:00Z") };
+    const deleted = { metadata: { deletionTimestamp: "2026-11-28T12:00:26Z", deletionGracePeriodSeconds: 25 } };
+    assert.deepEqual(disruptionOf(deleted, { code: 143, summary: { reason: "preempted" } }, planned), {
+      signal: "PlannedMove",
+      planned: true,
+      markedAt: Date.parse("2026-11-28T12:00:01Z"),
+    });
+    assert.equal(disruptionOf(deleted, undefined, undefined)?.signal, "PodDeleted", "without the plan the same delete is a preemption");
+    assert.deepEqual(disruptionOf({}, { code: 143, summary: { reason: "preempted" } }, planned), { signal: "PlannedMove", planned: true });
+    const reclaimed = { ...deleted, status: { conditions: [condition("TerminationByKubelet", "2026-11-28T12:00:00Z")] } };
+    assert.equal(disruptionOf(reclaimed, { code: 143, summary: { reason: "preempted" } }, planned)?.planned, undefined);
+    assert.equal(disruptionOf({}, { code: 0, summary: { reason: "completed" } }, planned), undefined, "a run that completed first completed");
+    assert.equal(disruptionOf({}, undefined, planned), undefined, "a running pod not yet deleted shows nothing yet");
+  });
 });

@@ -18,7 +18,7 @@ describe("reconcile: starting attempts", () => {
     assert.deepEqual(actionKinds(d), ["createPVC", "createPod"]);
     assert.equal(d.status.phase, "Pending");
     assert.equal(d.status.attempt, 1);
-    assert.deepEqual(d.status.attempts, [{ attempt: 1, pod: "mnist-1" }]);
+    assert.deepEqual(d.status.attempts, [{ attempt: 1, pod: "mnist-1", capacityType: "on-demand", capacityReason: "Spec" }]);
     assert.equal(d.status.startTime, T0.toISOString());
     assert.deepEqual(eventReasons(d), ["PodCreated"]);
   });

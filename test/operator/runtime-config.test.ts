@@ -30,6 +30,19 @@ describe("operator config", () => {
     assert.deepEqual(load([], { RESUMABLE_ALLOWED_IMAGES: "a/" }).settings.allowedImages, ["a/"]);
   });
 
+  it("reads the price table as JSON from --prices or RESUMABLE_PRICES; none by default", () => {
+    assert.deepEqual(load([]).settings.prices, {});
+    const table = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.35, onDemand: 1.1 } }, perGpu: { spot: 0.3, onDemand: 0.9 } };
+    assert.deepEqual(load([`--prices=${JSON.stringify(table)}`]).settings.prices, table);
+    assert.deepEqual(load([], { RESUMABLE_PRICES: JSON.stringify(table) }).settings.prices, table);
+  });
+
+  it("refuses a price table that is no JSON, or a price that is no number, naming where", () => {
+    assert.throws(() => load(["--prices={spot: 1"]), /--prices: not JSON/);
+    assert.throws(() => load(['--prices={"perGpu":{"spot":"cheap","onDemand":1}}']), /--prices perGpu\.spot: /);
+    assert.throws(() => load(['--prices={"perGPU":{"spot":1,"onDemand":1}}']), /--prices: .*perGPU/);
+  });
+
   it("takes flags over environment variables over defaults", () => {
     const c = load(["--namespaces=a, b,a", "--metrics-port=9000", "--leader-elect=false"], {
       RESUMABLE_NAMESPACES: "x",

@@ -181,16 +181,63 @@ const nodeSelector = z
     }
   });
 
-const scheduling = z.object({
-  nodeSelector: nodeSelector.optional(),
-  tolerations: z.array(toleration).max(64).optional(),
-  affinity: passThrough.optional().describe("A core/v1 Affinity, passed to the pod as is."),
-  priorityClassName: objectName.optional(),
-  spot: z
-    .boolean()
-    .default(false)
-    .describe("Require a spot node (GKE spot or preemptible, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
-});
+/**
+ * The capacity policy of a spot run: when the next attempt goes to on-demand nodes, and
+ * when it comes back. A move back to spot is planned (at a checkpoint boundary, graceful)
+ * and never counts as a preemption.
+ */
+const fallback = withRules(
+  z.object({
+    afterPreemptions: z
+      .int()
+      .min(1)
+      .optional()
+      .describe("After this many preemptions on spot (counted since the run last came to spot), the next attempt goes to on-demand."),
+    afterPendingSeconds: z
+      .int()
+      .min(1)
+      .optional()
+      .describe("When the next attempt's pod has been unschedulable on spot (PodScheduled=False/Unschedulable) this long, it is recreated on on-demand."),
+    returnToSpotAfterSeconds: z
+      .int()
+      .min(1)
+      .optional()
+      .describe("After this long on on-demand, the run moves back to spot at its next checkpoint; unset: it stays on on-demand."),
+    onDemandNodeSelector: nodeSelector
+      .optional()
+      .describe("Labels of the on-demand nodes; unset: any one of the clouds' on-demand labels (GKE, Karpenter, EKS, AKS)."),
+  }),
+  [
+    {
+      rule: "has(self.afterPreemptions) || has(self.afterPendingSeconds)",
+      message: "set afterPreemptions or afterPendingSeconds (or both): without either the run never falls back",
+      field: "",
+      holds: (f) => f.afterPreemptions !== undefined || f.afterPendingSeconds !== undefined,
+    },
+  ],
+).describe("Fall back from spot to on-demand nodes when spot is reclaimed too often or cannot be had, and return later.");
+
+const scheduling = withRules(
+  z.object({
+    nodeSelector: nodeSelector.optional(),
+    tolerations: z.array(toleration).max(64).optional(),
+    affinity: passThrough.optional().describe("A core/v1 Affinity, passed to the pod as is."),
+    priorityClassName: objectName.optional(),
+    spot: z
+      .boolean()
+      .default(false)
+      .describe("Require a spot node (GKE spot or preemptible, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
+    fallback: fallback.optional(),
+  }),
+  [
+    {
+      rule: "!has(self.fallback) || (has(self.spot) && self.spot)",
+      message: "fallback needs spot: true (it moves a spot run to on-demand and back)",
+      field: ".fallback",
+      holds: (s) => s.fallback === undefined || s.spot,
+    },
+  ],
+);
 
 /** A Linux uid or gid as the apiserver accepts it (0 to 2^31-1). */
 const linuxId = z.int().min(0).max(2147483647);
@@ -278,4 +325,5 @@ export type TrainingRunSpecInput = z.input<typeof trainingRunSpecSchema>;
 export type TrainingRunSpec = z.output<typeof trainingRunSpecSchema>;
 export type CheckpointSpec = TrainingRunSpec["checkpoint"];
 export type SchedulingSpec = TrainingRunSpec["scheduling"];
+export type FallbackSpec = NonNullable<SchedulingSpec["fallback"]>;
 export type SecurityContextSpec = NonNullable<TrainingRunSpec["securityContext"]>;

@@ -38,8 +38,19 @@ const progressSchema = z.object({
 export type Progress = z.infer<typeof progressSchema>;
 
 /** How an attempt ended: the budget it counts against follows from it. */
-const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended"] as const;
+const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved"] as const;
 export type EndReason = (typeof END_REASONS)[number];
+
+/** Where an attempt ran: spot or on-demand nodes (spec.scheduling.fallback moves between them). */
+export const CAPACITY_TYPES = ["spot", "on-demand"] as const;
+export type CapacityType = (typeof CAPACITY_TYPES)[number];
+
+/**
+ * Why the run is on the capacity it is on: the policy's reasons for a move, or where it
+ * started (Spec: spot: true or false).
+ */
+export const CAPACITY_REASONS = ["Spec", "AfterPreemptions", "PendingOnSpot", "ReturnToSpot"] as const;
+export type CapacityReason = (typeof CAPACITY_REASONS)[number];
 
 const attemptRecordSchema = z.object({
   attempt: z.int(),
@@ -59,6 +70,10 @@ const attemptRecordSchema = z.object({
   noticeSource: z.string().optional().describe("Which notice signal, e.g. aws-spot-itn, cordon."),
   earlyCheckpointStep: z.int().optional().describe("The step the trainer saved on the checkpoint request the notice caused."),
   noticeLeadSeconds: z.number().optional().describe("From the notice to the attempt's end: the time the notice bought."),
+  capacityType: z.enum(CAPACITY_TYPES).optional().describe("Whether the attempt's pod asked for spot or on-demand nodes."),
+  capacityReason: z.enum(CAPACITY_REASONS).optional().describe("Why the attempt was placed on that capacity (the move that put it there)."),
+  instanceType: z.string().optional().describe("The node's node.kubernetes.io/instance-type label: the row of the price table."),
+  gpus: z.number().optional().describe("GPUs the attempt's pod requested (accelerator limits); accounting counts at least 1."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
@@ -69,6 +84,39 @@ export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
  */
 export const trainerSummarySchema = summaryRecordSchema;
 export type TrainerSummary = z.infer<typeof trainerSummarySchema>;
+
+/** The capacity policy's state: where attempts go now, since when and why. */
+const capacityStatusSchema = z.object({
+  type: z.enum(CAPACITY_TYPES),
+  reason: z.enum(CAPACITY_REASONS),
+  since: time.optional().describe("When the run moved to this capacity type (the clock of returnToSpotAfterSeconds)."),
+  message: z.string().optional(),
+  moves: z.int().optional().describe("Moves between spot and on-demand so far; planned moves are not preemptions."),
+  returnRequestedAt: time.optional().describe("When returnToSpotAfterSeconds ran out: the pod stops at the first checkpoint newer than this."),
+  spotPreemptions: z.int().optional().describe("Preemptions since the run last came to spot: compared with fallback.afterPreemptions."),
+});
+export type CapacityStatus = z.infer<typeof capacityStatusSchema>;
+
+/**
+ * Capacity and cost of the run's ended attempts (a running attempt is added by the metrics
+ * and the CLI at read time, so the status is written only when an attempt ends).
+ */
+export const accountingSchema = z.object({
+  spotGpuSeconds: z.number(),
+  onDemandGpuSeconds: z.number(),
+  lostGpuSeconds: z.number().describe("Recomputed steps at the measured step time, plus restart gaps after preemptions and moves, times GPUs."),
+  spotSeconds: z.number().optional().describe("Attempt time on spot: the denominator of preemptionsPerSpotHour."),
+  onDemandSeconds: z.number().optional().describe("Attempt time on on-demand."),
+  spotPreemptions: z.int().optional().describe("Attempts on spot ended by a preemption."),
+  preemptionsPerSpotHour: z.number().optional(),
+  spotCost: z.number().optional().describe("From the operator's price table; cost fields are unset when it has no price for an attempt."),
+  onDemandCost: z.number().optional(),
+  estimatedCost: z.number().optional().describe("spotCost + onDemandCost."),
+  allOnDemandCost: z.number().optional().describe("The same useful training all on on-demand, where no step is lost."),
+  saving: z.number().optional().describe("allOnDemandCost - estimatedCost; negative when spot lost more than it saved."),
+  currency: z.string().optional(),
+});
+export type Accounting = z.infer<typeof accountingSchema>;
 
 export const trainingRunStatusSchema = z.object({
   phase: z.enum(PHASES).optional(),
@@ -89,5 +137,7 @@ export const trainingRunStatusSchema = z.object({
   completionTime: time.optional(),
   // In status rather than in memory so a restarted operator keeps the backoff.
   nextAttemptAt: time.optional().describe("After a failure: no new attempt before this time."),
+  capacity: capacityStatusSchema.optional(),
+  accounting: accountingSchema.optional(),
 });
 export type TrainingRunStatus = z.infer<typeof trainingRunStatusSchema>;

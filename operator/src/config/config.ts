@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseNoticeSignals, type NoticeSignal } from "../controller/notice.js";
+import { priceTableSchema } from "../metrics/capacity-accounting.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
 /**
@@ -43,6 +44,10 @@ const FLAGS = {
     env: "RESUMABLE_NOTICE_SIGNALS",
     help: "what is a reclaim notice on a node: comma-separated source=taint:KEY, source=condition:TYPE=STATUS, source=cordon; `default` = the built-in list (default: default)",
   },
+  prices: {
+    env: "RESUMABLE_PRICES",
+    help: 'JSON price table per hour for cost accounting: {"currency":"USD","instanceTypes":{"<type>":{"spot":0.35,"onDemand":1.2}},"perGpu":{"spot":0.3,"onDemand":1}} (default: none, no cost fields)',
+  },
 } as const;
 
 type Flag = keyof typeof FLAGS;
@@ -81,6 +86,18 @@ const configSchema = z.object({
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "allowed-images": commaList,
   "notice-signals": z.string().default("default"),
+  prices: z
+    .string()
+    .default("{}")
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `not JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(priceTableSchema),
 });
 
 export interface OperatorConfig {
@@ -122,7 +139,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   );
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`);
+    const issues = parsed.error.issues.map((i) => {
+      const [flag, ...inside] = i.path.map(String);
+      return `--${flag}${inside.length > 0 ? ` ${inside.join(".")}` : ""}: ${i.message}`;
+    });
     throw new ConfigError(issues.join("; "));
   }
   const c = parsed.data;
@@ -150,6 +170,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       attemptHistoryLimit: c["attempt-history-limit"],
       progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
       allowedImages: c["allowed-images"],
+      prices: c.prices,
     },
   };
 }

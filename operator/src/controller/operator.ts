@@ -61,6 +61,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
     runs: () => (isLeader() ? cache.runs() : []),
     queueDepth: () => (isLeader() ? queue.depth() : 0),
     isLeader,
+    prices: config.settings.prices ?? {},
   });
   const controller = new Controller({
     cache,

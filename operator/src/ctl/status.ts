@@ -1,10 +1,12 @@
 // `resumable status <run>`: where a run stands and how it got there — one
 // line per attempt, with why it ended, what it lost and how long it took to
 // start after its predecessor's pod was gone (RESTART). The recovery metric
-// starts earlier, at the disruption, so it includes the final flush.
+// starts earlier, at the disruption, so it includes the final flush. CAPACITY
+// is where each attempt ran and, for a move, why; a planned move ends "Moved".
 import { lostSteps } from "@resumable/protocol";
-import type { AttemptRecord } from "../api/status.js";
+import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
+import { liveAccounting } from "../metrics/capacity-accounting.js";
 import { getRun, type Clients } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
 
@@ -24,6 +26,12 @@ export function describe(run: TrainingRun): string {
     `Attempts:     ${s.attempt ?? 0} (preemptions ${s.preemptions ?? 0}, failures ${s.failures ?? 0})`,
     `Lost steps:   ${s.lostSteps ?? 0}`,
   ];
+  if (s.capacity) {
+    const c = s.capacity;
+    const pending = c.returnRequestedAt ? `; back to spot at the first checkpoint after ${c.returnRequestedAt}` : "";
+    lines.push(`Capacity:     ${c.type} since ${c.since ?? "?"} (${c.reason}${c.message ? `: ${c.message}` : ""}), moves ${c.moves ?? 0}${pending}`);
+  }
+  lines.push(...accountingLines(s));
   if (s.nextAttemptAt) lines.push(`Next attempt: ${s.nextAttemptAt}`);
   if (s.result) lines.push(`Result:       ${s.result.reason} at step ${s.result.step ?? "?"}, weights sha256 ${s.result.weightsSha256 ?? "?"}`);
   for (const cond of s.conditions ?? []) {
@@ -32,6 +40,30 @@ export function describe(run: TrainingRun): string {
   const attempts = s.attempts ?? [];
   if (attempts.length > 0) lines.push("", timeline(attempts));
   return lines.join("\n");
+}
+
+/**
+ * GPU time with the running attempt up to now; the cost as the operator priced the ended
+ * attempts (only the operator has the price table).
+ */
+function accountingLines(s: TrainingRunStatus): string[] {
+  if (!s.accounting) return [];
+  const live = liveAccounting(s, {}, new Date());
+  const perHour = live.preemptionsPerSpotHour === undefined ? "" : `, ${live.preemptionsPerSpotHour.toFixed(2)} preemptions/spot hour`;
+  const lines = [
+    `GPU time:     spot ${duration(live.spotGpuSeconds)}, on-demand ${duration(live.onDemandGpuSeconds)}, lost ${duration(live.lostGpuSeconds)}${perHour}`,
+  ];
+  const a = s.accounting;
+  if (a.estimatedCost !== undefined) {
+    const money = (x: number | undefined) => `${(x ?? 0).toFixed(4)}${a.currency ? ` ${a.currency}` : ""}`;
+    lines.push(`Cost:         ${money(a.estimatedCost)} (spot ${money(a.spotCost)}, on-demand ${money(a.onDemandCost)}); all on-demand ${money(a.allOnDemandCost)}, saving ${money(a.saving)} (ended attempts)`);
+  }
+  return lines;
+}
+
+function capacityOf(a: AttemptRecord): string {
+  if (!a.capacityType) return "-";
+  return a.capacityReason && a.capacityReason !== "Spec" ? `${a.capacityType} (${a.capacityReason})` : a.capacityType;
 }
 
 function timeline(attempts: readonly AttemptRecord[]): string {
@@ -43,6 +75,7 @@ function timeline(attempts: readonly AttemptRecord[]): string {
       String(a.attempt),
       a.pod,
       a.node ?? "-",
+      capacityOf(a),
       a.startTime ?? "-",
       duration(secondsBetween(a.startTime, a.endTime)),
       a.endReason ? `${a.endReason}${a.endDetail ? ` (${a.endDetail})` : ""}` : "running",
@@ -53,5 +86,5 @@ function timeline(attempts: readonly AttemptRecord[]): string {
       duration(secondsBetween(prev?.endTime, a.startTime)),
     ];
   });
-  return table(["ATTEMPT", "POD", "NODE", "STARTED", "RAN", "ENDED", "EXIT", "RESUMED FROM", "REACHED", "LOST", "RESTART"], rows);
+  return table(["ATTEMPT", "POD", "NODE", "CAPACITY", "STARTED", "RAN", "ENDED", "EXIT", "RESUMED FROM", "REACHED", "LOST", "RESTART"], rows);
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { PHASES } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { toDate } from "../reconcile/types.js";
+import { liveAccounting, type PriceTable } from "./capacity-accounting.js";
 import { runTime } from "./run-accounting.js";
 
 const PREFIX = "resumable_";
@@ -13,6 +14,8 @@ export interface MetricsSources {
   queueDepth(): number;
   /** Whether this replica holds the Lease; always true when unset (no leader election). */
   isLeader?(): boolean;
+  /** The price table of the cost gauges; unset: no cost series. */
+  prices?: PriceTable;
 }
 
 /**
@@ -86,6 +89,43 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  // Capacity and cost: counters move when an attempt's accounting lands in the status
+  // (its end, its successor's report), labelled by capacity type only.
+  readonly gpuSeconds = new Counter({
+    name: `${PREFIX}gpu_seconds_total`,
+    help: "GPU-seconds of ended attempts, by capacity type (spot, on-demand).",
+    labelNames: ["capacity_type"] as const,
+    registers: [this.registry],
+  });
+  readonly capacitySeconds = new Counter({
+    name: `${PREFIX}capacity_seconds_total`,
+    help: "Attempt time of ended attempts, by capacity type: the denominator of preemptions per spot hour.",
+    labelNames: ["capacity_type"] as const,
+    registers: [this.registry],
+  });
+  readonly lostGpuSeconds = new Counter({
+    name: `${PREFIX}lost_gpu_seconds_total`,
+    help: "GPU-seconds lost to preemptions and moves: recomputed steps plus restart gaps.",
+    registers: [this.registry],
+  });
+  readonly estimatedCost = new Counter({
+    name: `${PREFIX}estimated_cost_total`,
+    help: "Estimated cost of ended attempts from the price table, by capacity type.",
+    labelNames: ["capacity_type"] as const,
+    registers: [this.registry],
+  });
+  readonly allOnDemandCost = new Counter({
+    name: `${PREFIX}all_on_demand_cost_total`,
+    help: "What the same useful training would have cost all on on-demand: the saving is this minus the estimated cost.",
+    registers: [this.registry],
+  });
+  readonly capacityMoves = new Counter({
+    name: `${PREFIX}capacity_moves_total`,
+    help: "Runs moved between spot and on-demand, by the capacity moved to and why (AfterPreemptions, PendingOnSpot, ReturnToSpot).",
+    labelNames: ["to", "reason"] as const,
+    registers: [this.registry],
+  });
+
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     new Gauge({
@@ -133,7 +173,37 @@ export class OperatorMetrics {
       const { wallSeconds, usefulSeconds } = runTime(run.status, now);
       return wallSeconds > 0 ? Math.min(1, usefulSeconds / wallSeconds) : undefined;
     });
+    this.capacityGauges(sources);
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** Per run, the live accounting (ended attempts from the status, the running one up to now). */
+  private capacityGauges(sources: MetricsSources): void {
+    const prices = sources.prices ?? {};
+    const live = (run: TrainingRun, now: Date) => liveAccounting(run.status, prices, now);
+    new Gauge({
+      name: `${PREFIX}run_gpu_seconds`,
+      help: "GPU-seconds the run's attempts used, by capacity type.",
+      labelNames: ["namespace", "run", "capacity_type"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = new Date();
+        for (const run of sources.runs()) {
+          const a = live(run, now);
+          const labels = { namespace: run.metadata.namespace ?? "", run: run.metadata.name ?? "" };
+          this.set({ ...labels, capacity_type: "spot" }, a.spotGpuSeconds);
+          this.set({ ...labels, capacity_type: "on-demand" }, a.onDemandGpuSeconds);
+        }
+      },
+    });
+    this.perRunGauge(sources, "run_lost_gpu_seconds", "GPU-seconds the run lost: recomputed steps plus restart gaps.", (run, now) => live(run, now).lostGpuSeconds);
+    this.perRunGauge(sources, "run_preemptions_per_spot_hour", "The run's preemptions per hour on spot.", (run, now) => live(run, now).preemptionsPerSpotHour);
+    this.perRunGauge(sources, "run_estimated_cost", "The run's estimated cost so far, from the price table.", (run, now) => live(run, now).estimatedCost);
+    this.perRunGauge(sources, "run_cost_saving", "All-on-demand cost minus the run's estimated cost.", (run, now) => live(run, now).saving);
+    this.perRunGauge(sources, "run_on_demand", "1 while the run's attempts go to on-demand nodes (fallback), 0 on spot.", (run) =>
+      run.spec?.scheduling?.spot ? (run.status?.capacity?.type === "on-demand" ? 1 : 0) : undefined,
+    );
   }
 
   /** A gauge with one series per run (namespace, run), recomputed from the cache each scrape. */

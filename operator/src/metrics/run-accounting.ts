@@ -19,7 +19,7 @@ function seconds(from: Date | undefined, to: Date | undefined): number {
  * Wall time behind `lost` steps that the attempt after `record` trained again (the
  * protocol's lost-steps rule), at `record`'s own pace; 0 when its pace is unknown.
  */
-function lostSecondsOf(record: AttemptRecord | undefined, lost: number | undefined): number {
+export function lostSecondsOf(record: AttemptRecord | undefined, lost: number | undefined): number {
   const reached = record?.reachedStep;
   if (record === undefined || reached === undefined || !lost) return 0;
   const stepsTrained = reached - (record.resumedFromStep ?? 0);

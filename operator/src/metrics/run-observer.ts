@@ -38,6 +38,30 @@ export class RunObserver {
     if (lostSteps > 0) this.metrics.lostSteps.inc(lostSteps);
     const lostSeconds = runTime(after, now).lostSeconds - runTime(before, now).lostSeconds;
     if (lostSeconds > 0) this.metrics.lostSeconds.inc(lostSeconds);
+    this.accountingWritten(before, after);
+  }
+
+  /** The fleet's capacity and cost counters: what the write added to the run's accounting. */
+  private accountingWritten(before: TrainingRunStatus | undefined, after: TrainingRunStatus): void {
+    const b = before?.accounting;
+    const a = after.accounting;
+    if (a !== undefined) {
+      const add = (counter: { inc(n: number): void }, x: number | undefined, y: number | undefined) => {
+        const d = (x ?? 0) - (y ?? 0);
+        if (d > 0) counter.inc(d);
+      };
+      const m = this.metrics;
+      add({ inc: (n) => m.gpuSeconds.inc({ capacity_type: "spot" }, n) }, a.spotGpuSeconds, b?.spotGpuSeconds);
+      add({ inc: (n) => m.gpuSeconds.inc({ capacity_type: "on-demand" }, n) }, a.onDemandGpuSeconds, b?.onDemandGpuSeconds);
+      add({ inc: (n) => m.capacitySeconds.inc({ capacity_type: "spot" }, n) }, a.spotSeconds, b?.spotSeconds);
+      add({ inc: (n) => m.capacitySeconds.inc({ capacity_type: "on-demand" }, n) }, a.onDemandSeconds, b?.onDemandSeconds);
+      add(m.lostGpuSeconds, a.lostGpuSeconds, b?.lostGpuSeconds);
+      add({ inc: (n) => m.estimatedCost.inc({ capacity_type: "spot" }, n) }, a.spotCost, b?.spotCost);
+      add({ inc: (n) => m.estimatedCost.inc({ capacity_type: "on-demand" }, n) }, a.onDemandCost, b?.onDemandCost);
+      add(m.allOnDemandCost, a.allOnDemandCost, b?.allOnDemandCost);
+    }
+    const moves = (after.capacity?.moves ?? 0) - (before?.capacity?.moves ?? 0);
+    if (moves > 0 && after.capacity) this.metrics.capacityMoves.inc({ to: after.capacity.type, reason: after.capacity.reason }, moves);
   }
 
   /**
@@ -74,3 +98,4 @@ export class RunObserver {
     this.disrupted.delete(runKey);
   }
 }
+

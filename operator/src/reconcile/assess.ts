@@ -11,9 +11,11 @@ import {
   resumedFrom,
   type CheckpointFailure,
   type ParsedExitSummary,
+  type PlannedStop,
 } from "@resumable/protocol";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, EndReason, TrainingRunStatus } from "../api/status.js";
+import { afterAttemptEnd } from "./capacity.js";
 import { readSummary, summaryForStatus, trainerMessage, trainerStatus, type ProgressReport } from "./observe.js";
 import { findCondition, seenAt, toDate, toTimestamp, type Draft } from "./types.js";
 
@@ -57,9 +59,10 @@ const EXIT_FAILURES: Partial<Record<NonNullable<ReturnType<typeof exitReason>>, 
   diverged: { detail: "Diverged" },
 };
 
-export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): PodAssessment {
+/** `planned`: the operator asked this pod to stop for a planned move (see disruptionOf). */
+export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planned?: PlannedStop): PodAssessment {
   const phase = pod.status?.phase;
-  if (phase === "Succeeded" || phase === "Failed") return { ended: terminalOutcome(pod) };
+  if (phase === "Succeeded" || phase === "Failed") return { ended: terminalOutcome(pod, planned) };
   const waiting = trainerStatus(pod)?.state?.waiting?.reason;
   if (waiting !== undefined && CANNOT_START_REASONS.has(waiting)) {
     return { ended: { reason: "Failed", detail: waiting } };
@@ -67,7 +70,7 @@ export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): PodAs
   return { running: phase === "Running", node: nodeHealth(pod, nodes) };
 }
 
-function terminalOutcome(pod: V1Pod): Outcome {
+function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined): Outcome {
   const terminated = trainerStatus(pod)?.state?.terminated;
   const exitCode = terminated?.exitCode;
   const summary = readSummary(terminated?.message);
@@ -79,7 +82,8 @@ function terminalOutcome(pod: V1Pod): Outcome {
     ...extra,
   });
 
-  const disruption = disruptionOf(pod, { code: exitCode, summary });
+  const disruption = disruptionOf(pod, { code: exitCode, summary }, planned);
+  if (disruption?.planned) return ended("Moved", "ReturnToSpot");
   if (disruption !== undefined) return ended("Preempted", disruption.signal);
   if (exitCode === 0 && summary?.reason !== "failed") return ended("Succeeded", "Completed");
   const message = trainerMessage(summary, terminated?.message);
@@ -227,6 +231,7 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
   if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
   delete record.nodeLostAt;
   if (outcome.summary) noteSummary(d, record, outcome.summary);
+  noteCapacity(d, record, spec);
 
   const at = `Attempt ${record.attempt} (pod ${record.pod}${record.node ? ` on node ${record.node}` : ""})`;
   const exit = outcome.exitCode === undefined ? "" : `, exit code ${outcome.exitCode}`;
@@ -268,9 +273,21 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
       }
       return;
     }
+    case "Moved":
+      d.event("Normal", "Moved", `${at} stopped for a planned move (${outcome.detail}) at step ${record.reachedStep ?? "?"}`);
+      return;
     case "Suspended":
       return;
   }
+}
+
+/** The capacity policy's view of an ended attempt: a preemption on spot, the end of a return. */
+function noteCapacity(d: Draft, record: AttemptRecord, spec: TrainingRunSpec): void {
+  const fallback = spec.scheduling.fallback;
+  if (fallback === undefined || d.status.capacity === undefined) return;
+  const next = afterAttemptEnd(fallback, d.status.capacity, record, d.now);
+  d.status.capacity = next.capacity;
+  if (next.event) d.event(next.event.type, next.event.reason, next.event.message);
 }
 
 function failRun(d: Draft, reason: string, message: string): void {

@@ -13,6 +13,11 @@ import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, tr
 import { checkpointClaimName, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
+import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
+import { nextAccounting } from "../metrics/capacity-accounting.js";
+
+/** The node label the price table is keyed by. */
+const INSTANCE_TYPE = "node.kubernetes.io/instance-type";
 
 // ---- One pass ----
 
@@ -39,6 +44,7 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   d.status.preemptions ??= 0;
   d.status.failures ??= 0;
   d.status.lostSteps ??= 0;
+  if (spec.scheduling.fallback !== undefined && spec.scheduling.spot) d.status.capacity ??= initialCapacity(d.now);
   const pods = classifyPods(observed.pods, observed.run);
 
   recordAttempts(d, pods, spec);
@@ -54,6 +60,8 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
 
 function finish(d: Draft): Decision {
   trimHistory(d.status, d.settings.attemptHistoryLimit);
+  // A function of the attempt records: it changes when an attempt ends, not with the clock.
+  if (d.status.attempts !== undefined) d.status.accounting = nextAccounting(d.observed.run.status, d.status.attempts, d.settings.prices ?? {});
   return d.decision();
 }
 
@@ -76,8 +84,10 @@ function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): vo
     if (pod) {
       followPod(d, record, pod, spec);
     } else if (record.uid !== undefined || record.attempt < d.status.attempt) {
-      // Seen before and now gone without a terminal state: deleted while it ran.
-      endAttempt(d, record, { reason: "Preempted", detail: "PodDeleted" }, spec);
+      // Seen before and now gone without a terminal state: deleted while it ran, by us for a
+      // planned move or by someone else.
+      const planned = record.attempt === d.status.attempt && plannedStopOf(d.status) !== undefined;
+      endAttempt(d, record, planned ? { reason: "Moved", detail: "ReturnToSpot" } : { reason: "Preempted", detail: "PodDeleted" }, spec);
     }
     // Otherwise the pod was created but is not in the cache yet: advance() re-creates it.
   }
@@ -85,9 +95,12 @@ function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): vo
 
 function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec): void {
   notePod(record, pod, d.now);
+  const instanceType = record.node === undefined ? undefined : d.observed.nodes.get(record.node)?.metadata?.labels?.[INSTANCE_TYPE];
+  if (instanceType !== undefined) record.instanceType ??= instanceType;
   const progress = readProgress(pod);
   if (progress) noteProgress(d, record, progress);
-  const assessment = assessPod(pod, d.observed.nodes);
+  const planned = record.attempt === d.status.attempt ? plannedStopOf(d.status) : undefined;
+  const assessment = assessPod(pod, d.observed.nodes, planned);
   if (assessment.ended) {
     endAttempt(d, record, assessment.ended, spec);
     return;
@@ -319,6 +332,7 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
       startAttempt(d, spec, attempt, false);
       return;
     }
+    if (currentPod && !isTerminating(currentPod) && applyFallback(d, spec, current, currentPod)) return;
     if (currentPod && isTerminating(currentPod)) {
       // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
@@ -370,16 +384,50 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
     return;
   }
   if (pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claimName) });
-  const pod = buildTrainerPod(run, spec, attempt, claimName, d.settings);
+  const capacity = isNew ? capacityTypeOf(spec, d.status) : findRecord(d.status, attempt)?.capacityType;
+  const pod = buildTrainerPod(run, spec, attempt, claimName, d.settings, capacity);
   d.actions.push({ kind: "createPod", pod });
   if (isNew) {
-    addRecord(d.status, attempt, podName(run.metadata.name ?? "", attempt));
+    Object.assign(addRecord(d.status, attempt, podName(run.metadata.name ?? "", attempt)), capacityOfNewAttempt(spec, d.status));
     d.status.attempt = attempt;
     d.status.startTime ??= toTimestamp(d.now);
     delete d.status.nextAttemptAt;
     d.event("Normal", "PodCreated", `Created pod ${pod.metadata?.name} for attempt ${attempt}`);
   }
   setPhase(d, waiting, "PodPending", `attempt ${attempt} is starting`);
+}
+
+/**
+ * The capacity policy on the current attempt: replace a pod unschedulable on spot by an
+ * attempt on on-demand, or stop an on-demand pod at a checkpoint to return to spot. True
+ * when the attempt ended here.
+ */
+function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRecord, pod: V1Pod): boolean {
+  const fallback = spec.scheduling.fallback;
+  const capacity = d.status.capacity;
+  if (fallback === undefined || capacity === undefined) return false;
+  const name = pod.metadata?.name ?? "";
+  const pending = pendingOnSpot(fallback, capacity, record, pod, d.now);
+  if (pending && "recheckInMs" in pending) d.requeueIn(pending.recheckInMs);
+  if (pending && "replace" in pending) {
+    // It never ran: nothing to flush, so no grace period; a later pass starts the next attempt.
+    d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, gracePeriodSeconds: 0, reason: "replaced on on-demand: no spot node" });
+    d.status.capacity = pending.replace.capacity;
+    d.event(pending.replace.event.type, pending.replace.event.reason, pending.replace.event.message);
+    endAttempt(d, record, { reason: "Moved", detail: "PendingOnSpot" }, spec);
+    setPhase(d, "Restarting", "FellBackToOnDemand", pending.replace.event.message);
+    return true;
+  }
+  if (pod.status?.phase !== "Running") return false;
+  const back = returnToSpot(fallback, d.status, d.now);
+  if (back && "recheckInMs" in back) d.requeueIn(back.recheckInMs);
+  if (back && "request" in back) {
+    d.status.capacity = back.request;
+    d.event(back.event.type, back.event.reason, back.event.message);
+  }
+  // Graceful: the trainer flushes a final checkpoint, so the move loses no step.
+  if (back && "stopPod" in back) d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, reason: back.stopPod });
+  return false;
 }
 
 /** The phase while attempt `attempt` is awaited: Pending for the first, Restarting for any later. */

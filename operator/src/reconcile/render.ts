@@ -18,6 +18,7 @@ import type {
 import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, ENV } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
 import { volumeTemplateSchema, type CheckpointSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
+import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { TRAINER_CONTAINER, podName } from "./observe.js";
 import type { OperatorSettings } from "./types.js";
@@ -72,6 +73,8 @@ export function buildTrainerPod(
   attempt: number,
   claimName: string,
   settings: OperatorSettings,
+  /** Where this attempt goes (spec.scheduling.fallback); default: as spec.scheduling.spot says. */
+  capacity: CapacityType = spec.scheduling.spot ? "spot" : "on-demand",
 ): V1Pod {
   const runName = run.metadata.name ?? "";
   const name = podName(runName, attempt);
@@ -91,7 +94,7 @@ export function buildTrainerPod(
       terminationGracePeriodSeconds: spec.preemption.gracePeriodSeconds,
       serviceAccountName: settings.trainerServiceAccountName,
       securityContext: podSecurityContext(security),
-      ...podScheduling(spec.scheduling),
+      ...podScheduling(spec.scheduling, capacity),
       volumes: [
         { name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } },
         { name: TMP_VOLUME, emptyDir: {} },
@@ -186,17 +189,41 @@ const SPOT_TOLERATIONS: V1Toleration[] = [
   { key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" },
 ];
 
+/**
+ * A spot run's attempt that fell back to on-demand (spec.scheduling.fallback): any one of the
+ * clouds' on-demand labels. AKS marks only spot nodes, so there it is an agent pool node
+ * without the spot priority label.
+ */
+const ON_DEMAND_NODE_TERMS: V1NodeSelectorTerm[] = [
+  { matchExpressions: [{ key: "cloud.google.com/gke-provisioning", operator: "In", values: ["standard"] }] },
+  { matchExpressions: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }] },
+  { matchExpressions: [{ key: "eks.amazonaws.com/capacityType", operator: "In", values: ["ON_DEMAND"] }] },
+  {
+    matchExpressions: [
+      { key: "kubernetes.azure.com/agentpool", operator: "Exists" },
+      { key: "kubernetes.azure.com/scalesetpriority", operator: "DoesNotExist" },
+    ],
+  },
+];
+
 type PodScheduling = Pick<V1PodSpec, "nodeSelector" | "tolerations" | "affinity" | "priorityClassName">;
 
-function podScheduling(scheduling: SchedulingSpec): PodScheduling {
+/**
+ * The pod's placement. `capacity` is where this attempt goes: a spot run on on-demand loses
+ * the spot terms and tolerations and gets fallback.onDemandNodeSelector, else the clouds'
+ * on-demand labels.
+ */
+function podScheduling(scheduling: SchedulingSpec, capacity: CapacityType): PodScheduling {
   const affinity = scheduling.affinity as V1Affinity | undefined;
   const tolerations = scheduling.tolerations as V1Toleration[] | undefined;
-  return {
-    nodeSelector: scheduling.nodeSelector,
-    priorityClassName: scheduling.priorityClassName,
-    tolerations: scheduling.spot ? [...(tolerations ?? []), ...SPOT_TOLERATIONS] : tolerations,
-    affinity: scheduling.spot ? requireNodeTerms(affinity, SPOT_NODE_TERMS) : affinity,
-  };
+  const base = { nodeSelector: scheduling.nodeSelector, priorityClassName: scheduling.priorityClassName };
+  if (!scheduling.spot) return { ...base, tolerations, affinity };
+  if (capacity === "spot") {
+    return { ...base, tolerations: [...(tolerations ?? []), ...SPOT_TOLERATIONS], affinity: requireNodeTerms(affinity, SPOT_NODE_TERMS) };
+  }
+  const selector = scheduling.fallback?.onDemandNodeSelector;
+  if (selector !== undefined) return { ...base, nodeSelector: { ...scheduling.nodeSelector, ...selector }, tolerations, affinity };
+  return { ...base, tolerations, affinity: requireNodeTerms(affinity, ON_DEMAND_NODE_TERMS) };
 }
 
 /** Adds `terms` to the required node affinity with AND semantics, keeping the user's terms. */

@@ -4,6 +4,7 @@
 import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { Condition, TrainingRunStatus } from "../api/status.js";
+import type { PriceTable } from "../metrics/capacity-accounting.js";
 
 // ---- What a pass reads and returns ----
 
@@ -117,6 +118,8 @@ export interface OperatorSettings {
   progressReportTimeoutSeconds: number;
   /** Prefixes spec.image must start with (e.g. "registry.example.com/ml/"); empty: any image. */
   allowedImages: readonly string[];
+  /** The price table of cost accounting (status.accounting); unset: GPU-seconds only, no cost. */
+  prices?: PriceTable;
 }
 
 export const DEFAULT_SETTINGS: OperatorSettings = {

@@ -23,10 +23,22 @@ export interface TrainerExit {
 }
 
 export interface Disruption {
-  /** What showed it: a DisruptionTarget reason, a pod reason, PodDeleted or TrainerPreempted. */
+  /** What showed it: a DisruptionTarget reason, a pod reason, PodDeleted, TrainerPreempted or PlannedMove. */
   signal: string;
   /** When the pod was first told to go (epoch ms), when a condition or delete request says so. */
   markedAt?: number;
+  /**
+   * The operator stopped the pod itself, on purpose (a planned move such as the return to
+   * spot): the trainer checkpoints as for a preemption, but it is neither a preemption nor a
+   * failure and counts against no budget.
+   */
+  planned?: true;
+}
+
+/** The operator's own request that the pod stop (a planned move), as the caller knows it. */
+export interface PlannedStop {
+  /** When the operator decided it (epoch ms). */
+  requestedAt: number;
 }
 
 /** Pod reasons the kubelet and node lifecycle controllers use for pods they killed. */
@@ -36,13 +48,22 @@ const DISRUPTED_POD_REASONS = new Set(["Evicted", "Terminated", "Shutdown", "Nod
  * Whether a pod was disrupted (preempted) rather than ending on its own: the one rule for
  * what the operator counts as a preemption and what the recovery metric measures from.
  * Without `exit` (a pod still running) only the signals from outside are read.
+ *
+ * `planned`: the operator asked this pod to stop (a planned move). A delete request or a
+ * trainer that checkpointed and exited as preempted is then that plan (`planned: true`),
+ * while a signal only the node or the cloud gives (DisruptionTarget, a kubelet reason) is
+ * still a preemption that happened to come first.
  */
-export function disruptionOf(pod: PodFacts, exit?: TrainerExit): Disruption | undefined {
+export function disruptionOf(pod: PodFacts, exit?: TrainerExit, planned?: PlannedStop): Disruption | undefined {
   // Exit 0 is a completion even on a pod marked for disruption (kubernetes#115688), unless
   // the summary says otherwise.
   const summaryReason = exit?.summary?.reason;
   if (exit?.code === EXIT_CODES.completed && summaryReason !== "preempted" && summaryReason !== "failed") return undefined;
   const outside = outsideSignal(pod);
+  if (planned !== undefined && (outside === undefined || outside === "PodDeleted")) {
+    const trainerStopped = summaryReason === "preempted" || exit?.code === EXIT_CODES.preempted;
+    if (outside === "PodDeleted" || trainerStopped) return { signal: "PlannedMove", planned: true, ...markedAt(pod) };
+  }
   if (outside !== undefined) return { signal: outside, ...markedAt(pod) };
   // SIGTERM from somewhere the pod does not show (a preStop hook, a node agent).
   if (summaryReason === "preempted" && (exit?.code === EXIT_CODES.preempted || exit?.code === EXIT_CODES.completed)) {

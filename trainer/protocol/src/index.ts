@@ -41,4 +41,4 @@ export {
   type EarlyCheckpoint,
 } from "./checkpoint-request.js";
 export { lostSteps, lostStepsOf, type AttemptSteps, type LostSteps } from "./lost-steps.js";
-export { disruptionOf, type Disruption, type PodFacts, type TrainerExit } from "./disruption.js";
+export { disruptionOf, type Disruption, type PlannedStop, type PodFacts, type TrainerExit } from "./disruption.js";

@@ -1,0 +1,135 @@
+// spec.scheduling.fallback through reconcile: a spot run falls back to on-demand (after
+// preemptions, or when its pod finds no spot node), and returns to spot at a checkpoint as a
+// planned move that is never counted as a preemption.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { V1Pod } from "@kubernetes/client-node";
+import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
+import type { Decision } from "../../operator/src/reconcile/types.js";
+import { T0, aPod, aRun, actionKinds, afterWrite, disruption, eventReasons, pass, running } from "./reconcile-fixtures.js";
+
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+const createdPod = (d: Decision): V1Pod => {
+  const action = d.actions.find((a) => a.kind === "createPod");
+  assert.ok(action && action.kind === "createPod", `a pod was created: ${actionKinds(d).join(", ")}`);
+  return action.pod;
+};
+const nodeKeys = (pod: V1Pod) =>
+  (pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []).flatMap((t) => (t.matchExpressions ?? []).map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`.trim()));
+
+/** Plays passes, each on the status the previous one wrote. */
+function play(run: TrainingRun, steps: { pods: V1Pod[]; now: Date }[]): { run: TrainingRun; decisions: Decision[] } {
+  const decisions: Decision[] = [];
+  for (const step of steps) {
+    const d = pass(run, step.pods, step.now);
+    decisions.push(d);
+    run = afterWrite(run, d);
+  }
+  return { run, decisions };
+}
+
+const reclaimed = (attempt: number) =>
+  aPod(attempt, { phase: "Failed", node: "spot-1", exitCode: 143, summary: { reason: "preempted", step: 100, resumedFromStep: 0, checkpoint: { step: 100 } }, conditions: [disruption("TerminationByKubelet")] });
+
+describe("reconcile: capacity fallback", () => {
+  it("after afterPreemptions the next pod goes to on-demand: no spot terms or tolerations, the clouds' on-demand labels", () => {
+    const { run, decisions } = play(aRun({ scheduling: { spot: true, fallback: { afterPreemptions: 1 } } }), [
+      { pods: [], now: T0 },
+      { pods: [running(1, { startTime: T0 })], now: at(1) },
+      { pods: [reclaimed(1)], now: at(60) },
+    ]);
+    const last = decisions.at(-1)!;
+    assert.ok(eventReasons(last).includes("FellBackToOnDemand"), eventReasons(last).join(", "));
+    const pod = createdPod(last);
+    assert.deepEqual(pod.spec?.tolerations, undefined);
+    assert.ok(nodeKeys(pod).includes("cloud.google.com/gke-provisioning In standard"), nodeKeys(pod).join("; "));
+    assert.ok(!nodeKeys(pod).some((k) => k.includes("gke-spot")), nodeKeys(pod).join("; "));
+    assert.equal(run.status?.preemptions, 1);
+    assert.deepEqual(
+      run.status?.attempts?.map((a) => [a.attempt, a.capacityType, a.capacityReason]),
+      [
+        [1, "spot", "Spec"],
+        [2, "on-demand", "AfterPreemptions"],
+      ],
+    );
+    assert.equal(run.status?.capacity?.moves, 1);
+  });
+
+  it("fallback.onDemandNodeSelector replaces the clouds' on-demand labels", () => {
+    const spec = { scheduling: { spot: true, fallback: { afterPreemptions: 1, onDemandNodeSelector: { pool: "on-demand" } } } };
+    const { decisions } = play(aRun(spec), [
+      { pods: [], now: T0 },
+      { pods: [running(1, { startTime: T0 })], now: at(1) },
+      { pods: [reclaimed(1)], now: at(60) },
+    ]);
+    const pod = createdPod(decisions.at(-1)!);
+    assert.deepEqual(pod.spec?.nodeSelector, { pool: "on-demand" });
+    assert.deepEqual(nodeKeys(pod), []);
+  });
+
+  it("replaces a pod unschedulable on spot for afterPendingSeconds: deleted at once, a move and not a preemption", () => {
+    const pending = aPod(1, { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes", lastTransitionTime: T0 }] });
+    const { run, decisions } = play(aRun({ scheduling: { spot: true, fallback: { afterPendingSeconds: 30 } } }), [
+      { pods: [], now: T0 },
+      { pods: [pending], now: at(10) },
+      { pods: [pending], now: at(30) },
+      { pods: [], now: at(31) },
+    ]);
+    assert.equal(decisions[1]!.requeueAfterMs, 20_000, "looks again when the wait runs out");
+    const replace = decisions[2]!;
+    assert.deepEqual(replace.actions, [{ kind: "deletePod", name: "mnist-1", uid: "pod-uid-1", gracePeriodSeconds: 0, reason: "replaced on on-demand: no spot node" }]);
+    assert.ok(eventReasons(replace).includes("FellBackToOnDemand"));
+    assert.equal(createdPod(decisions[3]!).metadata?.name, "mnist-2");
+    assert.equal(run.status?.preemptions, 0);
+    assert.equal(run.status?.failures, 0);
+    assert.deepEqual(run.status?.attempts?.map((a) => [a.capacityType, a.endReason, a.endDetail]), [
+      ["spot", "Moved", "PendingOnSpot"],
+      ["on-demand", undefined, undefined],
+    ]);
+  });
+
+  it("returns to spot after returnToSpotAfterSeconds at the first checkpoint after the decision: a planned move, no preemption", () => {
+    const checkpoint = (step: number, s: number) => ({ step, totalSteps: 600, resumedFromStep: 100, checkpoint: { step, time: at(s).toISOString(), bytes: 1, reason: "periodic" } });
+    const onDemand = (o: Parameters<typeof aPod>[1]) => aPod(2, { node: "ondemand-a", startTime: at(61), ...o });
+    const { run, decisions } = play(aRun({ scheduling: { spot: true, fallback: { afterPreemptions: 1, returnToSpotAfterSeconds: 60 } } }), [
+      { pods: [], now: T0 },
+      { pods: [running(1, { startTime: T0 })], now: at(1) },
+      { pods: [reclaimed(1)], now: at(60) },
+      { pods: [onDemand({ phase: "Running", progress: checkpoint(150, 90) })], now: at(100) },
+      { pods: [onDemand({ phase: "Running", progress: checkpoint(200, 119) })], now: at(121) },
+      { pods: [onDemand({ phase: "Running", progress: checkpoint(250, 125) })], now: at(126) },
+      {
+        pods: [onDemand({ phase: "Failed", deletedAt: at(151), exitCode: 143, summary: { reason: "preempted", step: 260, resumedFromStep: 100, checkpoint: { step: 260 } } })],
+        now: at(130),
+      },
+    ]);
+    assert.equal(decisions[3]!.requeueAfterMs, 20_000, "looks again when returnToSpotAfterSeconds runs out");
+    assert.ok(eventReasons(decisions[4]!).includes("ReturningToSpot"));
+    assert.deepEqual(actionKinds(decisions[4]!), [], "the checkpoint before the decision is not the boundary");
+    assert.deepEqual(decisions[5]!.actions.map((a) => [a.kind, "gracePeriodSeconds" in a ? a.gracePeriodSeconds : "pod's own"]), [["deletePod", "pod's own"]]);
+    const moved = decisions[6]!;
+    assert.ok(eventReasons(moved).includes("ReturnedToSpot"), eventReasons(moved).join(", "));
+    assert.ok(!eventReasons(moved).includes("Preempted"));
+    assert.equal(run.status?.preemptions, 1, "only the reclaim");
+    assert.equal(run.status?.capacity?.type, "spot");
+    assert.equal(run.status?.capacity?.moves, 2);
+    const third = createdPod(moved);
+    assert.ok(nodeKeys(third).includes("cloud.google.com/gke-spot In true"));
+    assert.deepEqual(run.status?.attempts?.map((a) => [a.capacityType, a.endReason, a.endDetail]), [
+      ["spot", "Preempted", "TerminationByKubelet"],
+      ["on-demand", "Moved", "ReturnToSpot"],
+      ["spot", undefined, undefined],
+    ]);
+  });
+
+  it("a spot run without a fallback policy never moves and keeps no capacity state", () => {
+    const { run, decisions } = play(aRun({ scheduling: { spot: true } }), [
+      { pods: [], now: T0 },
+      { pods: [running(1, { startTime: T0 })], now: at(1) },
+      { pods: [reclaimed(1)], now: at(60) },
+    ]);
+    assert.ok(nodeKeys(createdPod(decisions.at(-1)!)).includes("cloud.google.com/gke-spot In true"));
+    assert.equal(run.status?.capacity, undefined);
+    assert.deepEqual(run.status?.attempts?.map((a) => a.capacityType), ["spot", "spot"]);
+  });
+});
