@@ -231,10 +231,13 @@ async function finished(e: E2E, system: System): Promise<boolean> {
   return (job.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
 }
 
+/** Pods already hit: a pod shutting down stays Running for a moment and must not be hit twice. */
+const disrupted = new Set<string>();
+
 async function runningPod(e: E2E, system: System): Promise<V1Pod | undefined> {
   const selector = system === "resumable" ? `resumable.dev/run=${OBJECT.resumable}` : `batch.kubernetes.io/job-name=${OBJECT[system]}`;
   const pods = (await e.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: selector })).items;
-  return pods.find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp && p.spec?.nodeName);
+  return pods.find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp && p.spec?.nodeName && !disrupted.has(p.metadata!.uid!));
 }
 
 /** Applies one disruption to the system's running pod; a pod not running yet escapes it, as on a real pool. */
@@ -250,6 +253,7 @@ async function disrupt(e: E2E, system: System, kind: "reclaim" | "evict", log: (
       .filter((n) => !n.metadata?.annotations?.["resumable.dev/fault"]);
     if (left.length < 2) how = "evict";
   }
+  disrupted.add(pod.metadata!.uid!);
   const at = Date.now();
   if (how === "reclaim") {
     await e.kubectl(["annotate", "node", node, "resumable.dev/fault=spot-reclaim"]);
@@ -269,10 +273,13 @@ function summarise(system: System, e: E2E, started: number, ended: number, disru
   const completed = last?.summary?.reason === "completed";
   const total = Number(opts.training.totalSteps);
   const stepsComputed = attempts.reduce((n, a) => n + Math.max(0, a.reached - a.resumedFrom), 0);
-  // Useful: what the final state holds (totalSteps when completed; else what the last attempt kept).
-  const usefulSteps = completed ? total : (last?.reached ?? 0);
+  // A pod killed before its first step computed nothing and never said where it resumed from:
+  // lost steps run from one computing attempt to the next.
+  const computing = attempts.filter((a) => a.firstStepAt !== undefined || a.summary !== undefined);
+  // Useful: what the final state holds (totalSteps when completed; given up: what the last computing pod reached).
+  const usefulSteps = completed ? total : (computing.at(-1)?.reached ?? 0);
   let lostSteps = 0;
-  for (let i = 1; i < attempts.length; i++) lostSteps += Math.max(0, attempts[i - 1]!.reached - attempts[i]!.resumedFrom);
+  for (let i = 1; i < computing.length; i++) lostSteps += Math.max(0, computing[i - 1]!.reached - computing[i]!.resumedFrom);
   const recoverySeconds = disruptions.flatMap((d) => {
     const nextStep = attempts.find((a) => a.firstStepAt !== undefined && a.firstStepAt > d.at && a.pod !== d.pod);
     return nextStep ? [(nextStep.firstStepAt! - d.at) / 1000] : [];
