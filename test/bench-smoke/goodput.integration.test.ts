@@ -12,7 +12,7 @@ test("goodput harness: resumable loses no steps to graceful preemptions and ends
   const r = await runGoodput({
     meanIntervalSeconds: 10, everySteps: 40, seed,
     training: { model: "mlp", hiddenUnits: 16, dataset: "synthetic", syntheticExamples: 512, totalSteps: 160, batchSize: 32, seed: 7, backend: "cpu" },
-    nodesPerSystem: 3, reclaimShare: 0.5, maxSeconds: 600,
+    nodesPerSystem: 3, reclaimShare: 0.5, maxSeconds: 600, maxDisruptions: 3,
     log: (l) => console.log(l),
   });
   const by = Object.fromEntries(r.systems.map((s) => [s.system, s]));

@@ -35,6 +35,8 @@ export interface GoodputOptions {
   reclaimShare: number;
   /** job-none is given up after this many seconds (it may never finish under short T). */
   maxSeconds: number;
+  /** Stop the schedule after this many disruptions (a smoke needs a finite one); default: none. */
+  maxDisruptions?: number;
   systems?: readonly System[];
   log?: (line: string) => void;
 }
@@ -161,7 +163,7 @@ function trainingConfig(system: System, opts: GoodputOptions): Record<string, un
 export async function runGoodput(opts: GoodputOptions): Promise<GoodputResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const systems = opts.systems ?? SYSTEMS;
-  const schedule = preemptionSchedule(opts.seed, opts.meanIntervalSeconds, opts.maxSeconds, opts.reclaimShare);
+  const schedule = preemptionSchedule(opts.seed, opts.meanIntervalSeconds, opts.maxSeconds, opts.reclaimShare).slice(0, opts.maxDisruptions);
   const nodesFile = join((await import("node:os")).tmpdir(), `goodput-nodes-${process.pid}.json`);
   writeFileSync(nodesFile, JSON.stringify(nodesFor(systems, opts.nodesPerSystem)));
   const e = await startE2E({ nodesFile });

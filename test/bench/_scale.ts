@@ -213,15 +213,24 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const pods = new Map<string, PodSeen>();
     const kc = new KubeConfig();
     kc.loadFromFile(e.cluster.kubeconfig);
-    const req = await new Watch(kc).watch(`/api/v1/namespaces/${NAMESPACE}/pods`, { labelSelector: "resumable.dev/run" }, (type: string, pod: V1Pod) => {
+    const onEvent = (type: string, pod: V1Pod) => {
       const name = pod.metadata!.name!;
       const seen = pods.get(name) ?? { run: pod.metadata!.labels!["resumable.dev/run"]!, name, addedAt: Date.now() };
       seen.node = pod.spec?.nodeName ?? seen.node;
       seen.phase = type === "DELETED" ? "Deleted" : pod.status?.phase;
       if (seen.phase === "Running" && seen.runningAt === undefined) seen.runningAt = Date.now();
       pods.set(name, seen);
-    }, () => undefined);
-    stopWatch = () => req.abort();
+    };
+    // A watch that ends (timeout, error) is started again: a stale map would miss pods.
+    let watching = true;
+    let current: { abort(): void } | undefined;
+    const watch = async (): Promise<void> => {
+      if (!watching) return;
+      current = await new Watch(kc).watch(`/api/v1/namespaces/${NAMESPACE}/pods`, { labelSelector: "resumable.dev/run" }, onEvent,
+        () => { if (watching) setTimeout(() => void watch(), 200); });
+    };
+    await watch();
+    stopWatch = () => { watching = false; current?.abort(); };
     const runs = Array.from({ length: opts.runs }, (_, i) => `run-${String(i).padStart(4, "0")}`);
 
     // 1. Every run applied at once.
@@ -295,7 +304,10 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const rand = seededRandom(opts.seed);
     const shuffled = [...nodes].sort(() => rand() - 0.5);
     const reclaimed = new Set(shuffled.slice(0, Math.round(opts.nodes * opts.reclaimShare)));
-    const victims = [...pods.values()].filter((p) => p.phase === "Running" && p.node && reclaimed.has(p.node));
+    // From a fresh list, not the watch's map: the wave must hit exactly what runs there now.
+    const listed = (await e.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: "resumable.dev/run" })).items;
+    const victims = listed.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp && reclaimed.has(p.spec?.nodeName ?? ""))
+      .map((p) => ({ name: p.metadata!.name!, run: p.metadata!.labels!["resumable.dev/run"]! }));
     const affected = new Set(victims.map((v) => v.run));
     const waveAt = Date.now();
     await pool(victims, 16, (p) => shutDownPod(e, p.name));
