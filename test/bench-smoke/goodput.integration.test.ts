@@ -20,7 +20,8 @@ test("goodput harness: resumable loses no steps to graceful preemptions and ends
   assert.ok(res.completed, "the TrainingRun completed");
   assert.ok(res.preemptions > 0, `the schedule hit the TrainingRun (seed ${seed}): ${JSON.stringify(r.schedule)}`);
   assert.equal(res.lostSteps, 0, `no step lost to ${res.preemptions} graceful preemptions: ${JSON.stringify(res.attempts.map((a) => [a.resumedFrom, a.reached]))}`);
-  assert.ok(res.attempts.slice(1).every((a) => a.resumedFrom > 0), "every later attempt resumed from a checkpoint");
+  // Exactly where the previous attempt stopped (step 0 when it was preempted while still loading).
+  assert.ok(res.attempts.slice(1).every((a, i) => a.resumedFrom === res.attempts[i]!.reached), "every later attempt resumed where the previous one stopped");
   assert.equal(res.weightsSha256, r.twinSha256, "bit-identical to the uninterrupted twin");
   assert.equal(res.goodput, 1);
   for (const s of r.systems) {
