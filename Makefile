@@ -10,7 +10,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
-.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench clean images
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench bench-scale clean images
 
 all: build
 
@@ -26,6 +26,7 @@ build: setup
 binaries:
 	bash test/cluster/build.sh >/dev/null
 	bash test/s3/build.sh >/dev/null
+	bash test/kwok/build.sh >/dev/null
 
 lint: setup
 	npx eslint .
@@ -69,7 +70,12 @@ demo: build
 	$(NODE_TS) examples/demo.ts
 
 bench: build binaries
-	@for b in $$(find test/bench -name '*.ts' -not -name '_*' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
+	@for b in $$(find test/bench -name '*.ts' -not -name '_*' -not -name 'scale.ts' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
+
+# A thousand TrainingRuns on 200 KWOK nodes with the real operator (test/bench/scale.ts; knobs
+# SCALE_RUNS, SCALE_NODES, SCALE_STEADY_SECONDS, SCALE_SEED). Not in make bench: tens of minutes.
+bench-scale: build binaries
+	$(NODE_TS) test/bench/scale.ts
 
 # The trainer and operator images, built by a real Docker engine (started if none
 # answers) on node:20-slim or a locally built equivalent; prints their sizes,

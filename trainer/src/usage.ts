@@ -18,5 +18,7 @@ Environment:
   RESUMABLE_TERMINATION_LOG   where the summary is written (default /dev/termination-log)
   RESUMABLE_METRICS_PORT      metrics port (default 9090; 0 turns metrics off)
   RESUMABLE_PROGRESS_SECONDS  seconds between progress reports (default 5)
+  RESUMABLE_SIGTERM           flush (default): final checkpoint on SIGTERM, exit 143; die: no
+                              handler, killed at once (a benchmark baseline, not for real runs)
 
 Exit codes: 0 completed, 1 failed, 2 bad config, 3 fenced, 143 preempted (SIGTERM).`;

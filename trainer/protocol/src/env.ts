@@ -31,7 +31,18 @@ export const ENV = {
   serviceAccountDir: "RESUMABLE_SERVICEACCOUNT_DIR",
   /** The projected file holding the checkpoint request (default CHECKPOINT_REQUEST_FILE); empty: off. */
   checkpointRequestFile: "RESUMABLE_CHECKPOINT_REQUEST_FILE",
+  /**
+   * Baseline mode for comparisons (test/bench/goodput.ts), never set by the operator:
+   * "flush" (default) stops at the next step boundary with a final checkpoint and exit 143;
+   * "die" installs no SIGTERM handler, so the process dies at once (143) without a final
+   * checkpoint, as a training script that only checkpoints every N steps does.
+   */
+  sigterm: "RESUMABLE_SIGTERM",
 } as const;
+
+/** The values of RESUMABLE_SIGTERM (ENV.sigterm). */
+export const SIGTERM_MODES = ["flush", "die"] as const;
+export type SigtermMode = (typeof SIGTERM_MODES)[number];
 
 /** What the operator sets on every trainer pod, in this order. */
 export const OPERATOR_ENV_NAMES = [

@@ -1,4 +1,4 @@
-import { CHECKPOINT_REQUEST_FILE, ENV } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_FILE, ENV, SIGTERM_MODES, type SigtermMode } from "@resumable/protocol";
 import { ConfigError } from "./errors.js";
 
 /** Everything the trainer reads from its environment (see docs/trainer-protocol.md). */
@@ -17,6 +17,8 @@ export interface TrainerEnv {
   pod: { name: string; namespace: string } | undefined;
   metrics: { host: string | undefined; port: number };
   progressSeconds: number;
+  /** RESUMABLE_SIGTERM: "die" is the benchmarks' baseline without a final flush (signals/stop.ts). */
+  sigterm: SigtermMode;
   /** The API server and service-account files for progress reports; undefined when not in a pod. */
   apiServer: { host: string; port: string; serviceAccountDir: string } | undefined;
   /** The projected checkpoint-request file; undefined when turned off (set to ""). */
@@ -76,6 +78,7 @@ export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
         : undefined,
     metrics: { host: env[ENV.podIp] || undefined, port: optionalInt(env, ENV.metricsPort, 0) ?? 9090 },
     progressSeconds: optionalInt(env, ENV.progressSeconds, 1) ?? 5,
+    sigterm: sigtermMode(env),
     apiServer:
       host && port
         ? {
@@ -96,6 +99,14 @@ function optionalInt(env: NodeJS.ProcessEnv, name: string, min: number): number 
     throw new ConfigError(`${name}=${JSON.stringify(text)}: expected an integer >= ${min}`);
   }
   return value;
+}
+
+function sigtermMode(env: NodeJS.ProcessEnv): SigtermMode {
+  const text = env[ENV.sigterm];
+  if (text === undefined || text === "") return "flush";
+  const mode = SIGTERM_MODES.find((m) => m === text);
+  if (!mode) throw new ConfigError(`${ENV.sigterm}=${JSON.stringify(text)}: expected ${SIGTERM_MODES.join(" or ")}`);
+  return mode;
 }
 
 function optionalBoolean(env: NodeJS.ProcessEnv, name: string): boolean {

@@ -1,3 +1,5 @@
+import { ENV } from "@resumable/protocol";
+
 /**
  * SIGTERM and SIGINT ask training to stop at the next step boundary; nothing is interrupted
  * mid-step or mid-write. Installed first thing at start-up (before tfjs loads), so a signal
@@ -23,8 +25,14 @@ export class StopRequest {
   }
 }
 
-export function installStopHandlers(): StopRequest {
+/**
+ * With RESUMABLE_SIGTERM=die (the benchmarks' baseline of a script that does not handle
+ * SIGTERM) no SIGTERM handler is installed: the process dies at once, 143, no final checkpoint.
+ * An unknown value installs the handler; readEnv then refuses it as a config error.
+ */
+export function installStopHandlers(env: NodeJS.ProcessEnv = process.env): StopRequest {
   const stop = new StopRequest();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => stop.request(signal));
+  const signals = env[ENV.sigterm] === "die" ? (["SIGINT"] as const) : (["SIGTERM", "SIGINT"] as const);
+  for (const signal of signals) process.on(signal, () => stop.request(signal));
   return stop;
 }

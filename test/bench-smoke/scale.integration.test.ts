@@ -1,0 +1,23 @@
+// The scale harness of make bench-scale (test/bench/_scale.ts), small: 50 runs on KWOK nodes
+// with the real operator, checked for correctness, never for timing: every run gets its first
+// pod, a reclaim wave gives every affected run exactly one preemption and a next pod, and no
+// other run is touched. Builds KWOK (test/kwok/build.sh) when the cache lacks it.
+// SCALE_SMOKE_SEED reproduces the wave.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { runScale } from "../bench/_scale.js";
+
+const seed = Number(process.env.SCALE_SMOKE_SEED ?? 5);
+
+test("scale harness: 50 runs on KWOK nodes all start; a reclaim wave preempts each affected run once and no other", { timeout: 30 * 60_000 }, async () => {
+  console.log(`scale smoke seed ${seed} (SCALE_SMOKE_SEED reproduces it)`);
+  const r = await runScale({ runs: 50, nodes: 20, reclaimShare: 0.2, steadySeconds: 20, progressSeconds: 10, seed, log: (l) => console.log(l) });
+  assert.equal(r.apply.firstPod.n, 50, "every run got its first pod");
+  assert.ok(r.apply.reconcileHistogram.n >= 50, "the operator's reconcile histogram counted every run");
+  assert.ok(r.wave.affectedRuns > 0, `the wave hit some runs (seed ${seed})`);
+  assert.equal(r.wave.nextPod.n, r.wave.affectedRuns, "every affected run got its next pod");
+  assert.deepEqual(r.wave.missed, [], "no affected run missed (each has preemptions = 1)");
+  assert.deepEqual(r.wave.countedTwice, [], "no run counted twice");
+  assert.deepEqual(r.wave.unaffectedPreempted, [], "no unaffected run preempted");
+  assert.ok(r.steady.progressPatchesPerSecond > 0, "progress was reported");
+});

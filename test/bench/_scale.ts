@@ -1,0 +1,385 @@
+// The fleet at scale (test/bench/scale.ts runs it at size, test/bench-smoke/ small): the real
+// control plane, KWOK playing N fake spot GPU nodes (pods go Running at once, node leases
+// renewed), the real operator as a process with its real flags, and this process playing
+// the trainers: it writes the progress annotation per the trainer protocol and, on a reclaim,
+// ends each pod as graceful node shutdown and the trainer do (Failed, DisruptionTarget
+// TerminationByKubelet, exit 143, a preempted summary as termination message), then deletes
+// the Node as the cloud would.
+//
+// The operator talks to the apiserver as its own ServiceAccount, matched by a FlowSchema of
+// its own, so the apiserver's APF counters give exactly the operator's requests.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeConfig, PatchStrategy, setHeaderOptions, Watch, type V1Pod } from "@kubernetes/client-node";
+import { PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { startE2E, NAMESPACE, type E2E } from "../e2e/harness.js";
+import { seededRandom } from "./_goodput.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const FAKE = "kwok.x-k8s.io/node";
+const SA = "bench-operator";
+
+export interface ScaleOptions {
+  nodes: number;
+  runs: number;
+  /** Share of nodes reclaimed in the wave. */
+  reclaimShare: number;
+  /** Seconds of steady progress reporting (every 10 s per run). */
+  steadySeconds: number;
+  progressSeconds: number;
+  seed: number;
+  log?: (l: string) => void;
+}
+
+export interface Quantiles { p50: number; p99: number; max: number; n: number }
+
+export interface ScaleResult {
+  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; cpuSeconds: number; seconds: number };
+  wave: { nodes: number; affectedRuns: number; nextPod: Quantiles; missed: string[]; countedTwice: string[]; unaffectedPreempted: string[] };
+  steady: { seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; rssMb: number };
+}
+
+export function quantiles(xs: number[]): Quantiles {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: s.at(-1) ?? NaN, n: s.length };
+}
+
+/** The KWOK binary, built by test/kwok/build.sh into the cache when missing (minutes, once). */
+export function kwokBinary(): string {
+  const dir = execFileSync("bash", [join(repo, "test/kwok/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1)!;
+  return join(dir, "kwok");
+}
+
+/**
+ * KWOK's own default stages (what kwokctl gives a cluster), read from the pinned module in the
+ * Go module cache rather than copied into this repo: nodes initialise and renew leases, pods
+ * go Running, a deleted pod goes at once.
+ */
+function stagesFile(dir: string): string {
+  const info = JSON.parse(execFileSync("go", ["mod", "download", "-json", "sigs.k8s.io/kwok"], { cwd: join(repo, "test/kwok/module"), encoding: "utf8" })) as { Dir: string };
+  const parts = ["node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml", "pod/fast/pod-ready.yaml", "pod/fast/pod-delete.yaml"];
+  const file = join(dir, "kwok-stages.yaml");
+  writeFileSync(file, parts.map((p) => readFileSync(join(info.Dir, "kustomize/stage", p), "utf8")).join("\n---\n"));
+  return file;
+}
+
+function fakeNode(name: string, zone: string) {
+  const capacity = { cpu: "64", memory: "256Gi", pods: "110", "nvidia.com/gpu": "8" };
+  return {
+    apiVersion: "v1", kind: "Node",
+    metadata: {
+      name,
+      annotations: { [FAKE]: "fake" },
+      labels: {
+        "cloud.google.com/gke-spot": "true", "cloud.google.com/gke-provisioning": "spot",
+        "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "topology.kubernetes.io/zone": zone, type: "kwok",
+      },
+    },
+    spec: { taints: [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }] },
+    status: { capacity, allocatable: capacity },
+  };
+}
+
+/** A token kubeconfig for the operator's own ServiceAccount, and the FlowSchema that counts it. */
+async function operatorIdentity(e: E2E, dir: string): Promise<string> {
+  await e.kubectl(["apply", "-f", "-"], JSON.stringify({
+    apiVersion: "v1", kind: "List", items: [
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NAMESPACE } },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: SA },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subjects: [{ kind: "ServiceAccount", name: SA, namespace: NAMESPACE }],
+      },
+      {
+        apiVersion: "flowcontrol.apiserver.k8s.io/v1", kind: "FlowSchema", metadata: { name: SA },
+        spec: {
+          matchingPrecedence: 500, priorityLevelConfiguration: { name: "workload-high" },
+          distinguisherMethod: { type: "ByUser" },
+          rules: [{
+            subjects: [{ kind: "ServiceAccount", serviceAccount: { name: SA, namespace: NAMESPACE } }],
+            resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"], namespaces: ["*"], clusterScope: true }],
+            nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
+          }],
+        },
+      },
+    ],
+  }));
+  const token = (await e.kubectl(["create", "token", SA, "-n", NAMESPACE, "--duration=24h"])).trim();
+  const kc = new KubeConfig();
+  kc.loadFromFile(e.cluster.kubeconfig);
+  const cluster = kc.getCurrentCluster()!;
+  const file = join(dir, "operator.kubeconfig");
+  writeFileSync(file, JSON.stringify({
+    apiVersion: "v1", kind: "Config", "current-context": "op",
+    clusters: [{ name: "c", cluster: { server: cluster.server, "certificate-authority-data": cluster.caData ?? Buffer.from(readFileSync(cluster.caFile!)).toString("base64") } }],
+    users: [{ name: "op", user: { token } }],
+    contexts: [{ name: "op", context: { cluster: "c", user: "op" } }],
+  }));
+  return file;
+}
+
+/** apiserver counters: requests dispatched for the operator's FlowSchema, TrainingRun status writes. */
+async function apiserverCounters(e: E2E): Promise<{ operator: number; statusWrites: number }> {
+  const text = await e.kubectl(["get", "--raw", "/metrics"]);
+  let operator = 0;
+  let statusWrites = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("apiserver_flowcontrol_dispatched_requests_total{") && line.includes(`flow_schema="${SA}"`)) operator += Number(line.split(" ").at(-1));
+    if (line.startsWith("apiserver_request_total{") && line.includes('resource="trainingruns"') && line.includes('subresource="status"') && /verb="(PATCH|UPDATE|APPLY)"/.test(line)) {
+      statusWrites += Number(line.split(" ").at(-1));
+    }
+  }
+  return { operator, statusWrites };
+}
+
+function processUsage(pid: number): { rssMb: number; cpuSeconds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  return { rssMb: rssKb / 1024, cpuSeconds: ticks / 100 };
+}
+
+async function operatorMetrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** p50/p99 from a Prometheus histogram's cumulative buckets (upper bound of the bucket reached). */
+export function histogramQuantiles(text: string, name: string): Quantiles {
+  const buckets = text.split("\n").filter((l) => l.startsWith(`${name}_bucket{`)).map((l) => {
+    const le = /le="([^"]+)"/.exec(l)![1]!;
+    return { le: le === "+Inf" ? Infinity : Number(le), count: Number(l.split(" ").at(-1)) };
+  });
+  // Sum across label sets (e.g. result="ok"/"error") per bound.
+  const byLe = new Map<number, number>();
+  for (const b of buckets) byLe.set(b.le, (byLe.get(b.le) ?? 0) + b.count);
+  const sorted = [...byLe.entries()].sort((a, b) => a[0] - b[0]);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  const q = (p: number) => sorted.find(([, c]) => c >= p * total)?.[0] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), max: q(1), n: total };
+}
+
+interface PodSeen { run: string; name: string; node?: string; addedAt: number; runningAt?: number; phase?: string }
+
+export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const kwok = kwokBinary();
+  const e = await startE2E({ withKubelet: false, startOperator: false });
+  const dir = e.cluster.stateDir;
+  let kwokProc: ChildProcess | undefined;
+  let operator: ChildProcess | undefined;
+  let stopWatch: (() => void) | undefined;
+  try {
+    // One shared, pre-bound checkpoint claim: nothing mounts it (no kubelet), the scheduler only needs it bound.
+    await e.kubectl(["apply", "-f", "-"], JSON.stringify({
+      apiVersion: "v1", kind: "List", items: [
+        { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "scale-ckpt" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteMany"], storageClassName: "manual", hostPath: { path: join(dir, "ckpt") }, claimRef: { namespace: NAMESPACE, name: "scale-ckpt" } } },
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "scale-ckpt", namespace: NAMESPACE }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "manual", volumeName: "scale-ckpt", resources: { requests: { storage: "1Gi" } } } },
+      ],
+    }));
+    const nodes = Array.from({ length: opts.nodes }, (_, i) => `kwok-spot-${i}`);
+    await e.kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: nodes.map((n, i) => fakeNode(n, `zone-${i % 3}`)) }));
+    kwokProc = spawn(kwok, [
+      "--kubeconfig", e.cluster.kubeconfig, "--manage-all-nodes=false", `--manage-nodes-with-annotation-selector=${FAKE}=fake`,
+      "--cidr=10.64.0.0/12", "--node-lease-duration-seconds=20", "--node-ip=10.63.0.1", "--config", stagesFile(dir),
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    const kwokLog = createWriteStream(join(dir, "logs", "kwok.log"));
+    kwokProc.stdout!.pipe(kwokLog);
+    kwokProc.stderr!.pipe(kwokLog);
+    await waitFor("every fake node Ready", async () => {
+      const list = JSON.parse(await e.kubectl(["get", "nodes", "-l", "type=kwok", "-o", "json"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+      return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === opts.nodes;
+    }, 180_000);
+
+    const kubeconfig = await operatorIdentity(e, dir);
+    const opLog = createWriteStream(e.operatorLog, { flags: "a" });
+    operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"),
+      "--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer", "--leader-elect=false"],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
+    operator.stdout!.pipe(opLog);
+    operator.stderr!.pipe(opLog);
+    const port = await waitFor("the operator's metrics port", async () => {
+      const m = existsSync(e.operatorLog) ? /"metricsPort":(\d+)/.exec(readFileSync(e.operatorLog, "utf8")) : null;
+      return m ? Number(m[1]) : undefined;
+    }, 120_000);
+    await waitFor("the operator reconciling", async () => /"reconciling"/.test(readFileSync(e.operatorLog, "utf8")), 120_000);
+
+    // The driver's view of pods: when each was first seen, when Running, on which node.
+    const pods = new Map<string, PodSeen>();
+    const kc = new KubeConfig();
+    kc.loadFromFile(e.cluster.kubeconfig);
+    const onEvent = (type: string, pod: V1Pod) => {
+      const name = pod.metadata!.name!;
+      const seen = pods.get(name) ?? { run: pod.metadata!.labels!["resumable.dev/run"]!, name, addedAt: Date.now() };
+      seen.node = pod.spec?.nodeName ?? seen.node;
+      seen.phase = type === "DELETED" ? "Deleted" : pod.status?.phase;
+      if (seen.phase === "Running" && seen.runningAt === undefined) seen.runningAt = Date.now();
+      pods.set(name, seen);
+    };
+    // A watch that ends (timeout, error) is started again: a stale map would miss pods.
+    let watching = true;
+    let current: { abort(): void } | undefined;
+    const watch = async (): Promise<void> => {
+      if (!watching) return;
+      current = await new Watch(kc).watch(`/api/v1/namespaces/${NAMESPACE}/pods`, { labelSelector: "resumable.dev/run" }, onEvent,
+        () => { if (watching) setTimeout(() => void watch(), 200); });
+    };
+    await watch();
+    stopWatch = () => { watching = false; current?.abort(); };
+    const runs = Array.from({ length: opts.runs }, (_, i) => `run-${String(i).padStart(4, "0")}`);
+
+    // 1. Every run applied at once.
+    const before = await apiserverCounters(e);
+    const cpuBefore = processUsage(operator.pid!).cpuSeconds;
+    const appliedAt = Date.now();
+    await pool(runs, 16, (name) => e.custom.createNamespacedCustomObject({
+      group: "resumable.dev", version: "v1alpha1", namespace: NAMESPACE, plural: "trainingruns",
+      body: {
+        apiVersion: "resumable.dev/v1alpha1", kind: "TrainingRun", metadata: { name, namespace: NAMESPACE },
+        spec: {
+          training: { model: "mlp", dataset: "synthetic", totalSteps: 1_000_000, backend: "cpu" },
+          checkpoint: { claimName: "scale-ckpt" },
+          scheduling: { spot: true },
+          resources: { limits: { "nvidia.com/gpu": "1" }, requests: { "nvidia.com/gpu": "1" } },
+        },
+      },
+    }));
+    log(`applied ${runs.length} runs in ${((Date.now() - appliedAt) / 1000).toFixed(1)} s`);
+    const firstPodOf = (run: string) => [...pods.values()].filter((p) => p.run === run).sort((a, b) => a.addedAt - b.addedAt)[0];
+    await waitFor("every run's first pod Running", async () => runs.every((r) => firstPodOf(r)?.runningAt !== undefined), 20 * 60_000);
+    const firstPod = quantiles(runs.map((r) => (firstPodOf(r)!.addedAt - appliedAt) / 1000));
+    const applySeconds = (Date.now() - appliedAt) / 1000;
+    const afterApply = await apiserverCounters(e);
+    const usage = processUsage(operator.pid!);
+    const apply = {
+      firstPod,
+      allWithinSeconds: firstPod.max,
+      reconcileHistogram: histogramQuantiles(await operatorMetrics(port), "resumable_reconcile_duration_seconds"),
+      operatorRequestsPerSecond: (afterApply.operator - before.operator) / applySeconds,
+      rssMb: usage.rssMb,
+      cpuSeconds: usage.cpuSeconds - cpuBefore,
+      seconds: applySeconds,
+    };
+    log(`apply: ${JSON.stringify(apply)}`);
+
+    // 2. Steady state: every running pod reports progress every progressSeconds.
+    const steadyStart = await apiserverCounters(e);
+    const steadyCpu = processUsage(operator.pid!).cpuSeconds;
+    const startedAt = Date.now();
+    let patches = 0;
+    let maxDepth = 0;
+    let round = 0;
+    while (Date.now() - startedAt < opts.steadySeconds * 1000) {
+      round++;
+      const roundStart = Date.now();
+      const live = [...pods.values()].filter((p) => p.phase === "Running");
+      await pool(live, 16, async (p) => {
+        await reportProgress(e, p.name, round * 100);
+        patches++;
+      });
+      const depth = /^resumable_workqueue_depth(?:\{[^}]*\})? (\S+)/m.exec(await operatorMetrics(port));
+      maxDepth = Math.max(maxDepth, Number(depth?.[1] ?? 0));
+      await sleep(Math.max(0, opts.progressSeconds * 1000 - (Date.now() - roundStart)));
+    }
+    const steadySeconds = (Date.now() - startedAt) / 1000;
+    const steadyEnd = await apiserverCounters(e);
+    const steadyUsage = processUsage(operator.pid!);
+    const steady = {
+      seconds: steadySeconds,
+      statusWritesPerSecond: (steadyEnd.statusWrites - steadyStart.statusWrites) / steadySeconds,
+      progressPatchesPerSecond: patches / steadySeconds,
+      operatorRequestsPerSecond: (steadyEnd.operator - steadyStart.operator) / steadySeconds,
+      maxWorkqueueDepth: maxDepth,
+      cpuSecondsPerSecond: (steadyUsage.cpuSeconds - steadyCpu) / steadySeconds,
+      rssMb: steadyUsage.rssMb,
+    };
+    log(`steady: ${JSON.stringify(steady)}`);
+
+    // 3. A reclaim wave: a seeded share of the nodes shut down gracefully at once.
+    const rand = seededRandom(opts.seed);
+    const shuffled = [...nodes].sort(() => rand() - 0.5);
+    const reclaimed = new Set(shuffled.slice(0, Math.round(opts.nodes * opts.reclaimShare)));
+    // From a fresh list, not the watch's map: the wave must hit exactly what runs there now.
+    const listed = (await e.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: "resumable.dev/run" })).items;
+    const victims = listed.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp && reclaimed.has(p.spec?.nodeName ?? ""))
+      .map((p) => ({ name: p.metadata!.name!, run: p.metadata!.labels!["resumable.dev/run"]! }));
+    const affected = new Set(victims.map((v) => v.run));
+    const waveAt = Date.now();
+    await pool(victims, 16, (p) => shutDownPod(e, p.name));
+    await pool([...reclaimed], 16, (n) => e.kubectl(["delete", "node", n, "--wait=false"]));
+    log(`wave: ${reclaimed.size} nodes, ${victims.length} pods of ${affected.size} runs`);
+    const nextPodOf = (run: string) => [...pods.values()].find((p) => p.run === run && p.addedAt > waveAt && p.runningAt !== undefined);
+    await waitFor("every affected run's next pod Running", async () => [...affected].every((r) => nextPodOf(r)), 10 * 60_000).catch((err: Error) => log(err.message));
+    const nextPod = quantiles([...affected].flatMap((r) => { const p = nextPodOf(r); return p ? [(p.addedAt - waveAt) / 1000] : []; }));
+    await sleep(3000); // let any double count show
+    const statuses = await pool(runs, 16, async (r) => ({ r, s: (await e.getRun(r)).status }));
+    const wave = {
+      nodes: reclaimed.size,
+      affectedRuns: affected.size,
+      nextPod,
+      missed: [...affected].filter((r) => !nextPodOf(r) || statuses.find((x) => x.r === r)?.s?.preemptions !== 1),
+      countedTwice: statuses.filter((x) => (x.s?.preemptions ?? 0) > 1).map((x) => x.r),
+      unaffectedPreempted: statuses.filter((x) => !affected.has(x.r) && (x.s?.preemptions ?? 0) > 0).map((x) => x.r),
+    };
+    log(`wave: ${JSON.stringify({ ...wave, missed: wave.missed.length, countedTwice: wave.countedTwice.length })}`);
+    return { apply, wave, steady };
+  } finally {
+    stopWatch?.();
+    operator?.kill("SIGKILL");
+    kwokProc?.kill("SIGTERM");
+    await e.stop();
+  }
+}
+
+/** The trainer's progress report: a merge patch of the protocol annotation on its own pod. */
+async function reportProgress(e: E2E, pod: string, step: number): Promise<void> {
+  await e.core.patchNamespacedPod({
+    name: pod, namespace: NAMESPACE,
+    body: { metadata: { annotations: { [PROGRESS_ANNOTATION]: JSON.stringify({ step, totalSteps: 1_000_000, resumedFromStep: null, updatedAt: new Date().toISOString() }) } } },
+  }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch)).catch(() => undefined);
+}
+
+const SHUTDOWN_MESSAGE = "Pod was terminated in response to imminent node shutdown.";
+
+/** What graceful node shutdown and a flushing trainer leave: Failed, DisruptionTarget, 143, a preempted summary. */
+async function shutDownPod(e: E2E, name: string): Promise<void> {
+  const now = new Date().toISOString();
+  const summary = JSON.stringify({ reason: "preempted", step: 100, resumedFromStep: null, checkpoint: { step: 100 } });
+  await e.kubectl(["patch", "pod", name, "-n", NAMESPACE, "--subresource=status", "--type=strategic", "-p", JSON.stringify({
+    status: {
+      phase: "Failed", reason: "Terminated", message: SHUTDOWN_MESSAGE,
+      conditions: [
+        { type: "DisruptionTarget", status: "True", reason: "TerminationByKubelet", message: SHUTDOWN_MESSAGE, lastTransitionTime: now },
+        { type: "Ready", status: "False", lastTransitionTime: now },
+      ],
+      containerStatuses: [{ name: "trainer", ready: false, restartCount: 0, image: "resumable/trainer", imageID: "", state: { terminated: { exitCode: 143, reason: "Error", message: summary, startedAt: now, finishedAt: now } } }],
+    },
+  })]);
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  }));
+  return out;
+}

@@ -1,0 +1,52 @@
+// A thousand runs at once against the real control plane, KWOK nodes and the real operator
+// (see _scale.ts). Not part of make bench (it needs KWOK, built once by test/kwok/build.sh):
+//
+//   make bench-scale    or    node --import tsx test/bench/scale.ts
+//   knobs: SCALE_RUNS (1000), SCALE_NODES (200), SCALE_RECLAIM_SHARE (0.2),
+//          SCALE_STEADY_SECONDS (600), SCALE_PROGRESS_SECONDS (10), SCALE_SEED (random; printed)
+import { table } from "./_util.js";
+import { runScale } from "./_scale.js";
+
+const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const opts = {
+  runs: num("SCALE_RUNS", 1000),
+  nodes: num("SCALE_NODES", 200),
+  reclaimShare: num("SCALE_RECLAIM_SHARE", 0.2),
+  steadySeconds: num("SCALE_STEADY_SECONDS", 600),
+  progressSeconds: num("SCALE_PROGRESS_SECONDS", 10),
+  seed: num("SCALE_SEED", Math.floor(Math.random() * 2 ** 31)),
+};
+console.log(`scale: ${JSON.stringify(opts)} (SCALE_SEED=${opts.seed} reproduces the wave)`);
+const r = await runScale(opts);
+const GOALS = { reconcileP99: 0.1, firstPodSeconds: 60, waveP99: 30, rssMb: 200 };
+
+console.log(`\n${opts.runs} runs applied at once\n`);
+console.log(table(["measure", "p50", "p99", "max", "n"], [
+  ["apply → first pod (driver clock), s", r.apply.firstPod.p50, r.apply.firstPod.p99, r.apply.firstPod.max, r.apply.firstPod.n],
+  ["reconcile duration (operator histogram, bucket bound), s", r.apply.reconcileHistogram.p50, r.apply.reconcileHistogram.p99, r.apply.reconcileHistogram.max, r.apply.reconcileHistogram.n],
+]));
+console.log(`operator: ${r.apply.operatorRequestsPerSecond.toFixed(1)} apiserver requests/s over ${r.apply.seconds.toFixed(0)} s, RSS ${r.apply.rssMb.toFixed(0)} MB, CPU ${r.apply.cpuSeconds.toFixed(1)} s`);
+
+console.log(`\nSteady state: ${opts.runs} runs reporting every ${opts.progressSeconds} s for ${r.steady.seconds.toFixed(0)} s\n`);
+console.log(table(["measure", "value"], [
+  ["progress patches/s (driver)", r.steady.progressPatchesPerSecond],
+  ["TrainingRun status writes/s (apiserver)", r.steady.statusWritesPerSecond],
+  ["operator apiserver requests/s", r.steady.operatorRequestsPerSecond],
+  ["max workqueue depth", r.steady.maxWorkqueueDepth],
+  ["operator CPU s per s", r.steady.cpuSecondsPerSecond],
+  ["operator RSS MB", r.steady.rssMb],
+]));
+
+console.log(`\nReclaim wave: ${r.wave.nodes} nodes, ${r.wave.affectedRuns} runs affected\n`);
+console.log(table(["measure", "p50", "p99", "max", "n"], [
+  ["wave → next pod, s", r.wave.nextPod.p50, r.wave.nextPod.p99, r.wave.nextPod.max, r.wave.nextPod.n],
+]));
+console.log(`missed: ${r.wave.missed.length}, counted twice: ${r.wave.countedTwice.length}, unaffected but preempted: ${r.wave.unaffectedPreempted.length}`);
+
+const rss = Math.max(r.apply.rssMb, r.steady.rssMb);
+console.log(`\n${table(["goal", "measured", "goal", "ratio (≤ 1 meets it)"], [
+  ["reconcile p99 (histogram bound)", `${r.apply.reconcileHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.reconcileHistogram.p99 / GOALS.reconcileP99],
+  ["every run's first pod after the apply", `${r.apply.firstPod.max.toFixed(1)} s`, `${GOALS.firstPodSeconds} s`, r.apply.firstPod.max / GOALS.firstPodSeconds],
+  ["reclaim wave: next pod p99", `${r.wave.nextPod.p99.toFixed(1)} s`, `${GOALS.waveP99} s`, r.wave.nextPod.p99 / GOALS.waveP99],
+  ["operator RSS", `${rss.toFixed(0)} MB`, `${GOALS.rssMb} MB`, rss / GOALS.rssMb],
+])}`);
