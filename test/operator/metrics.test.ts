@@ -87,6 +87,27 @@ describe("RunObserver", () => {
     assert.equal(await value(metrics, "resumable_failures_total", { reason: "Other" }), 1, "free text never becomes a label");
   });
 
+  it("counts a reclaim notice, its early checkpoint and its lead time once each, by a bounded source", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const running: TrainingRunStatus = { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] };
+    const noticed: TrainingRunStatus = { attempt: 1, attempts: [{ attempt: 1, pod: "r-1", noticeAt: t(10), noticeSource: "aws-spot-itn" }] };
+    const saved: TrainingRunStatus = { attempt: 1, attempts: [{ ...noticed.attempts![0]!, earlyCheckpointStep: 42 }] };
+    const ended: TrainingRunStatus = { attempt: 1, attempts: [{ ...saved.attempts![0]!, endTime: t(40), endReason: "Preempted", noticeLeadSeconds: 30 }] };
+    observer.statusWritten(running, noticed, new Date());
+    observer.statusWritten(noticed, saved, new Date());
+    observer.statusWritten(saved, ended, new Date());
+    observer.statusWritten(ended, ended, new Date());
+    assert.equal(await value(metrics, "resumable_reclaim_notices_total", { source: "aws-spot-itn" }), 1);
+    assert.equal(await value(metrics, "resumable_early_checkpoints_total", { source: "aws-spot-itn" }), 1);
+    const lead = (await metrics.noticeLead.get()).values;
+    const of = (name: string) => lead.find((v) => v.metricName === name && v.labels.source === "aws-spot-itn")?.value;
+    assert.deepEqual([of("resumable_notice_lead_seconds_count"), of("resumable_notice_lead_seconds_sum")], [1, 30]);
+    const odd: TrainingRunStatus = { attempt: 1, attempts: [{ attempt: 1, pod: "r-1", noticeAt: t(10), noticeSource: "Some Handler: node going away" }] };
+    observer.statusWritten(running, odd, new Date());
+    assert.equal(await value(metrics, "resumable_reclaim_notices_total", { source: "other" }), 1, "free text never becomes a label");
+  });
+
   it("observes a recovery once: preempted attempt's end to the next trainer running", async () => {
     const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
     const observer = new RunObserver(metrics);

@@ -4,7 +4,7 @@ import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
 import { noticesOn, DEFAULT_NOTICE_SIGNALS } from "../../operator/src/controller/notice.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
 import type { Observed } from "../../operator/src/reconcile/types.js";
-import { FakeClock, SETTINGS, aNode, aPvc, aRun, afterWrite, eventReasons, running, startedStatus } from "./reconcile-fixtures.js";
+import { FakeClock, SETTINGS, aNode, aPod, aPvc, aRun, afterWrite, disruption, eventReasons, running, startedStatus } from "./reconcile-fixtures.js";
 
 const noticed = () => {
   const node = aNode("spot-1");
@@ -46,5 +46,22 @@ describe("reconcile: a reclaim notice on the node of a running attempt", () => {
 
     const again = passWith(run, asked, clock.advance(1));
     assert.deepEqual([again.actions, eventReasons(again)], [[], []], "nothing new: no action, no event");
+  });
+
+  it("records the early checkpoint first seen on a pod the reclaim already ended", () => {
+    const clock = new FakeClock();
+    let run = aRun({}, startedStatus(1));
+    const first = passWith(run, running(1), clock.advance(1));
+    run = afterWrite(run, first);
+    // The report of the early checkpoint and the shutdown reach the operator in one pass.
+    const ended = aPod(1, {
+      phase: "Failed", node: "spot-1", exitCode: 137, conditions: [disruption("TerminationByKubelet")],
+      progress: { step: 42, checkpoint: { step: 42 }, earlyCheckpoint: { requestId: "aws-spot-itn@spot-1", step: 42, time: clock.now().toISOString() } },
+    });
+    const second = passWith(run, ended, clock.advance(5));
+    const attempt = second.status.attempts?.[0];
+    assert.equal(attempt?.endReason, "Preempted");
+    assert.equal(attempt?.earlyCheckpointStep, 42);
+    assert.ok(eventReasons(second).includes("EarlyCheckpoint"), eventReasons(second).join(", "));
   });
 });

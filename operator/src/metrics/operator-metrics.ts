@@ -78,6 +78,25 @@ export class OperatorMetrics {
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
     registers: [this.registry],
   });
+  readonly reclaimNotices = new Counter({
+    name: `${PREFIX}reclaim_notices_total`,
+    help: "Reclaim notices seen on the node of a running attempt, by notice source (docs/reclaim-notices.md).",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+  readonly earlyCheckpoints = new Counter({
+    name: `${PREFIX}early_checkpoints_total`,
+    help: "Checkpoints trainers saved on the request a reclaim notice caused, by notice source.",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+  readonly noticeLead = new Histogram({
+    name: `${PREFIX}notice_lead_seconds`,
+    help: "From a reclaim notice to the end of the attempt it announced: the time the notice bought.",
+    labelNames: ["source"] as const,
+    buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [this.registry],
+  });
   readonly lostSteps = new Counter({
     name: `${PREFIX}lost_steps_total`,
     help: "Training steps that had to be trained again after a disruption.",

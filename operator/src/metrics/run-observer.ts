@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { disruptionOf } from "@resumable/protocol";
-import type { TrainingRunStatus } from "../api/status.js";
+import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import { findRecord } from "../reconcile/assess.js";
 import { seenAt, toDate } from "../reconcile/types.js";
 import { podOfAttempt, trainerStatus } from "../reconcile/observe.js";
@@ -10,6 +10,11 @@ import { runTime } from "./run-accounting.js";
 /** Signals become label values: keep them to names, so a label set stays bounded. */
 function reasonLabel(detail: string | undefined): string {
   return detail !== undefined && /^[A-Za-z][A-Za-z0-9]{0,39}$/.test(detail) ? detail : "Other";
+}
+
+/** Notice sources are short lower-case names (--notice-signals); anything else is "other". */
+function sourceLabel(source: string | undefined): string {
+  return source !== undefined && /^[a-z][a-z0-9-]{0,39}$/.test(source) ? source : "other";
 }
 
 /**
@@ -29,6 +34,7 @@ export class RunObserver {
     const started = (after.attempt ?? 0) - (before?.attempt ?? 0);
     if (started > 0) this.metrics.attempts.inc(started);
     for (const record of after.attempts ?? []) {
+      this.noticeWritten(findRecord(before ?? {}, record.attempt), record);
       if (record.endTime === undefined || findRecord(before ?? {}, record.attempt)?.endTime !== undefined) continue;
       const reason = reasonLabel(record.endDetail);
       if (record.endReason === "Preempted") this.metrics.preemptions.inc({ reason });
@@ -62,6 +68,15 @@ export class RunObserver {
     }
     const moves = (after.capacity?.moves ?? 0) - (before?.capacity?.moves ?? 0);
     if (moves > 0 && after.capacity) this.metrics.capacityMoves.inc({ to: after.capacity.type, reason: after.capacity.reason }, moves);
+  }
+
+  /** A notice, an early checkpoint and the notice's lead time, each counted when first written. */
+  private noticeWritten(before: AttemptRecord | undefined, after: AttemptRecord): void {
+    if (after.noticeAt === undefined) return;
+    const source = sourceLabel(after.noticeSource);
+    if (before?.noticeAt === undefined) this.metrics.reclaimNotices.inc({ source });
+    if (after.earlyCheckpointStep !== undefined && after.earlyCheckpointStep !== before?.earlyCheckpointStep) this.metrics.earlyCheckpoints.inc({ source });
+    if (after.noticeLeadSeconds !== undefined && before?.noticeLeadSeconds === undefined) this.metrics.noticeLead.observe({ source }, after.noticeLeadSeconds);
   }
 
   /**

@@ -99,6 +99,9 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   if (instanceType !== undefined) record.instanceType ??= instanceType;
   const progress = readProgress(pod);
   if (progress) noteProgress(d, record, progress);
+  // Before the end check: the report of an early checkpoint often arrives in the same pass
+  // that sees the pod ended, when the reclaim follows the checkpoint closely.
+  noteEarlyCheckpoint(d, record, progress?.earlyCheckpointStep);
   const planned = record.attempt === d.status.attempt ? plannedStopOf(d.status) : undefined;
   const assessment = assessPod(pod, d.observed.nodes, planned);
   if (assessment.ended) {
@@ -108,7 +111,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   if (!assessment.node.lost) {
     delete record.nodeLostAt;
     watchProgressReports(d, record, pod, progress !== undefined);
-    followNotice(d, record, pod, progress?.earlyCheckpointStep);
+    followNotice(d, record, pod);
     return;
   }
   // A node that is NotReady or gone cannot confirm the pod's end: give up on it after the
@@ -123,16 +126,19 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   }
 }
 
+/** The trainer's early checkpoint (its progress report's earlyCheckpoint), recorded once per step saved. */
+function noteEarlyCheckpoint(d: Draft, record: AttemptRecord, earlyCheckpointStep: number | undefined): void {
+  if (record.noticeAt === undefined || earlyCheckpointStep === undefined || record.earlyCheckpointStep === earlyCheckpointStep) return;
+  record.earlyCheckpointStep = earlyCheckpointStep;
+  d.event("Normal", "EarlyCheckpoint", `attempt ${record.attempt}'s trainer saved step ${earlyCheckpointStep} on the reclaim notice`);
+}
+
 /**
  * A reclaim notice on the node of a running attempt: recorded once (noticeAt, an event), and
  * the trainer asked for a checkpoint now through its pod's annotation, once per notice (the
  * request id says which). The trainer's early checkpoint comes back in its progress report.
  */
-function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod, earlyCheckpointStep: number | undefined): void {
-  if (record.noticeAt !== undefined && earlyCheckpointStep !== undefined && record.earlyCheckpointStep !== earlyCheckpointStep) {
-    record.earlyCheckpointStep = earlyCheckpointStep;
-    d.event("Normal", "EarlyCheckpoint", `attempt ${record.attempt}'s trainer saved step ${earlyCheckpointStep} on the reclaim notice`);
-  }
+function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod): void {
   const node = pod.spec?.nodeName;
   const notice = node === undefined ? undefined : d.observed.notices?.get(node);
   if (!notice || pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp || !pod.metadata?.uid) return;
