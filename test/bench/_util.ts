@@ -25,6 +25,38 @@ export function settleDisk(): void {
   execFileSync("sync");
 }
 
+/**
+ * Times two ways of doing the same thing, `repeats` times each, alternating which goes first
+ * so neither always meets a warmer server or cache. `prepare` runs before each round, untimed.
+ * Returns each one's seconds per round.
+ */
+export async function timeAlternately(
+  repeats: number,
+  ours: (round: number) => Promise<unknown>,
+  theirs: (round: number) => Promise<unknown>,
+  prepare: (round: number) => void = () => {},
+): Promise<{ ours: number[]; theirs: number[] }> {
+  const timed = async (run: () => Promise<unknown>) => {
+    const started = performance.now();
+    await run();
+    return (performance.now() - started) / 1000;
+  };
+  const result = { ours: [] as number[], theirs: [] as number[] };
+  for (let round = 0; round < repeats; round++) {
+    prepare(round);
+    const runOurs = async () => result.ours.push(await timed(() => ours(round)));
+    const runTheirs = async () => result.theirs.push(await timed(() => theirs(round)));
+    if (round % 2 === 0) {
+      await runOurs();
+      await runTheirs();
+    } else {
+      await runTheirs();
+      await runOurs();
+    }
+  }
+  return result;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;

@@ -15,7 +15,7 @@ import { encodeSafetensors } from "../../trainer/src/safetensors/format.js";
 import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
 import { startS3Server } from "../s3/server.js";
 import { fakeSnapshot } from "../trainer/helpers/snapshots.js";
-import { median, MiB, table } from "./_util.js";
+import { median, MiB, table, timeAlternately } from "./_util.js";
 
 const weightsMiB = Number(process.env.BENCH_WEIGHTS_MIB ?? 32);
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
@@ -39,41 +39,30 @@ try {
   const config: S3StoreConfig = { bucket: server.bucket, prefix: "save", endpoint: server.endpoint, region: server.region, credentials: server.credentials, partSize: defaultPartSize, queueSize };
   const client = new S3Client(s3ClientConfig(config));
   const store = new CheckpointStore({ dir: new ObjectBackend(new S3ObjectStore(client, config)), keep: 2, log: pino({ level: "silent" }), fence: undefined });
-  const timed = async (run: () => Promise<unknown>) => {
-    const started = performance.now();
-    await run();
-    return (performance.now() - started) / 1000;
-  };
-  const ours: number[] = [];
-  const plain: number[] = [];
   let bytes = 0;
-  for (let i = 0; i < repeats; i++) {
-    const snap = snapshot(i + 1);
-    const files = [
-      encodeSafetensors(snap.weights, { format: "pt", step: String(i + 1) }),
-      encodeSafetensors(snap.optimizerTensors, { optimizer: "adam" }),
-    ];
-    bytes = files.flat().reduce((n, c) => n + c.byteLength, 0);
-    const runOurs = async () => ours.push(await timed(() => store.save(snap, undefined)));
-    const runPlain = async () =>
-      plain.push(
-        await timed(async () => {
-          await Promise.all(
-            files.map((chunks, f) =>
-              new Upload({ client, params: { Bucket: server.bucket, Key: `plain/${i}/file-${f}`, Body: Buffer.concat(chunks) }, partSize: defaultPartSize, queueSize }).done(),
-            ),
-          );
-          await new Upload({ client, params: { Bucket: server.bucket, Key: `plain/${i}/manifest.json`, Body: Buffer.from("{}") } }).done();
-        }),
+  let snap!: ReturnType<typeof snapshot>; // set by prepare, before each round
+  let files: Uint8Array[][] = [];
+  const { ours, theirs: plain } = await timeAlternately(
+    repeats,
+    () => store.save(snap, undefined),
+    async (i) => {
+      await Promise.all(
+        files.map((chunks, f) =>
+          new Upload({ client, params: { Bucket: server.bucket, Key: `plain/${i}/file-${f}`, Body: Buffer.concat(chunks) }, partSize: defaultPartSize, queueSize }).done(),
+        ),
       );
-    if (i % 2 === 0) {
-      await runOurs();
-      await runPlain();
-    } else {
-      await runPlain();
-      await runOurs();
-    }
-  }
+      await new Upload({ client, params: { Bucket: server.bucket, Key: `plain/${i}/manifest.json`, Body: Buffer.from("{}") } }).done();
+    },
+    (i) => {
+      // A new step's snapshot each round (a checkpoint of the same step would replace the last).
+      snap = snapshot(i + 1);
+      files = [
+        encodeSafetensors(snap.weights, { format: "pt", step: String(i + 1) }),
+        encodeSafetensors(snap.optimizerTensors, { optimizer: "adam" }),
+      ];
+      bytes = files.flat().reduce((n, c) => n + c.byteLength, 0);
+    },
+  );
   const o = median(ours);
   const p = median(plain);
   const mib = bytes / MiB;

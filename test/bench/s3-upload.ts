@@ -9,7 +9,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
 import { startS3Server } from "../s3/server.js";
-import { median, MiB, table } from "./_util.js";
+import { median, MiB, table, timeAlternately } from "./_util.js";
 
 const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 64);
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
@@ -32,30 +32,11 @@ try {
   const tensors = [randomBytes(sizeMiB * MiB - 4096), randomBytes(4096)];
   const whole = Buffer.concat(tensors); // the plain upload gets one contiguous body, its best case
 
-  const timed = async (run: () => Promise<unknown>) => {
-    const started = performance.now();
-    await run();
-    return (performance.now() - started) / 1000;
-  };
-  const ours: number[] = [];
-  const plain: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    // Alternate which goes first so neither always meets a warmer server.
-    const runOurs = async () => ours.push(await timed(() => store.putObject(`ours-${i}`, tensors)));
-    const runPlain = async () =>
-      plain.push(
-        await timed(() =>
-          new Upload({ client, params: { Bucket: server.bucket, Key: `bench/plain-${i}`, Body: whole }, partSize: defaultPartSize, queueSize }).done(),
-        ),
-      );
-    if (i % 2 === 0) {
-      await runOurs();
-      await runPlain();
-    } else {
-      await runPlain();
-      await runOurs();
-    }
-  }
+  const { ours, theirs: plain } = await timeAlternately(
+    repeats,
+    (i) => store.putObject(`ours-${i}`, tensors),
+    (i) => new Upload({ client, params: { Bucket: server.bucket, Key: `bench/plain-${i}`, Body: whole }, partSize: defaultPartSize, queueSize }).done(),
+  );
   const o = median(ours);
   const p = median(plain);
   console.log(`${sizeMiB} MiB to ${server.endpoint}, median of ${repeats}, ${defaultPartSize / MiB} MiB parts, ${queueSize} in flight`);
