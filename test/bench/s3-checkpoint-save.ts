@@ -13,7 +13,7 @@ import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { encodeSafetensors } from "../../trainer/src/safetensors/format.js";
 import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
-import { startS3Server } from "../s3/server.js";
+import { startS3Server, storeLocation } from "../s3/server.js";
 import { fakeSnapshot } from "../trainer/helpers/snapshots.js";
 import { median, MiB, table, timeAlternately } from "./_util.js";
 
@@ -36,7 +36,7 @@ function snapshot(step: number) {
 
 const server = await startS3Server({ bucket: "bench" });
 try {
-  const config: S3StoreConfig = { bucket: server.bucket, prefix: "save", endpoint: server.endpoint, region: server.region, credentials: server.credentials, partSize: defaultPartSize, queueSize };
+  const config: S3StoreConfig = { ...storeLocation(server, "save"), partSize: defaultPartSize, queueSize };
   const client = new S3Client(s3ClientConfig(config));
   const store = new CheckpointStore({ dir: new ObjectBackend(new S3ObjectStore(client, config)), keep: 2, log: pino({ level: "silent" }), fence: undefined });
   let bytes = 0;

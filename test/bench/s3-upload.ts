@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
-import { startS3Server } from "../s3/server.js";
+import { startS3Server, storeLocation } from "../s3/server.js";
 import { median, MiB, table, timeAlternately } from "./_util.js";
 
 const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 64);
@@ -18,11 +18,7 @@ const queueSize = 4;
 const server = await startS3Server({ bucket: "bench" });
 try {
   const config: S3StoreConfig = {
-    bucket: server.bucket,
-    prefix: "bench",
-    endpoint: server.endpoint,
-    region: server.region,
-    credentials: server.credentials,
+    ...storeLocation(server, "bench"),
     partSize: defaultPartSize,
     queueSize,
   };

@@ -61,6 +61,11 @@ export interface S3Server {
 
 export const region = "us-east-1";
 
+/** Where an object store on this server lives: its bucket under `prefix`, reached as a trainer would. */
+export function storeLocation(server: S3Server, prefix: string) {
+  return { bucket: server.bucket, prefix, endpoint: server.endpoint, region: server.region, credentials: server.credentials };
+}
+
 async function lastLines(file: string, n: number): Promise<string> {
   try {
     return (await readFile(file, "utf8")).split("\n").slice(-n).join("\n");

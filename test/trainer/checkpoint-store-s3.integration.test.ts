@@ -8,7 +8,7 @@ import { StorageError } from "../../trainer/src/checkpoint/errors.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { ConfigError } from "../../trainer/src/config/errors.js";
 import { S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
-import { startS3Server, type S3Server } from "../s3/server.js";
+import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
 import { s3Place } from "./helpers/places.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 import { fencingContract, storeContract } from "./helpers/store-contract.js";
@@ -28,11 +28,7 @@ fencingContract("s3", async () => s3Place(server));
 let runs = 0;
 function objectStore(overrides: Partial<S3StoreConfig> = {}): S3ObjectStore {
   return S3ObjectStore.create({
-    bucket: server.bucket,
-    prefix: `special/r${++runs}`,
-    endpoint: server.endpoint,
-    region: server.region,
-    credentials: server.credentials,
+    ...storeLocation(server, `special/r${++runs}`),
     partSize: 5 * 1024 * 1024,
     maxAttempts: 1,
     connectionTimeoutMs: 1000,

@@ -10,14 +10,20 @@ import { readEnv } from "../../trainer/src/config/env.js";
 import { silentLog } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
-test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodic checkpoints remain", async () => {
+/** A long run in `mode`, checkpointing every `everySteps` steps into a fresh directory. */
+async function startInMode(mode: string, everySteps: number) {
   const dir = join(await tempDir(), "ckpt");
   const trainer = await startTrainer({
-    config: tinyConfig({ totalSteps: 100000, checkpoint: { everySteps: 7, everySeconds: 0, keep: 3 } }),
+    config: tinyConfig({ totalSteps: 100000, checkpoint: { everySteps, everySeconds: 0, keep: 3 } }),
     checkpointDir: dir,
     attempt: 1,
-    env: { RESUMABLE_SIGTERM: "die" },
+    env: { RESUMABLE_SIGTERM: mode },
   });
+  return { dir, trainer };
+}
+
+test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodic checkpoints remain", async () => {
+  const { dir, trainer } = await startInMode("die", 7);
   await trainer.waitFor((l) => l.msg === "checkpoint committed");
   await trainer.waitFor((l) => l.msg === "step" && (l.step ?? 0) % 7 === 3);
   trainer.kill("SIGTERM");
@@ -33,13 +39,7 @@ test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodi
 });
 
 test("RESUMABLE_SIGTERM=flush (the default) still ends in a final checkpoint and exit 143", async () => {
-  const dir = join(await tempDir(), "ckpt");
-  const trainer = await startTrainer({
-    config: tinyConfig({ totalSteps: 100000, checkpoint: { everySteps: 1000, everySeconds: 0, keep: 3 } }),
-    checkpointDir: dir,
-    attempt: 1,
-    env: { RESUMABLE_SIGTERM: "flush" },
-  });
+  const { trainer } = await startInMode("flush", 1000);
   await trainer.waitFor((l) => l.msg === "step" && (l.step ?? 0) >= 3);
   trainer.kill("SIGTERM");
   const result = await trainer.done;

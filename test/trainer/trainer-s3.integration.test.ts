@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { S3ObjectStore } from "../../trainer/src/storage/s3.js";
-import { startS3Server, type S3Server } from "../s3/server.js";
+import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
 import { silentLog, store } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
@@ -49,7 +49,7 @@ test("a trainer preempted while checkpointing to a bucket resumes from the bucke
   assert.ok((second.summary!.resumedFromStep as number) > 0);
   assert.equal(second.summary!.weightsSha256, twin.summary!.weightsSha256, "bit-identical to the uninterrupted twin");
 
-  const objects = S3ObjectStore.create({ bucket: server.bucket, prefix: "team/run-a", endpoint: server.endpoint, region: server.region, credentials: server.credentials });
+  const objects = S3ObjectStore.create(storeLocation(server, "team/run-a"));
   const s = store("", { dir: new ObjectBackend(objects), log: silentLog });
   assert.deepEqual((await s.claims()).map((c) => [c.attempt, c.resumedFromStep]), [[1, null], [2, saved.step]], "the fence in the bucket records both attempts");
   assert.ok((await objects.head("model/model.json")) !== undefined, "the exported model is in the bucket too");

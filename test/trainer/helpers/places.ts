@@ -9,7 +9,7 @@ import { ObjectBackend } from "../../../trainer/src/checkpoint/object.js";
 import type { CheckpointStore, StoreOptions } from "../../../trainer/src/checkpoint/store.js";
 import type { ObjectStore } from "../../../trainer/src/storage/object-store.js";
 import { S3ObjectStore } from "../../../trainer/src/storage/s3.js";
-import type { S3Server } from "../../s3/server.js";
+import { storeLocation, type S3Server } from "../../s3/server.js";
 import { stallingCommitIo } from "./faulty-io.js";
 import { store as dirStore } from "./snapshots.js";
 import { tempDir } from "./trainer-process.js";
@@ -64,11 +64,7 @@ let prefixes = 0;
 /** A fresh prefix in the server's bucket (one per test, so tests never see each other's keys). */
 export function s3Place(server: S3Server): Place {
   const objects = S3ObjectStore.create({
-    bucket: server.bucket,
-    prefix: `contract/p${process.pid}-${++prefixes}`,
-    endpoint: server.endpoint,
-    region: server.region,
-    credentials: server.credentials,
+    ...storeLocation(server, `contract/p${process.pid}-${++prefixes}`),
     maxAttempts: 2,
   });
   const backendOver = (s: ObjectStore) => new ObjectBackend(s);

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { ObjectStoreError, type ObjectInfo } from "../../../trainer/src/storage/object-store.js";
 import { S3ObjectStore, type S3StoreConfig } from "../../../trainer/src/storage/s3.js";
-import { startS3Server, type S3Server } from "../../s3/server.js";
+import { startS3Server, storeLocation, type S3Server } from "../../s3/server.js";
 
 const mebibyte = 1024 * 1024;
 let server: S3Server;
@@ -22,11 +22,7 @@ after(async () => {
 /** A store under a prefix of its own, so tests do not see each other's keys. */
 function store(overrides: Partial<S3StoreConfig> = {}): S3ObjectStore {
   return S3ObjectStore.create({
-    bucket: server.bucket,
-    prefix: `runs/t${++run}`,
-    endpoint: server.endpoint,
-    region: server.region,
-    credentials: server.credentials,
+    ...storeLocation(server, `runs/t${++run}`),
     partSize: 5 * mebibyte,
     maxAttempts: 2,
     ...overrides,
