@@ -191,7 +191,7 @@ describe("Controller", () => {
   it("tells the user why the apiserver refused a pod, as a Warning event and in status, and retries", async () => {
     const t = setup((observed) =>
       observed.podRefusal
-        ? { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", conditions: [{ type: "Running", status: "False", reason: observed.podRefusal.reason, message: observed.podRefusal.message, lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Normal", reason: "PodCreated", message: "created" }] }
+        ? { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", conditions: [{ type: "Running", status: "False", reason: observed.podRefusal.reason, message: observed.podRefusal.message, lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Normal", reason: "Preempted", message: "attempt 1 was preempted" }] }
         : { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [] },
     );
     t.cache.runs.set(KEY, run({ phase: "Pending" }));
@@ -214,7 +214,7 @@ describe("Controller", () => {
     assert.equal(written.attempt, undefined, "no attempt for a pod that does not exist");
     assert.equal(written.conditions?.[0]?.reason, "QuotaExceeded");
     assert.equal(creates, 1, "the second decision's create is not sent again in the same pass");
-    assert.deepEqual(t.writer.events.map((e) => e.reason), ["QuotaExceeded"], "the second decision's events are not emitted");
+    assert.deepEqual(t.writer.events.map((e) => e.reason), ["QuotaExceeded", "Preempted"], "the second decision's events go out once its status is written: no later pass sees those transitions again");
     assert.equal(t.queue.retries(KEY), 1);
     await t.controller.stop();
   });
@@ -236,6 +236,23 @@ describe("Controller", () => {
     assert.deepEqual((t.writer.statusPatches[0]?.patch as { phase: string }).phase, "Pending");
     assert.deepEqual(t.writer.events.map((e) => e.reason), ["PodRejected"], "the second decision's event only: no FailedCreate, no PodCreated");
     assert.equal(t.queue.retries(KEY), 0, "not retried with backoff");
+    await t.controller.stop();
+  });
+
+  it("a checkpoint request that fails does not hold back the pass: the other actions, the status and the events still go out", async () => {
+    const t = setup(() => ({
+      actions: [
+        { kind: "requestCheckpoint", name: "mnist-1", uid: "pod-uid", annotation: "resumable.dev/checkpoint-request", value: "{}" },
+        { kind: "createPVC", pvc: { metadata: { name: "mnist-checkpoints" } } },
+      ],
+      status: { phase: "Running", attempt: 1 },
+      events: [{ type: "Normal", reason: "ReclaimNotice", message: "x" }],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Running" }));
+    t.writer.failing.add("patchPodAnnotation");
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["patchPodAnnotation mnist-1", "createPvc mnist-checkpoints", "status", "event ReclaimNotice"]);
+    assert.equal(t.queue.retries(KEY), 0);
     await t.controller.stop();
   });
 

@@ -180,8 +180,8 @@ export class Controller {
   /**
    * A create refused for a reason that may pass is retried with backoff (the pass fails), but
    * the run's status says why it waits: decided again knowing the refusal, and only that
-   * decision's status is written (its actions would be refused again; the Warning event is
-   * already out).
+   * decision's status and events are written (its actions would be refused again; the
+   * refusal's Warning event is already out).
    */
   private async tellWhyWaiting(run: TrainingRun, observed: Observed, podRefusal: PodRefusal, log: Logger): Promise<void> {
     let decision: Decision;
@@ -191,6 +191,9 @@ export class Controller {
       throw new PassError("reconcile", err);
     }
     await this.writeStatus(run, decision, observed.now, log);
+    // Transitions this pass recorded besides the refusal (an attempt's end, a notice) are in
+    // the status now: no later pass sees them again, so their events go out here.
+    await this.emitEvents(run, decision, observed.now);
   }
 
   /** True while the cached run is still the version our last status write replaced. */
@@ -241,6 +244,12 @@ export class Controller {
       // An invalid pod is told through the Valid condition and its event, once.
       const invalidPod = refusal?.kind === "invalid" && action.kind === "createPod";
       if (refusal && !invalidPod) await this.reportRefusal(run, action, refusal, httpStatus(err), now);
+      if (action.kind === "requestCheckpoint") {
+        // Best effort: a failed ask must not hold back the pass's other actions and its status
+        // write while a reclaim is coming. The next pass asks again (the pod lacks the id).
+        log.warn({ pod: action.name, ...failureFields(err) }, "could not ask the trainer for a checkpoint; asking again on the next pass");
+        return;
+      }
       throw new PassError("action", err, action);
     }
   }
