@@ -67,19 +67,21 @@ describe("reconcile: capacity fallback", () => {
     assert.deepEqual(nodeKeys(pod), []);
   });
 
-  it("replaces a pod unschedulable on spot for afterPendingSeconds: deleted at once, a move and not a preemption", () => {
+  it("replaces a pod unschedulable on spot for afterPendingSeconds: the move recorded, the pod deleted on the next pass, not a preemption", () => {
     const pending = aPod(1, { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes", lastTransitionTime: T0 }] });
     const { run, decisions } = play(aRun({ scheduling: { spot: true, fallback: { afterPendingSeconds: 30 } } }), [
       { pods: [], now: T0 },
       { pods: [pending], now: at(10) },
       { pods: [pending], now: at(30) },
-      { pods: [], now: at(31) },
+      { pods: [pending], now: at(31) },
+      { pods: [], now: at(32) },
     ]);
     assert.equal(decisions[1]!.requeueAfterMs, 20_000, "looks again when the wait runs out");
     const replace = decisions[2]!;
-    assert.deepEqual(replace.actions, [{ kind: "deletePod", name: "mnist-1", uid: "pod-uid-1", gracePeriodSeconds: 0, reason: "replaced on on-demand: no spot node" }]);
+    assert.deepEqual(replace.actions, [], "never deleted in the pass that records the end: a failed status write would lose the move");
     assert.ok(eventReasons(replace).includes("FellBackToOnDemand"));
-    assert.equal(createdPod(decisions[3]!).metadata?.name, "mnist-2");
+    assert.deepEqual(decisions[3]!.actions, [{ kind: "deletePod", name: "mnist-1", uid: "pod-uid-1", reason: "its attempt has ended" }]);
+    assert.equal(createdPod(decisions[4]!).metadata?.name, "mnist-2");
     assert.equal(run.status?.preemptions, 0);
     assert.equal(run.status?.failures, 0);
     assert.deepEqual(run.status?.attempts?.map((a) => [a.capacityType, a.endReason, a.endDetail]), [
@@ -120,6 +122,24 @@ describe("reconcile: capacity fallback", () => {
       ["on-demand", "Moved", "ReturnToSpot"],
       ["spot", undefined, undefined],
     ]);
+  });
+
+  it("a pod deleted by someone else while the return to spot waits for its checkpoint is a preemption, not the planned move", () => {
+    const onDemand = (o: Parameters<typeof aPod>[1]) => aPod(2, { node: "ondemand-a", startTime: at(61), ...o });
+    const { run } = play(aRun({ scheduling: { spot: true, fallback: { afterPreemptions: 1, returnToSpotAfterSeconds: 60 } } }), [
+      { pods: [], now: T0 },
+      { pods: [running(1, { startTime: T0 })], now: at(1) },
+      { pods: [reclaimed(1)], now: at(60) },
+      { pods: [onDemand({ phase: "Running" })], now: at(100) },
+      { pods: [onDemand({ phase: "Running" })], now: at(121) },
+      { pods: [onDemand({ phase: "Failed", deletedAt: at(125), exitCode: 143, summary: { reason: "preempted", step: 260, resumedFromStep: 100, checkpoint: { step: 260 } } })], now: at(130) },
+    ]);
+    assert.ok(run.status?.capacity?.returnRequestedAt !== undefined, "the return was requested and waited for a checkpoint");
+    assert.deepEqual(run.status?.attempts?.slice(0, 2).map((a) => [a.capacityType, a.endReason]), [
+      ["spot", "Preempted"],
+      ["on-demand", "Preempted"],
+    ]);
+    assert.equal(run.status?.preemptions, 2);
   });
 
   it("a spot run without a fallback policy never moves and keeps no capacity state", () => {

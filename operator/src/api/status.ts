@@ -65,6 +65,7 @@ const attemptRecordSchema = z.object({
   resumedFromStep: z.int().optional(),
   reachedStep: z.int().optional().describe("The highest step this attempt is known to have reached."),
   stoppedForSuspend: z.boolean().optional().describe("The operator deleted the pod because the run was suspended."),
+  stoppedForMove: z.boolean().optional().describe("The operator deleted the pod to move the run back to spot at a checkpoint (a planned move)."),
   nodeLostAt: time.optional().describe("Since when the pod's node is NotReady or gone; cleared when it recovers."),
   noticeAt: time.optional().describe("When a reclaim notice was first seen on this attempt's node (docs/reclaim-notices.md)."),
   noticeSource: z.string().optional().describe("Which notice signal, e.g. aws-spot-itn, cordon."),

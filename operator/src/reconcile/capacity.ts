@@ -120,8 +120,12 @@ export function returnToSpot(fallback: FallbackSpec, status: TrainingRunStatus, 
   return { stopPod: `planned move back to spot at the checkpoint of step ${checkpoint.step}` };
 }
 
-/** The operator's own stop of the current attempt, for the disruption rule (a planned move). */
-export function plannedStopOf(status: TrainingRunStatus): { requestedAt: number } | undefined {
+/**
+ * The operator's own stop of this attempt for a move, for the disruption rule: marked on the
+ * record when the operator deleted the pod (as a suspend is), so a drain or a reclaim while
+ * the move waits for its checkpoint stays a preemption.
+ */
+export function plannedStopOf(record: AttemptRecord, status: TrainingRunStatus): { requestedAt: number } | undefined {
   const requested = toDate(status.capacity?.returnRequestedAt);
-  return requested === undefined ? undefined : { requestedAt: requested.getTime() };
+  return record.stoppedForMove === true && requested !== undefined ? { requestedAt: requested.getTime() } : undefined;
 }

@@ -86,7 +86,7 @@ function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): vo
     } else if (record.uid !== undefined || record.attempt < d.status.attempt) {
       // Seen before and now gone without a terminal state: deleted while it ran, by us for a
       // planned move or by someone else.
-      const planned = record.attempt === d.status.attempt && plannedStopOf(d.status) !== undefined;
+      const planned = plannedStopOf(record, d.status) !== undefined;
       endAttempt(d, record, planned ? { reason: "Moved", detail: "ReturnToSpot" } : { reason: "Preempted", detail: "PodDeleted" }, spec);
     }
     // Otherwise the pod was created but is not in the cache yet: advance() re-creates it.
@@ -102,8 +102,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   // Before the end check: the report of an early checkpoint often arrives in the same pass
   // that sees the pod ended, when the reclaim follows the checkpoint closely.
   noteEarlyCheckpoint(d, record, progress?.earlyCheckpointStep);
-  const planned = record.attempt === d.status.attempt ? plannedStopOf(d.status) : undefined;
-  const assessment = assessPod(pod, d.observed.nodes, planned);
+  const assessment = assessPod(pod, d.observed.nodes, plannedStopOf(record, d.status));
   if (assessment.ended) {
     endAttempt(d, record, assessment.ended, spec);
     return;
@@ -416,8 +415,9 @@ function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRecord, p
   const pending = pendingOnSpot(fallback, capacity, record, pod, d.now);
   if (pending && "recheckInMs" in pending) d.requeueIn(pending.recheckInMs);
   if (pending && "replace" in pending) {
-    // It never ran: nothing to flush, so no grace period; a later pass starts the next attempt.
-    d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, gracePeriodSeconds: 0, reason: "replaced on on-demand: no spot node" });
+    // Its end is recorded here and the pod deleted by the next pass, as for any ended attempt
+    // (removeFinishedPods): if this status write failed, a pod deleted now would come back as
+    // a preemption and the move would be lost.
     d.status.capacity = pending.replace.capacity;
     d.event(pending.replace.event.type, pending.replace.event.reason, pending.replace.event.message);
     endAttempt(d, record, { reason: "Moved", detail: "PendingOnSpot" }, spec);
@@ -432,7 +432,10 @@ function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRecord, p
     d.event(back.event.type, back.event.reason, back.event.message);
   }
   // Graceful: the trainer flushes a final checkpoint, so the move loses no step.
-  if (back && "stopPod" in back) d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, reason: back.stopPod });
+  if (back && "stopPod" in back) {
+    d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, reason: back.stopPod });
+    record.stoppedForMove = true;
+  }
   return false;
 }
 
