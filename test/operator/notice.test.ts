@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
-import { checkpointRequestFor, checkpointRequestPatch, DEFAULT_NOTICE_SIGNALS, nodeNotice, parseNoticeSignals } from "../../operator/src/controller/notice.js";
+import { checkpointRequestFor, DEFAULT_NOTICE_SIGNALS, nodeNotice, parseNoticeSignals } from "../../operator/src/reconcile/notice.js";
 
 const node = (spec: V1Node["spec"], conditions: NonNullable<V1Node["status"]>["conditions"] = []): V1Node => ({ metadata: { name: "spot-a" }, spec, status: { conditions } });
 const now = new Date("2026-11-30T12:00:00Z");
@@ -47,19 +47,19 @@ test("configured signals: a condition, a taint added to the defaults, and bad en
 test("one checkpoint request per notice and pod; another signal on the node is a new one", () => {
   const notice = nodeNotice(node({ taints: [{ key: "aws-node-termination-handler/spot-itn", effect: "NoSchedule" }] }), DEFAULT_NOTICE_SIGNALS)!;
   const pod: V1Pod = { metadata: { name: "run-1", annotations: {} } };
-  const request = checkpointRequestFor(pod, notice, now);
+  const request = checkpointRequestFor(pod, notice, now.toISOString());
   assert.deepEqual(request, { id: "aws-spot-itn@spot-a", reason: "aws-spot-itn: taint aws-node-termination-handler/spot-itn on node spot-a", at: now.toISOString() });
-  const asked: V1Pod = { metadata: { name: "run-1", annotations: checkpointRequestPatch(request!).metadata.annotations } };
-  assert.equal(checkpointRequestFor(asked, notice, new Date(now.getTime() + 5000)), undefined, "already asked");
-  assert.equal(checkpointRequestFor(asked, { ...notice, source: "cordon" }, now)?.id, "cordon@spot-a");
+  const asked: V1Pod = { metadata: { name: "run-1", annotations: { [CHECKPOINT_REQUEST_ANNOTATION]: JSON.stringify(request) } } };
+  assert.equal(checkpointRequestFor(asked, notice, new Date(now.getTime() + 5000).toISOString()), undefined, "already asked");
+  assert.equal(checkpointRequestFor(asked, { ...notice, source: "cordon" }, now.toISOString())?.id, "cordon@spot-a");
   assert.ok(asked.metadata!.annotations![CHECKPOINT_REQUEST_ANNOTATION]);
 });
 
 test("--notice-signals / RESUMABLE_NOTICE_SIGNALS: defaults when unset, none, and a bad entry refused by name", async () => {
   const { loadConfig } = await import("../../operator/src/config/config.js");
   const config = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Exclude<ReturnType<typeof loadConfig>, "help">;
-  assert.deepEqual(config([]).noticeSignals, DEFAULT_NOTICE_SIGNALS);
-  assert.deepEqual(config(["--notice-signals=none"]).noticeSignals, []);
-  assert.deepEqual(config([], { RESUMABLE_NOTICE_SIGNALS: "drain=taint:example.com/draining" }).noticeSignals, [{ source: "drain", taint: "example.com/draining" }]);
+  assert.deepEqual(config([]).settings.noticeSignals, DEFAULT_NOTICE_SIGNALS);
+  assert.deepEqual(config(["--notice-signals=none"]).settings.noticeSignals, []);
+  assert.deepEqual(config([], { RESUMABLE_NOTICE_SIGNALS: "drain=taint:example.com/draining" }).settings.noticeSignals, [{ source: "drain", taint: "example.com/draining" }]);
   assert.throws(() => config(["--notice-signals=drain=taint"]), /--notice-signals: notice signal "drain=taint"/);
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
-import { noticesOn, DEFAULT_NOTICE_SIGNALS } from "../../operator/src/controller/notice.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
 import type { Observed } from "../../operator/src/reconcile/types.js";
 import { FakeClock, SETTINGS, aNode, aPod, aPvc, aRun, afterWrite, disruption, eventReasons, running, startedStatus } from "./reconcile-fixtures.js";
@@ -14,7 +13,7 @@ const noticed = () => {
 
 function passWith(run: ReturnType<typeof aRun>, pod: ReturnType<typeof running>, now: Date): ReturnType<typeof reconcile> {
   const nodes = new Map([["spot-1", noticed()]]);
-  const observed: Observed = { run, pods: [pod], nodes, notices: noticesOn(nodes, DEFAULT_NOTICE_SIGNALS), now, pvc: aPvc() };
+  const observed: Observed = { run, pods: [pod], nodes, now, pvc: aPvc() };
   return reconcile(observed, SETTINGS);
 }
 
@@ -62,6 +61,7 @@ describe("reconcile: a reclaim notice on the node of a running attempt", () => {
     const attempt = second.status.attempts?.[0];
     assert.equal(attempt?.endReason, "Preempted");
     assert.equal(attempt?.earlyCheckpointStep, 42);
+    assert.equal(attempt?.noticeLeadSeconds, 5, "from the notice to the attempt's end");
     assert.ok(eventReasons(second).includes("EarlyCheckpoint"), eventReasons(second).join(", "));
   });
 });

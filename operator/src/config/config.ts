@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { parseNoticeSignals, type NoticeSignal } from "../controller/notice.js";
+import { parseNoticeSignals, type NoticeSignal } from "../reconcile/notice.js";
 import { priceTableSchema } from "../metrics/capacity-accounting.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
@@ -108,8 +108,6 @@ export interface OperatorConfig {
   identity: string;
   workers: number;
   settings: OperatorSettings;
-  /** What counts as a reclaim notice on a node (controller/notice.ts, docs/reclaim-notices.md); unset: the defaults. */
-  noticeSignals?: NoticeSignal[];
 }
 
 export const USAGE = [
@@ -153,7 +151,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     throw new ConfigError(`--notice-signals: ${(err as Error).message}`);
   }
   return {
-    noticeSignals,
     namespaces: c.namespaces,
     metrics: { host: c["metrics-address"], port: c["metrics-port"] },
     logLevel: c["log-level"],
@@ -171,6 +168,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
       allowedImages: c["allowed-images"],
       prices: c.prices,
+      noticeSignals,
     },
   };
 }

@@ -8,7 +8,6 @@ import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type R
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
 import { mergePatchBetween } from "./merge-patch.js";
-import { DEFAULT_NOTICE_SIGNALS, noticesOn, type NoticeSignal } from "./notice.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
@@ -26,8 +25,6 @@ export interface ControllerOptions {
   /** Names this replica in the events it writes (pod name or hostname). */
   instance: string;
   workers: number;
-  /** What counts as a reclaim notice (controller/notice.ts); unset: the defaults. */
-  noticeSignals?: readonly NoticeSignal[];
   now?: () => Date;
 }
 
@@ -216,7 +213,6 @@ export class Controller {
       pods: cache.podsOfRun(namespace, name),
       ...(pvc ? { pvc } : {}),
       nodes,
-      notices: noticesOn(nodes, this.options.noticeSignals ?? DEFAULT_NOTICE_SIGNALS),
       now: this.now(),
     };
   }

@@ -74,7 +74,6 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
     logger,
     instance: config.identity,
     workers: config.workers,
-    ...(config.noticeSignals ? { noticeSignals: config.noticeSignals } : {}),
   });
   const lostLeadership = new Promise<void>((resolve) => elector?.onLost(resolve));
 

@@ -2,7 +2,7 @@
 // with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
 // wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { CHECKPOINT_REQUEST_ANNOTATION, parseCheckpointRequest } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
 import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
 import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
@@ -11,6 +11,7 @@ import type { AttemptRecord, Phase } from "../api/status.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
 import { checkpointClaimName, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
+import { checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
@@ -139,16 +140,15 @@ function noteEarlyCheckpoint(d: Draft, record: AttemptRecord, earlyCheckpointSte
  */
 function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod): void {
   const node = pod.spec?.nodeName;
-  const notice = node === undefined ? undefined : d.observed.notices?.get(node);
+  const notice = node === undefined ? undefined : nodeNotice(d.observed.nodes.get(node), d.settings.noticeSignals);
   if (!notice || pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp || !pod.metadata?.uid) return;
   if (record.noticeAt === undefined) {
     record.noticeAt = notice.since ?? toTimestamp(d.now);
     record.noticeSource = notice.source;
     d.event("Normal", "ReclaimNotice", `${notice.source}: ${notice.detail} on node ${node}; asking attempt ${record.attempt}'s trainer for a checkpoint now`);
   }
-  const current = parseCheckpointRequest(pod.metadata.annotations?.[CHECKPOINT_REQUEST_ANNOTATION] ?? "");
-  if (current.kind === "request" && current.request.id === notice.requestId) return;
-  const request = { id: notice.requestId, reason: `${notice.source}: ${notice.detail} on node ${node}`, at: record.noticeAt };
+  const request = checkpointRequestFor(pod, notice, record.noticeAt);
+  if (request === undefined) return;
   d.actions.push({ kind: "requestCheckpoint", name: pod.metadata.name ?? "", uid: pod.metadata.uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) });
 }
 

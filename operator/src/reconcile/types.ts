@@ -5,6 +5,7 @@ import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { Condition, TrainingRunStatus } from "../api/status.js";
 import type { PriceTable } from "../metrics/capacity-accounting.js";
+import { DEFAULT_NOTICE_SIGNALS, type NoticeSignal } from "./notice.js";
 
 // ---- What a pass reads and returns ----
 
@@ -27,11 +28,6 @@ export interface Observed {
   nodes: ReadonlyMap<string, V1Node>;
   now: Date;
   /**
-   * Reclaim notices on nodes, by node name (controller/notice.ts reads them from the node
-   * cache with the configured signals). Absent: none.
-   */
-  notices?: ReadonlyMap<string, NodeNoticeFacts>;
-  /**
    * Set by the runtime for the pass right after the apiserver refused this generation's pod
    * as invalid (422 with field causes): the run's own fields can never make a valid pod.
    */
@@ -48,18 +44,6 @@ export interface Observed {
 export interface PodRefusal {
   reason: string;
   message: string;
-}
-
-/** A reclaim notice on a node, as reconcile needs it. */
-export interface NodeNoticeFacts {
-  /** The configured signal's name (bounded: a metric label). */
-  source: string;
-  /** What matched, for the event. */
-  detail: string;
-  /** The checkpoint request's id for this notice: one request per notice and pod. */
-  requestId: string;
-  /** When the node says the notice began, if it says. */
-  since: string | undefined;
 }
 
 /** The apiserver's Status for a pod it refused as invalid: its message and causes. */
@@ -120,6 +104,8 @@ export interface OperatorSettings {
   allowedImages: readonly string[];
   /** The price table of cost accounting (status.accounting); unset: GPU-seconds only, no cost. */
   prices?: PriceTable;
+  /** What counts as a reclaim notice on a trainer's node (notice.ts, docs/reclaim-notices.md). */
+  noticeSignals: readonly NoticeSignal[];
 }
 
 export const DEFAULT_SETTINGS: OperatorSettings = {
@@ -127,6 +113,7 @@ export const DEFAULT_SETTINGS: OperatorSettings = {
   attemptHistoryLimit: 10,
   progressReportTimeoutSeconds: 120,
   allowedImages: [],
+  noticeSignals: DEFAULT_NOTICE_SIGNALS,
 };
 
 // ---- Timestamps ----

@@ -1,6 +1,8 @@
+// Reclaim notices: which node signals say a node is about to go (configured, with defaults
+// for the clouds' handlers), and the one checkpoint request per notice and pod. Pure:
+// reconcile reads the pod's node through these.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION, parseCheckpointRequest, type CheckpointRequest } from "@resumable/protocol";
-import type { NodeNoticeFacts } from "../reconcile/types.js";
 
 /**
  * What says a node is about to go, before the kubelet sends SIGTERM (docs/reclaim-notices.md):
@@ -67,7 +69,7 @@ export interface NodeNotice {
   since: string | undefined;
 }
 
-/** The first configured signal the node shows, or undefined. Pure: reconcile may call it. */
+/** The first configured signal the node shows, or undefined. */
 export function nodeNotice(node: V1Node | undefined, signals: readonly NoticeSignal[]): NodeNotice | undefined {
   if (!node) return undefined;
   const name = node.metadata?.name ?? "";
@@ -86,32 +88,16 @@ export function nodeNotice(node: V1Node | undefined, signals: readonly NoticeSig
 }
 
 /**
- * The checkpoint request for `pod` under `notice`, or undefined when the pod already carries
- * it: one request per notice and pod. The id is the source and node, so a second pass, a
- * restarted operator or a standby taking over asks nothing new, while another signal on the
- * same node (rebalance, then spot-itn) is a new request.
+ * The checkpoint request for `pod` under `notice` (first seen at `at`), or undefined when the
+ * pod already carries it: one request per notice and pod. The id is the source and node, so a
+ * second pass, a restarted operator or a standby taking over asks nothing new, while another
+ * signal on the same node (rebalance, then spot-itn) is a new request.
  */
-export function checkpointRequestFor(pod: V1Pod, notice: NodeNotice, now: Date): CheckpointRequest | undefined {
+export function checkpointRequestFor(pod: V1Pod, notice: NodeNotice, at: string): CheckpointRequest | undefined {
   const id = `${notice.source}@${notice.node}`;
   const current = parseCheckpointRequest(pod.metadata?.annotations?.[CHECKPOINT_REQUEST_ANNOTATION] ?? "");
   if (current.kind === "request" && current.request.id === id) return undefined;
-  return { id, reason: `${notice.source}: ${notice.detail} on node ${notice.node}`, at: notice.since ?? now.toISOString() };
-}
-
-/** The notices on every node that shows one, as reconcile's Observed takes them. */
-export function noticesOn(nodes: ReadonlyMap<string, V1Node>, signals: readonly NoticeSignal[]): Map<string, NodeNoticeFacts> {
-  const notices = new Map<string, NodeNoticeFacts>();
-  if (signals.length === 0) return notices;
-  for (const [name, node] of nodes) {
-    const notice = nodeNotice(node, signals);
-    if (notice) notices.set(name, { source: notice.source, detail: notice.detail, since: notice.since, requestId: `${notice.source}@${name}` });
-  }
-  return notices;
-}
-
-/** The merge patch that asks a pod's trainer for the checkpoint. */
-export function checkpointRequestPatch(request: CheckpointRequest): { metadata: { annotations: Record<string, string> } } {
-  return { metadata: { annotations: { [CHECKPOINT_REQUEST_ANNOTATION]: JSON.stringify(request) } } };
+  return { id, reason: `${notice.source}: ${notice.detail} on node ${notice.node}`, at };
 }
 
 function timeString(t: Date | string | undefined): string | undefined {
