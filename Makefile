@@ -10,7 +10,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 
-.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench bench-scale clean images
+.PHONY: all setup build binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench bench-scale kwok clean images
 
 all: build
 
@@ -26,6 +26,10 @@ build: setup
 binaries:
 	bash test/cluster/build.sh >/dev/null
 	bash test/s3/build.sh >/dev/null
+
+# KWOK only for what runs it (the scale smoke in test-integration, bench-scale): a cold
+# build is minutes that cluster-up, test-e2e, fuzz and bench would pay for nothing.
+kwok:
 	bash test/kwok/build.sh >/dev/null
 
 lint: setup
@@ -37,7 +41,7 @@ typecheck: setup
 test-unit: build
 	$(NODE_TS) --test --test-concurrency=2 $(UNIT_TESTS)
 
-test-integration: build binaries
+test-integration: build binaries kwok
 	$(NODE_TS) --test --test-concurrency=1 $(INTEGRATION_TESTS)
 
 test-e2e: build binaries
@@ -74,7 +78,7 @@ bench: build binaries
 
 # A thousand TrainingRuns on 200 KWOK nodes with the real operator (test/bench/scale.ts; knobs
 # SCALE_RUNS, SCALE_NODES, SCALE_STEADY_SECONDS, SCALE_SEED). Not in make bench: tens of minutes.
-bench-scale: build binaries
+bench-scale: build binaries kwok
 	$(NODE_TS) test/bench/scale.ts
 
 # The trainer and operator images, built by a real Docker engine (started if none

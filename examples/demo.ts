@@ -18,7 +18,7 @@ const namespace = "default";
 const runName = "mnist-spot";
 
 async function main(): Promise<void> {
-  const tools = demoTools(repo);
+  const tools = demoTools();
   const cluster = await demoCluster(repo, tools.kubectl);
   const kubectl = (...args: string[]) =>
     execFileSync(tools.kubectl, ["--kubeconfig", cluster.kubeconfig, ...args], { stdio: ["ignore", "pipe", "inherit"] }).toString();

@@ -4,6 +4,7 @@
 // not cover it), so a missing or old one is a clear error.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { builtDir } from "../../test/cluster/binaries.js";
 
 /** helm 3.8 (2022) and later install the chart as the demo does; helm 2 cannot. */
 const HELM_MIN: Version = [3, 8];
@@ -17,11 +18,11 @@ export interface Tools {
   kubectl: string;
 }
 
-export function demoTools(repo: string): Tools {
-  return { kubectl: kubectl(), helm: helm(repo) };
+export function demoTools(): Tools {
+  return { kubectl: kubectl(), helm: helm() };
 }
 
-function helm(repo: string): string {
+function helm(): string {
   const found = versionOnPath("helm", ["version", "--template", "{{.Version}}"], (out) => out);
   if (found && atLeast(found, HELM_MIN)) {
     console.log(`Using helm ${found} from PATH.`);
@@ -29,7 +30,7 @@ function helm(repo: string): string {
   }
   console.log(`${found ? `helm ${found} on PATH is older than v${HELM_MIN.join(".")}` : "No helm on PATH"}: ` +
     "helm from its pinned module, built into ~/.cache/resumable unless already there …");
-  return join(buildScript(repo, "test/tools/build.sh", "helm"), "helm");
+  return join(builtDir("test/tools/build.sh", "helm"), "helm");
 }
 
 function kubectl(): string {
@@ -57,9 +58,4 @@ function atLeast(version: string, min: Version): boolean {
   if (!m) return false;
   const [major, minor] = [Number(m[1]), Number(m[2])];
   return major > min[0] || (major === min[0] && minor >= min[1]);
-}
-
-/** Runs a build script (its progress on our stderr) and returns the directory it prints. */
-function buildScript(repo: string, script: string, ...args: string[]): string {
-  return execFileSync("bash", [join(repo, script), ...args], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim();
 }

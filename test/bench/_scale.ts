@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeConfig, PatchStrategy, setHeaderOptions, Watch, type V1Pod } from "@kubernetes/client-node";
 import { PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { builtDir } from "../cluster/binaries.js";
 import { startE2E, NAMESPACE, type E2E } from "../e2e/harness.js";
 import { seededRandom } from "./_goodput.js";
 
@@ -50,8 +51,7 @@ export function quantiles(xs: number[]): Quantiles {
 
 /** The KWOK binary, built by test/kwok/build.sh into the cache when missing (minutes, once). */
 export function kwokBinary(): string {
-  const dir = execFileSync("bash", [join(repo, "test/kwok/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1)!;
-  return join(dir, "kwok");
+  return join(builtDir("test/kwok/build.sh"), "kwok");
 }
 
 /**

@@ -1,18 +1,17 @@
 // helm, prometheus and promtool, built once per pinned version by
 // test/tools/build.sh into a cache outside the repo.
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { builtDir } from "../cluster/binaries.js";
 import { runProcess, type RunResult } from "../support/process.js";
 
-const buildScript = fileURLToPath(new URL("../tools/build.sh", import.meta.url));
 export const CHART_DIR = fileURLToPath(new URL("../../charts/resumable", import.meta.url));
 
 let toolsDir: string | undefined;
 
 /** Builds what is missing (progress on stderr) and returns the tools' directory. */
 export function tool(name: "helm" | "prometheus" | "promtool"): string {
-  toolsDir ??= execFileSync("bash", [buildScript], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim();
+  toolsDir ??= builtDir("test/tools/build.sh");
   return join(toolsDir, name);
 }
 

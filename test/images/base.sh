@@ -49,7 +49,11 @@ if [ -z "${RESUMABLE_BUILD_BASE:-}" ] && timeout 60 docker pull -q "$upstream" >
 fi
 if [ ! -f "$tarball" ]; then
   echo "$upstream cannot be pulled: building $tag (debootstrap $suite minbase + Node.js $node_version, npm $npm_version) …" >&2
-  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+  if ! command -v debootstrap >/dev/null; then
+    # A fresh machine's package lists may be empty or stale, as in engine.sh.
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+  fi
   # The mirror apt already reaches on this machine, unless one is given.
   mirror=${RESUMABLE_DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)}
   mirror=${mirror:-$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\/debian\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -1)}

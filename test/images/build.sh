@@ -18,25 +18,35 @@ base=$(bash "$here/base.sh")
 echo "base image: $base" >&2
 
 # What an image is built from: its Dockerfile, the base, the root manifests and
-# every source file of the workspace packages (not their node_modules or
-# dist). The Dockerfiles' `COPY . .` makes the engine rebuild (minutes of tsc)
-# after any edit anywhere, even to a test; an image whose label already holds
-# this hash is kept as it is.
-inputs_hash() { # DOCKERFILE
-  { echo "$base"; cat "$1" package.json package-lock.json tsconfig*.json .dockerignore
-    find trainer operator \( -name node_modules -o -name dist \) -prune -o -type f -not -name '*.tsbuildinfo' -print0 |
+# configs, every workspace's package.json and bin/ (the manifests stage copies
+# them all into each image), and the source of the packages it compiles (not
+# their node_modules or dist). The Dockerfiles' `COPY . .` makes the engine
+# rebuild (minutes of tsc) after any edit anywhere, even to a test; an image
+# whose label already holds this hash is kept as it is, so an operator-only
+# edit leaves the trainer image alone.
+workspaces=$(node -p 'require("./package.json").workspaces.join(" ")')
+inputs_hash() { # DOCKERFILE SOURCE_ROOT...
+  local file=$1 ws manifests=(); shift
+  for ws in $workspaces; do
+    manifests+=("$ws/package.json")
+    if [ -d "$ws/bin" ]; then manifests+=("$ws/bin"); fi
+  done
+  { echo "$base"; cat "$file" package.json package-lock.json tsconfig*.json .dockerignore
+    if [ -f "$file.dockerignore" ]; then cat "$file.dockerignore"; fi
+    find "${manifests[@]}" "$@" \( -name node_modules -o -name dist \) -prune -o -type f -not -name '*.tsbuildinfo' -print0 |
       sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16
 }
 
 for image in "${images[@]}"; do
   case "$image" in
-    trainer) file=trainer/Dockerfile; name=resumable/trainer ;;
-    operator) file=operator/Dockerfile; name=resumable/operator ;;
-    trainer-gpu) file=trainer/Dockerfile.gpu; name=resumable/trainer-gpu ;;
+    # trainer/ holds trainer/protocol; the operator compiles it too (tsc -b operator).
+    trainer) file=trainer/Dockerfile; name=resumable/trainer; sources=(trainer) ;;
+    operator) file=operator/Dockerfile; name=resumable/operator; sources=(operator trainer/protocol) ;;
+    trainer-gpu) file=trainer/Dockerfile.gpu; name=resumable/trainer-gpu; sources=(trainer) ;;
     *) echo "unknown image $image (trainer, operator, trainer-gpu)" >&2; exit 2 ;;
   esac
   start=$SECONDS
-  inputs=$(inputs_hash "$file")
+  inputs=$(inputs_hash "$file" "${sources[@]}")
   if [ "$(docker image inspect -f '{{index .Config.Labels "dev.resumable.inputs"}}' "$name:$version" 2>/dev/null)" = "$inputs" ] &&
      [ "$(docker image inspect -f '{{.Id}}' "$name:$version")" = "$(docker image inspect -f '{{.Id}}' "$name:dev" 2>/dev/null)" ]; then
     echo "$name:$version is up to date (inputs $inputs)" >&2

@@ -3,13 +3,12 @@
 # (see ../lib/go-build.sh) and prints the directory. The scale benchmark runs it out of
 # cluster against our control plane to simulate hundreds of nodes. A warm cache returns at
 # once; a cold build (975 packages) took 2763 s here with -p=1 on 2 cores under load average
-# 20-30 (about 6½ minutes on a quiet machine). GOFLAGS defaults to "-p=1 -buildvcs=false": one
-# package at a time, kinder to a shared machine; set GOFLAGS yourself to override.
+# 20-30 (about 6½ minutes on a quiet machine). Go's own default parallelism, as in the other
+# build scripts; on a shared machine GOFLAGS=-p=1 builds one package at a time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 . "$here/../lib/go-build.sh"
-export GOFLAGS=${GOFLAGS:--p=1 -buildvcs=false}
 out="$cache_root/bin/kwok-${KWOK_VERSION}"
 build kwok "$here/module" sigs.k8s.io/kwok/cmd/kwok ""
 echo "$out"

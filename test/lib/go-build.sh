@@ -3,8 +3,9 @@
 # the repo. Source it, set $out, then call
 #   build NAME MODULE_DIR PACKAGE LDFLAGS [ESTIMATE]
 #   build_together MODULE_DIR LDFLAGS ESTIMATE NAME=PACKAGE...
-# RESUMABLE_CACHE_DIR moves the cache (and GOCACHE/GOMODCACHE Go's own), e.g. to
-# measure a cold build without wiping the one everyone uses.
+# RESUMABLE_CACHE_DIR moves this binaries' cache only: Go's own build and module
+# caches stay where GOCACHE and GOMODCACHE say, so to measure a cold build without
+# wiping the ones everyone uses, point all three at fresh directories.
 command -v go >/dev/null || { echo "Go is required to build the local cluster and its tools (https://go.dev/dl)" >&2; exit 1; }
 
 cache_root=${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}
@@ -49,11 +50,16 @@ build_together() {
   done
   [ ${#names[@]} -eq 0 ] && return
   mkdir -p "$out"
-  local tmp="$out/.building"
-  rm -rf "$tmp" && mkdir -p "$tmp"
+  # A directory of this build's own: two builds of one version at once (two
+  # checkouts, two test runs) must not empty each other's. One left by a build
+  # killed more than a day ago is swept here.
+  find "$out" -maxdepth 1 -name '.building.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+  local tmp; tmp=$(mktemp -d "$out/.building.XXXXXX")
   local start=$SECONDS
   echo "building ${names[*]} into $out in one go build${estimate:+ (cold, on 2 idle cores: $estimate; cached afterwards)} …" >&2
-  (cd "$dir" && with_progress "${names[*]}" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}")
+  if ! (cd "$dir" && with_progress "${names[*]}" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}"); then
+    rm -rf "$tmp"; return 1
+  fi
   local i
   for i in "${!names[@]}"; do mv "$tmp/$(basename "${pkgs[$i]}")" "$out/${names[$i]}"; done
   rm -rf "$tmp"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real node's host packages from Debian: the CNI plugins (1.1.1, in
 # /usr/lib/cni), libseccomp for building runc, gcc's static libc for the pause
-# binary. Installs only what is missing.
+# binary; iptables and iproute2's `ip` for the pod network (up.sh, down.sh).
+# Installs only what is missing.
 set -euo pipefail
 missing=()
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
@@ -9,6 +10,8 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/libc.a ] || missing+=(libc6-dev)
 command -v gcc >/dev/null || missing+=(gcc)
+command -v iptables >/dev/null || missing+=(iptables)
+command -v ip >/dev/null || missing+=(iproute2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${missing[*]} …" >&2
 apt-get update -qq >&2

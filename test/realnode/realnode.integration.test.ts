@@ -39,9 +39,6 @@ function hostCannot(): string | undefined {
   const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
   const memory = v2 ? readFileSync("/sys/fs/cgroup/cgroup.controllers", "utf8").split(/\s+/).includes("memory") : existsSync("/sys/fs/cgroup/memory");
   if (!memory) return "no cgroup memory controller (memory limits and OOM kills need it)";
-  for (const tool of ["iptables", "ip"]) {
-    if (!["/usr/sbin", "/sbin", "/usr/bin"].some((d) => existsSync(join(d, tool)))) return `no ${tool} on this machine`;
-  }
   return undefined;
 }
 

@@ -4,17 +4,14 @@
 // and S3 gateway in one process) instead: its flags below were read from its source at the
 // pinned commit, but it has not run here yet (its cold build did not finish in 42 min on the
 // shared 2 cores). Built once per version by build.sh into the cache.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { builtDir } from "../cluster/binaries.js";
 import { freePort, isAlive, startDetached, stopProcess } from "../cluster/processes.js";
-
-const buildScript = fileURLToPath(new URL("./build.sh", import.meta.url));
 
 export type S3ServerKind = "gofakes3" | "seaweedfs";
 
@@ -28,7 +25,7 @@ const binaryName: Record<S3ServerKind, string> = { gofakes3: "s3-server", seawee
 
 /** Builds the server if the cache lacks it (progress on stderr) and returns its path. */
 export function ensureS3Server(kind: S3ServerKind = serverKind()): string {
-  const dir = execFileSync("bash", [buildScript, kind], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim();
+  const dir = builtDir("test/s3/build.sh", kind);
   const binary = join(dir, binaryName[kind]);
   if (!existsSync(binary)) throw new Error(`build.sh did not produce ${binaryName[kind]} in ${dir}`);
   return binary;
