@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseNoticeSignals, type NoticeSignal } from "../reconcile/notice.js";
-import { priceTableSchema } from "../metrics/capacity-accounting.js";
+import { priceTableSchema } from "../reconcile/accounting.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
 
 /**

@@ -6,7 +6,7 @@
 import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { liveAccounting } from "../metrics/capacity-accounting.js";
+import { liveAccounting } from "../reconcile/accounting.js";
 import { getRun, type Clients } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
 

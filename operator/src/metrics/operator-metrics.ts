@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { PHASES } from "../api/status.js";
+import { PHASES, type Accounting } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { toDate } from "../reconcile/types.js";
-import { liveAccounting, type PriceTable } from "./capacity-accounting.js";
+import { liveAccounting, type PriceTable } from "../reconcile/accounting.js";
 import { runTime } from "./run-accounting.js";
 
 const PREFIX = "resumable_";
@@ -199,7 +199,16 @@ export class OperatorMetrics {
   /** Per run, the live accounting (ended attempts from the status, the running one up to now). */
   private capacityGauges(sources: MetricsSources): void {
     const prices = sources.prices ?? {};
-    const live = (run: TrainingRun, now: Date) => liveAccounting(run.status, prices, now);
+    // The gauges below read the same accounting: computed once per run per scrape (a cached
+    // run is replaced, not mutated, when it changes, so its identity keys the memo).
+    const computed = new WeakMap<TrainingRun, { atMs: number; accounting: Accounting }>();
+    const live = (run: TrainingRun, now: Date): Accounting => {
+      const hit = computed.get(run);
+      if (hit !== undefined && now.getTime() - hit.atMs < 1_000) return hit.accounting;
+      const accounting = liveAccounting(run.status, prices, now);
+      computed.set(run, { atMs: now.getTime(), accounting });
+      return accounting;
+    };
     new Gauge({
       name: `${PREFIX}run_gpu_seconds`,
       help: "GPU-seconds the run's attempts used, by capacity type.",

@@ -1,5 +1,6 @@
 import { lostSteps } from "@resumable/protocol";
-import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
+import type { TrainingRunStatus } from "../api/status.js";
+import { lostSecondsOf, seconds } from "../reconcile/accounting.js";
 import { toDate } from "../reconcile/types.js";
 
 export interface RunTime {
@@ -9,22 +10,6 @@ export interface RunTime {
   usefulSeconds: number;
   /** Time attempts spent on steps the next attempt had to train again. */
   lostSeconds: number;
-}
-
-function seconds(from: Date | undefined, to: Date | undefined): number {
-  return from && to ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : 0;
-}
-
-/**
- * Wall time behind `lost` steps that the attempt after `record` trained again (the
- * protocol's lost-steps rule), at `record`'s own pace; 0 when its pace is unknown.
- */
-export function lostSecondsOf(record: AttemptRecord | undefined, lost: number | undefined): number {
-  const reached = record?.reachedStep;
-  if (record === undefined || reached === undefined || !lost) return 0;
-  const stepsTrained = reached - (record.resumedFromStep ?? 0);
-  const duration = seconds(toDate(record.startTime), toDate(record.endTime));
-  return stepsTrained > 0 ? (lost * duration) / stepsTrained : 0;
 }
 
 /**

@@ -15,7 +15,7 @@ import { checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
-import { nextAccounting } from "../metrics/capacity-accounting.js";
+import { nextAccounting } from "./accounting.js";
 
 /** The node label the price table is keyed by. */
 const INSTANCE_TYPE = "node.kubernetes.io/instance-type";

@@ -4,7 +4,7 @@
 import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { Condition, TrainingRunStatus } from "../api/status.js";
-import type { PriceTable } from "../metrics/capacity-accounting.js";
+import type { PriceTable } from "./accounting.js";
 import { DEFAULT_NOTICE_SIGNALS, type NoticeSignal } from "./notice.js";
 
 // ---- What a pass reads and returns ----

@@ -6,8 +6,7 @@
 import { lostStepsOf } from "@resumable/protocol";
 import { z } from "zod";
 import type { Accounting, AttemptRecord, CapacityType, TrainingRunStatus } from "../api/status.js";
-import { toDate } from "../reconcile/types.js";
-import { lostSecondsOf } from "./run-accounting.js";
+import { toDate } from "./types.js";
 
 /** Prices per hour. */
 const priceSchema = z.strictObject({ spot: z.number().nonnegative(), onDemand: z.number().nonnegative() });
@@ -38,8 +37,21 @@ export function gpusOf(record: AttemptRecord): number {
   return Math.max(1, record.gpus ?? 1);
 }
 
-function seconds(from: Date | undefined, to: Date | undefined): number {
+/** Seconds from `from` to `to`; 0 when either is unknown. */
+export function seconds(from: Date | undefined, to: Date | undefined): number {
   return from && to ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : 0;
+}
+
+/**
+ * Wall time behind `lost` steps that the attempt after `record` trained again (the
+ * protocol's lost-steps rule), at `record`'s own pace; 0 when its pace is unknown.
+ */
+export function lostSecondsOf(record: AttemptRecord | undefined, lost: number | undefined): number {
+  const reached = record?.reachedStep;
+  if (record === undefined || reached === undefined || !lost) return 0;
+  const stepsTrained = reached - (record.resumedFromStep ?? 0);
+  const duration = seconds(toDate(record.startTime), toDate(record.endTime));
+  return stepsTrained > 0 ? (lost * duration) / stepsTrained : 0;
 }
 
 /** Sums kept in status.accounting, before the derived fields. */
