@@ -142,6 +142,18 @@ describe("reconcile: capacity fallback", () => {
     assert.equal(run.status?.preemptions, 2);
   });
 
+  it("a fallback policy removed from the spec takes its capacity state with it", () => {
+    const spec = { scheduling: { spot: true, fallback: { afterPreemptions: 1 } } };
+    const { run } = play(aRun(spec), [
+      { pods: [], now: T0 },
+      { pods: [running(1, { startTime: T0 })], now: at(1) },
+      { pods: [reclaimed(1)], now: at(60) },
+    ]);
+    assert.equal(run.status?.capacity?.type, "on-demand");
+    const without = pass({ ...run, spec: { ...run.spec, scheduling: { spot: true } } }, [], at(61));
+    assert.equal(without.status.capacity, undefined);
+  });
+
   it("a spot run without a fallback policy never moves and keeps no capacity state", () => {
     const { run, decisions } = play(aRun({ scheduling: { spot: true } }), [
       { pods: [], now: T0 },

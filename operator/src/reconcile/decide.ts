@@ -45,7 +45,9 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   d.status.preemptions ??= 0;
   d.status.failures ??= 0;
   d.status.lostSteps ??= 0;
+  // A policy removed from the spec takes its state with it (metrics and the CLI read it).
   if (spec.scheduling.fallback !== undefined && spec.scheduling.spot) d.status.capacity ??= initialCapacity(d.now);
+  else delete d.status.capacity;
   const pods = classifyPods(observed.pods, observed.run);
 
   recordAttempts(d, pods, spec);
