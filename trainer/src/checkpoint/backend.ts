@@ -43,7 +43,10 @@ export interface CheckpointBackend {
   readonly location: string;
   /** How a checkpoint is named in logs, the summary and status: a path or an object URL. */
   pathOf(name: string): string;
-  /** The checkpoint name of a path this backend gave out (or a bare name). */
+  /**
+   * The checkpoint name of a path this backend gave out (or a bare name). The directory
+   * backend also takes a path to a checkpoint elsewhere (--resume-from) and reads it there.
+   */
   nameOf(path: string): string;
   /** Makes the location usable (mkdir; for a bucket, proves it is reachable with these credentials). */
   ensure(): Promise<void>;

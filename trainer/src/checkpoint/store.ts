@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { basename } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
 import type { CheckpointBackend } from "./backend.js";
@@ -195,7 +196,7 @@ export class CheckpointStore {
     } catch (err) {
       throw corrupt(`invalid manifest: ${(err as Error).message}`);
     }
-    const named = checkpointName.exec(ckpt);
+    const named = checkpointName.exec(basename(ckpt));
     if (named && Number(named[1]) !== manifest.step) throw corrupt(`manifest step ${manifest.step} is not the directory's ${Number(named[1])}`);
     if (named?.[2] !== undefined && Number(named[2]) !== manifest.attempt) {
       throw corrupt(`manifest attempt ${manifest.attempt} is not the directory's ${named[2]}`);
