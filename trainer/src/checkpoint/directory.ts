@@ -110,8 +110,9 @@ export class DirectoryBackend implements CheckpointBackend {
     }
   }
 
-  remove(name: string): Promise<void> {
-    return this.io.removeTree(this.at(name));
+  async remove(name: string): Promise<void> {
+    const path = this.at(name);
+    await this.storage(path, () => this.io.removeTree(path));
   }
 
   async quarantine(name: string): Promise<string> {

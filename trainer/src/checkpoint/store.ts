@@ -225,9 +225,10 @@ export class CheckpointStore {
   }
 
   /**
-   * Commits a snapshot atomically, then applies retention. The fence is checked before and
-   * after the rename: a zombie that stalled in between still lands its checkpoint, but it is
-   * superseded (ignored by every loader) and the zombie gets FencedError all the same.
+   * Commits a snapshot atomically, then applies retention (whose failure is logged, not the
+   * save's: the checkpoint is committed). The fence is checked before and after the rename: a
+   * zombie that stalled in between still lands its checkpoint, but it is superseded (ignored
+   * by every loader) and the zombie gets FencedError all the same.
    */
   async save(snapshot: TrainingSnapshot, attempt: number | undefined): Promise<CommittedCheckpoint> {
     const started = performance.now();
@@ -260,7 +261,9 @@ export class CheckpointStore {
       .appendCommitLog(JSON.stringify({ dir: name, step, attempt: attempt ?? null, kind: snapshot.meta.kind, committedAt: new Date().toISOString(), fencedAfterRename: fencedAfter !== undefined }))
       .catch((err: Error) => this.opts.log.warn({ reason: err.message }, `cannot append to ${commitLogFile}`));
     if (fencedAfter) throw fencedAfter;
-    await this.applyRetention();
+    // The checkpoint is committed whatever retention does; what it failed to delete now, it
+    // finds in the next listing and deletes after the next commit.
+    await this.applyRetention().catch((err: Error) => this.opts.log.warn({ reason: err.message }, "retention failed; the save is committed, retention is retried after the next one"));
     return { step, path: committed.path, bytes: committed.bytes, saveSeconds: (performance.now() - started) / 1000, kind: snapshot.meta.kind, time: new Date() };
   }
 
