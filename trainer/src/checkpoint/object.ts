@@ -96,11 +96,20 @@ export class ObjectBackend implements CheckpointBackend {
       await this.store.deletePrefix(prefix);
     });
     const aborter = new AbortController();
+    let firstError: unknown;
     let manifestSent = false;
     try {
-      const uploaded = await Promise.allSettled(req.files.map((file) => this.upload(`${prefix}${file.name}`, file.chunks, aborter)));
-      const failed = uploaded.find((u) => u.status === "rejected");
-      if (failed) throw failed.reason;
+      const uploads = req.files.map((file) =>
+        this.upload(`${prefix}${file.name}`, file.chunks, aborter.signal).catch((err: unknown) => {
+          // One file failed: the others stop too, and fail as "aborted". The first failure is
+          // the cause (refused credentials must stay a ConfigError), whatever order they settle in.
+          firstError ??= err;
+          aborter.abort();
+          throw err;
+        }),
+      );
+      const uploaded = await Promise.allSettled(uploads);
+      if (uploaded.some((u) => u.status === "rejected")) throw firstError;
       const digests: Record<string, FileDigest> = {};
       req.files.forEach((file, i) => (digests[file.name] = (uploaded[i] as PromiseFulfilledResult<FileDigest>).value));
       const manifest = req.manifest(digests);
@@ -121,7 +130,7 @@ export class ObjectBackend implements CheckpointBackend {
   }
 
   /** Streams one file up (hashed slice by slice as it goes), then checks the server holds all of it. */
-  private async upload(key: string, chunks: Uint8Array[], aborter: AbortController): Promise<FileDigest> {
+  private async upload(key: string, chunks: Uint8Array[], signal: AbortSignal): Promise<FileDigest> {
     const hash = createHash("sha256");
     let bytes = 0;
     async function* hashed(): AsyncGenerator<Uint8Array> {
@@ -135,12 +144,7 @@ export class ObjectBackend implements CheckpointBackend {
         }
       }
     }
-    try {
-      await this.store.putObject(key, hashed(), { signal: aborter.signal });
-    } catch (err) {
-      aborter.abort(); // one file failed: the others stop too
-      throw err;
-    }
+    await this.store.putObject(key, hashed(), { signal });
     const held = await this.store.head(key);
     if (held?.size !== bytes) {
       throw new StorageError(this.store.url(key), "IncompleteUpload", `checkpoint storage: ${this.store.url(key)} holds ${held?.size ?? "no"} bytes after an upload of ${bytes}`);
