@@ -73,6 +73,20 @@ test("EIO deleting an old checkpoint in retention: the save stays committed, ret
   assert.deepEqual((await s.list()).map((c) => c.step), [30], "the next save's retention deletes what the failed one left");
 });
 
+test("EIO reading a final checkpoint's manifest in retention skips the round: the final one is not deleted as \"not final\"", async () => {
+  const dir = await tempDir();
+  await store(dir, { keep: 1 }).save(fakeSnapshot(5, "final"), undefined);
+  const { io } = faultyReadIo((op, path) => (path === join(ckpt(dir, 5), "manifest.json") ? "EIO" : undefined));
+  const s = store(dir, { keep: 1, readIo: io, readRetryDelaysMs: noWait });
+  await s.save(fakeSnapshot(10), undefined);
+  assert.deepEqual((await s.list()).map((c) => c.step), [10, 5], "the save committed and deleted nothing");
+  const err: unknown = await s.applyRetention().then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof StorageError, `a StorageError, got ${String(err)}`);
+  assert.equal(err.code, "EIO");
+  await store(dir, { keep: 1 }).save(fakeSnapshot(15), undefined);
+  assert.deepEqual((await store(dir).list()).map((c) => c.step), [15, 5], "readable again: the final one is kept beyond keep");
+});
+
 const swaps: [string, (file: string) => Promise<void>][] = [
   ["a symlink (to a valid copy) in place of the weights", async (file) => {
     await writeFile(`${file}.real`, await readFile(file));

@@ -59,8 +59,11 @@ export interface CheckpointBackend {
    * Missing, wrong-sized or not-a-file is content: `corrupt(why)` is thrown.
    */
   readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer>;
-  /** A manifest for retention's look at a checkpoint's kind; undefined when unreadable. */
-  readManifestQuietly(name: string, max: number): Promise<Buffer | undefined>;
+  /**
+   * A manifest for retention's look at a checkpoint's kind; undefined when it is missing or not
+   * a file (content). An I/O error is a StorageError: retention must not guess "not final".
+   */
+  readManifestIfPresent(name: string, max: number): Promise<Buffer | undefined>;
   commit(req: BackendCommit): Promise<{ path: string; bytes: number; digests: Record<string, FileDigest> }>;
   remove(name: string): Promise<void>;
   /** Moves a checkpoint aside into quarantine/; returns where it went. */

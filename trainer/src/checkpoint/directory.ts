@@ -98,8 +98,14 @@ export class DirectoryBackend implements CheckpointBackend {
     }
   }
 
-  async readManifestQuietly(name: string, max: number): Promise<Buffer | undefined> {
-    return this.readIo.readRegularFile(this.at(name, "manifest.json"), { max }).catch(() => undefined);
+  async readManifestIfPresent(name: string, max: number): Promise<Buffer | undefined> {
+    const path = this.at(name, "manifest.json");
+    try {
+      return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, { max }));
+    } catch (err) {
+      if (isContentErrno(err) || err instanceof NotARegularFileError || err instanceof UnexpectedSizeError) return undefined;
+      throw err;
+    }
   }
 
   async commit(req: BackendCommit) {

@@ -83,8 +83,13 @@ export class ObjectBackend implements CheckpointBackend {
     return bytes;
   }
 
-  async readManifestQuietly(name: string, max: number): Promise<Buffer | undefined> {
-    return this.store.getObject(`${name}/${manifestName}`, { maxBytes: max }).catch(() => undefined);
+  async readManifestIfPresent(name: string, max: number): Promise<Buffer | undefined> {
+    try {
+      return await this.store.getObject(`${name}/${manifestName}`, { maxBytes: max });
+    } catch (err) {
+      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) return undefined;
+      throw this.mapped(err);
+    }
   }
 
   async commit(req: BackendCommit): Promise<{ path: string; bytes: number; digests: Record<string, FileDigest> }> {

@@ -271,18 +271,20 @@ export class CheckpointStore {
    * Keeps the newest `keep` checkpoints plus the newest final one. Runs only after a commit,
    * so an old checkpoint is never deleted before a newer one exists. Superseded checkpoints
    * (a zombie's late commits) neither count towards `keep` nor are deleted here: they cannot
-   * push a valid one out, and they stay as evidence.
+   * push a valid one out, and they stay as evidence. Every kind is read before anything is
+   * deleted: a manifest that cannot be read for I/O (not content) stops the round, so a final
+   * checkpoint is never deleted for looking "not final".
    */
   async applyRetention(): Promise<void> {
     const claims = await this.claims();
     const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
-    const extra = trusted.slice(this.opts.keep);
     let finalKept = (await Promise.all(trusted.slice(0, this.opts.keep).map((c) => this.kindOf(c.path)))).includes("final");
-    for (const c of extra) {
-      if (!finalKept && (await this.kindOf(c.path)) === "final") {
-        finalKept = true;
-        continue;
-      }
+    const doomed: ListedCheckpoint[] = [];
+    for (const c of trusted.slice(this.opts.keep)) {
+      if (!finalKept && (await this.kindOf(c.path)) === "final") finalKept = true;
+      else doomed.push(c);
+    }
+    for (const c of doomed) {
       await this.backend.remove(this.backend.nameOf(c.path));
       this.opts.log.debug({ checkpoint: c.path }, "retention: deleted");
     }
@@ -293,12 +295,14 @@ export class CheckpointStore {
     return (await this.backend.readCommitLog()).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /** A checkpoint's kind; undefined when its manifest is missing or unparsable. I/O errors are thrown. */
   private async kindOf(path: string): Promise<string | undefined> {
+    const bytes = await this.backend.readManifestIfPresent(this.backend.nameOf(path), maxManifestBytes);
+    if (bytes === undefined) return undefined;
     try {
-      const bytes = await this.backend.readManifestQuietly(this.backend.nameOf(path), maxManifestBytes);
-      return bytes && (JSON.parse(bytes.toString("utf8")) as { kind?: string }).kind;
+      return (JSON.parse(bytes.toString("utf8")) as { kind?: string } | null)?.kind;
     } catch {
-      return undefined;
+      return undefined; // content: this one is no final checkpoint to keep
     }
   }
 
