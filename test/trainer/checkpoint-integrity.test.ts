@@ -10,9 +10,10 @@ import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { join } from "node:path";
 import { test } from "node:test";
 import { CheckpointsUnusableError, CorruptCheckpointError, StorageError } from "../../trainer/src/checkpoint/errors.js";
+import { fsCommitIo } from "../../trainer/src/checkpoint/io.js";
 import { manifestDigest, sealManifest } from "../../trainer/src/checkpoint/manifest.js";
 import { encodeSafetensors } from "../../trainer/src/safetensors/format.js";
-import { faultyReadIo } from "./helpers/faulty-io.js";
+import { errnoError, faultyReadIo } from "./helpers/faulty-io.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 import { tempDir } from "./helpers/trainer-process.js";
 
@@ -52,6 +53,38 @@ test("EACCES listing the directory is a StorageError, not an empty directory (no
   const dir = await withCheckpoints([10]);
   const { io } = faultyReadIo((op) => (op === "readdir" ? "EACCES" : undefined));
   await assert.rejects(store(dir, { readIo: io, readRetryDelaysMs: noWait }).resumePoint({ allowFreshStart: false }), StorageError);
+});
+
+test("EIO deleting an old checkpoint in retention: the save stays committed, retention is a StorageError, the next save retries it", async () => {
+  const dir = await tempDir();
+  let failing = true;
+  const io = { ...fsCommitIo, removeTree: async (path: string) => (failing ? Promise.reject(errnoError("EIO", path)) : fsCommitIo.removeTree(path)) };
+  const s = store(dir, { keep: 1, io });
+  await s.save(fakeSnapshot(10), undefined);
+  const saved = await s.save(fakeSnapshot(20), undefined);
+  assert.equal(saved.step, 20, "the save reports its commit");
+  assert.deepEqual((await s.list()).map((c) => c.step), [20, 10], "nothing deleted, the new one committed");
+  const err: unknown = await s.applyRetention().then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof StorageError, `a StorageError, got ${String(err)}`);
+  assert.equal(err.code, "EIO");
+  assert.equal(err.path, ckpt(dir, 10));
+  failing = false;
+  await s.save(fakeSnapshot(30), undefined);
+  assert.deepEqual((await s.list()).map((c) => c.step), [30], "the next save's retention deletes what the failed one left");
+});
+
+test("EIO reading a final checkpoint's manifest in retention skips the round: the final one is not deleted as \"not final\"", async () => {
+  const dir = await tempDir();
+  await store(dir, { keep: 1 }).save(fakeSnapshot(5, "final"), undefined);
+  const { io } = faultyReadIo((op, path) => (path === join(ckpt(dir, 5), "manifest.json") ? "EIO" : undefined));
+  const s = store(dir, { keep: 1, readIo: io, readRetryDelaysMs: noWait });
+  await s.save(fakeSnapshot(10), undefined);
+  assert.deepEqual((await s.list()).map((c) => c.step), [10, 5], "the save committed and deleted nothing");
+  const err: unknown = await s.applyRetention().then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof StorageError, `a StorageError, got ${String(err)}`);
+  assert.equal(err.code, "EIO");
+  await store(dir, { keep: 1 }).save(fakeSnapshot(15), undefined);
+  assert.deepEqual((await store(dir).list()).map((c) => c.step), [15, 5], "readable again: the final one is kept beyond keep");
 });
 
 const swaps: [string, (file: string) => Promise<void>][] = [

@@ -92,6 +92,24 @@ test("s3: with the server gone a save fails as a StorageError and changes nothin
   objects.close();
 });
 
+test("s3: load while the server is down is a StorageError and quarantines nothing", async () => {
+  const dataDir = server.dataDir;
+  const objects = objectStore();
+  const s = store("", { dir: new ObjectBackend(objects) });
+  await s.save(fakeSnapshot(10), undefined);
+  await s.save(fakeSnapshot(20), undefined);
+  await server.stop({ keepData: true });
+  try {
+    const err: unknown = await s.loadNewestValid().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof StorageError, `a StorageError (exit 4, retried), got ${String(err)}`);
+  } finally {
+    server = await startS3Server({ dataDir, s3Port: server.s3Port, credentials: server.credentials, bucket: server.bucket });
+  }
+  assert.deepEqual((await s.list()).map((c) => c.step), [20, 10], "both checkpoints are still there");
+  assert.deepEqual(await s.quarantined(), [], "an unreachable server is not corrupt content");
+  objects.close();
+});
+
 test("s3: a wrong secret fails the start as a ConfigError with the server's message, never as an empty bucket", async () => {
   const objects = objectStore({ credentials: { accessKeyId: server.credentials.accessKeyId, secretAccessKey: "wrong" } });
   const s = store("", { dir: new ObjectBackend(objects) });

@@ -77,11 +77,13 @@ export function storeContract(kind: string, newPlace: NewPlace): void {
 
   test(`${kind}: prepare removes an incomplete commit left by a crash and leaves everything else`, async () => {
     const p = await withCheckpoints(newPlace, [10]);
+    const before = (await p.entries()).sort();
     await p.leaveIncompleteCommit(20);
     assert.equal((await p.debris()).length, 1);
     assert.deepEqual((await p.store().list()).map((c) => c.step), [10], "an incomplete commit is not a checkpoint");
     await p.store().prepare();
     assert.deepEqual(await p.debris(), []);
+    assert.deepEqual((await p.entries()).sort(), before, "everything else is as it was");
     assert.deepEqual((await p.store().list()).map((c) => c.path), [p.path("ckpt-00000010")]);
     assert.equal((await p.store().loadNewestValid())?.manifest.step, 10);
   });

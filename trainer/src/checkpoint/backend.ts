@@ -43,7 +43,10 @@ export interface CheckpointBackend {
   readonly location: string;
   /** How a checkpoint is named in logs, the summary and status: a path or an object URL. */
   pathOf(name: string): string;
-  /** The checkpoint name of a path this backend gave out (or a bare name). */
+  /**
+   * The checkpoint name of a path this backend gave out (or a bare name). The directory
+   * backend also takes a path to a checkpoint elsewhere (--resume-from) and reads it there.
+   */
   nameOf(path: string): string;
   /** Makes the location usable (mkdir; for a bucket, proves it is reachable with these credentials). */
   ensure(): Promise<void>;
@@ -56,8 +59,11 @@ export interface CheckpointBackend {
    * Missing, wrong-sized or not-a-file is content: `corrupt(why)` is thrown.
    */
   readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer>;
-  /** A manifest for retention's look at a checkpoint's kind; undefined when unreadable. */
-  readManifestQuietly(name: string, max: number): Promise<Buffer | undefined>;
+  /**
+   * A manifest for retention's look at a checkpoint's kind; undefined when it is missing or not
+   * a file (content). An I/O error is a StorageError: retention must not guess "not final".
+   */
+  readManifestIfPresent(name: string, max: number): Promise<Buffer | undefined>;
   commit(req: BackendCommit): Promise<{ path: string; bytes: number; digests: Record<string, FileDigest> }>;
   remove(name: string): Promise<void>;
   /** Moves a checkpoint aside into quarantine/; returns where it went. */

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.js";
 import type { BackendCommit, CheckpointBackend } from "./backend.js";
@@ -44,8 +44,18 @@ export class DirectoryBackend implements CheckpointBackend {
     return join(this.opts.dir, name);
   }
 
+  /**
+   * A bare name stays a name in this directory; a path (--resume-from may name a checkpoint
+   * anywhere) becomes absolute, resolved against the working directory as the user meant it.
+   */
   nameOf(path: string): string {
-    return path.replace(/\/+$/, "").split("/").at(-1) ?? path;
+    return path.includes("/") ? resolve(path) : path;
+  }
+
+  /** Where a name (in this directory) or an absolute path (anywhere) is on disk. */
+  private at(name: string, file?: string): string {
+    const dir = resolve(this.opts.dir, name);
+    return file === undefined ? dir : join(dir, file);
   }
 
   async ensure(): Promise<void> {
@@ -76,7 +86,7 @@ export class DirectoryBackend implements CheckpointBackend {
   }
 
   async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
-    const path = join(this.opts.dir, name, file);
+    const path = this.at(name, file);
     try {
       return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, size));
     } catch (err) {
@@ -88,8 +98,14 @@ export class DirectoryBackend implements CheckpointBackend {
     }
   }
 
-  async readManifestQuietly(name: string, max: number): Promise<Buffer | undefined> {
-    return this.readIo.readRegularFile(join(this.opts.dir, name, "manifest.json"), { max }).catch(() => undefined);
+  async readManifestIfPresent(name: string, max: number): Promise<Buffer | undefined> {
+    const path = this.at(name, "manifest.json");
+    try {
+      return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, { max }));
+    } catch (err) {
+      if (isContentErrno(err) || err instanceof NotARegularFileError || err instanceof UnexpectedSizeError) return undefined;
+      throw err;
+    }
   }
 
   async commit(req: BackendCommit) {
@@ -100,14 +116,15 @@ export class DirectoryBackend implements CheckpointBackend {
     }
   }
 
-  remove(name: string): Promise<void> {
-    return this.io.removeTree(join(this.opts.dir, name));
+  async remove(name: string): Promise<void> {
+    const path = this.at(name);
+    await this.storage(path, () => this.io.removeTree(path));
   }
 
   async quarantine(name: string): Promise<string> {
     const target = join(this.opts.dir, quarantineDir);
-    const path = join(this.opts.dir, name);
-    const aside = join(target, `${name}-${Date.now()}`);
+    const path = this.at(name);
+    const aside = join(target, `${basename(path)}-${Date.now()}`);
     await this.storage(target, () => this.readIo.mkdirp(target));
     await this.storage(path, () => this.readIo.rename(path, aside));
     return aside;

@@ -18,7 +18,14 @@ export interface CommitIo {
  * Large tensors go out in slices: written on libuv threads, hashed on the main thread. 1 MiB,
  * as dd's bs: measured here, 64 MiB in one write(2) took 200-360 ms, in 1 MiB writes 20-50 ms.
  */
-const sliceBytes = 1024 * 1024;
+export const sliceBytes = 1024 * 1024;
+
+/** The chunks cut into slices of at most `size` bytes: views, never copies. */
+export function* slices(chunks: Iterable<Uint8Array>, size = sliceBytes): Generator<Uint8Array> {
+  for (const chunk of chunks) {
+    for (let begin = 0; begin < chunk.byteLength; begin += size) yield chunk.subarray(begin, Math.min(begin + size, chunk.byteLength));
+  }
+}
 
 export const fsCommitIo: CommitIo = {
   async mkdir(path) {
@@ -33,21 +40,16 @@ export const fsCommitIo: CommitIo = {
   async writeFileSynced(path, chunks, onSlice) {
     const file = await open(path, "wx");
     try {
-      const slices: Uint8Array[] = [];
-      for (const chunk of chunks) {
-        for (let begin = 0; begin < chunk.byteLength; begin += sliceBytes) {
-          slices.push(chunk.subarray(begin, Math.min(begin + sliceBytes, chunk.byteLength)));
-        }
-      }
+      const sliced = [...slices(chunks)];
       let position = 0;
-      const writes = slices.map((slice) => {
+      const writes = sliced.map((slice) => {
         const written = writeFully(file, slice, position);
         position += slice.byteLength;
         return written;
       });
       const synced = Promise.all(writes).then(() => file.sync());
       synced.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-      for (const slice of slices) {
+      for (const slice of sliced) {
         onSlice(slice);
         await yieldToEventLoop();
       }

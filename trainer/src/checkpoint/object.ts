@@ -7,6 +7,7 @@ import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Fe
 import type { FileDigest } from "./commit.js";
 import { StorageError } from "./errors.js";
 import { fenceFile } from "./fence.js";
+import { slices } from "./io.js";
 import { manifestName } from "./manifest.js";
 
 export const quarantinePrefix = "quarantine/";
@@ -14,8 +15,6 @@ export const quarantinePrefix = "quarantine/";
 export const commitLogPrefix = "commits/";
 /** Every checkpoint name starts so (store.ts): listing only these keys skips quarantine and the log. */
 const checkpointKeyPrefix = "ckpt-";
-/** Data files are hashed and handed to the upload in slices of this size (as the directory writes them). */
-const sliceBytes = 1024 * 1024;
 
 /**
  * Checkpoints in an object store (S3, GCS's XML API, any S3-compatible store), which has no
@@ -49,7 +48,7 @@ export class ObjectBackend implements CheckpointBackend {
   async ensure(): Promise<void> {
     // A listing, unlike a HEAD, carries the server's error body: a wrong bucket or refused
     // credentials fail here, at start, with the server's words.
-    await this.call("list", this.location, async () => {
+    await this.call(async () => {
       for await (const _ of this.store.list(fenceFile)) break;
     });
   }
@@ -58,7 +57,7 @@ export class ObjectBackend implements CheckpointBackend {
     const byName = await this.checkpointObjects();
     for (const [name, files] of byName) {
       if (files.has(manifestName)) continue;
-      await this.call("delete", this.pathOf(name), () => this.store.deletePrefix(`${name}/`));
+      await this.call(() => this.store.deletePrefix(`${name}/`));
       log.info({ temp: this.pathOf(name), objects: files.size }, "removed an incomplete checkpoint (no manifest) left by a save cut short");
     }
   }
@@ -83,31 +82,42 @@ export class ObjectBackend implements CheckpointBackend {
     return bytes;
   }
 
-  async readManifestQuietly(name: string, max: number): Promise<Buffer | undefined> {
-    return this.store.getObject(`${name}/${manifestName}`, { maxBytes: max }).catch(() => undefined);
+  async readManifestIfPresent(name: string, max: number): Promise<Buffer | undefined> {
+    try {
+      return await this.store.getObject(`${name}/${manifestName}`, { maxBytes: max });
+    } catch (err) {
+      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) return undefined;
+      throw this.mapped(err);
+    }
   }
 
   async commit(req: BackendCommit): Promise<{ path: string; bytes: number; digests: Record<string, FileDigest> }> {
     const prefix = `${req.name}/`;
     // Replacing a checkpoint of the same name (rare: names carry the attempt): it stops being
     // one, manifest first, before any of its files is overwritten.
-    await this.call("delete", this.pathOf(req.name), async () => {
-      await this.store.delete(`${prefix}${manifestName}`);
-      await this.store.deletePrefix(prefix);
-    });
+    await this.call(() => this.unmake(req.name));
     const aborter = new AbortController();
+    let firstError: unknown;
     let manifestSent = false;
     try {
-      const uploaded = await Promise.allSettled(req.files.map((file) => this.upload(`${prefix}${file.name}`, file.chunks, aborter)));
-      const failed = uploaded.find((u) => u.status === "rejected");
-      if (failed) throw failed.reason;
+      const uploads = req.files.map((file) =>
+        this.upload(`${prefix}${file.name}`, file.chunks, aborter.signal).catch((err: unknown) => {
+          // One file failed: the others stop too, and fail as "aborted". The first failure is
+          // the cause (refused credentials must stay a ConfigError), whatever order they settle in.
+          firstError ??= err;
+          aborter.abort();
+          throw err;
+        }),
+      );
+      const uploaded = await Promise.allSettled(uploads);
+      if (uploaded.some((u) => u.status === "rejected")) throw firstError;
       const digests: Record<string, FileDigest> = {};
       req.files.forEach((file, i) => (digests[file.name] = (uploaded[i] as PromiseFulfilledResult<FileDigest>).value));
       const manifest = req.manifest(digests);
       await req.beforeVisible?.();
       manifestSent = true;
       // Conditional create: two writers of one name cannot both commit (where the store supports it).
-      await this.call("put", this.pathOf(`${prefix}${manifest.name}`), () => this.store.putObject(`${prefix}${manifest.name}`, manifest.bytes, { ifAbsent: true }));
+      await this.call(() => this.store.putObject(`${prefix}${manifest.name}`, manifest.bytes, { ifAbsent: true }));
       const bytes = Object.values(digests).reduce((n, d) => n + d.bytes, manifest.bytes.byteLength);
       return { path: this.pathOf(req.name), bytes, digests };
     } catch (err) {
@@ -121,26 +131,19 @@ export class ObjectBackend implements CheckpointBackend {
   }
 
   /** Streams one file up (hashed slice by slice as it goes), then checks the server holds all of it. */
-  private async upload(key: string, chunks: Uint8Array[], aborter: AbortController): Promise<FileDigest> {
+  private async upload(key: string, chunks: Uint8Array[], signal: AbortSignal): Promise<FileDigest> {
     const hash = createHash("sha256");
     let bytes = 0;
     async function* hashed(): AsyncGenerator<Uint8Array> {
-      for (const chunk of chunks) {
-        for (let begin = 0; begin < chunk.byteLength; begin += sliceBytes) {
-          const slice = chunk.subarray(begin, Math.min(begin + sliceBytes, chunk.byteLength));
-          hash.update(slice);
-          bytes += slice.byteLength;
-          yield slice;
-          await yieldToEventLoop(); // training steps go on between slices
-        }
+      // In the slices the directory writes, so training steps go on between them.
+      for (const slice of slices(chunks)) {
+        hash.update(slice);
+        bytes += slice.byteLength;
+        yield slice;
+        await yieldToEventLoop();
       }
     }
-    try {
-      await this.store.putObject(key, hashed(), { signal: aborter.signal });
-    } catch (err) {
-      aborter.abort(); // one file failed: the others stop too
-      throw err;
-    }
+    await this.store.putObject(key, hashed(), { signal });
     const held = await this.store.head(key);
     if (held?.size !== bytes) {
       throw new StorageError(this.store.url(key), "IncompleteUpload", `checkpoint storage: ${this.store.url(key)} holds ${held?.size ?? "no"} bytes after an upload of ${bytes}`);
@@ -149,25 +152,27 @@ export class ObjectBackend implements CheckpointBackend {
   }
 
   async remove(name: string): Promise<void> {
-    await this.call("delete", this.pathOf(name), async () => {
-      await this.store.delete(`${name}/${manifestName}`); // no longer a checkpoint, even if the rest fails
-      await this.store.deletePrefix(`${name}/`);
-    });
+    await this.call(() => this.unmake(name));
+  }
+
+  /** Deletes a checkpoint's manifest first (it is no longer one, even if the rest fails), then its objects. */
+  private async unmake(name: string): Promise<void> {
+    await this.store.delete(`${name}/${manifestName}`);
+    await this.store.deletePrefix(`${name}/`);
   }
 
   /** Copies the checkpoint's objects under quarantine/ (server-side), then deletes them, manifest first. */
   async quarantine(name: string): Promise<string> {
     const aside = `${quarantinePrefix}${name}-${Date.now()}`;
-    await this.call("quarantine", this.pathOf(name), async () => {
+    await this.call(async () => {
       for await (const o of this.store.list(`${name}/`)) await this.store.copy(o.key, `${aside}/${o.key.slice(name.length + 1)}`);
-      await this.store.delete(`${name}/${manifestName}`);
-      await this.store.deletePrefix(`${name}/`);
+      await this.unmake(name);
     });
     return this.pathOf(aside);
   }
 
   async quarantined(): Promise<string[]> {
-    return this.call("list", this.pathOf(quarantinePrefix), async () => {
+    return this.call(async () => {
       const names: string[] = [];
       for await (const p of this.store.listPrefixes(quarantinePrefix)) names.push(p.slice(quarantinePrefix.length).replace(/\/$/, ""));
       return names;
@@ -177,11 +182,11 @@ export class ObjectBackend implements CheckpointBackend {
   async appendCommitLog(line: string): Promise<void> {
     const name = (JSON.parse(line) as { dir?: string }).dir ?? "commit";
     const key = `${commitLogPrefix}${new Date().toISOString()}-${name}-${randomBytes(3).toString("hex")}`;
-    await this.call("put", this.pathOf(key), () => this.store.putObject(key, Buffer.from(`${line}\n`)));
+    await this.call(() => this.store.putObject(key, Buffer.from(`${line}\n`)));
   }
 
   async readCommitLog(): Promise<string[]> {
-    return this.call("list", this.pathOf(commitLogPrefix), async () => {
+    return this.call(async () => {
       const lines: string[] = [];
       for await (const o of this.store.list(commitLogPrefix)) lines.push((await this.store.getObject(o.key, { maxBytes: 64 * 1024 })).toString("utf8").trim());
       return lines;
@@ -219,7 +224,7 @@ export class ObjectBackend implements CheckpointBackend {
 
   /** The objects under ckpt-*, by checkpoint name: the set of file names each holds. */
   private async checkpointObjects(): Promise<Map<string, Set<string>>> {
-    return this.call("list", this.location, async () => {
+    return this.call(async () => {
       const byName = new Map<string, Set<string>>();
       for await (const o of this.store.list(checkpointKeyPrefix)) {
         const slash = o.key.indexOf("/");
@@ -233,7 +238,8 @@ export class ObjectBackend implements CheckpointBackend {
     });
   }
 
-  private async call<T>(_what: string, _url: string, op: () => Promise<T>): Promise<T> {
+  /** Runs store calls; their ObjectStoreError (which names the URL) becomes the trainer's class. */
+  private async call<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (err) {

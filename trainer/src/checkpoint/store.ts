@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { basename } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
 import type { CheckpointBackend } from "./backend.js";
@@ -195,7 +196,7 @@ export class CheckpointStore {
     } catch (err) {
       throw corrupt(`invalid manifest: ${(err as Error).message}`);
     }
-    const named = checkpointName.exec(ckpt);
+    const named = checkpointName.exec(basename(ckpt));
     if (named && Number(named[1]) !== manifest.step) throw corrupt(`manifest step ${manifest.step} is not the directory's ${Number(named[1])}`);
     if (named?.[2] !== undefined && Number(named[2]) !== manifest.attempt) {
       throw corrupt(`manifest attempt ${manifest.attempt} is not the directory's ${named[2]}`);
@@ -224,9 +225,10 @@ export class CheckpointStore {
   }
 
   /**
-   * Commits a snapshot atomically, then applies retention. The fence is checked before and
-   * after the rename: a zombie that stalled in between still lands its checkpoint, but it is
-   * superseded (ignored by every loader) and the zombie gets FencedError all the same.
+   * Commits a snapshot atomically, then applies retention (whose failure is logged, not the
+   * save's: the checkpoint is committed). The fence is checked before and after the rename: a
+   * zombie that stalled in between still lands its checkpoint, but it is superseded (ignored
+   * by every loader) and the zombie gets FencedError all the same.
    */
   async save(snapshot: TrainingSnapshot, attempt: number | undefined): Promise<CommittedCheckpoint> {
     const started = performance.now();
@@ -259,7 +261,9 @@ export class CheckpointStore {
       .appendCommitLog(JSON.stringify({ dir: name, step, attempt: attempt ?? null, kind: snapshot.meta.kind, committedAt: new Date().toISOString(), fencedAfterRename: fencedAfter !== undefined }))
       .catch((err: Error) => this.opts.log.warn({ reason: err.message }, `cannot append to ${commitLogFile}`));
     if (fencedAfter) throw fencedAfter;
-    await this.applyRetention();
+    // The checkpoint is committed whatever retention does; what it failed to delete now, it
+    // finds in the next listing and deletes after the next commit.
+    await this.applyRetention().catch((err: Error) => this.opts.log.warn({ reason: err.message }, "retention failed; the save is committed, retention is retried after the next one"));
     return { step, path: committed.path, bytes: committed.bytes, saveSeconds: (performance.now() - started) / 1000, kind: snapshot.meta.kind, time: new Date() };
   }
 
@@ -267,18 +271,20 @@ export class CheckpointStore {
    * Keeps the newest `keep` checkpoints plus the newest final one. Runs only after a commit,
    * so an old checkpoint is never deleted before a newer one exists. Superseded checkpoints
    * (a zombie's late commits) neither count towards `keep` nor are deleted here: they cannot
-   * push a valid one out, and they stay as evidence.
+   * push a valid one out, and they stay as evidence. Every kind is read before anything is
+   * deleted: a manifest that cannot be read for I/O (not content) stops the round, so a final
+   * checkpoint is never deleted for looking "not final".
    */
   async applyRetention(): Promise<void> {
     const claims = await this.claims();
     const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
-    const extra = trusted.slice(this.opts.keep);
     let finalKept = (await Promise.all(trusted.slice(0, this.opts.keep).map((c) => this.kindOf(c.path)))).includes("final");
-    for (const c of extra) {
-      if (!finalKept && (await this.kindOf(c.path)) === "final") {
-        finalKept = true;
-        continue;
-      }
+    const doomed: ListedCheckpoint[] = [];
+    for (const c of trusted.slice(this.opts.keep)) {
+      if (!finalKept && (await this.kindOf(c.path)) === "final") finalKept = true;
+      else doomed.push(c);
+    }
+    for (const c of doomed) {
       await this.backend.remove(this.backend.nameOf(c.path));
       this.opts.log.debug({ checkpoint: c.path }, "retention: deleted");
     }
@@ -289,12 +295,14 @@ export class CheckpointStore {
     return (await this.backend.readCommitLog()).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /** A checkpoint's kind; undefined when its manifest is missing or unparsable. I/O errors are thrown. */
   private async kindOf(path: string): Promise<string | undefined> {
+    const bytes = await this.backend.readManifestIfPresent(this.backend.nameOf(path), maxManifestBytes);
+    if (bytes === undefined) return undefined;
     try {
-      const bytes = await this.backend.readManifestQuietly(this.backend.nameOf(path), maxManifestBytes);
-      return bytes && (JSON.parse(bytes.toString("utf8")) as { kind?: string }).kind;
+      return (JSON.parse(bytes.toString("utf8")) as { kind?: string } | null)?.kind;
     } catch {
-      return undefined;
+      return undefined; // content: this one is no final checkpoint to keep
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { slices } from "../checkpoint/io.js";
 import {
   ObjectStoreError,
   type GetOptions,
@@ -106,11 +107,7 @@ export function s3ClientConfig(config: S3StoreConfig): S3ClientConfig {
 
 /** Splits chunks into slices no longer than `size` (views, no copies). */
 async function* sliced(body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    for (let begin = 0; begin < chunk.byteLength; begin += size) {
-      yield chunk.subarray(begin, Math.min(begin + size, chunk.byteLength));
-    }
-  }
+  for await (const chunk of body) yield* slices([chunk], size);
 }
 
 function trimSlashes(s: string): string {
