@@ -22,6 +22,7 @@ test("goodput harness: resumable loses no steps to graceful preemptions and ends
   assert.equal(res.lostSteps, 0, `no step lost to ${res.preemptions} graceful preemptions: ${JSON.stringify(res.attempts.map((a) => [a.resumedFrom, a.reached]))}`);
   // Exactly where the previous attempt stopped (step 0 when it was preempted while still loading).
   assert.ok(res.attempts.slice(1).every((a, i) => a.resumedFrom === res.attempts[i]!.reached), "every later attempt resumed where the previous one stopped");
+  assert.ok(res.attempts.slice(1).some((a) => a.resumedFrom > 0), `at least one resume from a checkpoint, not only restarts at step 0 (seed ${seed})`);
   assert.equal(res.weightsSha256, r.twinSha256, "bit-identical to the uninterrupted twin");
   assert.equal(res.goodput, 1);
   for (const s of r.systems) {

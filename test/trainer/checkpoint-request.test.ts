@@ -8,6 +8,9 @@ import { pino } from "pino";
 import { CheckpointRequests } from "../../trainer/src/signals/checkpoint-request.js";
 import { startTrainer, tempDir, tinyConfig, type LogLine } from "./helpers/trainer-process.js";
 
+/** A trainer that stops reacting fails the test instead of hanging the suite (not a duration goal). */
+const HANG_GUARD = { timeout: 5 * 60_000 };
+
 const silent = pino({ level: "silent" });
 
 /**
@@ -85,7 +88,7 @@ async function trainAndRequest() {
   return { trainer, dir, early };
 }
 
-test("on a request the trainer commits a checkpoint at the next step boundary and keeps training", async () => {
+test("on a request the trainer commits a checkpoint at the next step boundary and keeps training", HANG_GUARD, async () => {
   const { trainer, dir, early } = await trainAndRequest();
   assert.equal(early.requestId, "spot-itn-1");
   const step = early.step as number;
@@ -102,7 +105,7 @@ test("on a request the trainer commits a checkpoint at the next step boundary an
   assert.equal(result.lines.filter((l) => l.msg === "early checkpoint committed on request").length, 1, "one save per request");
 });
 
-test("a SIGKILL after the early checkpoint still finds it committed and loadable", async () => {
+test("a SIGKILL after the early checkpoint still finds it committed and loadable", HANG_GUARD, async () => {
   const { trainer, dir, early } = await trainAndRequest();
   trainer.kill("SIGKILL");
   await trainer.done;

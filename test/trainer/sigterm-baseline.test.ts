@@ -10,6 +10,9 @@ import { readEnv } from "../../trainer/src/config/env.js";
 import { silentLog } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
+/** A trainer that stops reacting fails the test instead of hanging the suite (not a duration goal). */
+const HANG_GUARD = { timeout: 5 * 60_000 };
+
 /** A long run in `mode`, checkpointing every `everySteps` steps into a fresh directory. */
 async function startInMode(mode: string, everySteps: number) {
   const dir = join(await tempDir(), "ckpt");
@@ -22,7 +25,7 @@ async function startInMode(mode: string, everySteps: number) {
   return { dir, trainer };
 }
 
-test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodic checkpoints remain", async () => {
+test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodic checkpoints remain", HANG_GUARD, async () => {
   const { dir, trainer } = await startInMode("die", 7);
   await trainer.waitFor((l) => l.msg === "checkpoint committed");
   await trainer.waitFor((l) => l.msg === "step" && (l.step ?? 0) % 7 === 3);
@@ -38,7 +41,7 @@ test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodi
   assert.deepEqual(new Set(kinds), new Set(["periodic"]), "no final checkpoint");
 });
 
-test("RESUMABLE_SIGTERM=flush (the default) still ends in a final checkpoint and exit 143", async () => {
+test("RESUMABLE_SIGTERM=flush (the default) still ends in a final checkpoint and exit 143", HANG_GUARD, async () => {
   const { trainer } = await startInMode("flush", 1000);
   await trainer.waitFor((l) => l.msg === "step" && (l.step ?? 0) >= 3);
   trainer.kill("SIGTERM");

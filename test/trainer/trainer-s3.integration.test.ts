@@ -69,4 +69,9 @@ test("credentials the server refuses (from a mounted secret) end the run as a co
   assert.match(failure.message, /SignatureDoesNotMatch/);
   assert.match(failure.message, new RegExp(`s3://${server.bucket}/team/run-b`));
   assert.equal(result.summary!.step, null, "not a single step: no silent fresh start");
+  const objects = S3ObjectStore.create(storeLocation(server, "team/run-b"));
+  const written: string[] = [];
+  for await (const o of objects.list("")) written.push(o.key);
+  objects.close();
+  assert.deepEqual(written, [], "nothing written under the run's prefix");
 });
