@@ -3,7 +3,7 @@
 # (see ../lib/go-build.sh) and prints the directory. The scale benchmark runs it out of
 # cluster against our control plane to simulate hundreds of nodes. A warm cache returns at
 # once; a cold build (975 packages) took 2763 s here with -p=1 on 2 cores under load average
-# 20-30 (about 6½ minutes on a quiet machine). Go's own default parallelism, as in the other
+# 20-30; a quiet machine's cold build is not measured. Go's own default parallelism, as in the other
 # build scripts; on a shared machine GOFLAGS=-p=1 builds one package at a time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

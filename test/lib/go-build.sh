@@ -32,7 +32,7 @@ build() {
   if [ -x "$out/$name" ]; then return; fi
   mkdir -p "$out"
   local start=$SECONDS
-  echo "building $name into $out${estimate:+ (cold, on 2 idle cores: $estimate; cached afterwards)} …" >&2
+  echo "building $name into $out${estimate:+ (cold: $estimate; cached afterwards)} …" >&2
   (cd "$dir" && with_progress "$name" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
   mv "$out/$name.tmp" "$out/$name"
   echo "built $name in $((SECONDS - start))s" >&2
@@ -56,7 +56,7 @@ build_together() {
   find "$out" -maxdepth 1 -name '.building.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
   local tmp; tmp=$(mktemp -d "$out/.building.XXXXXX")
   local start=$SECONDS
-  echo "building ${names[*]} into $out in one go build${estimate:+ (cold, on 2 idle cores: $estimate; cached afterwards)} …" >&2
+  echo "building ${names[*]} into $out in one go build${estimate:+ (cold: $estimate; cached afterwards)} …" >&2
   if ! (cd "$dir" && with_progress "${names[*]}" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}"); then
     rm -rf "$tmp"; return 1
   fi

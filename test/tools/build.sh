@@ -8,11 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/go-build.sh"
 out="$cache_root/bin/tools-helm-${HELM_VERSION}-prometheus-${PROMETHEUS_MODULE_VERSION}"
 
-build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean" "about 3 min"
+build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 if [ "${1:-all}" = all ] && { [ ! -x "$out/prometheus" ] || [ ! -x "$out/promtool" ]; }; then
   prom_date=$(module_time "$here/prometheus" "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}")
   prom_flags="-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION} -X github.com/prometheus/common/version.BuildDate=${prom_date}"
-  build_together "$here/prometheus" "$prom_flags" "about 6 min" \
+  build_together "$here/prometheus" "$prom_flags" "" \
     prometheus=github.com/prometheus/prometheus/cmd/prometheus promtool=github.com/prometheus/prometheus/cmd/promtool
 fi
 echo "$out"
