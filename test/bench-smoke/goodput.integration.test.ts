@@ -11,7 +11,10 @@ test("goodput harness: resumable loses no steps to graceful preemptions and ends
   console.log(`goodput smoke seed ${seed} (GOODPUT_SMOKE_SEED reproduces it)`);
   const r = await runGoodput({
     meanIntervalSeconds: 10, everySteps: 40, seed,
-    training: { model: "mlp", hiddenUnits: 16, dataset: "synthetic", syntheticExamples: 512, totalSteps: 160, batchSize: 32, seed: 7, backend: "cpu" },
+    // stepDelayMs (a test knob that changes no weight) keeps training going for about 40 s
+    // however fast the machine: a 160-step run once finished in 10 s on a quiet machine,
+    // before the schedule's second disruption.
+    training: { model: "mlp", hiddenUnits: 16, dataset: "synthetic", syntheticExamples: 512, totalSteps: 400, stepDelayMs: 100, batchSize: 32, seed: 7, backend: "cpu" },
     nodesPerSystem: 3, reclaimShare: 0.5, maxSeconds: 600, maxDisruptions: 3,
     log: (l) => console.log(l),
   });
