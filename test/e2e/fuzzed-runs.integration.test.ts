@@ -116,7 +116,11 @@ async function settle(name: string, object: Json): Promise<Outcome> {
         refused = true;
         return r;
       }
-      if (valid?.status === "False" || s.phase === "Pending") return r;
+      if (valid?.status === "False") return r;
+      // Pending is steady once the scheduler has said why (Unschedulable: there is no node);
+      // before that, "PodPending" is a state on its way to the scheduler's verdict, which the
+      // operator then writes: accepting it here raced that write (FUZZ_SEED=628061, fuzz-1).
+      if (s.phase === "Pending" && waitingFor !== "PodPending") return r;
       return undefined;
     }, 60_000);
     // Settled means settled: the status does not keep changing by itself (a hot loop writes it).
