@@ -95,7 +95,9 @@ export async function stopCluster(stateDir: string): Promise<void> {
     await Promise.all(readdirSync(pidsDir).map((pid) => stopProcess(Number(pid), 2_000)));
   }
   unmountBelow(stateDir);
-  rmSync(stateDir, { recursive: true, force: true });
+  // RESUMABLE_KEEP_STATE=1 keeps logs, pod logs and etcd for a post-mortem of a failed test.
+  if (process.env.RESUMABLE_KEEP_STATE === "1") console.error(`state kept in ${stateDir}`);
+  else rmSync(stateDir, { recursive: true, force: true });
 }
 
 /** A bind mount left under the state dir would make rmSync fail or descend into the mounted tree. */
