@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { after, before } from "node:test";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { startCluster, type Cluster, type ClusterOptions } from "../cluster/cluster.js";
-import { eventually, kubectl } from "../support/cluster.js";
+import { crdEstablished, eventually, kubectl } from "../support/cluster.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -107,7 +107,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
 
   try {
     await t.kubectl(["apply", "-f", join(repo, "crds")]);
-    await t.kubectl(["wait", "--for=condition=Established", "crd/trainingruns.resumable.dev", "--timeout=60s"]);
+    await crdEstablished(t.cluster.kubeconfig, "trainingruns.resumable.dev");
     await t.kubectl(["apply", "-n", NAMESPACE, "-f", join(repo, "test/e2e/trainer-rbac.yaml")]);
     if (opts.startOperator ?? true) await t.startOperator();
   } catch (err) {

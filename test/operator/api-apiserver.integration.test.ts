@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { trainingRunStatusSchema, type TrainingRunStatus } from "../../operator/src/api/status.js";
-import { useCluster } from "../support/cluster.js";
+import { crdEstablished, useCluster } from "../support/cluster.js";
 import { corpus, minimal, minimalDefaulted, trainingRun } from "./corpus.js";
 
 const CRD = new URL("../../crds/resumable.dev_trainingruns.yaml", import.meta.url).pathname;
@@ -45,7 +45,7 @@ describe("api: the CRD on a real apiserver", { timeout: 10 * 60_000 }, () => {
 
   before(async () => {
     await t.kubectl(["apply", "-f", CRD]);
-    await t.kubectl(["wait", "--for=condition=Established", "crd/trainingruns.resumable.dev", "--timeout=60s"]);
+    await crdEstablished(t.cluster.kubeconfig, "trainingruns.resumable.dev");
   });
 
   for (const c of corpus) {

@@ -66,3 +66,14 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
 }
+
+/**
+ * Waits for a CRD just applied to be Established. Not `kubectl wait --for=condition=…`: on
+ * a CRD the apiserver has not yet given any status it fails at once ("status.conditions
+ * accessor error: <nil>") instead of waiting, which made suites flake in their set-up.
+ */
+export async function crdEstablished(kubeconfig: string, name: string, timeoutMs = 60_000): Promise<void> {
+  const jsonpath = `jsonpath={.status.conditions[?(@.type=="Established")].status}`;
+  await eventually(`CRD ${name} to be Established`, async () =>
+    (await kubectl(kubeconfig, ["get", "crd", name, "-o", jsonpath])).trim() === "True" ? true : undefined, timeoutMs);
+}
