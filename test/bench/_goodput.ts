@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Pod } from "@kubernetes/client-node";
 import { startE2E, NAMESPACE, type E2E } from "../e2e/harness.js";
 import { trainingRun } from "../e2e/runs.js";
+import { readTrainerRecords } from "../e2e/trainer-records.js";
 import { twinWeightsSha256 } from "../e2e/twin.js";
 
 export const SYSTEMS = ["resumable", "job-ckpt", "job-none"] as const;
@@ -312,27 +313,17 @@ export function attemptsOf(stateDir: string, prefix: string): AttemptLines[] {
     if (!m || m[1] !== NAMESPACE || !m[2]!.startsWith(`${prefix}-`)) continue;
     const containerDir = join(root, dir, "trainer");
     if (!existsSync(containerDir)) continue;
-    const lines = readdirSync(containerDir).filter((f) => f.endsWith(".log")).flatMap((f) =>
-      readFileSync(join(containerDir, f), "utf8").split("\n").flatMap((l) => {
-        try {
-          const v = JSON.parse(l) as Record<string, unknown>;
-          return v && typeof v === "object" ? [v] : [];
-        } catch {
-          return [];
-        }
-      }));
+    const { lines, resumedFromStep, reachedStep, summary } = readTrainerRecords(containerDir);
     const timed = lines.filter((l) => typeof l.time === "number");
     if (timed.length === 0) continue;
-    const steps = lines.filter((l) => l.msg === "step" && typeof l.step === "number");
-    const summary = lines.filter((l) => typeof l.reason === "string" && l.msg === undefined).at(-1);
-    const resumedFrom = steps.length > 0 ? (steps[0]!.step as number) - 1 : Number(summary?.resumedFromStep ?? 0);
+    const firstStep = lines.find((l) => l.msg === "step" && typeof l.step === "number");
     attempts.push({
       pod: m[2]!,
       firstLineAt: timed[0]!.time as number,
       lastLineAt: timed.at(-1)!.time as number,
-      ...(steps[0] && { firstStepAt: steps[0].time as number }),
-      resumedFrom,
-      reached: Math.max(resumedFrom, ...steps.map((l) => l.step as number), Number(summary?.step ?? 0)),
+      ...(firstStep && { firstStepAt: firstStep.time as number }),
+      resumedFrom: resumedFromStep,
+      reached: reachedStep,
       ...(summary && { summary }),
     });
   }

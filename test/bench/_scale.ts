@@ -28,8 +28,9 @@ export interface ScaleOptions {
   runs: number;
   /** Share of nodes reclaimed in the wave. */
   reclaimShare: number;
-  /** Seconds of steady progress reporting (every 10 s per run). */
+  /** Seconds of steady progress reporting. */
   steadySeconds: number;
+  /** Each running pod reports every this many seconds (the operator writes progress-only changes at most every 15 s). */
   progressSeconds: number;
   seed: number;
   log?: (l: string) => void;

@@ -171,6 +171,11 @@ describe("values people change", () => {
     assert.ok(!operatorContainer(await renderChart()).args.some((a) => a.startsWith("--allowed-images")));
   });
 
+  it("progressWriteIntervalSeconds: passed as --progress-write-interval-seconds, 15 by default, 0 kept", async () => {
+    assert.ok(operatorContainer(await renderChart()).args.includes("--progress-write-interval-seconds=15"));
+    assert.ok(operatorContainer(await renderChart({ progressWriteIntervalSeconds: 0 })).args.includes("--progress-write-interval-seconds=0"));
+  });
+
   it("prices: passed to the operator as one --prices JSON flag it parses back; unset, no flag (no cost fields)", async () => {
     const prices = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.19, onDemand: 0.55 } }, perGpu: { spot: 0.14, onDemand: 0.35 } };
     const args = operatorContainer(await renderChart({ prices })).args;

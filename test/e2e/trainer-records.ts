@@ -32,8 +32,7 @@ export function trainerAttempts(e: Pick<E2E, "cluster">, run: string): TrainerAt
     for (const dir of readdirSync(root)) {
       const m = /^(.+)_(.+)-(\d+)_([0-9a-f-]+)$/.exec(dir);
       if (!m || m[1] !== NAMESPACE || m[2] !== run) continue;
-      const lines = readLines(join(root, dir, "trainer"));
-      attempts.push({ attempt: Number(m[3]), uid: m[4]!, ...fromLines(lines), lines });
+      attempts.push({ attempt: Number(m[3]), uid: m[4]!, ...readTrainerRecords(join(root, dir, "trainer")) });
     }
   }
   return attempts.sort((a, b) => a.attempt - b.attempt);
@@ -49,6 +48,16 @@ export function lostStepsFromRecords(attempts: TrainerAttempt[]): number {
     lost += Math.max(0, attempts[i - 1]!.reachedStep - attempts[i]!.resumedFromStep);
   }
   return lost;
+}
+
+/**
+ * One trainer container's records, from its log directory (`<pod dir>/trainer`): every line
+ * parsed, where it resumed, the highest step it computed, its summary. The one parser of the
+ * trainer's records: the e2e scenarios and the goodput benchmark both read through it.
+ */
+export function readTrainerRecords(containerDir: string): Pick<TrainerAttempt, "resumedFromStep" | "reachedStep" | "summary" | "lines"> {
+  const lines = readLines(containerDir);
+  return { ...fromLines(lines), lines };
 }
 
 function readLines(containerDir: string): Record<string, unknown>[] {

@@ -20,7 +20,7 @@ const fullStatus: TrainingRunStatus = {
   attempt: 2,
   preemptions: 1,
   failures: 0,
-  progress: { step: 250, totalSteps: 600, epoch: 2, loss: 0.25, updatedAt: "2026-11-28T12:01:00.000Z" },
+  progress: { step: 250, totalSteps: 600, epoch: 2, loss: 0.25, updatedAt: "2026-11-28T12:01:00.000Z", recordedAt: "2026-11-28T12:01:00.250Z" },
   lastCheckpoint: { step: 200, time: "2026-11-28T12:00:50.000Z", bytes: 409600, reason: "periodic" },
   lostSteps: 30,
   attempts: [

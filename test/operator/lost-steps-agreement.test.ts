@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { lostSteps, lostStepsOf } from "@resumable/protocol";
+import { PROGRESS_ANNOTATION, lostSteps, lostStepsOf } from "@resumable/protocol";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { describe as describeRun } from "../../operator/src/ctl/status.js";
 import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
@@ -105,7 +105,11 @@ function play(history: History): { run: TrainingRun; metrics: OperatorMetrics } 
     const started = step([]);
     assert.ok(started.actions.some((a) => a.kind === "createPod"), `attempt ${n} started`);
     for (const report of attempt.progress) step([running(n, { progress: report })]);
-    step([attempt.end(n)]);
+    // An ended pod keeps its annotations: its last report is still there to read.
+    const ended = attempt.end(n);
+    const last = attempt.progress.at(-1);
+    if (last !== undefined) ended.metadata = { ...ended.metadata, annotations: { [PROGRESS_ANNOTATION]: JSON.stringify(last) } };
+    step([ended]);
   });
   assert.equal(run.status?.phase, "Succeeded", "every history ends in a success");
   return { run, metrics };

@@ -125,6 +125,7 @@ export function pass(
   pods: V1Pod[],
   now: Date,
   world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null } = {},
+  settings: OperatorSettings = SETTINGS,
 ): Decision {
   const observed: Observed = {
     run,
@@ -133,7 +134,7 @@ export function pass(
     now,
     ...(world.pvc === null ? {} : { pvc: world.pvc ?? aPvc() }),
   };
-  return reconcile(observed, SETTINGS);
+  return reconcile(observed, settings);
 }
 
 export const eventReasons = (d: Decision) => d.events.map((e) => e.reason);

@@ -15,8 +15,10 @@ const report = (step: number, extra: Record<string, unknown> = {}) => ({
 describe("reconcile: progress, lost steps and conditions", () => {
   it("the progress annotation becomes status.progress, lastCheckpoint and the attempt's reached step", () => {
     const checkpoint = { step: 200, time: "2026-11-28T12:00:00.500Z", bytes: 4096, reason: "periodic" };
-    const d = pass(aRun({}, startedStatus(1)), [running(1, { progress: report(250, { checkpoint, resumedFromStep: 0 }) })], new FakeClock().now());
-    assert.deepEqual(d.status.progress, { step: 250, totalSteps: 600, epoch: 1, loss: 0.5, updatedAt: "2026-11-28T12:00:01.000Z" });
+    const clock = new FakeClock();
+    const d = pass(aRun({}, startedStatus(1)), [running(1, { progress: report(250, { checkpoint, resumedFromStep: 0 }) })], clock.now());
+    // recordedAt: the operator's clock when it wrote the report (the trainer's is updatedAt).
+    assert.deepEqual(d.status.progress, { step: 250, totalSteps: 600, epoch: 1, loss: 0.5, updatedAt: "2026-11-28T12:00:01.000Z", recordedAt: clock.now().toISOString() });
     assert.deepEqual(d.status.lastCheckpoint, checkpoint);
     assert.equal(d.status.attempts?.[0]?.reachedStep, 250);
     assert.deepEqual(d.events, [], "a fresh start is not a resume");

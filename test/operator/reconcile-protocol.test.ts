@@ -24,8 +24,9 @@ const preemptedSummary: Summary = {
 
 describe("reconcile: the trainer's reports as written", () => {
   it("a fresh start (nulls for none yet) is progress, not a resume", () => {
-    const d = pass(aRun({}, startedStatus(1)), [running(1, { progress: { ...freshStart } })], new FakeClock().now());
-    assert.deepEqual(d.status.progress, { step: 40, totalSteps: 600, epoch: 0, updatedAt: "2026-11-28T12:00:05.000Z" });
+    const clock = new FakeClock();
+    const d = pass(aRun({}, startedStatus(1)), [running(1, { progress: { ...freshStart } })], clock.now());
+    assert.deepEqual(d.status.progress, { step: 40, totalSteps: 600, epoch: 0, updatedAt: "2026-11-28T12:00:05.000Z", recordedAt: clock.now().toISOString() });
     assert.equal(d.status.lastCheckpoint, undefined);
     assert.equal(d.status.attempts?.[0]?.resumedFromStep, 0);
     assert.deepEqual(d.events, []);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { T0, aNode, aPod, aRun, disruption, pass, running, startedStatus } from "./reconcile-fixtures.js";
+import { T0, aNode, aPod, aRun, afterWrite, disruption, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 /** Cached objects are shared with the runtime's informers: reconcile must never write to them. */
 function deepFreeze<T>(value: T): T {
@@ -11,12 +11,21 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A run whose progress was written 5 s before the pass, and a newer report (its pod on no node, so none is lost). */
+function heldReport() {
+  const pod = (step: number) => aPod(1, { phase: "Running", progress: { step, resumedFromStep: 0 } });
+  const run = aRun({}, startedStatus(1));
+  const written = pass(run, [pod(5)], new Date(T0.getTime() + 55_000));
+  return [afterWrite(run, written), [pod(6)]] as const;
+}
+
 describe("reconcile: a pure function", () => {
   const scenarios = {
     "a first pass": () => [aRun({ scheduling: { spot: true, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "a", operator: "Exists" }] }] } } } } }), []] as const,
     "an attempt ending": () => [aRun({}, startedStatus(2)), [aPod(2, { phase: "Failed", node: "spot-1", exitCode: 143, conditions: [disruption("EvictionByEvictionAPI")] })]] as const,
     "a run without metadata.generation": () => [{ ...aRun(), metadata: { name: "mnist", namespace: "ml", uid: "run-uid-1" } }, []] as const,
     "progress and a lost node": () => [aRun({}, startedStatus(1)), [running(1, { progress: { step: 5, resumedFromStep: 0 } })]] as const,
+    "a progress report held within the write interval": heldReport,
   };
   for (const [name, build] of Object.entries(scenarios)) {
     it(`${name}: leaves its input untouched, decides the same twice, returns plain JSON status`, () => {

@@ -43,6 +43,13 @@ describe("operator config", () => {
     assert.throws(() => load(['--prices={"perGPU":{"spot":1,"onDemand":1}}']), /--prices: .*perGPU/);
   });
 
+  it("the progress write interval: 15 s by default, 0 (every report) allowed, never negative", () => {
+    assert.equal(load([]).settings.progressWriteIntervalSeconds, 15);
+    assert.equal(load(["--progress-write-interval-seconds=0"]).settings.progressWriteIntervalSeconds, 0);
+    assert.equal(load([], { RESUMABLE_PROGRESS_WRITE_INTERVAL_SECONDS: "30" }).settings.progressWriteIntervalSeconds, 30);
+    assert.throws(() => load(["--progress-write-interval-seconds=-1"]), /--progress-write-interval-seconds/);
+  });
+
   it("takes flags over environment variables over defaults", () => {
     const c = load(["--namespaces=a, b,a", "--metrics-port=9000", "--leader-elect=false"], {
       RESUMABLE_NAMESPACES: "x",

@@ -34,6 +34,11 @@ const progressSchema = z.object({
   epoch: z.number().optional(),
   loss: z.number().optional(),
   updatedAt: time.optional(),
+  // The operator's own clock, unlike updatedAt (the trainer's): in status, so the interval
+  // between progress writes survives an operator restart and reconcile stays pure.
+  recordedAt: time
+    .optional()
+    .describe("When the operator wrote this progress: while only progress changes, it is written at most once per --progress-write-interval-seconds."),
 });
 export type Progress = z.infer<typeof progressSchema>;
 

@@ -36,6 +36,10 @@ const FLAGS = {
     env: "RESUMABLE_PROGRESS_REPORT_TIMEOUT_SECONDS",
     help: `how long a trainer may run without a progress report before ProgressReported=False (default ${DEFAULT_SETTINGS.progressReportTimeoutSeconds})`,
   },
+  "progress-write-interval-seconds": {
+    env: "RESUMABLE_PROGRESS_WRITE_INTERVAL_SECONDS",
+    help: `while only a run's progress changes, write its status at most once per this many seconds; 0: on every report (default ${DEFAULT_SETTINGS.progressWriteIntervalSeconds})`,
+  },
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
     help: "comma-separated prefixes spec.image must start with, e.g. registry.example.com/ml/ (default: any image)",
@@ -84,6 +88,7 @@ const configSchema = z.object({
   "stuck-pod-timeout-seconds": count(0).default(DEFAULT_SETTINGS.stuckPodTimeoutSeconds),
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
+  "progress-write-interval-seconds": count(0).default(DEFAULT_SETTINGS.progressWriteIntervalSeconds),
   "allowed-images": commaList,
   "notice-signals": z.string().default("default"),
   prices: z
@@ -166,6 +171,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       stuckPodTimeoutSeconds: c["stuck-pod-timeout-seconds"],
       attemptHistoryLimit: c["attempt-history-limit"],
       progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
+      progressWriteIntervalSeconds: c["progress-write-interval-seconds"],
       allowedImages: c["allowed-images"],
       prices: c.prices,
       noticeSignals,

@@ -177,7 +177,9 @@ export class OperatorMetrics {
         for (const [phase, count] of counts) this.set({ phase }, count);
       },
     });
-    this.perRunGauge(sources, "progress_step", "The newest step the run's trainer reported.", (run) => run.status?.progress?.step);
+    // From status, not the pod: progress writes are coalesced, so it may trail the trainer by
+    // one --progress-write-interval-seconds (less than a usual scrape interval).
+    this.perRunGauge(sources, "progress_step", "The run's step as its status records it: the trainer's newest report, written at most --progress-write-interval-seconds late.", (run) => run.status?.progress?.step);
     // The run's own counts, from its status: what a per-run alert or annotation needs, where
     // the counters above carry reasons instead of run names.
     this.perRunGauge(sources, "run_preemptions", "Attempts of the run ended by a preemption so far.", (run) => run.status?.preemptions ?? 0);

@@ -16,6 +16,7 @@ import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
 import { nextAccounting } from "./accounting.js";
+import { coalesceProgress } from "./progress-writes.js";
 
 /** The node label the price table is keyed by. */
 const INSTANCE_TYPE = "node.kubernetes.io/instance-type";
@@ -65,6 +66,8 @@ function finish(d: Draft): Decision {
   trimHistory(d.status, d.settings.attemptHistoryLimit);
   // A function of the attempt records: it changes when an attempt ends, not with the clock.
   if (d.status.attempts !== undefined) d.status.accounting = nextAccounting(d.observed.run.status, d.status.attempts, d.settings.prices ?? {});
+  // Last: it compares the finished status with the observed one.
+  coalesceProgress(d);
   return d.decision();
 }
 

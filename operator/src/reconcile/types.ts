@@ -100,6 +100,12 @@ export interface OperatorSettings {
    * so. Several report intervals (the trainer's default is 5 s), plus the time to load data.
    */
   progressReportTimeoutSeconds: number;
+  /**
+   * While only a run's progress changes (step, loss, the attempt's reached step), its status
+   * is written at most once per this many seconds, with the newest report (progress-writes.ts);
+   * any other change is written at once. 0: every report is written.
+   */
+  progressWriteIntervalSeconds: number;
   /** Prefixes spec.image must start with (e.g. "registry.example.com/ml/"); empty: any image. */
   allowedImages: readonly string[];
   /** The price table of cost accounting (status.accounting); unset: GPU-seconds only, no cost. */
@@ -112,6 +118,9 @@ export const DEFAULT_SETTINGS: OperatorSettings = {
   stuckPodTimeoutSeconds: 30,
   attemptHistoryLimit: 10,
   progressReportTimeoutSeconds: 120,
+  // Three reports of the reference trainer (every 5 s) per write; kubectl and a 30 s scrape
+  // still see a step at most 15 s old.
+  progressWriteIntervalSeconds: 15,
   allowedImages: [],
   noticeSignals: DEFAULT_NOTICE_SIGNALS,
 };
