@@ -21,7 +21,8 @@ const fullStatus: TrainingRunStatus = {
   preemptions: 1,
   failures: 0,
   progress: { step: 250, totalSteps: 600, epoch: 2, loss: 0.25, updatedAt: "2026-11-28T12:01:00.000Z", recordedAt: "2026-11-28T12:01:00.250Z" },
-  lastCheckpoint: { step: 200, time: "2026-11-28T12:00:50.000Z", bytes: 409600, reason: "periodic" },
+  lastCheckpoint: { step: 200, time: "2026-11-28T12:00:50.000Z", bytes: 409600, reason: "periodic", path: "s3://ml-checkpoints/team-a/mnist/ckpt-00000200-a2" },
+  checkpointStorage: "s3://ml-checkpoints/team-a/mnist",
   lostSteps: 30,
   attempts: [
     { attempt: 1, pod: "r-1", uid: "u1", node: "spot-1", startTime: "2026-11-28T11:59:00Z", endTime: "2026-11-28T12:00:00.000Z", endReason: "Preempted", endDetail: "NodeLost", exitCode: 143, resumedFromStep: 0, reachedStep: 230, stoppedForSuspend: true, capacityType: "spot", capacityReason: "Spec", instanceType: "n1-standard-4", gpus: 1 },

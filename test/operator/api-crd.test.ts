@@ -63,12 +63,18 @@ describe("api: the generated CRD", () => {
     );
     assert.deepEqual(rules, [
       ": self.metadata.name.size() <= 63",
+      ".spec: !has(self.checkpoint) || !has(self.checkpoint.storage) || !has(self.checkpoint.storage.s3) || !has(self.env) || self.env.all(e, !(e.name in ['RESUMABLE_CHECKPOINT_URL','RESUMABLE_S3_ENDPOINT','RESUMABLE_S3_REGION','RESUMABLE_S3_CREDENTIALS_DIR']))",
       ".spec.env: self.all(e, !(e.name in ['RESUMABLE_CHECKPOINT_DIR','RESUMABLE_CONFIG','RESUMABLE_RUN','RESUMABLE_ATTEMPT','RESUMABLE_POD_NAME','RESUMABLE_POD_NAMESPACE','RESUMABLE_POD_IP']))",
       ".spec.securityContext: !has(self.runAsUser) || self.runAsUser != 0 || (has(self.runAsNonRoot) && !self.runAsNonRoot)",
       ".spec.securityContext: !has(self.capabilities) || !has(self.capabilities.add) || !self.capabilities.add.exists(c, c == 'SYS_ADMIN' || c == 'CAP_SYS_ADMIN') || (has(self.allowPrivilegeEscalation) && self.allowPrivilegeEscalation)",
       ".spec.securityContext.seccompProfile: self.type == 'Localhost' ? has(self.localhostProfile) : !has(self.localhostProfile)",
       ".spec.checkpoint: !(has(self.claimName) && has(self.volume))",
       ".spec.checkpoint: !has(self.claimName) || !has(self.retainOnDelete) || self.retainOnDelete",
+      ".spec.checkpoint: !has(self.storage) || !has(self.storage.s3) || !(has(self.claimName) || has(self.volume))",
+      ".spec.checkpoint: !has(self.storage) || !has(self.storage.s3) || !has(self.retainOnDelete) || self.retainOnDelete",
+      ".spec.checkpoint.storage.s3.bucket: !self.contains('..')",
+      ".spec.checkpoint.storage.s3.bucket: !self.matches('^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$')",
+      ".spec.checkpoint.storage.s3.prefix: !self.matches('(^|/)[.][.]?(/|$)')",
       ".spec.failurePolicy.backoff: !has(self.initialSeconds) || !has(self.maxSeconds) || self.initialSeconds <= self.maxSeconds",
       ".spec.scheduling: !has(self.fallback) || (has(self.spot) && self.spot)",
       ".spec.scheduling.tolerations[]: !has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
@@ -83,6 +89,6 @@ describe("api: the generated CRD", () => {
     assert.deepEqual(spec.names, { kind: "TrainingRun", listKind: "TrainingRunList", plural: "trainingruns", singular: "trainingrun", shortNames: ["tr"] });
     assert.deepEqual(version.subresources, { status: {} });
     const columns = (version.additionalPrinterColumns as { name: string; priority?: number }[]).filter((c) => !c.priority);
-    assert.deepEqual(columns.map((c) => c.name), ["Phase", "Step", "Preemptions", "Checkpoint", "Age"]);
+    assert.deepEqual(columns.map((c) => c.name), ["Phase", "Step", "Preemptions", "Checkpoint", "Storage", "Age"]);
   });
 });

@@ -79,6 +79,20 @@ export const corpus: CorpusCase[] = [
   valid("a fallback on pending with its own on-demand selector", {
     scheduling: { spot: true, fallback: { afterPendingSeconds: 300, onDemandNodeSelector: { "example.com/pool": "on-demand" } } },
   }),
+  valid("checkpoints in a bucket with endpoint, region and a credentials secret", {
+    checkpoint: {
+      storage: {
+        s3: {
+          bucket: "ml-checkpoints",
+          prefix: "team-a/mnist/",
+          endpoint: "http://seaweedfs-s3.storage:8333",
+          region: "eu-west-1",
+          credentialsSecret: { name: "s3-key", accessKeyIdKey: "id", secretAccessKeyKey: "secret" },
+        },
+      },
+    },
+  }),
+  valid("checkpoints in a bucket through workload identity (no secret)", { checkpoint: { storage: { s3: { bucket: "my_gcs.bucket-1", prefix: "runs/a..b" } } } }),
 
   { name: "no training config", object: { ...minimal, spec: {} }, valid: false, field: "spec.training" },
   invalid("claimName and volume", "spec.checkpoint.claimName", { checkpoint: { claimName: "a", volume: { size: "1Gi" } } }),
@@ -115,4 +129,22 @@ export const corpus: CorpusCase[] = [
   invalid("SYS_ADMIN without privilege escalation", "spec.securityContext.capabilities", { securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }),
   invalid("a negative runAsUser", "spec.securityContext.runAsUser", { securityContext: { runAsUser: -1 } }),
   invalid("an unknown seccomp type", "spec.securityContext.seccompProfile.type", { securityContext: { seccompProfile: { type: "Strict" } } }),
+  invalid("a bucket and a claimName", "spec.checkpoint.storage.s3", { checkpoint: { claimName: "a", storage: { s3: { bucket: "b-1", prefix: "p" } } } }),
+  invalid("a bucket and a volume", "spec.checkpoint.storage.s3", { checkpoint: { volume: { size: "1Gi" }, storage: { s3: { bucket: "b-1", prefix: "p" } } } }),
+  invalid("retainOnDelete false with a bucket", "spec.checkpoint.retainOnDelete", { checkpoint: { retainOnDelete: false, storage: { s3: { bucket: "b-1", prefix: "p" } } } }),
+  invalid("a bucket name with capitals", "spec.checkpoint.storage.s3.bucket", { checkpoint: { storage: { s3: { bucket: "MyBucket", prefix: "p" } } } }),
+  invalid("a bucket name of 2 characters", "spec.checkpoint.storage.s3.bucket", { checkpoint: { storage: { s3: { bucket: "ab", prefix: "p" } } } }),
+  invalid("a bucket name ending in a hyphen", "spec.checkpoint.storage.s3.bucket", { checkpoint: { storage: { s3: { bucket: "bucket-", prefix: "p" } } } }),
+  invalid("a bucket name with adjacent periods", "spec.checkpoint.storage.s3.bucket", { checkpoint: { storage: { s3: { bucket: "my..bucket", prefix: "p" } } } }),
+  invalid("a bucket name that is an IP address", "spec.checkpoint.storage.s3.bucket", { checkpoint: { storage: { s3: { bucket: "192.168.5.4", prefix: "p" } } } }),
+  invalid("a bucket without a prefix", "spec.checkpoint.storage.s3.prefix", { checkpoint: { storage: { s3: { bucket: "b-1" } } } }),
+  invalid("a prefix with a leading slash", "spec.checkpoint.storage.s3.prefix", { checkpoint: { storage: { s3: { bucket: "b-1", prefix: "/runs/a" } } } }),
+  invalid("a prefix with a '..' segment", "spec.checkpoint.storage.s3.prefix", { checkpoint: { storage: { s3: { bucket: "b-1", prefix: "runs/../other" } } } }),
+  invalid("a prefix that is '.'", "spec.checkpoint.storage.s3.prefix", { checkpoint: { storage: { s3: { bucket: "b-1", prefix: "." } } } }),
+  invalid("an endpoint that is no http(s) URL", "spec.checkpoint.storage.s3.endpoint", { checkpoint: { storage: { s3: { bucket: "b-1", prefix: "p", endpoint: "minio:9000" } } } }),
+  invalid("a credentials secret without a name", "spec.checkpoint.storage.s3.credentialsSecret.name", { checkpoint: { storage: { s3: { bucket: "b-1", prefix: "p", credentialsSecret: {} } } } }),
+  invalid("spec.env setting the bucket URL of a run on a bucket", "spec.env", {
+    env: [{ name: "RESUMABLE_CHECKPOINT_URL", value: "s3://other/x" }],
+    checkpoint: { storage: { s3: { bucket: "b-1", prefix: "p" } } },
+  }),
 ];

@@ -63,6 +63,7 @@ test("progress: merge-patches the pod's annotation with step, loss and the last 
   assert.equal(last.totalSteps, 40);
   assert.equal(last.checkpoint.step, 40);
   assert.equal(last.checkpoint.reason, "final");
+  assert.ok(last.checkpoint.path.startsWith(join(dir, "ckpt-00000040")), `where it is (an object URL on a bucket): ${last.checkpoint.path}`);
   assert.equal(typeof last.loss, "number");
   assert.ok(!Number.isNaN(Date.parse(last.updatedAt)));
 });

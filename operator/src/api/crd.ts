@@ -47,6 +47,7 @@ const PRINTER_COLUMNS = [
   { name: "Step", type: "integer", jsonPath: ".status.progress.step" },
   { name: "Preemptions", type: "integer", jsonPath: ".status.preemptions" },
   { name: "Checkpoint", type: "integer", jsonPath: ".status.lastCheckpoint.step", description: "step of the newest checkpoint" },
+  { name: "Storage", type: "string", jsonPath: ".status.checkpointStorage", description: "where the checkpoints are: s3://bucket/prefix or pvc/<claim>" },
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
   { name: "Attempt", type: "integer", jsonPath: ".status.attempt", priority: 1 },
   { name: "Failures", type: "integer", jsonPath: ".status.failures", priority: 1 },

@@ -1,4 +1,4 @@
-import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
+import { OPERATOR_ENV_NAMES, OPERATOR_S3_ENV_NAMES } from "@resumable/protocol";
 import { z } from "zod";
 import { DEFAULT_TRAINER_IMAGE } from "./group.js";
 import { withRules } from "./rules.js";
@@ -66,8 +66,77 @@ export const volumeTemplateSchema = z
   })
   .describe("The PVC the operator creates as <run>-checkpoints; the default when claimName is unset.");
 
+/**
+ * A bucket name as S3 allows it (3-63 lower-case letters, digits, "." and "-", alphanumeric at
+ * both ends) and GCS too ("_"); the trainer reads the same set from RESUMABLE_CHECKPOINT_URL.
+ */
+const bucketName = withRules(
+  z
+    .string()
+    .min(3)
+    .max(63)
+    .regex(/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/, "must be a bucket name: lower-case letters, digits, '.', '-' or '_', starting and ending with a letter or digit"),
+  [
+    {
+      rule: "!self.contains('..')",
+      message: "must be a bucket name: no two adjacent periods",
+      field: "",
+      holds: (b) => !b.includes(".."),
+    },
+    {
+      rule: "!self.matches('^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$')",
+      message: "must be a bucket name, not an IP address",
+      field: "",
+      holds: (b) => !/^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$/.test(b),
+    },
+  ],
+);
+
+/** Keys under the bucket; the trainer refuses "." and ".." segments, S3 keys are at most 1024 bytes. */
+const objectPrefix = withRules(
+  z.string().min(1).max(512).regex(/^[^/]/, "must not start with '/': it is a key prefix inside the bucket"),
+  [
+    {
+      rule: "!self.matches('(^|/)[.][.]?(/|$)')",
+      message: "must not contain '.' or '..' segments",
+      field: "",
+      holds: (p) => !/(^|\/)[.][.]?(\/|$)/.test(p),
+    },
+  ],
+);
+
+const credentialsSecret = z
+  .object({
+    name: objectName.describe("A Secret in the run's namespace."),
+    accessKeyIdKey: z.string().min(1).max(253).optional().describe("The Secret's key holding the access key id; default AWS_ACCESS_KEY_ID."),
+    secretAccessKeyKey: z.string().min(1).max(253).optional().describe("The Secret's key holding the secret access key; default AWS_SECRET_ACCESS_KEY."),
+  })
+  .describe(
+    "An access key (or GCS HMAC key) for the bucket, mounted read-only into the trainer. Unset: no secret; the trainer's service account gives access (IRSA, EKS Pod Identity) through the AWS SDK's default chain.",
+  );
+
+export const s3StorageSchema = z
+  .object({
+    bucket: bucketName.describe("The bucket (it must exist; the operator never creates or empties it)."),
+    prefix: objectPrefix.describe("Where under the bucket this run's checkpoints go (a key prefix, no leading '/'); one prefix per run."),
+    endpoint: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^/\s]+\S*$/, "must be an http:// or https:// URL")
+      .optional()
+      .describe("The store's endpoint (https://storage.googleapis.com, http://minio.minio:9000, ...); unset: AWS S3."),
+    region: z.string().min(1).max(64).optional().describe("The bucket's region; unset: the trainer's AWS_REGION, else us-east-1."),
+    credentialsSecret: credentialsSecret.optional(),
+  })
+  .describe("Checkpoints in an S3-compatible object store: no PVC, so the next attempt may run in any zone.");
+
+const storage = z
+  .object({ s3: s3StorageSchema.optional() })
+  .describe("Where checkpoints are kept other than a PVC; unset: the PVC of claimName or volume.");
+
 const checkpoint = withRules(
   z.object({
+    storage: storage.optional(),
     claimName: objectName.optional().describe("An existing PVC to keep checkpoints on; the operator never deletes it."),
     volume: volumeTemplateSchema.optional(),
     mountPath: z.string().regex(/^\//).default("/checkpoints").describe("Where the trainer finds its checkpoint directory."),
@@ -94,8 +163,20 @@ const checkpoint = withRules(
       field: ".retainOnDelete",
       holds: (c) => c.claimName === undefined || c.retainOnDelete,
     },
+    {
+      rule: "!has(self.storage) || !has(self.storage.s3) || !(has(self.claimName) || has(self.volume))",
+      message: "set storage.s3 (an object store) or claimName/volume (a PVC), not both",
+      field: ".storage.s3",
+      holds: (c) => c.storage?.s3 === undefined || (c.claimName === undefined && c.volume === undefined),
+    },
+    {
+      rule: "!has(self.storage) || !has(self.storage.s3) || !has(self.retainOnDelete) || self.retainOnDelete",
+      message: "retainOnDelete: false deletes the PVC the operator creates; with storage.s3 there is none, and objects in the bucket are never deleted",
+      field: ".retainOnDelete",
+      holds: (c) => c.storage?.s3 === undefined || c.retainOnDelete,
+    },
   ],
-).describe("Where checkpoints live; by default a PVC per run from the default StorageClass.");
+).describe("Where checkpoints live; by default a PVC per run from the default StorageClass, or a bucket (storage.s3).");
 
 const preemption = z.object({
   gracePeriodSeconds: z
@@ -300,7 +381,10 @@ const securityContext = withRules(
   "The trainer runs as uid/gid 1000, non-root, with a read-only root filesystem (a writable emptyDir at /tmp), no privilege escalation, all capabilities dropped and the RuntimeDefault seccomp profile. Set a field here to override that one default.",
 );
 
-export const trainingRunSpecSchema = z.object({
+/** With storage.s3 the operator sets these too (OPERATOR_S3_ENV_NAMES). */
+const s3EnvNames: readonly string[] = OPERATOR_S3_ENV_NAMES;
+
+export const trainingRunSpecSchema = withRules(z.object({
   image: z.string().min(1).default(DEFAULT_TRAINER_IMAGE).describe("The trainer image; it must follow the trainer protocol (docs/trainer-protocol.md)."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
   command: z.array(z.string()).optional(),
@@ -317,13 +401,21 @@ export const trainingRunSpecSchema = z.object({
     .boolean()
     .default(false)
     .describe("true: stop the trainer gracefully (it checkpoints) and start none until false again."),
-});
+}), [
+  {
+    rule: `!has(self.checkpoint) || !has(self.checkpoint.storage) || !has(self.checkpoint.storage.s3) || !has(self.env) || self.env.all(e, !(e.name in ${JSON.stringify(s3EnvNames).replaceAll('"', "'")}))`,
+    message: `must not set ${s3EnvNames.join(", ")} with checkpoint.storage.s3: the operator sets them from it`,
+    field: ".env",
+    holds: (spec) => spec.checkpoint.storage?.s3 === undefined || (spec.env ?? []).every((v) => !s3EnvNames.includes(v.name)),
+  },
+]);
 
 /** A spec as written by a user (defaults not applied). */
 export type TrainingRunSpecInput = z.input<typeof trainingRunSpecSchema>;
 /** A spec with every default applied. */
 export type TrainingRunSpec = z.output<typeof trainingRunSpecSchema>;
 export type CheckpointSpec = TrainingRunSpec["checkpoint"];
+export type S3StorageSpec = z.output<typeof s3StorageSchema>;
 export type SchedulingSpec = TrainingRunSpec["scheduling"];
 export type FallbackSpec = NonNullable<SchedulingSpec["fallback"]>;
 export type SecurityContextSpec = NonNullable<TrainingRunSpec["securityContext"]>;

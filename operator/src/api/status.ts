@@ -25,6 +25,7 @@ export const checkpointInfoSchema = z.object({
   time: time.optional(),
   bytes: z.int().optional(),
   reason: z.enum(CHECKPOINT_REASONS).optional(),
+  path: z.string().optional().describe("Where the trainer saved it: its directory, or its object URL (s3://bucket/prefix/ckpt-...)."),
 });
 export type CheckpointInfo = z.infer<typeof checkpointInfoSchema>;
 
@@ -133,6 +134,10 @@ export const trainingRunStatusSchema = z.object({
   failures: z.int().optional(),
   progress: progressSchema.optional(),
   lastCheckpoint: checkpointInfoSchema.optional(),
+  checkpointStorage: z
+    .string()
+    .optional()
+    .describe("Where the run's checkpoints are: s3://bucket/prefix, or pvc/<claim>; set when an attempt starts."),
   lostSteps: z
     .int()
     .optional()

@@ -1,12 +1,13 @@
 // `resumable list`: one line per run.
 import type { Clients } from "./client.js";
+import { checkpointStorage } from "../reconcile/observe.js";
 import { listRuns } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
 
 export async function list(c: Clients, allNamespaces: boolean, now: Date): Promise<string> {
   const runs = await listRuns(c, allNamespaces);
   if (runs.length === 0) return allNamespaces ? "No TrainingRuns found." : `No TrainingRuns found in ${c.namespace}.`;
-  const header = [...(allNamespaces ? ["NAMESPACE"] : []), "NAME", "PHASE", "STEP", "ATTEMPT", "PREEMPTIONS", "FAILURES", "LOST STEPS", "CHECKPOINT", "AGE"];
+  const header = [...(allNamespaces ? ["NAMESPACE"] : []), "NAME", "PHASE", "STEP", "ATTEMPT", "PREEMPTIONS", "FAILURES", "LOST STEPS", "CHECKPOINT", "STORAGE", "AGE"];
   const rows = runs.map((r) => {
     const s = r.status ?? {};
     const step = s.progress ? `${s.progress.step}/${s.progress.totalSteps ?? "?"}` : "-";
@@ -20,6 +21,7 @@ export async function list(c: Clients, allNamespaces: boolean, now: Date): Promi
       String(s.failures ?? 0),
       String(s.lostSteps ?? 0),
       s.lastCheckpoint ? `${s.lastCheckpoint.step} (${s.lastCheckpoint.reason ?? "?"})` : "-",
+      checkpointStorage(r),
       duration(secondsBetween(String(r.metadata.creationTimestamp ?? ""), now)),
     ];
   });

@@ -7,6 +7,7 @@ import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { liveAccounting } from "../reconcile/accounting.js";
+import { checkpointStorage } from "../reconcile/observe.js";
 import { getRun, type Clients } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
 
@@ -22,7 +23,8 @@ export function describe(run: TrainingRun): string {
     `Name:         ${run.metadata.namespace}/${run.metadata.name}`,
     `Phase:        ${s.phase ?? "Pending"}`,
     `Progress:     ${p ? `step ${p.step}/${p.totalSteps ?? "?"}, loss ${p.loss ?? "?"}` : "-"}`,
-    `Checkpoint:   ${ckpt ? `step ${ckpt.step} (${ckpt.reason ?? "?"}) at ${ckpt.time ?? "?"}, ${ckpt.bytes ?? "?"} bytes` : "-"}`,
+    `Checkpoint:   ${ckpt ? `step ${ckpt.step} (${ckpt.reason ?? "?"}) at ${ckpt.time ?? "?"}, ${ckpt.bytes ?? "?"} bytes${ckpt.path ? `, ${ckpt.path}` : ""}` : "-"}`,
+    `Storage:      ${checkpointStorage(run)}`,
     `Attempts:     ${s.attempt ?? 0} (preemptions ${s.preemptions ?? 0}, failures ${s.failures ?? 0})`,
     `Lost steps:   ${s.lostSteps ?? 0}`,
   ];

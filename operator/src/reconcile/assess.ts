@@ -319,6 +319,7 @@ function noteSummary(d: Draft, record: AttemptRecord, summary: ParsedExitSummary
             time: toTimestamp(d.now),
             ...(saved.bytes === undefined ? {} : { bytes: saved.bytes }),
             reason: summary.reason === "completed" ? "final" : "preemption",
+            ...(saved.path === undefined ? {} : { path: saved.path }),
           },
         }),
   });

@@ -10,7 +10,7 @@ import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, Phase } from "../api/status.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
-import { checkpointClaimName, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
+import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
 import { checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
@@ -371,9 +371,14 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
   startAttempt(d, spec, attempt + 1, true);
 }
 
-/** Creates the attempt's pod (and the checkpoint PVC when the operator owns it). */
+/**
+ * Creates the attempt's pod (and the checkpoint PVC when the operator owns it). A run on a
+ * bucket has no PVC: none is awaited or created, whatever claim of its name exists.
+ */
 function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: boolean): void {
-  const { run, pvc } = d.observed;
+  const { run } = d.observed;
+  const onPvc = spec.checkpoint.storage?.s3 === undefined;
+  const pvc = onPvc ? d.observed.pvc : undefined;
   const claimName = checkpointClaimName(run);
   const waiting = waitingPhase(attempt);
   if (pvc === undefined && spec.checkpoint.claimName !== undefined) {
@@ -393,7 +398,8 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
     setPhase(d, waiting, refusal.reason, `attempt ${attempt} cannot start yet: ${refusal.message}`);
     return;
   }
-  if (pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claimName) });
+  if (onPvc && pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claimName) });
+  d.status.checkpointStorage = checkpointStorage(run);
   const capacity = isNew ? capacityTypeOf(spec, d.status) : findRecord(d.status, attempt)?.capacityType;
   const pod = buildTrainerPod(run, spec, attempt, claimName, d.settings, capacity);
   d.actions.push({ kind: "createPod", pod });

@@ -44,6 +44,20 @@ export function checkpointClaimName(run: TrainingRun): string {
   return run.spec.checkpoint?.claimName ?? `${run.metadata.name ?? ""}-checkpoints`;
 }
 
+/**
+ * Where a run keeps its checkpoints, as status.checkpointStorage, `kubectl get tr` and the CLI
+ * show it: s3://bucket/prefix for spec.checkpoint.storage.s3, else pvc/<claim>.
+ */
+export function checkpointStorage(run: TrainingRun): string {
+  const s3 = run.spec.checkpoint?.storage?.s3;
+  return s3 === undefined ? `pvc/${checkpointClaimName(run)}` : bucketUrl(s3);
+}
+
+/** s3://bucket/prefix, the trainer's RESUMABLE_CHECKPOINT_URL (a trailing "/" means nothing to it). */
+export function bucketUrl(s3: { bucket: string; prefix: string }): string {
+  return `s3://${s3.bucket}/${s3.prefix.replace(/\/+$/, "")}`;
+}
+
 /** The run's pods, classified by what the decision needs from them. */
 export interface ObservedPods {
   /** Trainer pods this run owns, by attempt number. */

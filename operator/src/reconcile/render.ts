@@ -5,6 +5,7 @@ import type {
   V1Affinity,
   V1Capabilities,
   V1EnvVar,
+  V1KeyToPath,
   V1NodeSelectorTerm,
   V1OwnerReference,
   V1PersistentVolumeClaim,
@@ -14,13 +15,15 @@ import type {
   V1ResourceRequirements,
   V1SecurityContext,
   V1Toleration,
+  V1Volume,
+  V1VolumeMount,
 } from "@kubernetes/client-node";
-import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, ENV } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, ENV, S3_CREDENTIAL_FILES } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
-import { volumeTemplateSchema, type CheckpointSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
+import { volumeTemplateSchema, type CheckpointSpec, type S3StorageSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { TRAINER_CONTAINER, podName } from "./observe.js";
+import { TRAINER_CONTAINER, bucketUrl, podName } from "./observe.js";
 import type { OperatorSettings } from "./types.js";
 
 // ---- Ownership ----
@@ -40,6 +43,9 @@ function controllerRef(run: TrainingRun): V1OwnerReference {
 // ---- The trainer pod ----
 
 const CHECKPOINT_VOLUME = "checkpoints";
+/** spec.checkpoint.storage.s3.credentialsSecret, mounted where RESUMABLE_S3_CREDENTIALS_DIR says. */
+const S3_CREDENTIALS_VOLUME = "s3-credentials";
+const S3_CREDENTIALS_DIR = "/etc/resumable/s3-credentials";
 /** The root filesystem is read-only; tfjs, tsx and Node itself still want a scratch /tmp. */
 const TMP_VOLUME = "tmp";
 /** The downwardAPI volume that projects the checkpoint-request annotation (docs/trainer-protocol.md). */
@@ -66,7 +72,11 @@ const SECURITY_DEFAULTS = {
   seccompProfile: { type: "RuntimeDefault" },
 } as const satisfies SecurityContextSpec;
 
-/** The pod of one attempt: everything the trainer protocol promises, nothing else. */
+/**
+ * The pod of one attempt: everything the trainer protocol promises, nothing else. With
+ * spec.checkpoint.storage.s3 it mounts no PVC (claimName is unused): nothing ties the pod to
+ * the zone of a disk, so the scheduler may place the next attempt in any zone.
+ */
 export function buildTrainerPod(
   run: TrainingRun,
   spec: TrainingRunSpec,
@@ -96,7 +106,7 @@ export function buildTrainerPod(
       securityContext: podSecurityContext(security),
       ...podScheduling(spec.scheduling, capacity),
       volumes: [
-        { name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } },
+        ...checkpointVolumes(spec.checkpoint, claimName),
         { name: TMP_VOLUME, emptyDir: {} },
         // The checkpoint request (a reclaim notice) reaches the trainer as a file: no RBAC, no port.
         {
@@ -114,7 +124,7 @@ export function buildTrainerPod(
           env: [...protocolEnv(runName, attempt, spec), ...((spec.env ?? []) as V1EnvVar[])],
           resources: podResources(spec.resources),
           volumeMounts: [
-            { name: CHECKPOINT_VOLUME, mountPath: spec.checkpoint.mountPath },
+            ...checkpointMounts(spec.checkpoint),
             { name: TMP_VOLUME, mountPath: "/tmp" },
             { name: REQUEST_VOLUME, mountPath: CHECKPOINT_REQUEST_DIR, readOnly: true },
           ],
@@ -128,11 +138,15 @@ export function buildTrainerPod(
   };
 }
 
-/** docs/trainer-protocol.md; OPERATOR_ENV_NAMES, then what the spec asks for; spec.env may set none of them. */
+/**
+ * docs/trainer-protocol.md; OPERATOR_ENV_NAMES (OPERATOR_S3_ENV_NAMES in place of the
+ * directory for a bucket), then what the spec asks for; spec.env may set none of them.
+ */
 function protocolEnv(runName: string, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
   const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
+  const s3 = spec.checkpoint.storage?.s3;
   return [
-    { name: ENV.checkpointDir, value: spec.checkpoint.mountPath },
+    ...(s3 === undefined ? [{ name: ENV.checkpointDir, value: spec.checkpoint.mountPath }] : bucketEnv(s3)),
     { name: ENV.config, value: JSON.stringify(spec.training) },
     { name: ENV.run, value: runName },
     { name: ENV.attempt, value: String(attempt) },
@@ -141,6 +155,41 @@ function protocolEnv(runName: string, attempt: number, spec: TrainingRunSpec): V
     { name: ENV.podIp, valueFrom: field("status.podIP") },
     ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
   ];
+}
+
+/** Where the trainer finds the bucket; no credentials variable without a secret (workload identity). */
+function bucketEnv(s3: S3StorageSpec): V1EnvVar[] {
+  return [
+    { name: ENV.checkpointUrl, value: bucketUrl(s3) },
+    ...(s3.endpoint === undefined ? [] : [{ name: ENV.s3Endpoint, value: s3.endpoint }]),
+    ...(s3.region === undefined ? [] : [{ name: ENV.s3Region, value: s3.region }]),
+    ...(s3.credentialsSecret === undefined ? [] : [{ name: ENV.s3CredentialsDir, value: S3_CREDENTIALS_DIR }]),
+  ];
+}
+
+/** The PVC, or for a bucket only its credentials secret (if any). */
+function checkpointVolumes(checkpoint: CheckpointSpec, claimName: string): V1Volume[] {
+  const s3 = checkpoint.storage?.s3;
+  if (s3 === undefined) return [{ name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } }];
+  const secret = s3.credentialsSecret;
+  if (secret === undefined) return [];
+  // Keys renamed to the files the trainer reads. Without renames the whole secret is
+  // projected, so an optional AWS_SESSION_TOKEN in it reaches the trainer too; with items a
+  // key the secret lacks keeps the pod from starting (FailedMount names it).
+  const items: V1KeyToPath[] | undefined =
+    secret.accessKeyIdKey === undefined && secret.secretAccessKeyKey === undefined
+      ? undefined
+      : [
+          { key: secret.accessKeyIdKey ?? S3_CREDENTIAL_FILES.accessKeyId, path: S3_CREDENTIAL_FILES.accessKeyId },
+          { key: secret.secretAccessKeyKey ?? S3_CREDENTIAL_FILES.secretAccessKey, path: S3_CREDENTIAL_FILES.secretAccessKey },
+        ];
+  return [{ name: S3_CREDENTIALS_VOLUME, secret: { secretName: secret.name, ...(items === undefined ? {} : { items }) } }];
+}
+
+function checkpointMounts(checkpoint: CheckpointSpec): V1VolumeMount[] {
+  const s3 = checkpoint.storage?.s3;
+  if (s3 === undefined) return [{ name: CHECKPOINT_VOLUME, mountPath: checkpoint.mountPath }];
+  return s3.credentialsSecret === undefined ? [] : [{ name: S3_CREDENTIALS_VOLUME, mountPath: S3_CREDENTIALS_DIR, readOnly: true }];
 }
 
 function podResources(resources: TrainingRunSpec["resources"]): V1ResourceRequirements | undefined {

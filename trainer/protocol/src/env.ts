@@ -54,3 +54,12 @@ export const OPERATOR_ENV_NAMES = [
   ENV.podNamespace,
   ENV.podIp,
 ] as const;
+
+/**
+ * What the operator sets instead of RESUMABLE_CHECKPOINT_DIR when the run's checkpoints go to a
+ * bucket (spec.checkpoint.storage.s3); spec.env may then set none of them.
+ */
+export const OPERATOR_S3_ENV_NAMES = [ENV.checkpointUrl, ENV.s3Endpoint, ENV.s3Region, ENV.s3CredentialsDir] as const;
+
+/** The file names the trainer reads in RESUMABLE_S3_CREDENTIALS_DIR (the AWS variables' names). */
+export const S3_CREDENTIAL_FILES = { accessKeyId: "AWS_ACCESS_KEY_ID", secretAccessKey: "AWS_SECRET_ACCESS_KEY", sessionToken: "AWS_SESSION_TOKEN" } as const;

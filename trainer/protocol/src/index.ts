@@ -5,7 +5,7 @@
  */
 export { PROGRESS_ANNOTATION } from "./keys.js";
 export { EXIT_CODES, exitReason, type ExitReason } from "./exit-codes.js";
-export { ENV, OPERATOR_ENV_NAMES, SIGTERM_MODES, type SigtermMode } from "./env.js";
+export { ENV, OPERATOR_ENV_NAMES, OPERATOR_S3_ENV_NAMES, S3_CREDENTIAL_FILES, SIGTERM_MODES, type SigtermMode } from "./env.js";
 export {
   CHECKPOINT_REASONS,
   FAILURE_KINDS,

@@ -13,6 +13,8 @@ export const checkpointReportSchema = z.object({
   time: z.string().optional(),
   bytes: z.int().nonnegative().optional(),
   reason: z.enum(CHECKPOINT_REASONS).optional(),
+  /** Where it is: its directory, or its object URL (s3://bucket/prefix/ckpt-...); absent: a trainer that does not say. */
+  path: z.string().optional(),
 });
 export type CheckpointReport = z.infer<typeof checkpointReportSchema>;
 

@@ -13,6 +13,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { S3_CREDENTIAL_FILES } from "@resumable/protocol";
 import { slices } from "../checkpoint/io.js";
 import {
   ObjectStoreError,
@@ -80,9 +81,9 @@ export async function credentialsFromDirectory(dir: string): Promise<S3Credentia
       });
     }
   };
-  const accessKeyId = (await read("AWS_ACCESS_KEY_ID", true))!;
-  const secretAccessKey = (await read("AWS_SECRET_ACCESS_KEY", true))!;
-  const sessionToken = await read("AWS_SESSION_TOKEN", false);
+  const accessKeyId = (await read(S3_CREDENTIAL_FILES.accessKeyId, true))!;
+  const secretAccessKey = (await read(S3_CREDENTIAL_FILES.secretAccessKey, true))!;
+  const sessionToken = await read(S3_CREDENTIAL_FILES.sessionToken, false);
   return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
 

@@ -275,7 +275,9 @@ function publish(run: Run): void {
     epoch: session.epoch,
     loss: session.lastLoss,
     resumedFromStep: state.resumedFromStep,
-    checkpoint: lastCommitted ? { step: lastCommitted.step, time: lastCommitted.time.toISOString(), bytes: lastCommitted.bytes, reason: lastCommitted.kind } : null,
+    checkpoint: lastCommitted
+      ? { step: lastCommitted.step, time: lastCommitted.time.toISOString(), bytes: lastCommitted.bytes, reason: lastCommitted.kind, path: lastCommitted.path }
+      : null,
     checkpointFailure: run.writer.failing,
     earlyCheckpoint: run.earlyCheckpoint ?? null,
   });
