@@ -10,9 +10,16 @@ import { CHART_DIR, run } from "./tools.js";
  */
 export const PROCESS_KUBELET_VALUES = { metrics: { bindAddress: "$(POD_IP)" } };
 
+/**
+ * The scenarios preempt a run at a step its status shows, on runs of tens of seconds: at the
+ * chart's default 15 s between progress writes a run could end first (see
+ * test/e2e/harness.ts SCENARIO_PROGRESS_WRITES).
+ */
+export const SCENARIO_VALUES = { progressWriteIntervalSeconds: 1 };
+
 /** `helm upgrade --install … --wait` on the process-kubelet cluster; rejects with helm's message. */
 export async function helmInstall(kubeconfig: string, values: object = {}): Promise<void> {
-  return helmInstallWith(kubeconfig, { ...PROCESS_KUBELET_VALUES, ...values });
+  return helmInstallWith(kubeconfig, { ...PROCESS_KUBELET_VALUES, ...SCENARIO_VALUES, ...values });
 }
 
 /** `helm upgrade --install … --wait` with exactly these values over the chart's defaults. */

@@ -119,8 +119,19 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
 
 /** Flags for a test operator: metrics on a free port, trainers under the e2e service account. */
 function operatorArgs(): string[] {
-  return ["--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer"];
+  return [
+    "--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer",
+    SCENARIO_PROGRESS_WRITES,
+  ];
 }
+
+/**
+ * The scenarios act at a step the run's status shows (pastStep) on runs that train for tens
+ * of seconds: at the default 15 s between progress writes a run could end before its fault.
+ * Their trainers report every second; coalescing itself is proven by
+ * test/operator/reconcile-progress-writes.test.ts and the scale smoke.
+ */
+export const SCENARIO_PROGRESS_WRITES = "--progress-write-interval-seconds=1";
 
 function tail(path: string, lines = 30): string {
   try {

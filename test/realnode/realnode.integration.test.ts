@@ -18,7 +18,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from "@kubernetes
 import { parse } from "yaml";
 import { DEFAULT_NODES_FILE, startCluster, type Cluster } from "../cluster/cluster.js";
 import { eventually, kubectl } from "../support/cluster.js";
-import { helmInstallWith } from "../chart/install.js";
+import { helmInstallWith, SCENARIO_VALUES } from "../chart/install.js";
 import { NAMESPACE as CHART_NAMESPACE } from "../chart/render.js";
 import { NAMESPACE } from "../e2e/harness.js";
 import { assertBitIdentical, assertResumeRecorded, isPhase, pastStep } from "../e2e/expect.js";
@@ -70,8 +70,10 @@ describe("the shipped images on a real node", { skip: cannot, timeout: 40 * 60_0
     w.kubectl = (args, input) => kubectl(w.cluster.kubeconfig, args, input);
     await sh("bash", [join(here, "up.sh"), stateDir]);
     // A user's install: the chart's defaults, its image at the tag built here, placed
-    // on the real node by the chart's own scheduling values.
+    // on the real node by the chart's own scheduling values; progress written each second
+    // for scenarios that act at a step.
     await helmInstallWith(w.cluster.kubeconfig, {
+      ...SCENARIO_VALUES,
       image: { tag: "dev" },
       trainer: { namespaces: [NAMESPACE] },
       nodeSelector: { "resumable.dev/real-node": "true" },
