@@ -199,7 +199,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
 
     const kubeconfig = await operatorIdentity(e, dir);
     const opLog = createWriteStream(e.operatorLog, { flags: "a" });
-    operator = spawn(process.execPath, [join(repo, "operator/dist/cli.js"),
+    // SCALE_PROFILE_DIR=<dir>: the operator writes a V8 CPU profile there when it stops.
+    const profile = process.env.SCALE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.SCALE_PROFILE_DIR}`] : [];
+    operator = spawn(process.execPath, [...profile, join(repo, "operator/dist/cli.js"),
       "--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer", "--leader-elect=false"],
     { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
     operator.stdout!.pipe(opLog);
@@ -331,7 +333,13 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     return { apply, wave, steady };
   } finally {
     stopWatch?.();
-    operator?.kill("SIGKILL");
+    // SIGTERM first: the operator exits cleanly (and writes its CPU profile if asked to).
+    if (operator && operator.exitCode === null) {
+      const exited = new Promise((r) => operator!.once("exit", r));
+      operator.kill("SIGTERM");
+      await Promise.race([exited, sleep(15_000)]);
+      operator.kill("SIGKILL");
+    }
     kwokProc?.kill("SIGTERM");
     await e.stop();
   }
