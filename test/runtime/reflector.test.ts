@@ -172,6 +172,28 @@ describe("Reflector against a fake apiserver", { timeout: 30_000 }, () => {
     }
   });
 
+  it("caches objects without managedFields, listed or watched, and applies a given transform instead", async () => {
+    const managed = (name: string, rv: string) => {
+      const p = pod(name, rv) as { metadata: Record<string, unknown> };
+      p.metadata.managedFields = [{ manager: "kubectl", operation: "Update", fieldsType: "FieldsV1", fieldsV1: { "f:status": {} } }];
+      return p;
+    };
+    api.items = [managed("a", "5")];
+    const r = startReflector();
+    await eventually("watching", () => r.isHealthy());
+    api.send(["ADDED", managed("c", "11")]);
+    await eventually("c arrives", () => r.store.get("team/c") !== undefined);
+    for (const key of ["team/a", "team/c"]) assert.equal(r.store.get(key)!.metadata?.managedFields, undefined, `${key} cached without managedFields`);
+    await running?.stop();
+
+    api.items = [managed("a", "5")];
+    const labelled = startReflector({ transform: (obj) => { obj.metadata!.labels = { transformed: "yes" }; } });
+    await labelled.waitForSync();
+    const a = labelled.store.get("team/a")!;
+    assert.deepEqual(a.metadata?.labels, { transformed: "yes" });
+    assert.equal(a.metadata?.managedFields?.length, 1, "a transform of one's own replaces the default");
+  });
+
   it("applies modifications and deletions and hands listeners the last state", async () => {
     const r = startReflector();
     await eventually("watching", () => r.isHealthy());

@@ -9,7 +9,7 @@ export { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 export type { Logger } from "./logger.js";
 export { objectKey, splitKey, type ObjectMeta } from "./object-key.js";
 export { defaultRateLimit, RetryRateLimiter, type RateLimitOptions } from "./ratelimit.js";
-export { isUnchanged, Reflector, type Change, type ReflectorOptions } from "./reflector.js";
+export { isUnchanged, Reflector, stripManagedFields, type Change, type ReflectorOptions } from "./reflector.js";
 export { deepFreeze, Store, type ReadonlyStore } from "./store.js";
 export {
   transition,

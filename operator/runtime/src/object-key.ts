@@ -1,6 +1,6 @@
 /** The identity every cached object carries. */
 export interface ObjectMeta {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: unknown[] };
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the workqueue's key format too. */

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/observe.js";
-import { customObjectSource, nodeSource, objectKey, type ObjectMeta, podSource, pvcSource, Reflector, splitKey, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, nodeSource, objectKey, type ObjectMeta, podSource, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -36,12 +36,13 @@ export class ClusterCache {
   private readonly nodeReflector: Reflector<V1Node>;
 
   constructor(options: ClusterCacheOptions) {
-    const make = <T extends ObjectMeta>(resource: string, source: ResourceSource<T>): Reflector<T> =>
+    const make = <T extends ObjectMeta>(resource: string, source: ResourceSource<T>, transform?: (obj: ObjectMeta) => void): Reflector<T> =>
       new Reflector<T>(source, {
         ...options.reflector,
         watch: options.watch,
         logger: options.logger,
         onRestart: (reason) => options.onWatchRestart?.(resource, reason),
+        ...(transform ? { transform } : {}),
       });
     const { kc } = options;
     const namespaces = options.namespaces.length > 0 ? options.namespaces : [""];
@@ -53,7 +54,7 @@ export class ClusterCache {
         pvcs: make("persistentvolumeclaims", pvcSource(kc, { namespace })),
       });
     }
-    this.nodeReflector = make("nodes", nodeSource(kc));
+    this.nodeReflector = make("nodes", nodeSource(kc), trimNode);
   }
 
   private reflectors(): Lifecycle[] {
@@ -139,4 +140,15 @@ export class ClusterCache {
   private podsOnNode(nodeName: string): V1Pod[] {
     return [...this.scopes.values()].flatMap((scope) => scope.pods.store.list()).filter((pod) => pod.spec?.nodeName === nodeName);
   }
+}
+
+/**
+ * Every node of the cluster is cached, and the operator reads only their labels, taints,
+ * conditions and cordon: a node's image list (tens of entries on a GPU node with large CUDA
+ * images) and its managed fields are dropped before they are cached.
+ */
+export function trimNode(obj: ObjectMeta): void {
+  stripManagedFields(obj);
+  const node = obj as V1Node;
+  if (node.status?.images !== undefined) delete node.status.images;
 }
