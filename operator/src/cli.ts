@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { KubeConfig } from "@kubernetes/client-node";
+import { reuseConnections } from "@resumable/kube-runtime";
 import { ConfigError, loadConfig, USAGE, type OperatorConfig } from "./config/config.js";
 import { startOperator } from "./controller/operator.js";
 import { createLogger } from "./log/logger.js";
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   // KUBECONFIG or ~/.kube/config outside a cluster, the pod's service account inside one.
-  const kc = new KubeConfig();
+  const kc = reuseConnections(new KubeConfig());
   try {
     kc.loadFromDefault();
   } catch (err) {

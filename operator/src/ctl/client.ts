@@ -3,7 +3,7 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { httpStatus, networkFailure } from "@resumable/kube-runtime";
+import { httpStatus, networkFailure, reuseConnections } from "@resumable/kube-runtime";
 
 export class CliError extends Error {}
 
@@ -23,7 +23,7 @@ export interface ConnectOptions {
 }
 
 export function connect(opts: ConnectOptions): Clients {
-  const kc = new KubeConfig();
+  const kc = reuseConnections(new KubeConfig());
   try {
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
