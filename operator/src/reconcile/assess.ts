@@ -207,7 +207,9 @@ export function trimHistory(status: TrainingRunStatus, limit: number): void {
 
 /** Why retrying a permanent failure cannot help, by its detail. */
 const PERMANENT_BECAUSE: Record<string, string> = {
-  InvalidConfig: "the trainer rejected spec.training, retrying cannot help",
+  // Exit 2 is any configuration the trainer refuses: spec.training, or where checkpoints go
+  // (a bucket that does not exist, credentials the store refuses); its summary says which.
+  InvalidConfig: "the trainer rejected its configuration (spec.training, or spec.checkpoint's storage and credentials), retrying cannot help",
   CheckpointsUnusable:
     "checkpoints exist but none loads and spec.checkpoint.allowFreshStart is false, retrying cannot help; " +
     "repair or replace the checkpoint volume, or start a run with allowFreshStart: true to train from step 0",
