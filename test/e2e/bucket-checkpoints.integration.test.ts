@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { startS3Server, type S3Server } from "../s3/server.js";
 import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep, ZONE_LABEL, zoneOf } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
 const e = useE2E();
@@ -19,11 +19,7 @@ before(async () => {
 });
 after(async () => s3?.stop());
 
-const ZONE = "topology.kubernetes.io/zone";
 
-async function zoneOf(node: string): Promise<string | undefined> {
-  return (await e.core.readNode({ name: node })).metadata?.labels?.[ZONE];
-}
 
 describe("checkpoints in a bucket", { timeout: 1_200_000 }, () => {
   test("a reclaimed run resumes in another zone from the bucket, with no PVC and no lost steps", async () => {
@@ -44,9 +40,9 @@ describe("checkpoints in a bucket", { timeout: 1_200_000 }, () => {
     assert.equal(firstNode, "spot-a");
 
     // The reclaim: zone a cordoned (as after a reclaim wave), zone b open again.
-    const firstZone = await zoneOf(firstNode);
+    const firstZone = await zoneOf(e, firstNode);
     for (const node of (await e.core.listNode()).items) {
-      if (node.metadata?.labels?.[ZONE] === firstZone) await e.kubectl(["cordon", node.metadata!.name!]);
+      if (node.metadata?.labels?.[ZONE_LABEL] === firstZone) await e.kubectl(["cordon", node.metadata!.name!]);
     }
     await e.kubectl(["uncordon", "spot-b"]);
     await e.kubectl(["annotate", "node", firstNode, "resumable.dev/fault=spot-reclaim"]);
@@ -56,7 +52,7 @@ describe("checkpoints in a bucket", { timeout: 1_200_000 }, () => {
     assert.equal(run.status?.failures ?? 0, 0);
     const second = run.status?.attempts?.find((a) => a.attempt === 2);
     assert.ok(second?.node, "attempt 2 ran on a node");
-    assert.notEqual(await zoneOf(second.node), firstZone, `attempt 2 ran in another zone (${second.node})`);
+    assert.notEqual(await zoneOf(e, second.node), firstZone, `attempt 2 ran in another zone (${second.node})`);
     assert.equal(run.status?.lastCheckpoint?.reason, "final");
     assert.match(run.status?.lastCheckpoint?.path ?? "", new RegExp(`^s3://${s3.bucket}/team-a/${name}/ckpt-\\d{8}-a2$`));
 

@@ -13,7 +13,7 @@ import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { startS3Server, type S3Server } from "../s3/server.js";
 import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
-import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
+import { assertBitIdentical, assertResumedFromNewestSave, assertResumeRecorded, currentPod, isPhase, pastStep, zoneOf } from "./expect.js";
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 import { trainerAttempts } from "./trainer-records.js";
 import { twinWeightsSha256 } from "./twin.js";
@@ -26,12 +26,8 @@ before(async () => {
 });
 after(async () => s3?.stop());
 
-const ZONE = "topology.kubernetes.io/zone";
 const SECRET = "s3-key";
 
-async function zoneOf(node: string): Promise<string | undefined> {
-  return (await e.core.readNode({ name: node })).metadata?.labels?.[ZONE];
-}
 
 /** spec.checkpoint.storage for a run under its own prefix, its keys read from `secret`. */
 function bucketStorage(name: string, secret = SECRET) {
@@ -91,24 +87,13 @@ describe("bucket checkpoint faults", { timeout: 1_500_000 }, () => {
     const second = run.status?.attempts?.find((a) => a.attempt === 2);
     assert.ok(second?.node, "attempt 2 ran on a node");
     assert.notEqual(second.node, lostNode);
-    assert.notEqual(await zoneOf(second.node), await zoneOf(lostNode), `attempt 2 ran in another zone (${second.node})`);
+    assert.notEqual(await zoneOf(e, second.node), await zoneOf(e, lostNode), `attempt 2 ran in another zone (${second.node})`);
     const pvcs = await e.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE });
     assert.deepEqual(pvcs.items.map((p) => p.metadata?.name), [], "no PVC for a run on a bucket");
 
     const [first, resumed] = assertResumeRecorded(e, run, { graceful: false });
     assert.equal(first!.summary, undefined, "the first trainer was killed, it wrote no summary");
-    // As in node-loss.integration.test.ts: a save due while the previous one is still being
-    // written starts at the next step after it, so the first trainer's log says which saves
-    // it started and which it saw committed.
-    const steps = (msg: string) => first!.lines.filter((l) => l.msg === msg).map((l) => Number(l.step));
-    const committed = steps("checkpoint committed");
-    const started = steps("checkpoint save started");
-    const newestCommitted = Math.max(...committed);
-    assert.ok(committed.length >= 1, `the first trainer committed a periodic checkpoint before the loss: ${committed.join(", ")}`);
-    assert.ok(
-      resumed!.resumedFromStep === newestCommitted || (resumed!.resumedFromStep === started.at(-1) && resumed!.resumedFromStep > newestCommitted),
-      `resumed from step ${resumed!.resumedFromStep}: the newest committed checkpoint was step ${newestCommitted}, the last save started at ${started.at(-1)}`,
-    );
+    assertResumedFromNewestSave(first!, resumed!);
     await assertBitIdentical(run);
   });
 

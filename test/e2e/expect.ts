@@ -70,3 +70,28 @@ export function assertResumeRecorded(e: Pick<E2E, "cluster">, run: TrainingRun, 
   assert.equal(records.at(-1)?.summary?.reason, "completed", `${name}: the last attempt completed (${described})`);
   return records;
 }
+
+/**
+ * After a node was lost without warning: `resumed` started from the newest checkpoint the
+ * killed trainer saw committed, or from the save in flight when it died (committed before its
+ * log line could be), never an older one. From the first trainer's own log: a periodic save
+ * due while the previous is still being written starts at the next step after it (201, not 200).
+ */
+export function assertResumedFromNewestSave(first: TrainerAttempt, resumed: TrainerAttempt): void {
+  const steps = (msg: string) => first.lines.filter((l) => l.msg === msg).map((l) => Number(l.step));
+  const committed = steps("checkpoint committed");
+  const started = steps("checkpoint save started");
+  const newestCommitted = Math.max(...committed);
+  assert.ok(committed.length >= 1, `the first trainer committed a periodic checkpoint before the loss: ${committed.join(", ")}`);
+  assert.ok(
+    resumed.resumedFromStep === newestCommitted || (resumed.resumedFromStep === started.at(-1) && resumed.resumedFromStep > newestCommitted),
+    `resumed from step ${resumed.resumedFromStep}: the newest committed checkpoint was step ${newestCommitted}, the last save started at ${started.at(-1)}`,
+  );
+}
+
+export const ZONE_LABEL = "topology.kubernetes.io/zone";
+
+/** A node's zone, as the cloud labels it. */
+export async function zoneOf(e: Pick<E2E, "core">, node: string): Promise<string | undefined> {
+  return (await e.core.readNode({ name: node })).metadata?.labels?.[ZONE_LABEL];
+}
