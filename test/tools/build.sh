@@ -12,7 +12,10 @@ build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/ve
 if [ "${1:-all}" = all ] && { [ ! -x "$out/prometheus" ] || [ ! -x "$out/promtool" ]; }; then
   prom_date=$(module_time "$here/prometheus" "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}")
   prom_flags="-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION} -X github.com/prometheus/common/version.BuildDate=${prom_date}"
-  build_together "$here/prometheus" "$prom_flags" "" \
+  # Only the Kubernetes service discovery: the tests scrape pods through it and nothing else.
+  # Prometheus' own build tags drop the other 24 plugins and their cloud SDKs (oci, ec2,
+  # outscale, azure, …): 7,041 Go files to compile instead of 12,799.
+  GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=remove_all_sd,enable_kubernetes_sd" build_together "$here/prometheus" "$prom_flags" "" \
     prometheus=github.com/prometheus/prometheus/cmd/prometheus promtool=github.com/prometheus/prometheus/cmd/promtool
 fi
 echo "$out"
