@@ -5,6 +5,8 @@
 //   job-ckpt   a batch/v1 Job (podFailurePolicy Ignore on DisruptionTarget) running the same
 //              trainer with RESUMABLE_SIGTERM=die and checkpoints every N steps on a PVC;
 //   job-none   the same Job without any checkpoint: every preemption restarts from step 0.
+//   job-ckpt-sparse  (only when asked, for the sweep over N) the job-ckpt Job checkpointing
+//              every `sparseEverySteps` steps instead: a second N in the same cluster and schedule.
 // Everything counted comes from the trainers' own log lines (one per step at trace level,
 // ms timestamps) under the process kubelet's state dir; the operator's own
 // resumable_goodput_ratio is read from its /metrics only to be printed beside it.
@@ -18,8 +20,11 @@ import { readTrainerRecords } from "../e2e/trainer-records.js";
 import { twinWeightsSha256 } from "../e2e/twin.js";
 
 export const SYSTEMS = ["resumable", "job-ckpt", "job-none"] as const;
-export type System = (typeof SYSTEMS)[number];
-const OBJECT: Record<System, string> = { resumable: "gp-resumable", "job-ckpt": "gp-job-ckpt", "job-none": "gp-job-none" };
+export type System = (typeof SYSTEMS)[number] | "job-ckpt-sparse";
+// No name may start with another's name and a dash: attemptsOf finds pods by that prefix.
+const OBJECT: Record<System, string> = {
+  resumable: "gp-resumable", "job-ckpt": "gp-job-ckpt", "job-none": "gp-job-none", "job-ckpt-sparse": "gp-sparse-ckpt",
+};
 const POOL_LABEL = "bench.resumable.dev/pool";
 const GRACE_SECONDS = 25;
 
@@ -28,6 +33,8 @@ export interface GoodputOptions {
   meanIntervalSeconds: number;
   /** Periodic checkpoint every N steps (resumable and job-ckpt alike). */
   everySteps: number;
+  /** With job-ckpt-sparse among the systems: its checkpoint interval in steps. */
+  sparseEverySteps?: number;
   seed: number;
   training: Record<string, unknown>;
   /** Spot nodes per system; a reclaim uses one up (the Node is deleted), then evictions only. */
@@ -110,9 +117,9 @@ export function nodesFor(systems: readonly System[], perSystem: number): object[
 
 const trainerEnv = [{ name: "LOG_LEVEL", value: "trace" }, { name: "RESUMABLE_METRICS_PORT", value: "0" }];
 
-function jobFor(system: "job-ckpt" | "job-none", training: Record<string, unknown>) {
+function jobFor(system: Exclude<System, "resumable">, training: Record<string, unknown>) {
   const name = OBJECT[system];
-  const ckpt = system === "job-ckpt";
+  const ckpt = system !== "job-none";
   return {
     apiVersion: "batch/v1",
     kind: "Job",
@@ -157,7 +164,9 @@ function pvcFor(name: string) {
 }
 
 function trainingConfig(system: System, opts: GoodputOptions): Record<string, unknown> {
-  const checkpoint = system === "job-none" ? { everySteps: 0, everySeconds: 0, keep: 1 } : { everySteps: opts.everySteps, everySeconds: 0, keep: 3 };
+  const every = system === "job-ckpt-sparse" ? opts.sparseEverySteps : opts.everySteps;
+  if (every === undefined) throw new Error(`goodput: ${system} needs sparseEverySteps`);
+  const checkpoint = system === "job-none" ? { everySteps: 0, everySeconds: 0, keep: 1 } : { everySteps: every, everySeconds: 0, keep: 3 };
   return { ...opts.training, checkpoint };
 }
 
@@ -169,8 +178,9 @@ export async function runGoodput(opts: GoodputOptions): Promise<GoodputResult> {
   writeFileSync(nodesFile, JSON.stringify(nodesFor(systems, opts.nodesPerSystem)));
   const e = await startE2E({ nodesFile });
   try {
-    // The uninterrupted twin trains beside the three, under the same load.
-    const twin = twinWeightsSha256(trainingConfig("resumable", opts));
+    // The uninterrupted twin trains beside the three, under the same load (only when there is
+    // a resumable run to compare with it).
+    const twin = systems.includes("resumable") ? twinWeightsSha256(trainingConfig("resumable", opts)) : Promise.resolve("");
     twin.catch(() => undefined);
     const started = Date.now();
     for (const system of systems) {
@@ -184,7 +194,7 @@ export async function runGoodput(opts: GoodputOptions): Promise<GoodputResult> {
           preemption: { gracePeriodSeconds: GRACE_SECONDS },
         } as never)));
       } else {
-        if (system === "job-ckpt") await e.kubectl(["apply", "-f", "-"], JSON.stringify(pvcFor(OBJECT[system])));
+        if (system !== "job-none") await e.kubectl(["apply", "-f", "-"], JSON.stringify(pvcFor(OBJECT[system])));
         await e.kubectl(["apply", "-f", "-"], JSON.stringify(jobFor(system, training)));
       }
     }

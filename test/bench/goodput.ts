@@ -5,9 +5,16 @@
 //   knobs: BENCH_T (mean seconds between disruptions, 20), BENCH_N (checkpoint every N steps, 100),
 //          BENCH_SEED (random when unset; printed), BENCH_STEPS (600), BENCH_HIDDEN (64),
 //          BENCH_RECLAIM_SHARE (0.5), BENCH_NODES_PER_SYSTEM (8), BENCH_MAX_SECONDS (1800)
-//   sweep: BENCH_SWEEP_T=40,20,10 BENCH_SWEEP_N=50,200 runs every pair and prints one row each.
+//   sweep: BENCH_SWEEP_T=40,20,10 BENCH_SWEEP_N=50,200 runs every pair, prints one row each and
+//          draws goodput against T as a PNG (BENCH_PLOT, docs/goodput-sweep.png) with the figures
+//          beside it as JSON. A second N runs as a fourth system (a Job + ckpt every N₂ steps)
+//          in the same cluster under the same schedule; any further N is a run of the Job + ckpt
+//          alone. resumable loses nothing to a graceful preemption and the Job without
+//          checkpoints has none, so N changes neither's goodput, only the Job + ckpt's.
+import { writeFileSync } from "node:fs";
 import { median, table } from "./_util.js";
-import { runGoodput, type GoodputResult, type SystemResult } from "./_goodput.js";
+import { runGoodput, SYSTEMS, type GoodputResult, type System, type SystemResult } from "./_goodput.js";
+import { goodputPng, type PlotLine } from "./_plot.js";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const list = (name: string, fallback: number) => (process.env[name] ? process.env[name]!.split(",").map(Number) : [fallback]);
@@ -21,21 +28,47 @@ const Ns = list("BENCH_SWEEP_N", num("BENCH_N", 100));
 console.log(`goodput: T=${Ts.join(",")} s, N=${Ns.join(",")} steps, seed=${seed} (BENCH_SEED=${seed} reproduces the schedule), ${steps} steps of ${JSON.stringify(training)}`);
 
 const rows: (string | number)[][] = [];
+const points: { T: number; N: number; system: string; goodput: number; completed: boolean; wallSeconds: number; lostSteps: number; preemptions: number }[] = [];
 for (const T of Ts) {
-  for (const N of Ns) {
+  const runs: { N: number; sparse?: number; systems: readonly System[] }[] = [
+    Ns.length > 1 ? { N: Ns[0]!, sparse: Ns[1]!, systems: [...SYSTEMS, "job-ckpt-sparse"] } : { N: Ns[0]!, systems: SYSTEMS },
+    ...Ns.slice(2).map((N) => ({ N, systems: ["job-ckpt"] as const })),
+  ];
+  for (const { N, sparse, systems } of runs) {
     const result = await runGoodput({
-      meanIntervalSeconds: T, everySteps: N, seed, training,
+      meanIntervalSeconds: T, everySteps: N, ...(sparse !== undefined && { sparseEverySteps: sparse }), seed, training, systems,
       nodesPerSystem: num("BENCH_NODES_PER_SYSTEM", 8), reclaimShare: num("BENCH_RECLAIM_SHARE", 0.5),
       maxSeconds: num("BENCH_MAX_SECONDS", 1800),
     });
     report(T, N, result);
     const by = Object.fromEntries(result.systems.map((s) => [s.system, s]));
-    rows.push([T, N, ...result.systems.map((s) => s.goodput), by.resumable!.wallSeconds / by["job-ckpt"]!.wallSeconds]);
+    const cell = (s: SystemResult | undefined) => (s ? `${s.goodput.toFixed(3)}${s.completed ? "" : " (not done)"}` : "–");
+    const ratio = by.resumable && by["job-ckpt"] ? by.resumable.wallSeconds / by["job-ckpt"].wallSeconds : "–";
+    rows.push([T, N, cell(by.resumable), cell(by["job-ckpt"]), cell(by["job-none"]), ratio]);
+    if (sparse !== undefined) rows.push([T, sparse, "–", cell(by["job-ckpt-sparse"]), "–", "–"]);
+    for (const s of result.systems) {
+      const sys = s.system === "job-ckpt-sparse" ? "job-ckpt" : s.system;
+      points.push({ T, N: s.system === "job-ckpt-sparse" ? sparse! : N, system: sys, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, lostSteps: s.lostSteps, preemptions: s.preemptions });
+    }
   }
 }
 if (rows.length > 1) {
-  console.log(`\nSweep (goodput by steps; last column wall time resumable / Job+ckpt)\n`);
+  console.log(`\nSweep (goodput by steps; last column wall time resumable / Job+ckpt; "not done": given up at BENCH_MAX_SECONDS)\n`);
   console.log(table(["T s", "N", "resumable", "job+ckpt", "job, no ckpt", "wall ratio"], rows));
+  const plot = process.env.BENCH_PLOT ?? "docs/goodput-sweep.png";
+  const names: Record<string, string> = { resumable: "resumable", "job-ckpt": "Job + ckpt", "job-none": "Job, no ckpt" };
+  const lines: PlotLine[] = [];
+  for (const system of SYSTEMS) {
+    for (const N of system === "job-ckpt" ? Ns : [Ns[0]!]) {
+      const mine = points.filter((p) => p.system === system && p.N === N);
+      if (mine.length === 0) continue;
+      lines.push({ label: system === "job-none" ? names[system]! : `${names[system]}, every ${N} steps`, points: mine });
+    }
+  }
+  const subtitle = `${steps} steps of the MNIST mlp (${training.hiddenUnits} hidden, cpu), seed ${seed}, half node reclaims, half evictions; ${new Date().toISOString().slice(0, 10)}`;
+  writeFileSync(plot, goodputPng(lines, "Goodput under spot preemptions: resumable vs a Job", subtitle));
+  writeFileSync(plot.replace(/\.png$/, ".json"), `${JSON.stringify({ seed, steps, training, points }, null, 1)}\n`);
+  console.log(`\nplot: ${plot} (figures: ${plot.replace(/\.png$/, ".json")})`);
 }
 
 function report(T: number, N: number, r: GoodputResult): void {
