@@ -17,9 +17,10 @@ out="$cache_root/bin/containerd-${CONTAINERD_VERSION}"
 containerd_flags="-X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}"
 # No cgo: the shim is exec'd inside every pod sandbox and must not depend on
 # the host's libc; btrfs/zfs/devmapper snapshotters are not used here.
-for b in containerd ctr containerd-shim-runc-v2; do
-  CGO_ENABLED=0 build "$b" "$here/containerd" "github.com/containerd/containerd/v2/cmd/$b" "$containerd_flags"
-done
+# One go build for the three: they share most packages, and one scheduler compiles them
+# in parallel and links them side by side (see build_together).
+CGO_ENABLED=0 build_together "$here/containerd" "$containerd_flags" "" containerd=github.com/containerd/containerd/v2/cmd/containerd \
+  ctr=github.com/containerd/containerd/v2/cmd/ctr containerd-shim-runc-v2=github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
 echo "containerd=$out"
 
 # With seccomp (RuntimeDefault profiles), so cgo and Debian's libseccomp-dev

@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/go-build.sh"
 out="$cache_root/bin/tools-helm-${HELM_VERSION}-prometheus-${PROMETHEUS_MODULE_VERSION}"
 
-build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+# The estimate: measured cold (empty Go build and module caches) on 2 quiet cores, 2026-12-01.
+build helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean" "3 min 52 s"
 if [ "${1:-all}" = all ] && { [ ! -x "$out/prometheus" ] || [ ! -x "$out/promtool" ]; }; then
   prom_date=$(module_time "$here/prometheus" "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}")
   prom_flags="-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION} -X github.com/prometheus/common/version.BuildDate=${prom_date}"
