@@ -11,7 +11,7 @@ export type { Logger } from "./logger.js";
 export { objectKey, splitKey, type ObjectMeta } from "./object-key.js";
 export { defaultRateLimit, RetryRateLimiter, type RateLimitOptions } from "./ratelimit.js";
 export { isUnchanged, Reflector, stripManagedFields, type Change, type ReflectorOptions } from "./reflector.js";
-export { deepFreeze, Store, type ReadonlyStore } from "./store.js";
+export { deepFreeze, Store, type Indexers, type ReadonlyStore } from "./store.js";
 export {
   transition,
   WatchEventError,

@@ -1,9 +1,9 @@
 import { systemClock, type Clock } from "./clock.js";
 import { objectKey, type ObjectMeta } from "./object-key.js";
-import { deepFreeze, Store, type ReadonlyStore } from "./store.js";
+import { deepFreeze, Store, type Indexers, type ReadonlyStore } from "./store.js";
 import { Watcher, type ResourceSource, type WatcherEvent, type WatcherOptions, type WatcherState } from "./watcher.js";
 
-export interface ReflectorOptions extends WatcherOptions {
+export interface ReflectorOptions<T extends ObjectMeta = ObjectMeta> extends WatcherOptions {
   /** Every this often, every cached object is handed to the listeners again; 0 turns it off. */
   resyncMs?: number;
   clock?: Clock;
@@ -13,6 +13,8 @@ export interface ReflectorOptions extends WatcherOptions {
    * small. Default `stripManagedFields`; listeners and the store see only the result.
    */
   transform?: (obj: ObjectMeta) => void;
+  /** Indexes the store keeps in step with every change (see `Store`), read with `store.byIndex`. */
+  indexers?: Indexers<T>;
 }
 
 /**
@@ -43,7 +45,7 @@ export function isUnchanged<T extends ObjectMeta>(change: Change<T>): boolean {
  */
 export class Reflector<T extends ObjectMeta> {
   readonly store: ReadonlyStore<T>;
-  private readonly cache = new Store<T>();
+  private readonly cache: Store<T>;
   private readonly watcher: Watcher<T>;
   private readonly listeners: ((change: Change<T>) => void)[] = [];
   private readonly syncWaiters: (() => void)[] = [];
@@ -56,8 +58,9 @@ export class Reflector<T extends ObjectMeta> {
 
   constructor(
     private readonly source: ResourceSource<T>,
-    private readonly options: ReflectorOptions,
+    private readonly options: ReflectorOptions<T>,
   ) {
+    this.cache = new Store<T>(options.indexers);
     this.store = this.cache;
     this.clock = options.clock ?? systemClock;
     this.watcher = new Watcher(source, { ...options, clock: this.clock }, (event) => this.receive(event));
