@@ -28,7 +28,7 @@ const Ns = list("BENCH_SWEEP_N", num("BENCH_N", 100));
 console.log(`goodput: T=${Ts.join(",")} s, N=${Ns.join(",")} steps, seed=${seed} (BENCH_SEED=${seed} reproduces the schedule), ${steps} steps of ${JSON.stringify(training)}`);
 
 const rows: (string | number)[][] = [];
-const points: { T: number; N: number; system: string; goodput: number; completed: boolean; wallSeconds: number; lostSteps: number; preemptions: number }[] = [];
+const points: { T: number; N: number; system: string; goodput: number; completed: boolean; wallSeconds: number; usefulSteps: number; stepsComputed: number; lostSteps: number; preemptions: number }[] = [];
 for (const T of Ts) {
   const runs: { N: number; sparse?: number; systems: readonly System[] }[] = [
     Ns.length > 1 ? { N: Ns[0]!, sparse: Ns[1]!, systems: [...SYSTEMS, "job-ckpt-sparse"] } : { N: Ns[0]!, systems: SYSTEMS },
@@ -48,7 +48,7 @@ for (const T of Ts) {
     if (sparse !== undefined) rows.push([T, sparse, "–", cell(by["job-ckpt-sparse"]), "–", "–"]);
     for (const s of result.systems) {
       const sys = s.system === "job-ckpt-sparse" ? "job-ckpt" : s.system;
-      points.push({ T, N: s.system === "job-ckpt-sparse" ? sparse! : N, system: sys, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, lostSteps: s.lostSteps, preemptions: s.preemptions });
+      points.push({ T, N: s.system === "job-ckpt-sparse" ? sparse! : N, system: sys, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, usefulSteps: s.usefulSteps, stepsComputed: s.stepsComputed, lostSteps: s.lostSteps, preemptions: s.preemptions });
     }
   }
 }
