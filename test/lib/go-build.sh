@@ -25,17 +25,34 @@ with_progress() { # LABEL ESTIMATE CMD...
   wait "$pid"
 }
 
+# One build per output directory at a time, across processes: `make test` runs two test
+# files at once, and on a cold cache both asked for helm; each compiled it (twice the CPU)
+# and the second's rename failed on a file the first had already moved. The one that waits
+# finds the binaries built when it gets the lock. The lock goes with the process, so a
+# build killed midway frees it.
+lock_out() { # WHAT
+  mkdir -p "$out"
+  exec {out_lock}>"$out/.lock"
+  if ! flock -n "$out_lock"; then
+    echo "waiting for another build of $1 into $out …" >&2
+    flock "$out_lock"
+  fi
+}
+unlock_out() { flock -u "$out_lock"; exec {out_lock}>&-; }
+
 # The binary is renamed into place only when complete, so an interrupted
 # build resumes where it stopped and never leaves a half-written binary.
 build() {
   local name=$1 dir=$2 pkg=$3 ldflags=$4 estimate=${5:-}
   if [ -x "$out/$name" ]; then return; fi
-  mkdir -p "$out"
+  lock_out "$name"
+  if [ -x "$out/$name" ]; then unlock_out; return; fi
   local start=$SECONDS
   echo "building $name into $out${estimate:+ (cold: $estimate; cached afterwards)} …" >&2
   (cd "$dir" && with_progress "$name" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
   mv "$out/$name.tmp" "$out/$name"
   echo "built $name in $((SECONDS - start))s" >&2
+  unlock_out
 }
 
 # Several binaries of one module in one `go build`: the packages they share are
@@ -44,26 +61,29 @@ build() {
 build_together() {
   local dir=$1 ldflags=$2 estimate=$3; shift 3
   local names=() pkgs=() spec
+  for spec in "$@"; do [ -x "$out/${spec%%=*}" ] || names+=("${spec%%=*}"); done
+  [ ${#names[@]} -eq 0 ] && return
+  lock_out "${names[*]}"
+  names=()
   for spec in "$@"; do
     [ -x "$out/${spec%%=*}" ] && continue
     names+=("${spec%%=*}"); pkgs+=("${spec#*=}")
   done
-  [ ${#names[@]} -eq 0 ] && return
-  mkdir -p "$out"
-  # A directory of this build's own: two builds of one version at once (two
-  # checkouts, two test runs) must not empty each other's. One left by a build
-  # killed more than a day ago is swept here.
+  if [ ${#names[@]} -eq 0 ]; then unlock_out; return; fi
+  # A directory of this build's own, so a killed build never leaves a partial binary
+  # where a finished one is expected. One left more than a day ago is swept here.
   find "$out" -maxdepth 1 -name '.building.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
   local tmp; tmp=$(mktemp -d "$out/.building.XXXXXX")
   local start=$SECONDS
   echo "building ${names[*]} into $out in one go build${estimate:+ (cold: $estimate; cached afterwards)} …" >&2
   if ! (cd "$dir" && with_progress "${names[*]}" "$estimate" go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}"); then
-    rm -rf "$tmp"; return 1
+    rm -rf "$tmp"; unlock_out; return 1
   fi
   local i
   for i in "${!names[@]}"; do mv "$tmp/$(basename "${pkgs[$i]}")" "$out/${names[$i]}"; done
   rm -rf "$tmp"
   echo "built ${names[*]} in $((SECONDS - start))s" >&2
+  unlock_out
 }
 
 # The module proxy records when a version was tagged: the honest build date.
