@@ -55,6 +55,8 @@ export interface Attempt { pod: string; firstLineAt: number; firstStepAt?: numbe
 
 export interface SystemResult {
   system: System;
+  /** Its checkpoint interval in steps; 0 for the Job without checkpoints. */
+  everySteps: number;
   completed: boolean;
   wallSeconds: number;
   stepsComputed: number;
@@ -163,10 +165,16 @@ function pvcFor(name: string) {
   };
 }
 
-function trainingConfig(system: System, opts: GoodputOptions): Record<string, unknown> {
+function checkpointEvery(system: System, opts: GoodputOptions): number {
+  if (system === "job-none") return 0;
   const every = system === "job-ckpt-sparse" ? opts.sparseEverySteps : opts.everySteps;
   if (every === undefined) throw new Error(`goodput: ${system} needs sparseEverySteps`);
-  const checkpoint = system === "job-none" ? { everySteps: 0, everySeconds: 0, keep: 1 } : { everySteps: every, everySeconds: 0, keep: 3 };
+  return every;
+}
+
+function trainingConfig(system: System, opts: GoodputOptions): Record<string, unknown> {
+  const everySteps = checkpointEvery(system, opts);
+  const checkpoint = everySteps === 0 ? { everySteps: 0, everySeconds: 0, keep: 1 } : { everySteps, everySeconds: 0, keep: 3 };
   return { ...opts.training, checkpoint };
 }
 
@@ -299,7 +307,7 @@ function summarise(system: System, e: E2E, started: number, ended: number, disru
   });
   const endAt = completed ? (last!.lastLineAt ?? ended) : ended;
   return {
-    system, completed,
+    system, everySteps: checkpointEvery(system, opts), completed,
     wallSeconds: (endAt - started) / 1000,
     stepsComputed, usefulSteps, lostSteps,
     goodput: stepsComputed === 0 ? 0 : usefulSteps / stepsComputed,

@@ -47,8 +47,8 @@ for (const T of Ts) {
     rows.push([T, N, cell(by.resumable), cell(by["job-ckpt"]), cell(by["job-none"]), ratio]);
     if (sparse !== undefined) rows.push([T, sparse, "–", cell(by["job-ckpt-sparse"]), "–", "–"]);
     for (const s of result.systems) {
-      const sys = s.system === "job-ckpt-sparse" ? "job-ckpt" : s.system;
-      points.push({ T, N: s.system === "job-ckpt-sparse" ? sparse! : N, system: sys, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, usefulSteps: s.usefulSteps, stepsComputed: s.stepsComputed, lostSteps: s.lostSteps, preemptions: s.preemptions });
+      // The sparse Job is the Job + ckpt at another N: one line per (system, N) in the plot.
+      points.push({ T, N: s.everySteps, system: s.system === "job-ckpt-sparse" ? "job-ckpt" : s.system, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, usefulSteps: s.usefulSteps, stepsComputed: s.stepsComputed, lostSteps: s.lostSteps, preemptions: s.preemptions });
     }
   }
 }

@@ -124,7 +124,7 @@ export class ClusterCache {
 
   /** Pods labelled with the run's name in its namespace, any phase. */
   podsOfRun(namespace: string, name: string): V1Pod[] {
-    return this.scopeOf(namespace)?.pods.store.byIndex(BY_RUN, `${namespace}/${name}`) ?? [];
+    return this.scopeOf(namespace)?.pods.store.byIndex(BY_RUN, objectKey({ metadata: { namespace, name } })) ?? [];
   }
 
   pvc(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
@@ -148,9 +148,10 @@ const BY_NODE = "node";
  * 1,000-run profile). The indexes answer both with a lookup.
  */
 const POD_INDEXERS = {
+  // The pods reflector selects on RUN_LABEL, so runKeyOf is the label's run, as objectKey.
   [BY_RUN]: (pod: V1Pod) => {
-    const run = pod.metadata?.labels?.[RUN_LABEL];
-    return run ? [`${pod.metadata?.namespace ?? ""}/${run}`] : [];
+    const run = runKeyOf(pod);
+    return run ? [run] : [];
   },
   [BY_NODE]: (pod: V1Pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []),
 };
