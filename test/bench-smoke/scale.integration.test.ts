@@ -20,6 +20,7 @@ test("scale harness: 50 runs on KWOK nodes all start; progress writes are coales
   assert.equal(r.wave.nextPod.n, r.wave.affectedRuns, "every affected run got its next pod");
   assert.deepEqual(r.wave.missed, [], "no affected run missed (each has preemptions = 1)");
   assert.deepEqual(r.wave.countedTwice, [], "no run counted twice");
+  assert.deepEqual(r.wave.placedOnReclaimed, [], "no replacement placed on a node being reclaimed");
   assert.deepEqual(r.wave.unaffectedPreempted, [], "no unaffected run preempted");
   assert.ok(r.steady.progressPatchesPerSecond > 0, "progress was reported");
   // Rates over the same window: a ratio of counts, not a timing.

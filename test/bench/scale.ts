@@ -42,7 +42,7 @@ console.log(`\nReclaim wave: ${r.wave.nodes} nodes, ${r.wave.affectedRuns} runs 
 console.log(table(["measure", "p50", "p99", "max", "n"], [
   ["wave → next pod, s", r.wave.nextPod.p50, r.wave.nextPod.p99, r.wave.nextPod.max, r.wave.nextPod.n],
 ]));
-console.log(`missed: ${r.wave.missed.length}, counted twice: ${r.wave.countedTwice.length}, unaffected but preempted: ${r.wave.unaffectedPreempted.length}`);
+console.log(`missed: ${r.wave.missed.length}, counted twice: ${r.wave.countedTwice.length}, placed on a reclaimed node after the wave: ${r.wave.placedOnReclaimed.length}, unaffected but preempted: ${r.wave.unaffectedPreempted.length}`);
 
 const rss = Math.max(r.apply.rssMb, r.steady.rssMb);
 console.log(`\n${table(["goal", "measured", "goal", "ratio (≤ 1 meets it)"], [

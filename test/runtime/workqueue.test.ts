@@ -34,6 +34,44 @@ describe("WorkQueue", () => {
     assert.equal(await peek(queue.get()), "pending", "and only once");
   });
 
+  it("hands out every urgent key before any routine one, each lane in the order added", async () => {
+    const queue = new WorkQueue({ clock: new ManualClock() });
+    queue.add("ns/progress-1", "routine");
+    queue.add("ns/progress-2", "routine");
+    queue.add("ns/preempted-1");
+    queue.add("ns/preempted-2", "urgent");
+    assert.equal(queue.depth(), 4, "depth counts both lanes");
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await queue.get());
+    assert.deepEqual(order, ["ns/preempted-1", "ns/preempted-2", "ns/progress-1", "ns/progress-2"]);
+  });
+
+  it("moves a routine key added again as urgent ahead, and never demotes an urgent one", async () => {
+    const queue = new WorkQueue({ clock: new ManualClock() });
+    queue.add("ns/a", "routine");
+    queue.add("ns/b", "routine");
+    queue.add("ns/c");
+    queue.add("ns/b", "urgent");
+    queue.add("ns/c", "routine");
+    assert.equal(queue.depth(), 3, "still held once each");
+    const order = [];
+    for (let i = 0; i < 3; i++) order.push(await queue.get());
+    assert.deepEqual(order, ["ns/c", "ns/b", "ns/a"]);
+  });
+
+  it("a key made urgent while in flight comes back in the urgent lane", async () => {
+    const queue = new WorkQueue({ clock: new ManualClock() });
+    queue.add("ns/a", "routine");
+    assert.equal(await queue.get(), "ns/a");
+    queue.add("ns/a", "routine");
+    queue.add("ns/a", "urgent");
+    queue.add("ns/b", "routine");
+    queue.done("ns/a");
+    assert.equal(await queue.get(), "ns/a", "ahead of the routine key added before it came back");
+    queue.done("ns/a");
+    assert.equal(await queue.get(), "ns/b");
+  });
+
   it("wakes a waiting worker when a key arrives", async () => {
     const queue = new WorkQueue({ clock: new ManualClock() });
     const next = queue.get();

@@ -25,4 +25,4 @@ export {
   type WatcherState,
   type WatcherStep,
 } from "./watcher.js";
-export { WorkQueue, type WorkQueueOptions } from "./workqueue.js";
+export { WorkQueue, type Priority, type WorkQueueOptions } from "./workqueue.js";

@@ -3,7 +3,8 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/observe.js";
-import { customObjectSource, nodeSource, objectKey, type ObjectMeta, podSource, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -68,28 +69,33 @@ export class ClusterCache {
   }
 
   /**
-   * Calls `listener` with the key of every run a change may concern: the run itself, the
-   * run of a pod or PVC, the runs with pods on a changed node.
+   * Calls `listener` with the key of every run a change may concern (the run itself, the
+   * run of a pod or PVC, the runs with pods on a changed node) and how soon it wants a pass:
+   * see `changePriority`. A node change that only renews its heartbeat concerns no run.
    */
-  onRunChange(listener: (runKey: string) => void): void {
-    const notify = (key: string | undefined): void => {
-      if (key) listener(key);
+  onRunChange(listener: (runKey: string, priority: Priority) => void): void {
+    const notify = (key: string | undefined, priority: Priority): void => {
+      if (key) listener(key, priority);
     };
     for (const scope of this.scopes.values()) {
-      scope.runs.onChange((run) => notify(objectKey(run)));
-      scope.pods.onChange((pod) => notify(runKeyOf(pod)));
-      scope.pvcs.onChange((pvc) => {
+      scope.runs.onEvent((change) => notify(objectKey(change.object), changePriority(change)));
+      scope.pods.onEvent((change) => notify(runKeyOf(change.object), changePriority(change)));
+      scope.pvcs.onEvent((change) => {
+        const pvc = change.object;
+        const priority = changePriority(change);
         const key = runKeyOf(pvc);
-        if (key) return notify(key);
+        if (key) return notify(key, priority);
         // A claim named by spec.checkpoint.claimName carries neither label nor owner.
         const namespace = pvc.metadata?.namespace ?? "";
         for (const run of this.runsIn(namespace)) {
-          if (checkpointClaimName(run) === pvc.metadata?.name) notify(objectKey(run));
+          if (checkpointClaimName(run) === pvc.metadata?.name) notify(objectKey(run), priority);
         }
       });
     }
-    this.nodeReflector.onChange((node) => {
-      for (const pod of this.podsOnNode(node.metadata?.name ?? "")) notify(runKeyOf(pod));
+    this.nodeReflector.onEvent((change) => {
+      if (isHeartbeatOnly(change)) return;
+      const priority = changePriority(change);
+      for (const pod of this.podsOnNode(change.object.metadata?.name ?? "")) notify(runKeyOf(pod), priority);
     });
   }
 
@@ -157,12 +163,56 @@ const POD_INDEXERS = {
 };
 
 /**
+ * How soon a change's run wants a pass. Routine: what a resync or relist hands out again
+ * unchanged, and a trainer's progress report after its first (only the progress annotation
+ * changed). With a thousand runs reporting every few seconds those keep the queue full; they
+ * only refresh progress, which is written at most every --progress-write-interval-seconds
+ * anyway. Everything else (a pod ending, a node going, a spec edit, a first report, which sets
+ * ProgressReported) is urgent and goes ahead of them.
+ */
+export function changePriority(change: Change<ObjectMeta>): Priority {
+  if (isUnchanged(change)) return "routine";
+  if (change.type !== "Apply" || change.old === undefined) return "urgent";
+  const before = annotationsOf(change.old)?.[PROGRESS_ANNOTATION];
+  const after = annotationsOf(change.object)?.[PROGRESS_ANNOTATION];
+  if (before === undefined || after === undefined || before === after) return "urgent";
+  return sameApartFrom(change.old, change.object, PROGRESS_ANNOTATION) ? "routine" : "urgent";
+}
+
+/**
+ * True for a node update that changes nothing the operator reads: a heartbeat renews only
+ * the conditions' lastHeartbeatTime, which trimNode drops, so the cached objects differ only
+ * in resourceVersion. Each such update used to queue every run with a pod on the node.
+ */
+export function isHeartbeatOnly(change: Change<V1Node>): boolean {
+  if (change.type !== "Apply" || change.old === undefined || isUnchanged(change)) return false;
+  return sameApartFrom(change.old, change.object);
+}
+
+function annotationsOf(o: ObjectMeta): Record<string, string> | undefined {
+  return (o.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
+}
+
+/** The two objects are equal but for resourceVersion and, if named, one annotation. */
+function sameApartFrom(a: ObjectMeta, b: ObjectMeta, annotation?: string): boolean {
+  const comparable = (o: ObjectMeta): string => {
+    const { resourceVersion: _version, ...meta } = o.metadata ?? {};
+    const kept = { ...annotationsOf(o) };
+    if (annotation !== undefined) delete kept[annotation];
+    return JSON.stringify({ ...o, metadata: { ...meta, annotations: kept } });
+  };
+  return comparable(a) === comparable(b);
+}
+
+/**
  * Every node of the cluster is cached, and the operator reads only their labels, taints,
  * conditions and cordon: a node's image list (tens of entries on a GPU node with large CUDA
- * images) and its managed fields are dropped before they are cached.
+ * images), its managed fields and its conditions' heartbeat times (a condition's change is
+ * its status and lastTransitionTime) are dropped before they are cached.
  */
 export function trimNode(obj: ObjectMeta): void {
   stripManagedFields(obj);
   const node = obj as V1Node;
   if (node.status?.images !== undefined) delete node.status.images;
+  for (const condition of node.status?.conditions ?? []) delete condition.lastHeartbeatTime;
 }

@@ -83,7 +83,7 @@ export class Controller {
 
   /** Subscribes the queue to the caches' run changes; call before the caches start. */
   subscribe(): void {
-    this.options.cache.onRunChange((key) => this.options.queue.add(key));
+    this.options.cache.onRunChange((key, priority) => this.options.queue.add(key, priority));
   }
 
   start(): void {
