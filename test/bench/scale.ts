@@ -26,7 +26,7 @@ console.log(table(["measure", "p50", "p99", "max", "n"], [
   ["apply → first pod (driver clock), s", r.apply.firstPod.p50, r.apply.firstPod.p99, r.apply.firstPod.max, r.apply.firstPod.n],
   ["reconcile duration (operator histogram, bucket bound), s", r.apply.reconcileHistogram.p50, r.apply.reconcileHistogram.p99, r.apply.reconcileHistogram.max, r.apply.reconcileHistogram.n],
 ]));
-console.log(`operator: ${r.apply.operatorRequestsPerSecond.toFixed(1)} apiserver requests/s over ${r.apply.seconds.toFixed(0)} s, RSS ${r.apply.rssMb.toFixed(0)} MB, CPU ${r.apply.cpuSeconds.toFixed(1)} s`);
+console.log(`operator: ${r.apply.operatorRequestsPerSecond.toFixed(1)} apiserver requests/s over ${r.apply.seconds.toFixed(0)} s, RSS ${r.apply.rssMb.toFixed(0)} MB (V8 heap in use ${r.apply.heapUsedMb.toFixed(0)} MB), CPU ${r.apply.cpuSeconds.toFixed(1)} s`);
 
 console.log(`\nSteady state: ${opts.runs} runs reporting every ${opts.progressSeconds} s for ${r.steady.seconds.toFixed(0)} s\n`);
 console.log(table(["measure", "value"], [
@@ -36,6 +36,7 @@ console.log(table(["measure", "value"], [
   ["max workqueue depth", r.steady.maxWorkqueueDepth],
   ["operator CPU s per s", r.steady.cpuSecondsPerSecond],
   ["operator RSS MB", r.steady.rssMb],
+  ["operator V8 heap in use, MB", r.steady.heapUsedMb],
 ]));
 
 console.log(`\nReclaim wave: ${r.wave.nodes} nodes, ${r.wave.affectedRuns} runs affected\n`);
