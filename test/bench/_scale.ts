@@ -39,7 +39,7 @@ export interface ScaleOptions {
 export interface Quantiles { p50: number; p99: number; max: number; n: number }
 
 export interface ScaleResult {
-  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; cpuSeconds: number; seconds: number };
+  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>; cpuSeconds: number; seconds: number };
   wave: { nodes: number; affectedRuns: number; nextPod: Quantiles; missed: string[]; countedTwice: string[]; placedOnReclaimed: string[]; unaffectedPreempted: string[] };
   steady: { seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; rssMb: number; heapUsedMb: number };
 }
@@ -123,6 +123,20 @@ async function operatorIdentity(e: E2E, dir: string): Promise<string> {
   return file;
 }
 
+/**
+ * How long the apiserver took to answer the writes an operator pass waits for (every client's,
+ * since it started): where a pass's time goes when it is not the operator's own.
+ */
+async function apiserverWriteLatency(e: E2E): Promise<{ createPod: Quantiles; patchRunStatus: Quantiles; createEvent: Quantiles }> {
+  const text = await e.kubectl(["get", "--raw", "/metrics"]);
+  const h = (labels: string[]) => histogramQuantiles(text, "apiserver_request_duration_seconds", labels);
+  return {
+    createPod: h(['verb="POST"', 'resource="pods"', 'subresource=""']),
+    patchRunStatus: h(['verb="PATCH"', 'resource="trainingruns"', 'subresource="status"']),
+    createEvent: h(['verb="POST"', 'resource="events"']),
+  };
+}
+
 /** apiserver counters: requests dispatched for the operator's FlowSchema, TrainingRun status writes. */
 async function apiserverCounters(e: E2E): Promise<{ operator: number; statusWrites: number }> {
   const text = await e.kubectl(["get", "--raw", "/metrics"]);
@@ -156,8 +170,8 @@ async function operatorMetrics(port: number): Promise<string> {
 }
 
 /** p50/p99 from a Prometheus histogram's cumulative buckets (upper bound of the bucket reached). */
-export function histogramQuantiles(text: string, name: string): Quantiles {
-  const buckets = text.split("\n").filter((l) => l.startsWith(`${name}_bucket{`)).map((l) => {
+export function histogramQuantiles(text: string, name: string, labels: string[] = []): Quantiles {
+  const buckets = text.split("\n").filter((l) => l.startsWith(`${name}_bucket{`) && labels.every((x) => l.includes(x))).map((l) => {
     const le = /le="([^"]+)"/.exec(l)![1]!;
     return { le: le === "+Inf" ? Infinity : Number(le), count: Number(l.split(" ").at(-1)) };
   });
@@ -270,6 +284,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       allWithinSeconds: firstPod.max,
       reconcileHistogram: histogramQuantiles(applyMetrics, "resumable_reconcile_duration_seconds"),
       heapUsedMb: heapUsedMb(applyMetrics),
+      apiserverLatency: await apiserverWriteLatency(e),
       operatorRequestsPerSecond: (afterApply.operator - before.operator) / applySeconds,
       rssMb: usage.rssMb,
       cpuSeconds: usage.cpuSeconds - cpuBefore,

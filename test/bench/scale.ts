@@ -25,6 +25,9 @@ console.log(`\n${opts.runs} runs applied at once\n`);
 console.log(table(["measure", "p50", "p99", "max", "n"], [
   ["apply → first pod (driver clock), s", r.apply.firstPod.p50, r.apply.firstPod.p99, r.apply.firstPod.max, r.apply.firstPod.n],
   ["reconcile duration (operator histogram, bucket bound), s", r.apply.reconcileHistogram.p50, r.apply.reconcileHistogram.p99, r.apply.reconcileHistogram.max, r.apply.reconcileHistogram.n],
+  ["apiserver: create pod (bucket bound), s", r.apply.apiserverLatency.createPod.p50, r.apply.apiserverLatency.createPod.p99, r.apply.apiserverLatency.createPod.max, r.apply.apiserverLatency.createPod.n],
+  ["apiserver: TrainingRun status patch, s", r.apply.apiserverLatency.patchRunStatus.p50, r.apply.apiserverLatency.patchRunStatus.p99, r.apply.apiserverLatency.patchRunStatus.max, r.apply.apiserverLatency.patchRunStatus.n],
+  ["apiserver: create event, s", r.apply.apiserverLatency.createEvent.p50, r.apply.apiserverLatency.createEvent.p99, r.apply.apiserverLatency.createEvent.max, r.apply.apiserverLatency.createEvent.n],
 ]));
 console.log(`operator: ${r.apply.operatorRequestsPerSecond.toFixed(1)} apiserver requests/s over ${r.apply.seconds.toFixed(0)} s, RSS ${r.apply.rssMb.toFixed(0)} MB (V8 heap in use ${r.apply.heapUsedMb.toFixed(0)} MB), CPU ${r.apply.cpuSeconds.toFixed(1)} s`);
 

@@ -99,6 +99,7 @@ function setup(decide: (observed: Observed) => Decision) {
     queue.add(KEY);
     for (let i = 0; i < 1000 && passes < target; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.ok(passes >= target, "the pass did not finish");
+    await controller.eventsSent();
   };
   return { cache, writer, clock, queue, metrics, controller, seen, pass };
 }

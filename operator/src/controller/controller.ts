@@ -7,6 +7,7 @@ import type { Action, Decision, EventSpec, Observed, OperatorSettings, PodRefusa
 import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
+import { EventRecorder } from "./event-recorder.js";
 import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 
@@ -63,8 +64,8 @@ const REFUSAL_REASONS: Record<Refusal["kind"], string | undefined> = {
  * 3. applies the actions in order (creates tolerate AlreadyExists, deletes NotFound);
  * 4. writes the status once, as a merge patch pinned to the resourceVersion it read, and
  *    only if it changed;
- * 5. emits the events, only once that write succeeded, so a failed pass that is retried
- *    does not announce the same transition twice;
+ * 5. hands the events to the recorder, which sends them off the pass, only once that write
+ *    succeeded, so a failed pass that is retried does not announce the same transition twice;
  * 6. requeues after requeueAfterMs. Any failure requeues the key with backoff.
  */
 export class Controller {
@@ -76,9 +77,21 @@ export class Controller {
    */
   private readonly writtenOver = new Map<string, { resourceVersion: string; at: number }>();
   private workers: Promise<void>[] = [];
+  private readonly events: EventRecorder;
 
   constructor(private readonly options: ControllerOptions) {
     this.now = options.now ?? (() => new Date());
+    this.events = new EventRecorder({
+      write: (namespace, event) => options.writer.createEvent(namespace, event),
+      // The status is written: retrying the pass would not bring an event back (the next
+      // pass sees no transition), so a lost event is logged and counted, not retried.
+      onFailure: (event, failure) => {
+        options.metrics.reconcileErrors.inc({ stage: "event" });
+        const where = { namespace: event.metadata?.namespace, run: event.involvedObject.name, event: event.reason };
+        if (failure === "dropped") options.logger.warn(where, "event dropped: too many waiting to be sent");
+        else options.logger.warn({ ...where, ...failureFields(failure) }, "could not emit event");
+      },
+    });
   }
 
   /** Subscribes the queue to the caches' run changes; call before the caches start. */
@@ -90,10 +103,16 @@ export class Controller {
     this.workers = Array.from({ length: this.options.workers }, () => this.work());
   }
 
-  /** Lets passes in flight finish, then returns; queued keys are left to the next leader. */
+  /** Lets passes in flight finish and their events go out; queued keys are left to the next leader. */
   async stop(): Promise<void> {
     await this.options.queue.shutDown();
     await Promise.all(this.workers);
+    await this.events.flush();
+  }
+
+  /** Resolves once every event the passes so far handed over has been sent (or failed). */
+  eventsSent(): Promise<void> {
+    return this.events.flush();
   }
 
   private async work(): Promise<void> {
@@ -170,7 +189,7 @@ export class Controller {
       for (const action of decision.actions) await this.apply(run, action, observed.now, log);
     }
     await this.writeStatus(run, decision, observed.now, log);
-    await this.emitEvents(run, decision, observed.now);
+    this.emitEvents(run, decision, observed.now);
     return decision.requeueAfterMs;
   }
 
@@ -190,7 +209,7 @@ export class Controller {
     await this.writeStatus(run, decision, observed.now, log);
     // Transitions this pass recorded besides the refusal (an attempt's end, a notice) are in
     // the status now: no later pass sees them again, so their events go out here.
-    await this.emitEvents(run, decision, observed.now);
+    this.emitEvents(run, decision, observed.now);
   }
 
   /** True while the cached run is still the version our last status write replaced. */
@@ -239,7 +258,7 @@ export class Controller {
       const refusal = classifyRefusal(err);
       // An invalid pod is told through the Valid condition and its event, once.
       const invalidPod = refusal?.kind === "invalid" && action.kind === "createPod";
-      if (refusal && !invalidPod) await this.reportRefusal(run, action, refusal, httpStatus(err), now);
+      if (refusal && !invalidPod) this.reportRefusal(run, action, refusal, httpStatus(err), now);
       if (action.kind === "requestCheckpoint") {
         // Best effort: a failed ask must not hold back the pass's other actions and its status
         // write while a reclaim is coming. The next pass asks again (the pod lacks the id).
@@ -256,7 +275,7 @@ export class Controller {
    * the run, as the Job controller's FailedCreate: otherwise only the operator's log would
    * know why nothing happens. An invalid pod is not retried (see pass()).
    */
-  private async reportRefusal(run: TrainingRun, action: Action, refusal: Refusal, status: number | undefined, now: Date): Promise<void> {
+  private reportRefusal(run: TrainingRun, action: Action, refusal: Refusal, status: number | undefined, now: Date): void {
     const [failed, what] =
       action.kind === "createPod" ? ["FailedCreate", `creating pod ${action.pod.metadata?.name}`]
       : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
@@ -264,7 +283,7 @@ export class Controller {
       : ["FailedDelete", `deleting pod ${action.name}`];
     const reason = REFUSAL_REASONS[refusal.kind] ?? failed;
     const message = `Error ${what}: ${refusal.message} (HTTP ${status}; retrying)`;
-    await this.emitEvent(run, { type: "Warning", reason, message }, now);
+    this.emitEvent(run, { type: "Warning", reason, message }, now);
   }
 
   private async writeStatus(run: TrainingRun, decision: Decision, now: Date, log: Logger): Promise<void> {
@@ -288,20 +307,13 @@ export class Controller {
     this.options.observer.statusWritten(run.status, decision.status, now);
   }
 
-  private async emitEvents(run: TrainingRun, decision: Decision, now: Date): Promise<void> {
-    for (const spec of decision.events) await this.emitEvent(run, spec, now);
+  /** Hands the events to the recorder, which sends them off the pass. */
+  private emitEvents(run: TrainingRun, decision: Decision, now: Date): void {
+    for (const spec of decision.events) this.emitEvent(run, spec, now);
   }
 
-  private async emitEvent(run: TrainingRun, spec: EventSpec, now: Date): Promise<void> {
-    const namespace = run.metadata.namespace ?? "";
-    try {
-      await this.options.writer.createEvent(namespace, runEvent(run, spec, now, this.options.instance));
-    } catch (err) {
-      // The status is written: retrying the pass would not bring these events back
-      // (the next pass sees no transition), so a lost event is logged, not retried.
-      this.options.metrics.reconcileErrors.inc({ stage: "event" });
-      this.options.logger.warn({ namespace, run: run.metadata.name, attempt: run.status?.attempt ?? 0, ...failureFields(err), event: spec.reason }, "could not emit event");
-    }
+  private emitEvent(run: TrainingRun, spec: EventSpec, now: Date): void {
+    this.events.record(run.metadata.namespace ?? "", runEvent(run, spec, now, this.options.instance));
   }
 }
 
