@@ -220,7 +220,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const opLog = createWriteStream(e.operatorLog, { flags: "a" });
     // SCALE_PROFILE_DIR=<dir>: the operator writes a V8 CPU profile there when it stops.
     const profile = process.env.SCALE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.SCALE_PROFILE_DIR}`] : [];
-    operator = spawn(process.execPath, [...profile, join(repo, "operator/dist/cli.js"),
+    // SCALE_OPERATOR_NODE_FLAGS: V8 flags to try on the operator (e.g. heap sizing), space-separated.
+    const nodeFlags = (process.env.SCALE_OPERATOR_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+    operator = spawn(process.execPath, [...nodeFlags, ...profile, join(repo, "operator/dist/cli.js"),
       "--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer", "--leader-elect=false"],
     { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
     operator.stdout!.pipe(opLog);
