@@ -121,6 +121,8 @@ describe("Controller", () => {
     t.cache.runs.set(KEY, run({ phase: "Pending", conditions: [] }));
     await t.pass();
     assert.deepEqual(t.writer.writes, ["createPvc mnist-checkpoints", "createPod mnist-1", "status", "event PodCreated"]);
+    const decided = (await t.metrics.reconcileDecideDuration.get()).values.find((v) => v.metricName?.endsWith("_count"));
+    assert.equal(decided?.value, 1, "the deciding part of the pass is timed on its own");
     assert.deepEqual(t.writer.statusPatches, [{ resourceVersion: "7", patch: { attempt: 1, conditions: null } }]);
     const event = t.writer.events[0]!;
     assert.equal(event.involvedObject.uid, "run-uid");

@@ -156,6 +156,7 @@ export class Controller {
       return undefined;
     }
     const { namespace, name } = splitKey(key);
+    const stopDecideTimer = this.options.metrics.reconcileDecideDuration.startTimer();
     const observed = this.observe(run, namespace, name);
     // Before the lag check: recovery timing wants every pod change as it is seen.
     observer.podsSeen(key, name, run.status, observed.pods, observed.now);
@@ -165,6 +166,8 @@ export class Controller {
       decision = this.options.reconcile(observed, this.options.settings);
     } catch (err) {
       throw new PassError("reconcile", err);
+    } finally {
+      stopDecideTimer();
     }
     // The attempt the decision is about, e.g. the new one whose pod it creates.
     let log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
