@@ -39,7 +39,7 @@ export interface ScaleOptions {
 export interface Quantiles { p50: number; p99: number; max: number; n: number }
 
 export interface ScaleResult {
-  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>; cpuSeconds: number; seconds: number };
+  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; decideHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>; cpuSeconds: number; seconds: number };
   wave: { nodes: number; affectedRuns: number; nextPod: Quantiles; missed: string[]; countedTwice: string[]; placedOnReclaimed: string[]; unaffectedPreempted: string[] };
   steady: { seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; rssMb: number; heapUsedMb: number };
 }
@@ -285,6 +285,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       firstPod,
       allWithinSeconds: firstPod.max,
       reconcileHistogram: histogramQuantiles(applyMetrics, "resumable_reconcile_duration_seconds"),
+      decideHistogram: histogramQuantiles(applyMetrics, "resumable_reconcile_decide_duration_seconds"),
       heapUsedMb: heapUsedMb(applyMetrics),
       apiserverLatency: await apiserverWriteLatency(e),
       operatorRequestsPerSecond: (afterApply.operator - before.operator) / applySeconds,

@@ -25,6 +25,7 @@ console.log(`\n${opts.runs} runs applied at once\n`);
 console.log(table(["measure", "p50", "p99", "max", "n"], [
   ["apply → first pod (driver clock), s", r.apply.firstPod.p50, r.apply.firstPod.p99, r.apply.firstPod.max, r.apply.firstPod.n],
   ["reconcile duration (operator histogram, bucket bound), s", r.apply.reconcileHistogram.p50, r.apply.reconcileHistogram.p99, r.apply.reconcileHistogram.max, r.apply.reconcileHistogram.n],
+  ["of which deciding, no API writes (operator histogram), s", r.apply.decideHistogram.p50, r.apply.decideHistogram.p99, r.apply.decideHistogram.max, r.apply.decideHistogram.n],
   ["apiserver: create pod (bucket bound), s", r.apply.apiserverLatency.createPod.p50, r.apply.apiserverLatency.createPod.p99, r.apply.apiserverLatency.createPod.max, r.apply.apiserverLatency.createPod.n],
   ["apiserver: TrainingRun status patch, s", r.apply.apiserverLatency.patchRunStatus.p50, r.apply.apiserverLatency.patchRunStatus.p99, r.apply.apiserverLatency.patchRunStatus.max, r.apply.apiserverLatency.patchRunStatus.n],
   ["apiserver: create event, s", r.apply.apiserverLatency.createEvent.p50, r.apply.apiserverLatency.createEvent.p99, r.apply.apiserverLatency.createEvent.max, r.apply.apiserverLatency.createEvent.n],
@@ -50,7 +51,9 @@ console.log(`missed: ${r.wave.missed.length}, counted twice: ${r.wave.countedTwi
 
 const rss = Math.max(r.apply.rssMb, r.steady.rssMb);
 console.log(`\n${table(["goal", "measured", "goal", "ratio (≤ 1 meets it)"], [
-  ["reconcile p99 (histogram bound)", `${r.apply.reconcileHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.reconcileHistogram.p99 / GOALS.reconcileP99],
+  ["reconcile p99, whole pass (histogram bound)", `${r.apply.reconcileHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.reconcileHistogram.p99 / GOALS.reconcileP99],
+  // Not the goal's measure: the pass without the apiserver's round trips, shown beside it.
+  ["  (of which deciding, p99)", `${r.apply.decideHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.decideHistogram.p99 / GOALS.reconcileP99],
   ["every run's first pod after the apply", `${r.apply.firstPod.max.toFixed(1)} s`, `${GOALS.firstPodSeconds} s`, r.apply.firstPod.max / GOALS.firstPodSeconds],
   ["reclaim wave: next pod p99", `${r.wave.nextPod.p99.toFixed(1)} s`, `${GOALS.waveP99} s`, r.wave.nextPod.p99 / GOALS.waveP99],
   ["operator RSS", `${rss.toFixed(0)} MB`, `${GOALS.rssMb} MB`, rss / GOALS.rssMb],
