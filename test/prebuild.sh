@@ -16,14 +16,17 @@ mkdir -p "$cache_root"
 log="$cache_root/prebuild.log"
 
 if [ "${1:-}" = --background ]; then
-  # In make's process group: interrupting make stops these builds too.
-  nice -n 19 bash "$0" >"$log" 2>&1 </dev/null &
+  # A job started with & by a non-interactive shell ignores SIGINT and SIGQUIT, and so would
+  # every go build under it: put them back, so that interrupting make stops these builds too.
+  nice -n 19 env --default-signal=INT,QUIT bash "$0" --log >/dev/null 2>&1 </dev/null &
   echo "building the tests' binaries in the background at idle priority (log: $log)"
   exit 0
 fi
 
 exec {lock}>"$cache_root/prebuild.lock"
 flock -n "$lock" || { echo "another prebuild is running"; exit 0; }
+# Only the holder of the lock writes the log: a second make's prebuild leaves it alone.
+if [ "${1:-}" = --log ]; then exec >"$log" 2>&1; fi
 export PATH="$PATH:/usr/local/go/bin"
 start=$SECONDS
 step() {
@@ -35,9 +38,11 @@ step bash "$here/tools/build.sh"
 step bash "$here/cluster/build.sh"
 step bash "$here/s3/build.sh"
 step bash "$here/kwok/build.sh"
-# The real node's binaries: only where its tests can run (root, Linux). runc needs
-# Debian's libseccomp-dev, which install-host.sh adds when it is missing.
-if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ]; then
+# The real node's binaries: only where its tests can run (as realnode.integration.test.ts
+# checks: root, Linux, overlayfs, the cgroup memory controller). runc needs Debian's
+# libseccomp-dev, which install-host.sh adds when it is missing.
+memory_cgroup() { [ -d /sys/fs/cgroup/memory ] || grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; }
+if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ] && grep -qw overlay /proc/filesystems && memory_cgroup; then
   step bash "$here/realnode/install-host.sh"
   step bash "$here/realnode/build.sh"
 fi

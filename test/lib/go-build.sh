@@ -14,7 +14,8 @@ cache_root=${RESUMABLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/resumable}
 # cold build is expected to take, so a first run never looks hung.
 with_progress() { # LABEL ESTIMATE CMD...
   local label=$1 estimate=$2 start=$SECONDS; shift 2
-  "$@" &
+  # A job started with & in a script ignores SIGINT: put it back, so Ctrl-C stops the build.
+  env --default-signal=INT,QUIT "$@" &
   local pid=$! ticks=0
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1

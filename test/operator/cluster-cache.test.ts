@@ -57,6 +57,17 @@ describe("cluster cache: which changes queue a run, and how soon", () => {
     assert.equal(changePriority({ type: "Apply", old: pod("1"), object: pod("2", progress(100)) }), "urgent", "the first report sets ProgressReported");
   });
 
+  it("a report that says more than how far training got is urgent: a checkpoint, a checkpoint failure, a notice's checkpoint", () => {
+    const report = (extra: Record<string, unknown>) => ({ "resumable.dev/progress": JSON.stringify({ step: 200, loss: 0.5, updatedAt: "2026-12-01T05:00:00Z", ...extra }) });
+    const before = pod("1", report({ step: 100, checkpoint: { step: 100 } }));
+    assert.equal(changePriority({ type: "Apply", old: before, object: pod("2", report({ checkpoint: { step: 100 } })) }), "routine", "same checkpoint: training moved on");
+    assert.equal(changePriority({ type: "Apply", old: before, object: pod("2", report({ checkpoint: { step: 200 } })) }), "urgent", "a new checkpoint");
+    const failure = { checkpointFailure: { since: "2026-12-01T05:00:00Z", failures: 1, message: "EIO: i/o error, write" } };
+    assert.equal(changePriority({ type: "Apply", old: before, object: pod("2", report({ checkpoint: { step: 100 }, ...failure })) }), "urgent", "a checkpoint failure");
+    assert.equal(changePriority({ type: "Apply", old: before, object: pod("2", report({ checkpoint: { step: 100 }, earlyCheckpoint: { requestId: "n1", step: 150, time: "2026-12-01T05:00:00Z" } })) }), "urgent", "a notice's checkpoint");
+    assert.equal(changePriority({ type: "Apply", old: before, object: pod("2", { "resumable.dev/progress": "not json" }) }), "urgent", "a report that does not parse");
+  });
+
   it("a report that comes with any other change is urgent: the pod ending, another annotation", () => {
     assert.equal(changePriority({ type: "Apply", old: pod("1", progress(100)), object: pod("2", progress(200), "Failed") }), "urgent");
     const asked = { ...progress(200), "resumable.dev/checkpoint-request": "n1" };

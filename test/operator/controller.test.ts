@@ -154,6 +154,28 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
+  it("a pass does not wait for its events; stop() waits for them to go out", async () => {
+    const t = setup(() => ({ actions: [], status: { phase: "Pending", attempt: 1 }, events: [{ type: "Normal", reason: "PodCreated", message: "x" }] }));
+    t.cache.runs.set(KEY, run({ phase: "Pending", conditions: [] }));
+    let release: (() => void) | undefined;
+    let sent = 0;
+    t.writer.createEvent = () => new Promise<void>((resolve) => { release = () => { sent++; resolve(); }; });
+    const doneBefore = (await t.metrics.reconciles.get()).values.find((v) => v.labels.result === "success")?.value ?? 0;
+    t.queue.add(KEY);
+    for (let i = 0; i < 1000 && release === undefined; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(release, "the event's write started");
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    const done = (await t.metrics.reconciles.get()).values.find((v) => v.labels.result === "success")?.value ?? 0;
+    assert.equal(done, doneBefore + 1, "the pass finished while its event was still in flight");
+    let stopped = false;
+    const stopping = t.controller.stop().then(() => { stopped = true; });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, "stop() waits for the event in flight");
+    release!();
+    await stopping;
+    assert.equal(sent, 1);
+  });
+
   it("emits no events when the status write fails, and retries the key with backoff", async () => {
     const t = setup(() => ({
       actions: [],

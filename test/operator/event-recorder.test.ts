@@ -72,4 +72,17 @@ describe("EventRecorder", () => {
     assert.equal(failures[0]![0], "Preempted");
     assert.match(String(failures[0]![1]), /forbidden/);
   });
+
+  it("a failure reporter that throws does not become an unhandled rejection", async () => {
+    const recorder = new EventRecorder({
+      write: () => Promise.reject(new Error("apiserver down")),
+      onFailure: () => { throw new Error("the logger broke"); },
+      capacity: 1,
+      concurrency: 1,
+    });
+    recorder.record("team", event("a"));
+    recorder.record("team", event("b"));
+    assert.doesNotThrow(() => recorder.record("team", event("dropped")));
+    await recorder.flush();
+  });
 });

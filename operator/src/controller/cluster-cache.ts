@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/observe.js";
-import { PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
@@ -164,11 +164,13 @@ const POD_INDEXERS = {
 
 /**
  * How soon a change's run wants a pass. Routine: what a resync or relist hands out again
- * unchanged, and a trainer's progress report after its first (only the progress annotation
- * changed). With a thousand runs reporting every few seconds those keep the queue full; they
- * only refresh progress, which is written at most every --progress-write-interval-seconds
- * anyway. Everything else (a pod ending, a node going, a spec edit, a first report, which sets
- * ProgressReported) is urgent and goes ahead of them.
+ * unchanged, and a trainer's progress report that only moved on (step, epoch, loss, time).
+ * With a thousand runs reporting every few seconds those keep the queue full, and what they
+ * change is written at most every --progress-write-interval-seconds anyway. Everything else is
+ * urgent and goes ahead of them: a pod ending, a node going, a spec edit, a first report
+ * (it sets ProgressReported), and a report that says more than how far training got: a new
+ * checkpoint (a fallback pod waits for one to return to spot), a checkpoint failure (the
+ * CheckpointFailing condition), a checkpoint made on a reclaim notice, a resume.
  */
 export function changePriority(change: Change<ObjectMeta>): Priority {
   if (isUnchanged(change)) return "routine";
@@ -176,7 +178,17 @@ export function changePriority(change: Change<ObjectMeta>): Priority {
   const before = annotationsOf(change.old)?.[PROGRESS_ANNOTATION];
   const after = annotationsOf(change.object)?.[PROGRESS_ANNOTATION];
   if (before === undefined || after === undefined || before === after) return "urgent";
+  if (!onlyTrainingMovedOn(before, after)) return "urgent";
   return sameApartFrom(change.old, change.object, PROGRESS_ANNOTATION) ? "routine" : "urgent";
+}
+
+/** True when two progress reports differ only in the fields every step moves. */
+function onlyTrainingMovedOn(before: string, after: string): boolean {
+  const a = parseProgress(before);
+  const b = parseProgress(after);
+  if (a === undefined || b === undefined) return false;
+  const rest = ({ step: _s, epoch: _e, loss: _l, updatedAt: _u, ...others }: NonNullable<typeof a>): string => JSON.stringify(others);
+  return rest(a) === rest(b);
 }
 
 /**

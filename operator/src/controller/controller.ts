@@ -34,6 +34,9 @@ const CACHE_LAG_RECHECK_MS = 1_000;
 /** After this long, decide from the cache as it is, even if it still looks stale. */
 const CACHE_LAG_GIVE_UP_MS = 10_000;
 
+/** How long stop() waits for buffered events to be sent. */
+const EVENT_FLUSH_MS = 5_000;
+
 /** Which write of a pass failed: a metrics label and a log field. */
 type Stage = "reconcile" | "action" | "status" | "event";
 
@@ -103,11 +106,17 @@ export class Controller {
     this.workers = Array.from({ length: this.options.workers }, () => this.work());
   }
 
-  /** Lets passes in flight finish and their events go out; queued keys are left to the next leader. */
+  /**
+   * Lets passes in flight finish and, for up to EVENT_FLUSH_MS, their events go out; queued
+   * keys are left to the next leader. The bound: with the apiserver slow or gone, a thousand
+   * buffered events would otherwise hold the leader Lease until the pod is killed.
+   */
   async stop(): Promise<void> {
     await this.options.queue.shutDown();
     await Promise.all(this.workers);
-    await this.events.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.events.flush(), new Promise<void>((resolve) => { timer = setTimeout(resolve, EVENT_FLUSH_MS); })]);
+    clearTimeout(timer);
   }
 
   /** Resolves once every event the passes so far handed over has been sent (or failed). */

@@ -13,8 +13,10 @@ export interface EventRecorderOptions {
 
 /**
  * Sends a run's events off the reconcile pass, as client-go's EventRecorder does: the pass
- * hands them over once its status write has succeeded and goes on, and a few senders post
- * them, started in the order handed over. A pass used to wait for each event's round trip after its
+ * hands them over once its status write has succeeded and goes on. client-go posts them one
+ * at a time; here a few senders post them, started in the order handed over (two events of
+ * one run may land out of order; each carries the time it was recorded, which is what
+ * `kubectl get events` sorts by). A pass used to wait for each event's round trip after its
  * pod create and status write: in a reclaim wave of 200 runs that was two of a pass's four
  * API calls, holding a worker while the next preempted run waited. Events are for people
  * (the status is the record), so when the apiserver falls far behind, the buffer is bounded
@@ -36,7 +38,7 @@ export class EventRecorder {
   /** Queues `event` for sending; never waits. */
   record(namespace: string, event: CoreV1Event): void {
     if (this.waiting.length >= this.capacity) {
-      this.options.onFailure(event, "dropped");
+      this.fail(event, "dropped");
       return;
     }
     this.waiting.push({ namespace, event });
@@ -49,12 +51,21 @@ export class EventRecorder {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /** Reports a failure; a reporter that throws must not become an unhandled rejection. */
+  private fail(event: CoreV1Event, failure: unknown): void {
+    try {
+      this.options.onFailure(event, failure);
+    } catch {
+      // Nothing left to tell it to.
+    }
+  }
+
   private pump(): void {
     while (this.sending < this.concurrency && this.waiting.length > 0) {
       const { namespace, event } = this.waiting.shift()!;
       this.sending++;
       void this.options.write(namespace, event)
-        .catch((err: unknown) => this.options.onFailure(event, err))
+        .catch((err: unknown) => this.fail(event, err))
         .finally(() => {
           this.sending--;
           this.pump();
