@@ -7,6 +7,13 @@ async function peek<T>(promise: Promise<T>): Promise<T | "pending"> {
   return Promise.race([promise, new Promise<"pending">((resolve) => setImmediate(() => resolve("pending")))]);
 }
 
+/** The next `n` keys the queue hands out, in order. */
+async function take(queue: WorkQueue, n: number): Promise<(string | undefined)[]> {
+  const keys = [];
+  for (let i = 0; i < n; i++) keys.push(await queue.get());
+  return keys;
+}
+
 describe("WorkQueue", () => {
   it("holds a key once however often it is added", async () => {
     const queue = new WorkQueue({ clock: new ManualClock() });
@@ -41,9 +48,7 @@ describe("WorkQueue", () => {
     queue.add("ns/preempted-1");
     queue.add("ns/preempted-2", "urgent");
     assert.equal(queue.depth(), 4, "depth counts both lanes");
-    const order = [];
-    for (let i = 0; i < 4; i++) order.push(await queue.get());
-    assert.deepEqual(order, ["ns/preempted-1", "ns/preempted-2", "ns/progress-1", "ns/progress-2"]);
+    assert.deepEqual(await take(queue, 4), ["ns/preempted-1", "ns/preempted-2", "ns/progress-1", "ns/progress-2"]);
   });
 
   it("moves a routine key added again as urgent ahead, and never demotes an urgent one", async () => {
@@ -54,9 +59,7 @@ describe("WorkQueue", () => {
     queue.add("ns/b", "urgent");
     queue.add("ns/c", "routine");
     assert.equal(queue.depth(), 3, "still held once each");
-    const order = [];
-    for (let i = 0; i < 3; i++) order.push(await queue.get());
-    assert.deepEqual(order, ["ns/c", "ns/b", "ns/a"]);
+    assert.deepEqual(await take(queue, 3), ["ns/c", "ns/b", "ns/a"]);
   });
 
   it("a key made urgent while in flight comes back in the urgent lane", async () => {
