@@ -98,7 +98,24 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     } catch (err) {
       const s = last?.status;
       throw new Error(`${(err as Error).message}; last status: phase=${s?.phase} ` +
-        `conditions=${JSON.stringify(s?.conditions ?? [])}\noperator log tail:\n${tail(t.operatorLog)}`);
+        `conditions=${JSON.stringify(s?.conditions ?? [])}\n${await clusterSide(name)}` +
+        `operator log tail:\n${tail(t.operatorLog)}`);
+    }
+  };
+
+  // What a stuck run's pods and claims looked like, and what the kubelet (which also plays the
+  // volume provisioner) last logged: a CI failure shows only what the test prints.
+  const clusterSide = async (name: string): Promise<string> => {
+    try {
+      const pods = (await t.runPods(name)).map((p) =>
+        `${p.metadata?.name} ${p.status?.phase} node=${p.spec?.nodeName ?? "-"} ${JSON.stringify(p.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.message ?? ""}`) ?? [])}`);
+      const claims = (await t.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE })).items.map((c) =>
+        `${c.metadata?.name} ${c.status?.phase} volume=${c.spec?.volumeName ?? "-"} created=${c.metadata?.creationTimestamp?.toISOString?.() ?? c.metadata?.creationTimestamp}`);
+      return `pods: ${pods.join("; ") || "none"}\nclaims: ${claims.join("; ") || "none"}\n` +
+        `kubelet log, its provisioner's lines and errors:\n` +
+        `${tail(join(stateDir, "logs", "kubelet.log"), 15, (l) => l.includes("provisioner") || l.includes('"level":50'))}\n`;
+    } catch (err) {
+      return `(could not read the cluster's side: ${String(err)})\n`;
     }
   };
 
@@ -133,9 +150,9 @@ function operatorArgs(): string[] {
  */
 export const SCENARIO_PROGRESS_WRITES = "--progress-write-interval-seconds=1";
 
-function tail(path: string, lines = 30): string {
+function tail(path: string, lines = 30, keep: (line: string) => boolean = () => true): string {
   try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    return readFileSync(path, "utf8").trimEnd().split("\n").filter(keep).slice(-lines).join("\n");
   } catch {
     return "(no log)";
   }

@@ -2,9 +2,14 @@
 // Pending claim of the class gets a hostPath PersistentVolume, a directory
 // under DIR/volumes that outlives pods and attempts; the real PV controller
 // binds the two. A Released volume of the class is removed with its
-// directory (reclaimPolicy Delete), as external provisioners do.
+// directory (reclaimPolicy Delete), as external provisioners do. Both are
+// retried with back-off until they succeed, as sig-storage's provisioner
+// library does: the reflector hands out a claim once, on its transition, so
+// a create lost to one failed request would leave the claim Pending forever.
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { JitteredBackoff, type BackoffPolicy } from "@resumable/kube-runtime";
 import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
 import type { PersistentVolume, PersistentVolumeClaim, Unsaved } from "./api-types.js";
 import type { Logger } from "./log.js";
@@ -12,6 +17,8 @@ import type { Logger } from "./log.js";
 const STORAGE_CLASS = "local-path";
 const PROVISIONER = "resumable.dev/local-path";
 const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
+/** As the provisioner library's default rate limiter: from 1 s, doubling, at most 5 min. */
+const RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 300_000, resetAfterMs: 600_000 };
 
 export class LocalPathProvisioner {
   private readonly root: string;
@@ -21,6 +28,7 @@ export class LocalPathProvisioner {
     private readonly api: ApiClient,
     stateDir: string,
     private readonly log: Logger,
+    private readonly retry: BackoffPolicy = RETRY,
   ) {
     this.root = resolve(stateDir, "volumes");
     mkdirSync(this.root, { recursive: true });
@@ -60,12 +68,8 @@ export class LocalPathProvisioner {
   }
 
   private async provision(name: string, pvc: PersistentVolumeClaim): Promise<void> {
+    const claim = `${pvc.metadata.namespace ?? "default"}/${pvc.metadata.name}`;
     const dir = join(this.root, name);
-    mkdirSync(dir, { recursive: true });
-    // World-writable as rancher's local-path provisioner makes it (mkdir's mode
-    // is cut by the umask): a hostPath volume gets no fsGroup ownership from a
-    // real kubelet, so the non-root trainer could not write its checkpoints.
-    chmodSync(dir, 0o777);
     const pv: Unsaved<PersistentVolume> = {
       apiVersion: "v1",
       kind: "PersistentVolume",
@@ -86,23 +90,54 @@ export class LocalPathProvisioner {
         },
       },
     };
-    try {
-      await this.api.create("/api/v1/persistentvolumes", pv);
-      this.log.info({ pv: name, pvc: `${pvc.metadata.namespace}/${pvc.metadata.name}`, path: dir }, "volume provisioned");
-    } catch (err) {
-      if (!isAlreadyExists(err)) this.log.error({ err: String(err), pv: name }, "provisioning failed");
-    }
+    await this.untilDone(`provision ${name} for ${claim}`, async () => {
+      mkdirSync(dir, { recursive: true });
+      // World-writable as rancher's local-path provisioner makes it (mkdir's mode
+      // is cut by the umask): a hostPath volume gets no fsGroup ownership from a
+      // real kubelet, so the non-root trainer could not write its checkpoints.
+      chmodSync(dir, 0o777);
+      try {
+        await this.api.create("/api/v1/persistentvolumes", pv);
+        this.log.info({ pv: name, pvc: claim, path: dir }, "volume provisioned");
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+    }, async () => {
+      // Retry only for a claim that is still there, with that uid, and still unbound.
+      const now = await this.api.get<PersistentVolumeClaim>(`/api/v1/namespaces/${pvc.metadata.namespace ?? "default"}/persistentvolumeclaims/${pvc.metadata.name}`)
+        .catch((err: unknown) => (isNotFound(err) ? undefined : pvc));
+      return now?.metadata.uid === pvc.metadata.uid && !now.spec.volumeName && !now.metadata.deletionTimestamp;
+    });
   }
 
   private async reclaim(pv: PersistentVolume): Promise<void> {
     const dir = pv.spec.hostPath?.path;
-    // Only ever remove what this provisioner made.
-    if (dir && resolve(dir).startsWith(this.root + sep)) rmSync(dir, { recursive: true, force: true });
-    try {
-      await this.api.delete(`/api/v1/persistentvolumes/${pv.metadata.name}`);
-      this.log.info({ pv: pv.metadata.name }, "released volume deleted");
-    } catch (err) {
-      if (!isNotFound(err)) this.log.error({ err: String(err), pv: pv.metadata.name }, "could not delete released volume");
+    await this.untilDone(`delete released volume ${pv.metadata.name}`, async () => {
+      // Only ever remove what this provisioner made.
+      if (dir && resolve(dir).startsWith(this.root + sep)) rmSync(dir, { recursive: true, force: true });
+      try {
+        await this.api.delete(`/api/v1/persistentvolumes/${pv.metadata.name}`);
+        this.log.info({ pv: pv.metadata.name }, "released volume deleted");
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }, async () => true);
+  }
+
+  /** Runs `attempt` until it succeeds, backing off between tries while `stillWanted()`. */
+  private async untilDone(what: string, attempt: () => Promise<void>, stillWanted: () => Promise<boolean>): Promise<void> {
+    const backoff = new JitteredBackoff(this.retry);
+    for (;;) {
+      try {
+        await attempt();
+        return;
+      } catch (err) {
+        const retryInMs = Math.round(backoff.next());
+        this.log.error({ err: String(err), retryInMs }, `could not ${what}; retrying`);
+        // Unreferenced: a retry waiting here does not keep a stopping kubelet alive.
+        await sleep(retryInMs, undefined, { ref: false });
+        if (!(await stillWanted())) return;
+      }
     }
   }
 }
