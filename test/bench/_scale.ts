@@ -41,7 +41,7 @@ export interface Quantiles { p50: number; p99: number; max: number; n: number }
 export interface ScaleResult {
   apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; decideHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>; cpuSeconds: number; seconds: number };
   wave: { nodes: number; affectedRuns: number; nextPod: Quantiles; missed: string[]; countedTwice: string[]; placedOnReclaimed: string[]; unaffectedPreempted: string[] };
-  steady: { seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; rssMb: number; heapUsedMb: number };
+  steady: { reconcileHistogram: Quantiles; seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; rssMb: number; heapUsedMb: number };
 }
 
 export function quantiles(xs: number[]): Quantiles {
@@ -162,26 +162,50 @@ function processUsage(pid: number): { rssMb: number; cpuSeconds: number } {
 
 /** The operator's V8 heap in use, from its default metrics: how much of its RSS is live objects. */
 function heapUsedMb(metrics: string): number {
-  return Number(/^resumable_nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+  return gaugeMb(metrics, "resumable_nodejs_heap_size_used_bytes");
+}
+
+function gaugeMb(metrics: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+}
+
+/**
+ * Where the operator's memory is, in MB: RSS, the V8 heap reserved and in use, and memory
+ * outside it (Buffers and ArrayBuffers). RSS growing while all three stay flat is memory the
+ * allocator holds, not objects the operator keeps.
+ */
+function memoryLine(metrics: string, rssMb: number): string {
+  const mb = (name: string) => gaugeMb(metrics, `resumable_nodejs_${name}`).toFixed(0);
+  return `RSS ${rssMb.toFixed(0)}, heap total ${mb("heap_size_total_bytes")} used ${mb("heap_size_used_bytes")}, external ${mb("external_memory_bytes")}`;
 }
 
 async function operatorMetrics(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
-/** p50/p99 from a Prometheus histogram's cumulative buckets (upper bound of the bucket reached). */
-export function histogramQuantiles(text: string, name: string, labels: string[] = []): Quantiles {
-  const buckets = text.split("\n").filter((l) => l.startsWith(`${name}_bucket{`) && labels.every((x) => l.includes(x))).map((l) => {
-    const le = /le="([^"]+)"/.exec(l)![1]!;
-    return { le: le === "+Inf" ? Infinity : Number(le), count: Number(l.split(" ").at(-1)) };
-  });
-  // Sum across label sets (e.g. result="ok"/"error") per bound.
-  const byLe = new Map<number, number>();
-  for (const b of buckets) byLe.set(b.le, (byLe.get(b.le) ?? 0) + b.count);
-  const sorted = [...byLe.entries()].sort((a, b) => a[0] - b[0]);
+/**
+ * p50/p99 from a Prometheus histogram's cumulative buckets (upper bound of the bucket reached);
+ * with `since`, an earlier scrape of the same histogram, only what was observed after it.
+ */
+export function histogramQuantiles(text: string, name: string, labels: string[] = [], since?: string): Quantiles {
+  const now = cumulativeBuckets(text, name, labels);
+  const before = since === undefined ? new Map<number, number>() : cumulativeBuckets(since, name, labels);
+  const sorted = [...now.entries()].map(([le, c]) => [le, c - (before.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
   const total = sorted.at(-1)?.[1] ?? 0;
   const q = (p: number) => sorted.find(([, c]) => c >= p * total)?.[0] ?? NaN;
   return { p50: q(0.5), p99: q(0.99), max: q(1), n: total };
+}
+
+/** Count per upper bound, summed across label sets (e.g. result="ok"/"error"). */
+function cumulativeBuckets(text: string, name: string, labels: string[]): Map<number, number> {
+  const byLe = new Map<number, number>();
+  for (const l of text.split("\n")) {
+    if (!l.startsWith(`${name}_bucket{`) || !labels.every((x) => l.includes(x))) continue;
+    const le = /le="([^"]+)"/.exec(l)![1]!;
+    const bound = le === "+Inf" ? Infinity : Number(le);
+    byLe.set(bound, (byLe.get(bound) ?? 0) + Number(l.split(" ").at(-1)));
+  }
+  return byLe;
 }
 
 interface PodSeen { run: string; name: string; node?: string; addedAt: number; runningAt?: number; phase?: string }
@@ -297,11 +321,13 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
 
     // 2. Steady state: every running pod reports progress every progressSeconds.
     const steadyStart = await apiserverCounters(e);
+    const steadyStartMetrics = await operatorMetrics(port);
     const steadyCpu = processUsage(operator.pid!).cpuSeconds;
     const startedAt = Date.now();
     let patches = 0;
     let maxDepth = 0;
     let round = 0;
+    let lastMemoryLine = 0;
     while (Date.now() - startedAt < opts.steadySeconds * 1000) {
       round++;
       const roundStart = Date.now();
@@ -310,14 +336,21 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         await reportProgress(e, p.name, round * 100);
         patches++;
       });
-      const depth = /^resumable_workqueue_depth(?:\{[^}]*\})? (\S+)/m.exec(await operatorMetrics(port));
+      const metrics = await operatorMetrics(port);
+      const depth = /^resumable_workqueue_depth(?:\{[^}]*\})? (\S+)/m.exec(metrics);
       maxDepth = Math.max(maxDepth, Number(depth?.[1] ?? 0));
+      if (Date.now() - lastMemoryLine >= 60_000) {
+        lastMemoryLine = Date.now();
+        log(`steady +${((Date.now() - startedAt) / 1000).toFixed(0)} s memory MB: ${memoryLine(metrics, processUsage(operator.pid!).rssMb)}`);
+      }
       await sleep(Math.max(0, opts.progressSeconds * 1000 - (Date.now() - roundStart)));
     }
     const steadySeconds = (Date.now() - startedAt) / 1000;
     const steadyEnd = await apiserverCounters(e);
     const steadyUsage = processUsage(operator.pid!);
+    const steadyMetrics = await operatorMetrics(port);
     const steady = {
+      reconcileHistogram: histogramQuantiles(steadyMetrics, "resumable_reconcile_duration_seconds", [], steadyStartMetrics),
       seconds: steadySeconds,
       statusWritesPerSecond: (steadyEnd.statusWrites - steadyStart.statusWrites) / steadySeconds,
       progressPatchesPerSecond: patches / steadySeconds,
@@ -325,7 +358,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       maxWorkqueueDepth: maxDepth,
       cpuSecondsPerSecond: (steadyUsage.cpuSeconds - steadyCpu) / steadySeconds,
       rssMb: steadyUsage.rssMb,
-      heapUsedMb: heapUsedMb(await operatorMetrics(port)),
+      heapUsedMb: heapUsedMb(steadyMetrics),
     };
     log(`steady: ${JSON.stringify(steady)}`);
 

@@ -38,6 +38,7 @@ console.log(table(["measure", "value"], [
   ["TrainingRun status writes/s (apiserver)", r.steady.statusWritesPerSecond],
   ["operator apiserver requests/s", r.steady.operatorRequestsPerSecond],
   ["max workqueue depth", r.steady.maxWorkqueueDepth],
+  ["reconcile p50 / p99, whole pass (histogram bound), s", `${r.steady.reconcileHistogram.p50} / ${r.steady.reconcileHistogram.p99}`],
   ["operator CPU s per s", r.steady.cpuSecondsPerSecond],
   ["operator RSS MB", r.steady.rssMb],
   ["operator V8 heap in use, MB", r.steady.heapUsedMb],
@@ -51,7 +52,8 @@ console.log(`missed: ${r.wave.missed.length}, counted twice: ${r.wave.countedTwi
 
 const rss = Math.max(r.apply.rssMb, r.steady.rssMb);
 console.log(`\n${table(["goal", "measured", "goal", "ratio (≤ 1 meets it)"], [
-  ["reconcile p99, whole pass (histogram bound)", `${r.apply.reconcileHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.reconcileHistogram.p99 / GOALS.reconcileP99],
+  ["reconcile p99, whole pass (histogram bound), during the apply", `${r.apply.reconcileHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.reconcileHistogram.p99 / GOALS.reconcileP99],
+  ["reconcile p99, whole pass, in the steady state", `${r.steady.reconcileHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.steady.reconcileHistogram.p99 / GOALS.reconcileP99],
   // Not the goal's measure: the pass without the apiserver's round trips, shown beside it.
   ["  (of which deciding, p99)", `${r.apply.decideHistogram.p99} s`, `${GOALS.reconcileP99} s`, r.apply.decideHistogram.p99 / GOALS.reconcileP99],
   ["every run's first pod after the apply", `${r.apply.firstPod.max.toFixed(1)} s`, `${GOALS.firstPodSeconds} s`, r.apply.firstPod.max / GOALS.firstPodSeconds],
