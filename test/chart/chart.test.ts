@@ -12,6 +12,7 @@ import { CHART_DIR, run } from "./tools.js";
 interface Container {
   image: string;
   args: string[];
+  env: { name: string; value?: string }[];
   securityContext: Record<string, unknown>;
   resources: Record<string, unknown>;
 }
@@ -169,6 +170,12 @@ describe("values people change", () => {
     const objects = await renderChart({ allowedImages: ["registry.example.com/ml/", "ghcr.io/org/"] });
     assert.ok(operatorContainer(objects).args.includes("--allowed-images=registry.example.com/ml/,ghcr.io/org/"));
     assert.ok(!operatorContainer(await renderChart()).args.some((a) => a.startsWith("--allowed-images")));
+  });
+
+  it("nodeOptions: the V8 heap cap in NODE_OPTIONS by default; empty, no NODE_OPTIONS (Node's own sizing)", async () => {
+    const nodeOptions = async (values: object) => operatorContainer(await renderChart(values)).env.find((e) => e.name === "NODE_OPTIONS")?.value;
+    assert.equal(await nodeOptions({}), "--max-old-space-size=192 --max-semi-space-size=4");
+    assert.equal(await nodeOptions({ nodeOptions: "" }), undefined);
   });
 
   it("progressWriteIntervalSeconds: passed as --progress-write-interval-seconds, 15 by default, 0 kept", async () => {
