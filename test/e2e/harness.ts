@@ -110,7 +110,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
       const pods = (await t.runPods(name)).map((p) =>
         `${p.metadata?.name} ${p.status?.phase} node=${p.spec?.nodeName ?? "-"} ${JSON.stringify(p.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.message ?? ""}`) ?? [])}`);
       const claims = (await t.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE })).items.map((c) =>
-        `${c.metadata?.name} ${c.status?.phase} volume=${c.spec?.volumeName ?? "-"} created=${c.metadata?.creationTimestamp?.toISOString?.() ?? c.metadata?.creationTimestamp}`);
+        `${c.metadata?.name} ${c.status?.phase} volume=${c.spec?.volumeName ?? "-"} created=${c.metadata?.creationTimestamp?.toISOString()}`);
       return `pods: ${pods.join("; ") || "none"}\nclaims: ${claims.join("; ") || "none"}\n` +
         `kubelet log, its provisioner's lines and errors:\n` +
         `${tail(join(stateDir, "logs", "kubelet.log"), 15, (l) => l.includes("provisioner") || l.includes('"level":50'))}\n`;

@@ -112,7 +112,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   }
   await Promise.all([...agents.values()].map((a) => a.register()));
 
-  const provisioner = new LocalPathProvisioner(api, stateDir, log.child({ component: "local-path-provisioner" }));
+  // Its retries read the claims cache below (set up before any claim is handed to it).
+  const provisioner = new LocalPathProvisioner(api, stateDir, log.child({ component: "local-path-provisioner" }), (key) => claims.store.get(key));
   await provisioner.ensureStorageClass();
 
   const nodes = reflect<Node>(api, "/api/v1/nodes", log, (node, old) => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { pino } from "pino";
 import { eventually } from "../../support/cluster.js";
-import { ApiError, type ApiClient } from "./api-client.js";
+import type { ApiClient } from "./api-client.js";
 import type { PersistentVolumeClaim } from "./api-types.js";
 import { LocalPathProvisioner } from "./provisioner.js";
 
@@ -23,7 +23,7 @@ function claim(uid = "u1"): PersistentVolumeClaim {
   } as PersistentVolumeClaim;
 }
 
-/** An apiserver whose first `failures` creates fail as a reset connection would. */
+/** An apiserver whose first `failures` creates fail as a reset connection would, and the claims cache. */
 function flakyApi(failures: number, current: () => PersistentVolumeClaim | undefined) {
   const created: string[] = [];
   let creates = 0;
@@ -33,20 +33,15 @@ function flakyApi(failures: number, current: () => PersistentVolumeClaim | undef
       created.push(body.metadata.name);
       return body;
     },
-    async get() {
-      const c = current();
-      if (!c) throw new ApiError(404, "NotFound", "persistentvolumeclaims \"ckpt\" not found");
-      return c;
-    },
   } as unknown as ApiClient;
-  return { api, created, creates: () => creates };
+  return { api, cache: (key: string) => (key === "default/ckpt" ? current() : undefined), created, creates: () => creates };
 }
 
 describe("LocalPathProvisioner", () => {
   test("a volume create that fails is retried until the claim gets its volume", async () => {
     const pvc = claim();
     const world = flakyApi(2, () => pvc);
-    const p = new LocalPathProvisioner(world.api, mkdtempSync(join(tmpdir(), "prov-")), pino({ level: "silent" }), FAST);
+    const p = new LocalPathProvisioner(world.api, mkdtempSync(join(tmpdir(), "prov-")), pino({ level: "silent" }), world.cache, FAST);
     p.claimChanged(pvc);
     await eventually("the volume created", async () => (world.created.length ? true : undefined), 5_000);
     assert.deepEqual(world.created, ["pvc-u1"]);
@@ -56,7 +51,7 @@ describe("LocalPathProvisioner", () => {
   test("a claim deleted while its create is failing stops the retries", async () => {
     let pvc: PersistentVolumeClaim | undefined = claim();
     const world = flakyApi(Number.MAX_SAFE_INTEGER, () => pvc);
-    const p = new LocalPathProvisioner(world.api, mkdtempSync(join(tmpdir(), "prov-")), pino({ level: "silent" }), FAST);
+    const p = new LocalPathProvisioner(world.api, mkdtempSync(join(tmpdir(), "prov-")), pino({ level: "silent" }), world.cache, FAST);
     p.claimChanged(pvc);
     await eventually("a first failed create", async () => (world.creates() > 0 ? true : undefined), 5_000);
     pvc = undefined;

@@ -28,6 +28,8 @@ export class LocalPathProvisioner {
     private readonly api: ApiClient,
     stateDir: string,
     private readonly log: Logger,
+    /** The claim as the kubelet's claims cache has it now, by namespace/name. */
+    private readonly cachedClaim: (key: string) => PersistentVolumeClaim | undefined,
     private readonly retry: BackoffPolicy = RETRY,
   ) {
     this.root = resolve(stateDir, "volumes");
@@ -68,7 +70,8 @@ export class LocalPathProvisioner {
   }
 
   private async provision(name: string, pvc: PersistentVolumeClaim): Promise<void> {
-    const claim = `${pvc.metadata.namespace ?? "default"}/${pvc.metadata.name}`;
+    const namespace = pvc.metadata.namespace ?? "default";
+    const claim = `${namespace}/${pvc.metadata.name}`;
     const dir = join(this.root, name);
     const pv: Unsaved<PersistentVolume> = {
       apiVersion: "v1",
@@ -84,7 +87,7 @@ export class LocalPathProvisioner {
         claimRef: {
           apiVersion: "v1",
           kind: "PersistentVolumeClaim",
-          namespace: pvc.metadata.namespace ?? "default",
+          namespace,
           name: pvc.metadata.name,
           uid: pvc.metadata.uid,
         },
@@ -102,10 +105,9 @@ export class LocalPathProvisioner {
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
-    }, async () => {
+    }, () => {
       // Retry only for a claim that is still there, with that uid, and still unbound.
-      const now = await this.api.get<PersistentVolumeClaim>(`/api/v1/namespaces/${pvc.metadata.namespace ?? "default"}/persistentvolumeclaims/${pvc.metadata.name}`)
-        .catch((err: unknown) => (isNotFound(err) ? undefined : pvc));
+      const now = this.cachedClaim(claim);
       return now?.metadata.uid === pvc.metadata.uid && !now.spec.volumeName && !now.metadata.deletionTimestamp;
     });
   }
@@ -121,11 +123,11 @@ export class LocalPathProvisioner {
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
-    }, async () => true);
+    }, () => true);
   }
 
   /** Runs `attempt` until it succeeds, backing off between tries while `stillWanted()`. */
-  private async untilDone(what: string, attempt: () => Promise<void>, stillWanted: () => Promise<boolean>): Promise<void> {
+  private async untilDone(what: string, attempt: () => Promise<void>, stillWanted: () => boolean): Promise<void> {
     const backoff = new JitteredBackoff(this.retry);
     for (;;) {
       try {
@@ -136,7 +138,7 @@ export class LocalPathProvisioner {
         this.log.error({ err: String(err), retryInMs }, `could not ${what}; retrying`);
         // Unreferenced: a retry waiting here does not keep a stopping kubelet alive.
         await sleep(retryInMs, undefined, { ref: false });
-        if (!(await stillWanted())) return;
+        if (!stillWanted()) return;
       }
     }
   }
