@@ -9,7 +9,7 @@
 // The operator talks to the apiserver as its own ServiceAccount, matched by a FlowSchema of
 // its own, so the apiserver's APF counters give exactly the operator's requests.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -38,10 +38,56 @@ export interface ScaleOptions {
 
 export interface Quantiles { p50: number; p99: number; max: number; n: number }
 
+type Writes = Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>;
+
 export interface ScaleResult {
-  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; decideHistogram: Quantiles; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>; cpuSeconds: number; seconds: number };
+  apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; decideHistogram: Quantiles; operatorWrites: Writes; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Writes; cpuSeconds: number; machineCpu: MachineCpu; seconds: number };
   wave: { nodes: number; affectedRuns: number; nextPod: Quantiles; missed: string[]; countedTwice: string[]; placedOnReclaimed: string[]; unaffectedPreempted: string[] };
-  steady: { reconcileHistogram: Quantiles; seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; rssMb: number; heapUsedMb: number };
+  steady: { reconcileHistogram: Quantiles; decideHistogram: Quantiles; operatorWrites: Writes; seconds: number; statusWritesPerSecond: number; progressPatchesPerSecond: number; operatorRequestsPerSecond: number; maxWorkqueueDepth: number; cpuSecondsPerSecond: number; machineCpu: MachineCpu; rssMb: number; heapUsedMb: number };
+}
+
+/** Cores busy over a window, in all and by process (CPU s per s): who the 2 cores went to. */
+export interface MachineCpu { busyCores: number; byProcess: Record<string, number> }
+
+interface CpuSample { at: number; busyTicks: number; byProcess: Map<string, number> }
+
+/**
+ * Every process's CPU ticks, by what it is: the control plane's binaries by name, the operator
+ * and this driver by pid, any other node process as "other node". Read from /proc.
+ */
+function cpuSample(operatorPid: number): CpuSample {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busyTicks = cpu.reduce((a, b) => a + b, 0) - cpu[3]! - (cpu[4] ?? 0); // all but idle and iowait
+  const byProcess = new Map<string, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try { stat = readFileSync(`/proc/${entry}/stat`, "utf8"); } catch { continue; } // gone meanwhile
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const pid = Number(entry);
+    const who = pid === operatorPid ? "operator" : pid === process.pid ? "driver (this benchmark)" : comm === "node" ? "other node" : comm;
+    byProcess.set(who, (byProcess.get(who) ?? 0) + ticks);
+  }
+  return { at: Date.now(), busyTicks, byProcess };
+}
+
+/** CPU s per s between two samples: the seven busiest processes by name, the rest summed. */
+function machineCpu(from: CpuSample, to: CpuSample): MachineCpu {
+  const seconds = (to.at - from.at) / 1000;
+  const rates = [...to.byProcess].map(([who, t]) => [who, (t - (from.byProcess.get(who) ?? 0)) / 100 / seconds] as const)
+    .filter(([, r]) => r > 0).sort((a, b) => b[1] - a[1]);
+  const byProcess: Record<string, number> = Object.fromEntries(rates.slice(0, 7));
+  const rest = rates.slice(7).reduce((a, [, r]) => a + r, 0);
+  if (rest > 0) byProcess["the rest"] = rest;
+  return { busyCores: (to.busyTicks - from.busyTicks) / 100 / seconds, byProcess };
+}
+
+/** The operator's own view of its writes' round trips (resumable_api_write_duration_seconds). */
+function operatorWrites(metrics: string, since?: string): Writes {
+  const h = (write: string) => histogramQuantiles(metrics, "resumable_api_write_duration_seconds", [`write="${write}"`], since);
+  return { createPod: h("createPod"), patchRunStatus: h("patchRunStatus"), createEvent: h("createEvent") };
 }
 
 export function quantiles(xs: number[]): Quantiles {
@@ -284,6 +330,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     // 1. Every run applied at once.
     const before = await apiserverCounters(e);
     const cpuBefore = processUsage(operator.pid!).cpuSeconds;
+    const machineBefore = cpuSample(operator.pid!);
     const appliedAt = Date.now();
     await pool(runs, 16, (name) => e.custom.createNamespacedCustomObject({
       group: "resumable.dev", version: "v1alpha1", namespace: NAMESPACE, plural: "trainingruns",
@@ -304,17 +351,20 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const applySeconds = (Date.now() - appliedAt) / 1000;
     const afterApply = await apiserverCounters(e);
     const usage = processUsage(operator.pid!);
+    const machineAfterApply = cpuSample(operator.pid!);
     const applyMetrics = await operatorMetrics(port);
     const apply = {
       firstPod,
       allWithinSeconds: firstPod.max,
       reconcileHistogram: histogramQuantiles(applyMetrics, "resumable_reconcile_duration_seconds"),
       decideHistogram: histogramQuantiles(applyMetrics, "resumable_reconcile_decide_duration_seconds"),
+      operatorWrites: operatorWrites(applyMetrics),
       heapUsedMb: heapUsedMb(applyMetrics),
       apiserverLatency: await apiserverWriteLatency(e),
       operatorRequestsPerSecond: (afterApply.operator - before.operator) / applySeconds,
       rssMb: usage.rssMb,
       cpuSeconds: usage.cpuSeconds - cpuBefore,
+      machineCpu: machineCpu(machineBefore, machineAfterApply),
       seconds: applySeconds,
     };
     log(`apply: ${JSON.stringify(apply)}`);
@@ -323,6 +373,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const steadyStart = await apiserverCounters(e);
     const steadyStartMetrics = await operatorMetrics(port);
     const steadyCpu = processUsage(operator.pid!).cpuSeconds;
+    const machineSteadyStart = cpuSample(operator.pid!);
     const startedAt = Date.now();
     let patches = 0;
     let maxDepth = 0;
@@ -348,9 +399,13 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const steadySeconds = (Date.now() - startedAt) / 1000;
     const steadyEnd = await apiserverCounters(e);
     const steadyUsage = processUsage(operator.pid!);
+    const machineSteadyEnd = cpuSample(operator.pid!);
     const steadyMetrics = await operatorMetrics(port);
     const steady = {
       reconcileHistogram: histogramQuantiles(steadyMetrics, "resumable_reconcile_duration_seconds", [], steadyStartMetrics),
+      decideHistogram: histogramQuantiles(steadyMetrics, "resumable_reconcile_decide_duration_seconds", [], steadyStartMetrics),
+      operatorWrites: operatorWrites(steadyMetrics, steadyStartMetrics),
+      machineCpu: machineCpu(machineSteadyStart, machineSteadyEnd),
       seconds: steadySeconds,
       statusWritesPerSecond: (steadyEnd.statusWrites - steadyStart.statusWrites) / steadySeconds,
       progressPatchesPerSecond: patches / steadySeconds,

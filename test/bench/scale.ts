@@ -6,7 +6,8 @@
 //          SCALE_STEADY_SECONDS (600), SCALE_PROGRESS_SECONDS (10), SCALE_SEED (random; printed),
 //          SCALE_PROFILE_DIR (the operator's CPU profile, written there when it stops)
 import { table } from "./_util.js";
-import { runScale } from "./_scale.js";
+import { availableParallelism } from "node:os";
+import { runScale, type MachineCpu, type ScaleResult } from "./_scale.js";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const opts = {
@@ -19,6 +20,17 @@ const opts = {
 };
 console.log(`scale: ${JSON.stringify(opts)} (SCALE_SEED=${opts.seed} reproduces the wave)`);
 const r = await runScale(opts);
+/** The operator's own clock on its writes: with the deciding share, what a pass is made of. */
+function writeRows(w: ScaleResult["apply"]["operatorWrites"]): (string | number)[][] {
+  return Object.entries(w).filter(([, q]) => q.n > 0)
+    .map(([write, q]) => [`operator's ${write} round trip (its histogram), s`, q.p50, q.p99, q.max, q.n]);
+}
+
+function cpuLine(when: string, cpu: MachineCpu): string {
+  const parts = Object.entries(cpu.byProcess).map(([who, r]) => `${who} ${r.toFixed(2)}`).join(", ");
+  return `machine CPU ${when}: ${cpu.busyCores.toFixed(2)} of ${availableParallelism()} cores busy; by process (CPU s per s): ${parts}`;
+}
+
 const GOALS = { reconcileP99: 0.1, firstPodSeconds: 60, waveP99: 30, rssMb: 200 };
 
 console.log(`\n${opts.runs} runs applied at once\n`);
@@ -29,7 +41,9 @@ console.log(table(["measure", "p50", "p99", "max", "n"], [
   ["apiserver: create pod (bucket bound), s", r.apply.apiserverLatency.createPod.p50, r.apply.apiserverLatency.createPod.p99, r.apply.apiserverLatency.createPod.max, r.apply.apiserverLatency.createPod.n],
   ["apiserver: TrainingRun status patch, s", r.apply.apiserverLatency.patchRunStatus.p50, r.apply.apiserverLatency.patchRunStatus.p99, r.apply.apiserverLatency.patchRunStatus.max, r.apply.apiserverLatency.patchRunStatus.n],
   ["apiserver: create event, s", r.apply.apiserverLatency.createEvent.p50, r.apply.apiserverLatency.createEvent.p99, r.apply.apiserverLatency.createEvent.max, r.apply.apiserverLatency.createEvent.n],
+  ...writeRows(r.apply.operatorWrites),
 ]));
+console.log(cpuLine("during the apply", r.apply.machineCpu));
 console.log(`operator: ${r.apply.operatorRequestsPerSecond.toFixed(1)} apiserver requests/s over ${r.apply.seconds.toFixed(0)} s, RSS ${r.apply.rssMb.toFixed(0)} MB (V8 heap in use ${r.apply.heapUsedMb.toFixed(0)} MB), CPU ${r.apply.cpuSeconds.toFixed(1)} s`);
 
 console.log(`\nSteady state: ${opts.runs} runs reporting every ${opts.progressSeconds} s for ${r.steady.seconds.toFixed(0)} s\n`);
@@ -43,6 +57,12 @@ console.log(table(["measure", "value"], [
   ["operator RSS MB", r.steady.rssMb],
   ["operator V8 heap in use, MB", r.steady.heapUsedMb],
 ]));
+console.log(table(["measure", "p50", "p99", "max", "n"], [
+  ["reconcile duration (steady only, bucket bound), s", r.steady.reconcileHistogram.p50, r.steady.reconcileHistogram.p99, r.steady.reconcileHistogram.max, r.steady.reconcileHistogram.n],
+  ["of which deciding, s", r.steady.decideHistogram.p50, r.steady.decideHistogram.p99, r.steady.decideHistogram.max, r.steady.decideHistogram.n],
+  ...writeRows(r.steady.operatorWrites),
+]));
+console.log(cpuLine("in the steady state", r.steady.machineCpu));
 
 console.log(`\nReclaim wave: ${r.wave.nodes} nodes, ${r.wave.affectedRuns} runs affected\n`);
 console.log(table(["measure", "p50", "p99", "max", "n"], [

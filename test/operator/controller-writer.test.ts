@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
-import { kubeClusterWriter, type ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
+import { kubeClusterWriter, timedWriter, type ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
+import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
 import { httpStatus, networkFailure } from "@resumable/kube-runtime";
 
 interface Seen {
@@ -110,5 +111,22 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
   it("creates core/v1 events", async () => {
     await writer.createEvent("team", { metadata: { name: "mnist.1" }, involvedObject: { name: "mnist" } });
     assert.equal(seen[0]!.path, "/api/v1/namespaces/team/events");
+  });
+
+  it("times each write by name and result, and still passes errors and tolerated statuses through", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const timed = timedWriter(writer, (labels) => metrics.apiWriteDuration.startTimer(labels));
+    await timed.patchRunStatus("team", "mnist", "7", { phase: "Running" });
+    status = 409;
+    await timed.createPod("team", { metadata: { name: "mnist-1" } }); // AlreadyExists: success
+    await assert.rejects(timed.patchRunStatus("team", "mnist", "7", {}), (err: unknown) => httpStatus(err) === 409);
+    const text = await metrics.registry.metrics();
+    const count = (write: string, result: string): number =>
+      Number(text.match(new RegExp(`resumable_api_write_duration_seconds_count\\{write="${write}",result="${result}"\\} (\\d+)`))?.[1] ?? 0);
+    assert.equal(count("patchRunStatus", "success"), 1);
+    assert.equal(count("patchRunStatus", "error"), 1);
+    assert.equal(count("createPod", "success"), 1);
+    assert.equal(count("createEvent", "success"), 0);
+    assert.equal(seen.length, 3, "each timed call made its one request");
   });
 });

@@ -27,6 +27,35 @@ export interface ClusterWriter {
   patchPodAnnotation(namespace: string, name: string, uid: string, key: string, value: string): Promise<void>;
 }
 
+/** The write methods, by name: the bounded label of the write-latency histogram. */
+export type WriteName = keyof ClusterWriter;
+
+/**
+ * Wraps a writer so each write reports its round trip, as this client saw it (queueing in
+ * the operator's own event loop included): a pass's duration is its deciding share plus
+ * these, and the histogram tells which of the two a slow pass spent its time in.
+ */
+export function timedWriter(
+  writer: ClusterWriter,
+  startTimer: (labels: { write: WriteName }) => (labels: { result: "success" | "error" }) => unknown,
+): ClusterWriter {
+  const timed = {} as Record<WriteName, (...args: never[]) => Promise<void>>;
+  for (const write of Object.keys(writer) as WriteName[]) {
+    const call = writer[write] as (...args: unknown[]) => Promise<void>;
+    timed[write] = async (...args: unknown[]) => {
+      const stop = startTimer({ write });
+      try {
+        await call(...args);
+        stop({ result: "success" });
+      } catch (err) {
+        stop({ result: "error" });
+        throw err;
+      }
+    };
+  }
+  return timed as unknown as ClusterWriter;
+}
+
 /** Runs a write and treats the listed HTTP statuses as success (idempotent writes). */
 async function tolerating(ok: number[], write: () => Promise<unknown>): Promise<void> {
   try {

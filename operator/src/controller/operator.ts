@@ -9,7 +9,7 @@ import { startMetricsServer } from "../metrics/server.js";
 import { reconcile } from "../reconcile/decide.js";
 import { LeaderElector, WorkQueue } from "@resumable/kube-runtime";
 import { ClusterCache } from "./cluster-cache.js";
-import { kubeClusterWriter } from "./cluster-writer.js";
+import { kubeClusterWriter, timedWriter } from "./cluster-writer.js";
 import { Controller } from "./controller.js";
 import { COMPONENT } from "./run-event.js";
 
@@ -66,7 +66,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
   const controller = new Controller({
     cache,
     queue,
-    writer: kubeClusterWriter(kc, COMPONENT),
+    writer: timedWriter(kubeClusterWriter(kc, COMPONENT), (labels) => metrics.apiWriteDuration.startTimer(labels)),
     reconcile,
     settings: config.settings,
     metrics,
