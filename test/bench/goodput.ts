@@ -11,7 +11,10 @@
 //          in the same cluster under the same schedule; any further N is a run of the Job + ckpt
 //          alone. resumable loses nothing to a graceful preemption and the Job without
 //          checkpoints has none, so N changes neither's goodput, only the Job + ckpt's.
-import { writeFileSync } from "node:fs";
+//          BENCH_SWEEP_KEEP=1 keeps the points of the JSON already there at the T values not run
+//          now, when its seed, steps and workload are the same: a long T added to a sweep without
+//          running the short ones again (the plot says so).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { median, table } from "./_util.js";
 import { runGoodput, SYSTEMS, type GoodputResult, type System, type SystemResult } from "./_goodput.js";
 import { goodputPng, type PlotLine } from "./_plot.js";
@@ -57,6 +60,8 @@ if (rows.length > 1) {
   console.log(table(["T s", "N", "resumable", "job+ckpt", "job, no ckpt", "wall ratio"], rows));
   const plot = process.env.BENCH_PLOT ?? "docs/goodput-sweep.png";
   const names: Record<string, string> = { resumable: "resumable", "job-ckpt": "Job + ckpt", "job-none": "Job, no ckpt" };
+  const kept = keepEarlierPoints(plot.replace(/\.png$/, ".json"));
+  points.sort((a, b) => a.T - b.T);
   const lines: PlotLine[] = [];
   for (const system of SYSTEMS) {
     for (const N of system === "job-ckpt" ? Ns : [Ns[0]!]) {
@@ -65,10 +70,25 @@ if (rows.length > 1) {
       lines.push({ label: system === "job-none" ? names[system]! : `${names[system]}, every ${N} steps`, points: mine });
     }
   }
-  const subtitle = `${steps} steps of the MNIST mlp (${training.hiddenUnits} hidden, cpu), seed ${seed}, half node reclaims, half evictions; ${new Date().toISOString().slice(0, 10)}`;
+  const subtitle = `${kept > 0 ? `${kept} points from an earlier run with the same seed; ` : ""}${steps} steps of the MNIST mlp (${training.hiddenUnits} hidden, cpu), seed ${seed}, half node reclaims, half evictions; ${new Date().toISOString().slice(0, 10)}`;
   writeFileSync(plot, goodputPng(lines, "Goodput under spot preemptions: resumable vs a Job", subtitle));
   writeFileSync(plot.replace(/\.png$/, ".json"), `${JSON.stringify({ seed, steps, training, points }, null, 1)}\n`);
   console.log(`\nplot: ${plot} (figures: ${plot.replace(/\.png$/, ".json")})`);
+}
+
+/** With BENCH_SWEEP_KEEP=1, adds the earlier figures at the T values not run now; returns how many. */
+function keepEarlierPoints(json: string): number {
+  if (process.env.BENCH_SWEEP_KEEP !== "1" || !existsSync(json)) return 0;
+  const earlier = JSON.parse(readFileSync(json, "utf8")) as { seed: number; steps: number; training: unknown; points: typeof points };
+  if (earlier.seed !== seed || earlier.steps !== steps || JSON.stringify(earlier.training) !== JSON.stringify(training)) {
+    console.log(`BENCH_SWEEP_KEEP: ${json} is of another seed or workload; its points are not kept`);
+    return 0;
+  }
+  const mine = new Set(points.map((p) => p.T));
+  const kept = earlier.points.filter((p) => !mine.has(p.T));
+  points.push(...kept);
+  console.log(`BENCH_SWEEP_KEEP: kept ${kept.length} points at T = ${[...new Set(kept.map((p) => p.T))].join(", ")} s from ${json}`);
+  return kept.length;
 }
 
 function report(T: number, N: number, r: GoodputResult): void {
