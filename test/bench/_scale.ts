@@ -96,6 +96,14 @@ export function quantiles(xs: number[]): Quantiles {
   return { p50: at(0.5), p99: at(0.99), max: s.at(-1) ?? NaN, n: s.length };
 }
 
+/** The chart's default `nodeOptions` (charts/resumable/values.yaml): the operator's heap sizing as shipped. */
+export function chartNodeOptions(): string {
+  const values = readFileSync(join(repo, "charts/resumable/values.yaml"), "utf8");
+  const m = /^nodeOptions: "([^"]*)"$/m.exec(values);
+  if (!m) throw new Error("charts/resumable/values.yaml has no nodeOptions: \"...\" line for the benchmark to run the operator with");
+  return m[1]!;
+}
+
 /** The KWOK binary, built by test/kwok/build.sh into the cache when missing (minutes, once). */
 export function kwokBinary(): string {
   return join(builtDir("test/kwok/build.sh"), "kwok");
@@ -290,8 +298,10 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const opLog = createWriteStream(e.operatorLog, { flags: "a" });
     // SCALE_PROFILE_DIR=<dir>: the operator writes a V8 CPU profile there when it stops.
     const profile = process.env.SCALE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.SCALE_PROFILE_DIR}`] : [];
-    // SCALE_OPERATOR_NODE_FLAGS: V8 flags to try on the operator (e.g. heap sizing), space-separated.
-    const nodeFlags = (process.env.SCALE_OPERATOR_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+    // The Node.js flags the chart ships (its nodeOptions value), so the benchmark measures the
+    // operator as deployed; SCALE_OPERATOR_NODE_FLAGS overrides them ("" for Node's own sizing).
+    const nodeFlags = (process.env.SCALE_OPERATOR_NODE_FLAGS ?? chartNodeOptions()).split(" ").filter(Boolean);
+    log(`operator Node.js flags: ${nodeFlags.join(" ") || "(none)"}`);
     operator = spawn(process.execPath, [...nodeFlags, ...profile, join(repo, "operator/dist/cli.js"),
       "--metrics-address=127.0.0.1", "--metrics-port=0", `--namespaces=${NAMESPACE}`, "--trainer-service-account=resumable-trainer", "--leader-elect=false"],
     { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });

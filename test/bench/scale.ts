@@ -4,7 +4,8 @@
 //   make bench-scale    or    node --import tsx test/bench/scale.ts
 //   knobs: SCALE_RUNS (1000), SCALE_NODES (200), SCALE_RECLAIM_SHARE (0.2),
 //          SCALE_STEADY_SECONDS (600), SCALE_PROGRESS_SECONDS (10), SCALE_SEED (random; printed),
-//          SCALE_PROFILE_DIR (the operator's CPU profile, written there when it stops)
+//          SCALE_PROFILE_DIR (the operator's CPU profile, written there when it stops),
+//          SCALE_OPERATOR_NODE_FLAGS (the operator's Node.js flags; default the chart's nodeOptions)
 import { table } from "./_util.js";
 import { availableParallelism } from "node:os";
 import { runScale, type MachineCpu, type ScaleResult } from "./_scale.js";
