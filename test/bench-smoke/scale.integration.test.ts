@@ -16,6 +16,9 @@ test("scale harness: 50 runs on KWOK nodes all start; progress writes are coales
   const r = await runScale({ runs: 50, nodes: 20, reclaimShare: 0.2, steadySeconds: 30, progressSeconds: 3, seed, log: (l) => console.log(l) });
   assert.equal(r.apply.firstPod.n, 50, "every run got its first pod");
   assert.ok(r.apply.reconcileHistogram.n >= 50, "the operator's reconcile histogram counted every run");
+  // Counts, not timings: the operator's write histogram saw every first pod's create.
+  assert.ok(r.apply.operatorWrites.createPod.n >= 50, `the operator timed every pod create (${r.apply.operatorWrites.createPod.n})`);
+  assert.ok(Object.keys(r.apply.machineCpu.byProcess).includes("operator"), "the machine's CPU is broken down by process, the operator among them");
   assert.ok(r.wave.affectedRuns > 0, `the wave hit some runs (seed ${seed})`);
   assert.equal(r.wave.nextPod.n, r.wave.affectedRuns, "every affected run got its next pod");
   assert.deepEqual(r.wave.missed, [], "no affected run missed (each has preemptions = 1)");
