@@ -32,6 +32,8 @@ export interface ScaleOptions {
   steadySeconds: number;
   /** Each running pod reports every this many seconds (the operator writes progress-only changes at most every 15 s). */
   progressSeconds: number;
+  /** Every pod reports at the start of each round, as the runs before 2026-12-02 did; else spread over the round. */
+  progressBurst?: boolean;
   seed: number;
   log?: (l: string) => void;
 }
@@ -393,7 +395,12 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       round++;
       const roundStart = Date.now();
       const live = [...pods.values()].filter((p) => p.phase === "Running");
-      await pool(live, 16, async (p) => {
+      // Trainers report on their own clocks, not in step: each pod reports at its own offset in
+      // the round. All at once (SCALE_PROGRESS_BURST=1, runs C to K) makes a burst every round
+      // that the operator's writes queue behind at the apiserver, which no fleet of trainers does.
+      const spacing = opts.progressBurst ? 0 : (opts.progressSeconds * 1000) / Math.max(1, live.length);
+      await pool(live.map((p, k) => ({ p, at: roundStart + k * spacing })), 16, async ({ p, at }) => {
+        await sleep(Math.max(0, at - Date.now()));
         await reportProgress(e, p.name, round * 100);
         patches++;
       });

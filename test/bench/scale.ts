@@ -5,7 +5,8 @@
 //   knobs: SCALE_RUNS (1000), SCALE_NODES (200), SCALE_RECLAIM_SHARE (0.2),
 //          SCALE_STEADY_SECONDS (600), SCALE_PROGRESS_SECONDS (10), SCALE_SEED (random; printed),
 //          SCALE_PROFILE_DIR (the operator's CPU profile, written there when it stops),
-//          SCALE_OPERATOR_NODE_FLAGS (the operator's Node.js flags; default the chart's nodeOptions)
+//          SCALE_OPERATOR_NODE_FLAGS (the operator's Node.js flags; default the chart's nodeOptions),
+//          SCALE_PROGRESS_BURST=1 (every pod reports at the start of a round, not spread over it)
 import { table } from "./_util.js";
 import { availableParallelism } from "node:os";
 import { runScale, type MachineCpu, type ScaleResult } from "./_scale.js";
@@ -18,6 +19,7 @@ const opts = {
   steadySeconds: num("SCALE_STEADY_SECONDS", 600),
   progressSeconds: num("SCALE_PROGRESS_SECONDS", 10),
   seed: num("SCALE_SEED", Math.floor(Math.random() * 2 ** 31)),
+  progressBurst: process.env.SCALE_PROGRESS_BURST === "1",
 };
 console.log(`scale: ${JSON.stringify(opts)} (SCALE_SEED=${opts.seed} reproduces the wave)`);
 const r = await runScale(opts);
