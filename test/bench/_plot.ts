@@ -17,7 +17,7 @@ export interface PlotLine { label: string; points: PlotPoint[] }
 
 const WIDTH = 900;
 const HEIGHT = 560;
-const MARGIN = { left: 80, right: 250, top: 60, bottom: 70 };
+const MARGIN = { left: 80, right: 250, top: 72, bottom: 70 };
 const COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"];
 
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -36,7 +36,8 @@ export function goodputSvg(lines: PlotLine[], title: string, subtitle: string): 
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="DejaVu Sans, sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${MARGIN.left}" y="28" font-size="18" font-weight="bold">${escape(title)}</text>`,
-    `<text x="${MARGIN.left}" y="48" font-size="12" fill="#555">${escape(subtitle)}</text>`,
+    // A subtitle may run to two lines ("\n"); both fit above the plot.
+    ...subtitle.split("\n").slice(0, 2).map((line, i) => `<text x="${MARGIN.left}" y="${44 + i * 13}" font-size="11" fill="#555">${escape(line)}</text>`),
   ];
   for (let g = 0; g <= 1.0001; g += 0.2) {
     out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y(g)}" y2="${y(g)}" stroke="#ddd"/>`,

@@ -13,7 +13,8 @@
 //          checkpoints has none, so N changes neither's goodput, only the Job + ckpt's.
 //          BENCH_SWEEP_KEEP=1 keeps the points of the JSON already there at the T values not run
 //          now, when its seed, steps and workload are the same: a long T added to a sweep without
-//          running the short ones again (the plot says so).
+//          running the short ones again (the plot says which T was measured when).
+//          BENCH_REDRAW=1 draws the PNG again from the JSON beside it, running nothing.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { median, table } from "./_util.js";
 import { runGoodput, SYSTEMS, type GoodputResult, type System, type SystemResult } from "./_goodput.js";
@@ -28,10 +29,22 @@ const training = {
 };
 const Ts = list("BENCH_SWEEP_T", num("BENCH_T", 20));
 const Ns = list("BENCH_SWEEP_N", num("BENCH_N", 100));
-console.log(`goodput: T=${Ts.join(",")} s, N=${Ns.join(",")} steps, seed=${seed} (BENCH_SEED=${seed} reproduces the schedule), ${steps} steps of ${JSON.stringify(training)}`);
 
+/** What the sweep keeps beside its PNG: enough to draw it again. */
+interface Figures { seed: number; steps: number; training: typeof training; points: Point[] }
+const plot = process.env.BENCH_PLOT ?? "docs/goodput-sweep.png";
+const figures = plot.replace(/\.png$/, ".json");
+if (process.env.BENCH_REDRAW === "1") {
+  drawSweep(JSON.parse(readFileSync(figures, "utf8")) as Figures);
+  process.exit(0);
+}
+
+console.log(`goodput: T=${Ts.join(",")} s, N=${Ns.join(",")} steps, seed=${seed} (BENCH_SEED=${seed} reproduces the schedule), ${steps} steps of ${JSON.stringify(training)}`);
 const rows: (string | number)[][] = [];
-const points: { T: number; N: number; system: string; goodput: number; completed: boolean; wallSeconds: number; usefulSteps: number; stepsComputed: number; lostSteps: number; preemptions: number }[] = [];
+/** One system's figures at one T (and N, for the Job + ckpt), with the day it was measured. */
+interface Point { T: number; N: number; system: string; goodput: number; completed: boolean; wallSeconds: number; usefulSteps: number; stepsComputed: number; lostSteps: number; preemptions: number; date: string }
+const points: Point[] = [];
+const today = new Date().toISOString().slice(0, 10);
 for (const T of Ts) {
   const runs: { N: number; sparse?: number; systems: readonly System[] }[] = [
     Ns.length > 1 ? { N: Ns[0]!, sparse: Ns[1]!, systems: [...SYSTEMS, "job-ckpt-sparse"] } : { N: Ns[0]!, systems: SYSTEMS },
@@ -51,44 +64,55 @@ for (const T of Ts) {
     if (sparse !== undefined) rows.push([T, sparse, "–", cell(by["job-ckpt-sparse"]), "–", "–"]);
     for (const s of result.systems) {
       // The sparse Job is the Job + ckpt at another N: one line per (system, N) in the plot.
-      points.push({ T, N: s.everySteps, system: s.system === "job-ckpt-sparse" ? "job-ckpt" : s.system, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, usefulSteps: s.usefulSteps, stepsComputed: s.stepsComputed, lostSteps: s.lostSteps, preemptions: s.preemptions });
+      points.push({ T, N: s.everySteps, system: s.system === "job-ckpt-sparse" ? "job-ckpt" : s.system, goodput: s.goodput, completed: s.completed, wallSeconds: s.wallSeconds, usefulSteps: s.usefulSteps, stepsComputed: s.stepsComputed, lostSteps: s.lostSteps, preemptions: s.preemptions, date: today });
     }
   }
 }
 if (rows.length > 1) {
   console.log(`\nSweep (goodput by steps; last column wall time resumable / Job+ckpt; "not done": given up at BENCH_MAX_SECONDS)\n`);
   console.log(table(["T s", "N", "resumable", "job+ckpt", "job, no ckpt", "wall ratio"], rows));
-  const plot = process.env.BENCH_PLOT ?? "docs/goodput-sweep.png";
-  const names: Record<string, string> = { resumable: "resumable", "job-ckpt": "Job + ckpt", "job-none": "Job, no ckpt" };
-  const kept = keepEarlierPoints(plot.replace(/\.png$/, ".json"));
+  keepEarlierPoints(figures);
   points.sort((a, b) => a.T - b.T);
-  const lines: PlotLine[] = [];
-  for (const system of SYSTEMS) {
-    for (const N of system === "job-ckpt" ? Ns : [Ns[0]!]) {
-      const mine = points.filter((p) => p.system === system && p.N === N);
-      if (mine.length === 0) continue;
-      lines.push({ label: system === "job-none" ? names[system]! : `${names[system]}, every ${N} steps`, points: mine });
-    }
-  }
-  const subtitle = `${kept > 0 ? `${kept} points from an earlier run with the same seed; ` : ""}${steps} steps of the MNIST mlp (${training.hiddenUnits} hidden, cpu), seed ${seed}, half node reclaims, half evictions; ${new Date().toISOString().slice(0, 10)}`;
-  writeFileSync(plot, goodputPng(lines, "Goodput under spot preemptions: resumable vs a Job", subtitle));
-  writeFileSync(plot.replace(/\.png$/, ".json"), `${JSON.stringify({ seed, steps, training, points }, null, 1)}\n`);
-  console.log(`\nplot: ${plot} (figures: ${plot.replace(/\.png$/, ".json")})`);
+  writeFileSync(figures, `${JSON.stringify({ seed, steps, training, points }, null, 1)}\n`);
+  drawSweep({ seed, steps, training, points });
 }
 
-/** With BENCH_SWEEP_KEEP=1, adds the earlier figures at the T values not run now; returns how many. */
-function keepEarlierPoints(json: string): number {
-  if (process.env.BENCH_SWEEP_KEEP !== "1" || !existsSync(json)) return 0;
-  const earlier = JSON.parse(readFileSync(json, "utf8")) as { seed: number; steps: number; training: unknown; points: typeof points };
+/**
+ * Draws the sweep: one line per system, and per checkpoint interval for the Job + ckpt (N
+ * changes neither resumable's goodput nor the checkpoint-less Job's, so theirs ignore it).
+ */
+function drawSweep({ seed, steps, training, points: all }: Figures): void {
+  const names: Record<string, string> = { resumable: "resumable", "job-ckpt": "Job + ckpt", "job-none": "Job, no ckpt" };
+  const intervals = [...new Set(all.filter((p) => p.system === "job-ckpt").map((p) => p.N))].sort((a, b) => a - b);
+  const lines: PlotLine[] = [];
+  for (const system of SYSTEMS) {
+    for (const N of system === "job-ckpt" ? intervals : [undefined]) {
+      const mine = all.filter((p) => p.system === system && (N === undefined || p.N === N));
+      if (mine.length === 0) continue;
+      lines.push({ label: N === undefined ? names[system]! : `${names[system]}, every ${N} steps`, points: mine });
+    }
+  }
+  // Which T was measured when: a sweep grown with BENCH_SWEEP_KEEP mixes days.
+  const byDate = new Map<string, Set<number>>();
+  for (const p of all) byDate.set(p.date, (byDate.get(p.date) ?? new Set()).add(p.T));
+  const when = [...byDate].map(([date, Ts]) => `T = ${[...Ts].join(", ")} s on ${date}`).join("; ");
+  const subtitle = `${steps} steps of the MNIST mlp (${training.hiddenUnits} hidden, cpu), seed ${seed}, half node reclaims, half evictions\nmeasured ${when}`;
+  writeFileSync(plot, goodputPng(lines, "Goodput under spot preemptions: resumable vs a Job", subtitle));
+  console.log(`\nplot: ${plot} (figures: ${figures})`);
+}
+
+/** With BENCH_SWEEP_KEEP=1, adds the earlier figures at the T values not run now. */
+function keepEarlierPoints(json: string): void {
+  if (process.env.BENCH_SWEEP_KEEP !== "1" || !existsSync(json)) return;
+  const earlier = JSON.parse(readFileSync(json, "utf8")) as Figures;
   if (earlier.seed !== seed || earlier.steps !== steps || JSON.stringify(earlier.training) !== JSON.stringify(training)) {
     console.log(`BENCH_SWEEP_KEEP: ${json} is of another seed or workload; its points are not kept`);
-    return 0;
+    return;
   }
   const mine = new Set(points.map((p) => p.T));
   const kept = earlier.points.filter((p) => !mine.has(p.T));
   points.push(...kept);
   console.log(`BENCH_SWEEP_KEEP: kept ${kept.length} points at T = ${[...new Set(kept.map((p) => p.T))].join(", ")} s from ${json}`);
-  return kept.length;
 }
 
 function report(T: number, N: number, r: GoodputResult): void {
