@@ -40,7 +40,7 @@ export interface ScaleOptions {
 
 export interface Quantiles { p50: number; p99: number; max: number; n: number }
 
-type Writes = Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>;
+export type Writes = Record<"createPod" | "patchRunStatus" | "createEvent", Quantiles>;
 
 export interface ScaleResult {
   apply: { firstPod: Quantiles; allWithinSeconds: number; reconcileHistogram: Quantiles; decideHistogram: Quantiles; operatorWrites: Writes; operatorRequestsPerSecond: number; rssMb: number; heapUsedMb: number; apiserverLatency: Writes; cpuSeconds: number; machineCpu: MachineCpu; seconds: number };
@@ -63,11 +63,9 @@ function cpuSample(operatorPid: number): CpuSample {
   const byProcess = new Map<string, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try { stat = readFileSync(`/proc/${entry}/stat`, "utf8"); } catch { continue; } // gone meanwhile
-    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    let stat: { comm: string; ticks: number };
+    try { stat = procStat(entry); } catch { continue; } // gone meanwhile
+    const { comm, ticks } = stat;
     const pid = Number(entry);
     const who = pid === operatorPid ? "operator" : pid === process.pid ? "driver (this benchmark)" : comm === "node" ? "other node" : comm;
     byProcess.set(who, (byProcess.get(who) ?? 0) + ticks);
@@ -210,10 +208,15 @@ async function apiserverCounters(e: E2E): Promise<{ operator: number; statusWrit
 function processUsage(pid: number): { rssMb: number; cpuSeconds: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssMb: rssKb / 1024, cpuSeconds: procStat(pid).ticks / 100 };
+}
+
+/** A process's name and CPU ticks so far (utime + stime), from /proc/<pid>/stat; throws once it is gone. */
+function procStat(pid: number | string): { comm: string; ticks: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The name sits in parentheses and may hold spaces: fields are counted after the last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return { rssMb: rssKb / 1024, cpuSeconds: ticks / 100 };
+  return { comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), ticks: Number(fields[11]) + Number(fields[12]) };
 }
 
 /** The operator's V8 heap in use, from its default metrics: how much of its RSS is live objects. */
@@ -529,7 +532,8 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined | fal
   }
 }
 
-async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** Runs `fn` over `items`, `width` at a time; results in the items' order. */
+export async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {

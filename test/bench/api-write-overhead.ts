@@ -11,6 +11,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { reuseConnections } from "@resumable/kube-runtime";
 import { kubeClusterWriter } from "../../operator/src/controller/cluster-writer.js";
 import { startE2E, NAMESPACE, type E2E } from "../e2e/harness.js";
+import { pool, quantiles } from "./_scale.js";
 import { table, timeAlternately } from "./_util.js";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -32,18 +33,12 @@ async function apiserverPatches(e: E2E): Promise<{ sum: number; count: number }>
 }
 
 /** Runs `n` writes, `inFlight` at a time; returns each one's latency in ms. */
-async function writes(n: number, inFlight: number, write: (i: number) => Promise<void>): Promise<number[]> {
-  const latencies: number[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < n) {
-      const i = next++;
-      const started = performance.now();
-      await write(i);
-      latencies.push(performance.now() - started);
-    }
-  }));
-  return latencies;
+function writes(n: number, inFlight: number, write: (i: number) => Promise<void>): Promise<number[]> {
+  return pool(Array.from({ length: n }, (_, i) => i), inFlight, async (i) => {
+    const started = performance.now();
+    await write(i);
+    return performance.now() - started;
+  });
 }
 
 const e = await startE2E({ withKubelet: false, startOperator: false });
@@ -97,7 +92,7 @@ try {
     };
     await timeAlternately(ROUNDS, side("client", client), side("bare", bare));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(0.99 * xs.length) - 1]!;
+    const p99 = (xs: number[]) => quantiles(xs).p99;
     const n = ROUNDS * WRITES;
     rows.push(
       [`${inFlight} in flight: mean round trip, ms`, mean(seen.client), mean(seen.bare), mean(seen.client) / mean(seen.bare)],

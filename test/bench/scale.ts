@@ -9,7 +9,7 @@
 //          SCALE_PROGRESS_BURST=1 (every pod reports at the start of a round, not spread over it)
 import { table } from "./_util.js";
 import { availableParallelism } from "node:os";
-import { runScale, type MachineCpu, type ScaleResult } from "./_scale.js";
+import { runScale, type MachineCpu, type Quantiles, type Writes } from "./_scale.js";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const opts = {
@@ -23,10 +23,12 @@ const opts = {
 };
 console.log(`scale: ${JSON.stringify(opts)} (SCALE_SEED=${opts.seed} reproduces the wave)`);
 const r = await runScale(opts);
+/** One row of a p50 / p99 / max / n table. */
+const quantileRow = (label: string, q: Quantiles): (string | number)[] => [label, q.p50, q.p99, q.max, q.n];
+
 /** The operator's own clock on its writes: with the deciding share, what a pass is made of. */
-function writeRows(w: ScaleResult["apply"]["operatorWrites"]): (string | number)[][] {
-  return Object.entries(w).filter(([, q]) => q.n > 0)
-    .map(([write, q]) => [`operator's ${write} round trip (its histogram), s`, q.p50, q.p99, q.max, q.n]);
+function writeRows(w: Writes): (string | number)[][] {
+  return Object.entries(w).filter(([, q]) => q.n > 0).map(([write, q]) => quantileRow(`operator's ${write} round trip (its histogram), s`, q));
 }
 
 function cpuLine(when: string, cpu: MachineCpu): string {
@@ -38,12 +40,12 @@ const GOALS = { reconcileP99: 0.1, firstPodSeconds: 60, waveP99: 30, rssMb: 200 
 
 console.log(`\n${opts.runs} runs applied at once\n`);
 console.log(table(["measure", "p50", "p99", "max", "n"], [
-  ["apply → first pod (driver clock), s", r.apply.firstPod.p50, r.apply.firstPod.p99, r.apply.firstPod.max, r.apply.firstPod.n],
-  ["reconcile duration (operator histogram, bucket bound), s", r.apply.reconcileHistogram.p50, r.apply.reconcileHistogram.p99, r.apply.reconcileHistogram.max, r.apply.reconcileHistogram.n],
-  ["of which deciding, no API writes (operator histogram), s", r.apply.decideHistogram.p50, r.apply.decideHistogram.p99, r.apply.decideHistogram.max, r.apply.decideHistogram.n],
-  ["apiserver: create pod (bucket bound), s", r.apply.apiserverLatency.createPod.p50, r.apply.apiserverLatency.createPod.p99, r.apply.apiserverLatency.createPod.max, r.apply.apiserverLatency.createPod.n],
-  ["apiserver: TrainingRun status patch, s", r.apply.apiserverLatency.patchRunStatus.p50, r.apply.apiserverLatency.patchRunStatus.p99, r.apply.apiserverLatency.patchRunStatus.max, r.apply.apiserverLatency.patchRunStatus.n],
-  ["apiserver: create event, s", r.apply.apiserverLatency.createEvent.p50, r.apply.apiserverLatency.createEvent.p99, r.apply.apiserverLatency.createEvent.max, r.apply.apiserverLatency.createEvent.n],
+  quantileRow("apply → first pod (driver clock), s", r.apply.firstPod),
+  quantileRow("reconcile duration (operator histogram, bucket bound), s", r.apply.reconcileHistogram),
+  quantileRow("of which deciding, no API writes (operator histogram), s", r.apply.decideHistogram),
+  quantileRow("apiserver: create pod (bucket bound), s", r.apply.apiserverLatency.createPod),
+  quantileRow("apiserver: TrainingRun status patch, s", r.apply.apiserverLatency.patchRunStatus),
+  quantileRow("apiserver: create event, s", r.apply.apiserverLatency.createEvent),
   ...writeRows(r.apply.operatorWrites),
 ]));
 console.log(cpuLine("during the apply", r.apply.machineCpu));
@@ -61,15 +63,15 @@ console.log(table(["measure", "value"], [
   ["operator V8 heap in use, MB", r.steady.heapUsedMb],
 ]));
 console.log(table(["measure", "p50", "p99", "max", "n"], [
-  ["reconcile duration (steady only, bucket bound), s", r.steady.reconcileHistogram.p50, r.steady.reconcileHistogram.p99, r.steady.reconcileHistogram.max, r.steady.reconcileHistogram.n],
-  ["of which deciding, s", r.steady.decideHistogram.p50, r.steady.decideHistogram.p99, r.steady.decideHistogram.max, r.steady.decideHistogram.n],
+  quantileRow("reconcile duration (steady only, bucket bound), s", r.steady.reconcileHistogram),
+  quantileRow("of which deciding, s", r.steady.decideHistogram),
   ...writeRows(r.steady.operatorWrites),
 ]));
 console.log(cpuLine("in the steady state", r.steady.machineCpu));
 
 console.log(`\nReclaim wave: ${r.wave.nodes} nodes, ${r.wave.affectedRuns} runs affected\n`);
 console.log(table(["measure", "p50", "p99", "max", "n"], [
-  ["wave → next pod, s", r.wave.nextPod.p50, r.wave.nextPod.p99, r.wave.nextPod.max, r.wave.nextPod.n],
+  quantileRow("wave → next pod, s", r.wave.nextPod),
 ]));
 console.log(`missed: ${r.wave.missed.length}, counted twice: ${r.wave.countedTwice.length}, placed on a reclaimed node after the wave: ${r.wave.placedOnReclaimed.length}, unaffected but preempted: ${r.wave.unaffectedPreempted.length}`);
 
