@@ -9,6 +9,10 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 # make test runs them all; make test-e2e only the operator's end-to-end scenarios.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
+# TAP on stdout as before, and each file's wall seconds into .test-times/PHASE.tsv, for the
+# slowest-files table `make test` ends with.
+TEST_TIMES = .test-times
+REPORTERS = --test-reporter=tap --test-reporter-destination=stdout --test-reporter=./test/support/file-times.mjs --test-reporter-destination=$(TEST_TIMES)/$(1).tsv
 
 .PHONY: all setup build prebuild binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench bench-scale kwok clean images
 
@@ -45,15 +49,20 @@ typecheck: setup
 	npx tsc -p tsconfig.json
 
 test-unit: build
-	$(NODE_TS) --test --test-concurrency=2 $(UNIT_TESTS)
+	@mkdir -p $(TEST_TIMES)
+	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,unit) $(UNIT_TESTS)
 
 test-integration: prebuild build binaries kwok
-	$(NODE_TS) --test --test-concurrency=1 $(INTEGRATION_TESTS)
+	@mkdir -p $(TEST_TIMES)
+	$(NODE_TS) --test --test-concurrency=1 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
 
 test-e2e: build binaries
-	$(NODE_TS) --test --test-concurrency=1 $(E2E_TESTS)
+	@mkdir -p $(TEST_TIMES)
+	$(NODE_TS) --test --test-concurrency=1 $(call REPORTERS,e2e) $(E2E_TESTS)
 
 test: prebuild lint typecheck test-unit test-integration
+	@rm -f $(TEST_TIMES)/e2e.tsv
+	@$(NODE_TS) test/support/slowest-files.ts $(TEST_TIMES)
 
 # The fuzz suite at length (make test runs it small): the property tests with FUZZ_RUNS
 # cases each, and FUZZ_OBJECTS fuzzed TrainingRuns against a real apiserver and the
