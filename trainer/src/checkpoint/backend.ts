@@ -36,7 +36,7 @@ export class FenceConflictError extends Error {
  * (no rename: the manifest, written last, is the commit record). The CheckpointStore keeps
  * every policy (which checkpoint is newest, valid, superseded, kept or quarantined); a backend
  * only moves bytes, and reports content problems through `corrupt` and I/O problems as
- * StorageError (config problems, such as refused credentials, as ConfigError).
+ * StorageError (a store that refuses the trainer, such as refused credentials, as StorageRefusedError).
  */
 export interface CheckpointBackend {
   /** The directory, or s3://bucket/prefix. */

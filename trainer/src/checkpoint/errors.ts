@@ -23,6 +23,25 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * The checkpoint store refused the trainer (unknown key, wrong secret, access denied, no such
+ * bucket) or no credentials are configured: exit 2 with failure kind "storageRefused". Only a
+ * change to the run's storage settings (spec.checkpoint.storage) fixes it; a credentials
+ * source that times out or fails is I/O (StorageError), not this.
+ */
+export class StorageRefusedError extends Error {
+  override readonly name = "StorageRefusedError";
+  constructor(
+    /** The store's location or the object refused. */
+    readonly path: string,
+    /** The store's own code, e.g. InvalidAccessKeyId. */
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Checkpoints exist (listed or in quarantine/) but none loads: exit 5 unless fresh starts are allowed. */
 export class CheckpointsUnusableError extends Error {
   override readonly name = "CheckpointsUnusableError";

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { ConfigError } from "../config/errors.js";
 import type { Logger } from "../log.js";
 import { ObjectStoreError, type ObjectStore } from "../storage/object-store.js";
 import { FenceConflictError, type BackendCommit, type CheckpointBackend, type FenceStorage } from "./backend.js";
 import type { FileDigest } from "./commit.js";
-import { StorageError } from "./errors.js";
+import { StorageError, StorageRefusedError } from "./errors.js";
 import { fenceFile } from "./fence.js";
 import { slices } from "./io.js";
 import { manifestName } from "./manifest.js";
@@ -24,9 +23,10 @@ const checkpointKeyPrefix = "ckpt-";
  * manifest is not a checkpoint (a save cut short, e.g. past the grace period, leaves the
  * previous checkpoint the newest) and is removed at the next start.
  *
- * Errors: refused credentials or a missing bucket are ConfigError with the server's message
- * (only a change to the run's settings fixes them; never a silent fresh start); every other
- * failure of the store (network, timeouts, 5xx after the client's retries) is a StorageError.
+ * Errors: refused credentials or a missing bucket are StorageRefusedError with the server's
+ * message (only a change to the run's storage settings fixes them; never a silent fresh start);
+ * every other failure of the store (network, timeouts, 5xx after the client's retries, a
+ * credentials source that does not answer) is a StorageError.
  */
 export class ObjectBackend implements CheckpointBackend {
   constructor(private readonly store: ObjectStore) {}
@@ -103,7 +103,7 @@ export class ObjectBackend implements CheckpointBackend {
       const uploads = req.files.map((file) =>
         this.upload(`${prefix}${file.name}`, file.chunks, aborter.signal).catch((err: unknown) => {
           // One file failed: the others stop too, and fail as "aborted". The first failure is
-          // the cause (refused credentials must stay a ConfigError), whatever order they settle in.
+          // the cause (refused credentials must stay a refusal), whatever order they settle in.
           firstError ??= err;
           aborter.abort();
           throw err;
@@ -250,7 +250,7 @@ export class ObjectBackend implements CheckpointBackend {
   /** An ObjectStoreError as the trainer's failure classes (exit 2 or 4); anything else unchanged. */
   private mapped(err: unknown): unknown {
     if (!(err instanceof ObjectStoreError)) return err;
-    if (err.needsConfigChange) return new ConfigError(`checkpoint storage ${this.location}: ${err.message}`);
+    if (err.needsConfigChange) return new StorageRefusedError(err.details.url, err.details.code ?? err.kind, `checkpoint storage ${this.location}: ${err.message}`);
     return new StorageError(err.details.url, err.details.code ?? err.kind, `checkpoint storage: ${err.message}`);
   }
 }
