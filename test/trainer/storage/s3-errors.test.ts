@@ -178,3 +178,72 @@ test("an object bigger than the reader's cap is refused as tooLarge before its b
     await server.close();
   }
 });
+
+/**
+ * One object that conditional PUTs write and GETs read. `lose(n)` says how the answer to the
+ * n-th PUT (from 0) is lost after the object was stored: a 500, a reset connection, or not at all.
+ */
+async function landingServer(lose: (n: number) => "500" | "reset" | undefined, preexisting?: Buffer) {
+  let stored = preexisting;
+  const seen: string[] = [];
+  let puts = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const conditional = req.headers["if-none-match"] === "*";
+      if (req.method === "PUT") {
+        const n = puts++;
+        if (conditional && stored !== undefined) {
+          seen.push("PUT 412");
+          return s3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")(req, res);
+        }
+        stored = Buffer.concat(chunks);
+        const lost = lose(n);
+        seen.push(`PUT ${lost ?? "200"}`);
+        if (lost === "reset") return req.socket.destroy();
+        if (lost === "500") return s3Error(500, "InternalError", "We encountered an internal error.")(req, res);
+        return ok(req, res);
+      }
+      seen.push(`${req.method} ${stored ? 200 : 404}`);
+      if (!stored) return s3Error(404, "NoSuchKey", "The specified key does not exist.")(req, res);
+      res.writeHead(200, { etag: '"stored"', "content-length": String(stored.byteLength) });
+      res.end(stored);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+for (const lost of ["500", "reset"] as const) {
+  test(`a conditional PUT that landed but whose answer was lost (${lost}) succeeds when the retry finds our own bytes there`, async () => {
+    const server = await landingServer((n) => (n === 0 ? lost : undefined));
+    const store = storeAt(server.endpoint);
+    try {
+      const manifest = Buffer.from('{"step":10}\n');
+      assert.deepEqual(await store.putObject("ckpt-00000010/manifest.json", manifest, { ifAbsent: true }), { etag: '"stored"' });
+      assert.deepEqual(server.seen, [`PUT ${lost}`, "PUT 412", "GET 200"], "retried, refused, then read back");
+    } finally {
+      store.close();
+      await server.close();
+    }
+  });
+}
+
+test("a conditional PUT refused because another writer's different bytes are there still fails as exists", async () => {
+  const server = await landingServer(() => undefined, Buffer.from('{"step":10,"attempt":3}\n'));
+  const store = storeAt(server.endpoint);
+  try {
+    await rejectsWith(store.putObject("ckpt-00000010/manifest.json", Buffer.from('{"step":10}\n'), { ifAbsent: true }), (e) => {
+      assert.equal(e.kind, "exists");
+      assert.equal(e.details.httpStatus, 412);
+    });
+  } finally {
+    store.close();
+    await server.close();
+  }
+});
