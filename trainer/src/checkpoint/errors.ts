@@ -7,7 +7,16 @@
 
 /** Content that was read and failed verification: quarantined, never loaded. */
 export class CorruptCheckpointError extends Error {
-  override readonly name = "CorruptCheckpointError";
+  override readonly name: string = "CorruptCheckpointError";
+}
+
+/**
+ * A file of a listed checkpoint is not there. A flapping mount (NFS, gcsfuse) or a store whose
+ * reads lag its listing shows this for a while, so the loader reads the checkpoint again before
+ * treating it as corrupt.
+ */
+export class CheckpointFileMissingError extends CorruptCheckpointError {
+  override readonly name = "CheckpointFileMissingError";
 }
 
 /** An I/O error on checkpoint storage that outlasted the retries: exit 4, a new attempt retries. */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "../log.js";
 import { ObjectStoreError, type ObjectStore } from "../storage/object-store.js";
-import { FenceConflictError, type BackendCommit, type CheckpointBackend, type FenceStorage } from "./backend.js";
+import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage } from "./backend.js";
 import type { FileDigest } from "./commit.js";
 import { StorageError, StorageRefusedError } from "./errors.js";
 import { fenceFile } from "./fence.js";
@@ -67,13 +67,13 @@ export class ObjectBackend implements CheckpointBackend {
     return [...byName].filter(([, files]) => files.has(manifestName)).map(([name]) => name);
   }
 
-  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
+  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: Corrupt): Promise<Buffer> {
     const key = `${name}/${file}`;
     let bytes: Buffer;
     try {
       bytes = await this.store.getObject(key, { maxBytes: size.exact ?? size.max });
     } catch (err) {
-      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) throw corrupt(`cannot use ${file}: ${err.message}`);
+      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) throw corrupt(`cannot use ${file}: ${err.message}`, err.kind === "notFound");
       throw this.mapped(err);
     }
     if (size.exact !== undefined && bytes.byteLength !== size.exact) {
