@@ -247,3 +247,19 @@ test("a conditional PUT refused because another writer's different bytes are the
     await server.close();
   }
 });
+
+test("a CopyObject refused for the source's size is tooLarge (a limit of the call), not an I/O error to retry", async () => {
+  const server = await scripted([s3Error(400, "InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")]);
+  const store = storeAt(server.endpoint);
+  try {
+    await rejectsWith(store.copy("ckpt-1/model.safetensors", "quarantine/ckpt-1-1/model.safetensors"), (e) => {
+      assert.equal(e.kind, "tooLarge");
+      assert.equal(e.retryable, false);
+      assert.equal(e.needsConfigChange, false);
+    });
+    assert.equal(server.requests(), 1);
+  } finally {
+    store.close();
+    await server.close();
+  }
+});
