@@ -57,6 +57,17 @@ async function rejectsWith(p: Promise<unknown>, check: (e: ObjectStoreError) => 
   });
 }
 
+/** Runs `check` against a store on `server`, then closes both. */
+async function against(server: { endpoint: string; close: () => Promise<void> }, check: (store: S3ObjectStore) => Promise<void>): Promise<void> {
+  const store = storeAt(server.endpoint);
+  try {
+    await check(store);
+  } finally {
+    store.close();
+    await server.close();
+  }
+}
+
 test("a 503 is retried and the put succeeds when the server recovers", async () => {
   const server = await scripted([s3Error(503, "SlowDown", "Please reduce your request rate."), ok]);
   const store = storeAt(server.endpoint);
@@ -222,44 +233,32 @@ async function landingServer(lose: (n: number) => "500" | "reset" | undefined, p
 for (const lost of ["500", "reset"] as const) {
   test(`a conditional PUT that landed but whose answer was lost (${lost}) succeeds when the retry finds our own bytes there`, async () => {
     const server = await landingServer((n) => (n === 0 ? lost : undefined));
-    const store = storeAt(server.endpoint);
-    try {
+    await against(server, async (store) => {
       const manifest = Buffer.from('{"step":10}\n');
       assert.deepEqual(await store.putObject("ckpt-00000010/manifest.json", manifest, { ifAbsent: true }), { etag: '"stored"' });
       assert.deepEqual(server.seen, [`PUT ${lost}`, "PUT 412", "GET 200"], "retried, refused, then read back");
-    } finally {
-      store.close();
-      await server.close();
-    }
+    });
   });
 }
 
 test("a conditional PUT refused because another writer's different bytes are there still fails as exists", async () => {
   const server = await landingServer(() => undefined, Buffer.from('{"step":10,"attempt":3}\n'));
-  const store = storeAt(server.endpoint);
-  try {
-    await rejectsWith(store.putObject("ckpt-00000010/manifest.json", Buffer.from('{"step":10}\n'), { ifAbsent: true }), (e) => {
+  await against(server, (store) =>
+    rejectsWith(store.putObject("ckpt-00000010/manifest.json", Buffer.from('{"step":10}\n'), { ifAbsent: true }), (e) => {
       assert.equal(e.kind, "exists");
       assert.equal(e.details.httpStatus, 412);
-    });
-  } finally {
-    store.close();
-    await server.close();
-  }
+    }),
+  );
 });
 
 test("a CopyObject refused for the source's size is tooLarge (a limit of the call), not an I/O error to retry", async () => {
   const server = await scripted([s3Error(400, "InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")]);
-  const store = storeAt(server.endpoint);
-  try {
+  await against(server, async (store) => {
     await rejectsWith(store.copy("ckpt-1/model.safetensors", "quarantine/ckpt-1-1/model.safetensors"), (e) => {
       assert.equal(e.kind, "tooLarge");
       assert.equal(e.retryable, false);
       assert.equal(e.needsConfigChange, false);
     });
     assert.equal(server.requests(), 1);
-  } finally {
-    store.close();
-    await server.close();
-  }
+  });
 });
