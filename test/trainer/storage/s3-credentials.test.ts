@@ -140,7 +140,7 @@ test("classification of credential-source errors: instance metadata and STS time
     ["an STS 5xx", sts("InternalFailure", 500), {}, "io"],
     ["STS cannot reach the identity provider", sts("IDPCommunicationErrorException", 400), {}, "io"],
     ["STS refuses the web identity token", sts("InvalidIdentityTokenException", 400), {}, "credentials"],
-    ["STS: the token expired", sts("ExpiredTokenException", 400), {}, "credentials"],
+    ["STS: the projected token expired (the kubelet renews it)", sts("ExpiredTokenException", 400), {}, "io"],
     ["STS denies the role", sts("AccessDenied", 403), {}, "credentials"],
   ];
   for (const [what, err, env, kind] of cases) {

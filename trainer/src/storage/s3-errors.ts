@@ -21,7 +21,6 @@ const credentialCodes = new Set([
   "AllAccessDisabled",
   "InvalidIdentityToken",
   "InvalidIdentityTokenException",
-  "ExpiredTokenException",
   "IDPRejectedClaim",
   "IDPRejectedClaimException",
   "RegionDisabledException",
@@ -50,6 +49,9 @@ const ioCodes = new Set([
   "ServiceUnavailable",
   "IDPCommunicationError",
   "IDPCommunicationErrorException",
+  // STS on an expired projected service-account token: the kubelet renews the file, so a later
+  // attempt reads a fresh one.
+  "ExpiredTokenException",
 ]);
 
 /**
@@ -71,8 +73,8 @@ function remoteCredentialSource(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function providerErrorKind(e: SdkLikeError, env: NodeJS.ProcessEnv): { kind: ObjectStoreErrorKind; advice?: string } {
-  const source = remoteCredentialSource(env);
   if (!e.message?.includes(chainExhausted)) return { kind: "credentials" };
+  const source = remoteCredentialSource(env);
   if (source === undefined) {
     return { kind: "credentials", advice: "no storage credentials are configured: give the run a credentials Secret or a workload identity" };
   }
