@@ -27,7 +27,10 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Removes every key under `prefix`; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
-  /** Server-side copy (no bytes through the trainer): with delete, how a quarantine moves a prefix. */
+  /**
+   * Server-side copy (no bytes through the trainer): with delete, how a quarantine moves a
+   * prefix. Fails with kind "tooLarge" for an object bigger than one copy request takes (S3: 5 GiB).
+   */
   copy(fromKey: string, toKey: string): Promise<void>;
 }
 
@@ -67,7 +70,8 @@ export interface ObjectInfo {
  * - exists: a conditional create found the key already written (another writer won).
  * - credentials: no credentials configured, unknown key, wrong secret or denied: the user must fix config.
  * - bucket: the bucket does not exist: the user must fix config.
- * - tooLarge: an object is bigger than the reader allows; the data is suspect, not the storage.
+ * - tooLarge: an object is bigger than the reader allows (the data is suspect, not the storage),
+ *   or than one copy request takes (a limit of the call).
  * - io: network, timeout, throttling or a 5xx after retries, or a credentials source (instance
  *   metadata, STS, the pod identity agent) that does not answer: infrastructure, worth retrying later.
  * - rejected: the server refused the request for another reason (a 4xx we did not expect).
