@@ -150,7 +150,8 @@ describe("bucket checkpoint faults", { timeout: 1_500_000 }, () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun(name, { checkpoint: { storage: bucketStorage(name, "s3-wrong-key") } })));
     const run = await e.waitRun(name, "Failed", isPhase("Failed"), 5 * 60_000);
     const failed = condition(run, "Failed");
-    assert.equal(failed?.reason, "InvalidConfig", "a refused key is the trainer's config error (exit 2), permanent");
+    assert.equal(failed?.reason, "StorageRefused", "a refused key is a storage refusal (exit 2), permanent, not a training config error");
+    assert.match(failed?.message ?? "", /spec\.checkpoint\.storage/, "pointing at the storage settings");
     assert.match(failed?.message ?? "", /refused the credentials.*SignatureDoesNotMatch/, "the server's error code in the Failed condition");
     assert.equal(run.status?.attempts?.[0]?.exitCode, 2);
     assert.equal(run.status?.attempt, 1, "a refused key is not retried");

@@ -84,7 +84,7 @@ describe("reconcile: how an attempt ended", () => {
     assert.equal(d.status.phase, "Failed");
     const failed = d.status.conditions?.find((c) => c.type === "Failed");
     assert.equal(failed?.reason, "InvalidConfig");
-    assert.match(failed?.message ?? "", /spec\.training, or spec\.checkpoint's storage and credentials/);
+    assert.match(failed?.message ?? "", /spec\.training or its environment/);
   });
 
   it("a pod that cannot start is deleted, but only in the pass after its failure was recorded", () => {

@@ -61,6 +61,21 @@ describe("reconcile: the trainer's failure exits", () => {
     assert.doesNotMatch(failed?.message ?? "", /see the pod's log/);
   });
 
+  it("exit 2 with failure kind storageRefused fails the run at once as StorageRefused naming spec.checkpoint.storage, not InvalidConfig", () => {
+    const message =
+      "StorageRefusedError: checkpoint storage s3://ckpt/runs/r1: list s3://ckpt/runs/r1/fence: the storage server refused the credentials (server said: InvalidAccessKeyId, HTTP 403)";
+    const failure = { kind: "storageRefused" as const, message, path: "s3://ckpt/runs/r1/fence", code: "InvalidAccessKeyId" };
+    const d = pass(aRun({}, startedStatus(1)), [failedWith(EXIT_CODES.config, failure)], T0);
+    assert.equal(d.status.phase, "Failed");
+    assert.equal(d.status.attempts?.[0]?.endDetail, "StorageRefused");
+    const failed = condition(d, "Failed");
+    assert.equal(failed?.reason, "StorageRefused");
+    assert.ok(failed?.message.includes(message), failed?.message);
+    assert.match(failed?.message ?? "", /spec\.checkpoint\.storage/);
+    assert.doesNotMatch(failed?.message ?? "", /spec\.training/);
+    assert.deepEqual(d.actions, [], "no new attempt");
+  });
+
   it("an older trainer's summary with only `error` is quoted too", () => {
     const pod = aPod(1, { phase: "Failed", node: "spot-1", exitCode: 1, summary: { reason: "failed", step: 3, error: "RangeError: offset out of bounds" } });
     const d = pass(aRun({}, startedStatus(1)), [pod], T0);

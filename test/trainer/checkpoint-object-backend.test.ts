@@ -2,8 +2,9 @@
 // failed save reports decides the exit code, so it must be the cause, not a side effect.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError } from "../../trainer/src/config/errors.js";
+import { StorageRefusedError } from "../../trainer/src/checkpoint/errors.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
+import { classifyFailure } from "../../trainer/src/main.js";
 import { ObjectStoreError, type ObjectStore } from "../../trainer/src/storage/object-store.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 
@@ -33,9 +34,15 @@ function refusingStore(): ObjectStore {
   };
 }
 
-test("s3 save: refused credentials on one file fail the save as a ConfigError, not as the other upload's abort", async () => {
+test("s3 save: refused credentials on one file fail the save as a storage refusal, not as the other upload's abort", async () => {
   const s = store("", { dir: new ObjectBackend(refusingStore()) });
   const err: unknown = await s.save(fakeSnapshot(10), undefined).then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof ConfigError, `a ConfigError (exit 2), got ${String(err)}`);
+  assert.ok(err instanceof StorageRefusedError, `a StorageRefusedError, got ${String(err)}`);
   assert.match(err.message, /InvalidAccessKeyId/);
+  // Exit 2 as before, but the summary says it is the store, not the training config.
+  const { failure, exitCode } = classifyFailure(err);
+  assert.deepEqual(
+    { exitCode, kind: failure.kind, path: failure.path, code: failure.code },
+    { exitCode: 2, kind: "storageRefused", path: "s3://bucket/p/ckpt-00000010/optimizer.safetensors", code: "InvalidAccessKeyId" },
+  );
 });

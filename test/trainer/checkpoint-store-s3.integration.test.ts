@@ -4,9 +4,8 @@
 // away and comes back, and credentials or a bucket that are wrong.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { StorageError } from "../../trainer/src/checkpoint/errors.js";
+import { StorageError, StorageRefusedError } from "../../trainer/src/checkpoint/errors.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
-import { ConfigError } from "../../trainer/src/config/errors.js";
 import { S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
 import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
 import { s3Place } from "./helpers/places.js";
@@ -110,22 +109,22 @@ test("s3: load while the server is down is a StorageError and quarantines nothin
   objects.close();
 });
 
-test("s3: a wrong secret fails the start as a ConfigError with the server's message, never as an empty bucket", async () => {
+test("s3: a wrong secret fails the start as a StorageRefusedError with the server's message, never as an empty bucket", async () => {
   const objects = objectStore({ credentials: { accessKeyId: server.credentials.accessKeyId, secretAccessKey: "wrong" } });
   const s = store("", { dir: new ObjectBackend(objects) });
   await assert.rejects(s.prepare(), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `ConfigError, got ${String(err)}`);
+    assert.ok(err instanceof StorageRefusedError, `StorageRefusedError, got ${String(err)}`);
     assert.match(err.message, /SignatureDoesNotMatch/);
     return true;
   });
-  await assert.rejects(s.resumePoint({ allowFreshStart: true }), ConfigError, "not a fresh start either");
+  await assert.rejects(s.resumePoint({ allowFreshStart: true }), StorageRefusedError, "not a fresh start either");
   objects.close();
 });
 
-test("s3: a bucket that does not exist fails the start as a ConfigError naming it", async () => {
+test("s3: a bucket that does not exist fails the start as a StorageRefusedError naming it", async () => {
   const objects = objectStore({ bucket: "no-such-bucket" });
   await assert.rejects(store("", { dir: new ObjectBackend(objects) }).prepare(), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `ConfigError, got ${String(err)}`);
+    assert.ok(err instanceof StorageRefusedError, `StorageRefusedError, got ${String(err)}`);
     assert.match(err.message, /NoSuchBucket/);
     return true;
   });

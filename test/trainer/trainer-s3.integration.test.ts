@@ -26,6 +26,8 @@ function bucketEnv(prefix: string): Record<string, string> {
     RESUMABLE_S3_REGION: server.region,
     AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+    // No credentials lookup may leave the loopback.
+    AWS_EC2_METADATA_DISABLED: "true",
   };
 }
 
@@ -56,7 +58,7 @@ test("a trainer preempted while checkpointing to a bucket resumes from the bucke
   objects.close();
 });
 
-test("credentials the server refuses (from a mounted secret) end the run as a config failure with the server's message, nothing written", async () => {
+test("credentials the server refuses (from a mounted secret) end the run as a storage refusal (exit 2) with the server's message, nothing written", async () => {
   const secret = join(await tempDir(), "secret");
   await mkdir(secret);
   await writeFile(join(secret, "AWS_ACCESS_KEY_ID"), server.credentials.accessKeyId);
@@ -65,7 +67,7 @@ test("credentials the server refuses (from a mounted secret) end the run as a co
   const result = await runToEnd({ config: tinyConfig({ totalSteps: 10 }), checkpointDir: join(await tempDir(), "unused"), attempt: 1, env });
   assert.equal(result.code, 2, `exit 2 (config), got ${result.code}: ${result.stderr.slice(-500)}`);
   const failure = result.summary!.failure as { kind: string; message: string };
-  assert.equal(failure.kind, "config");
+  assert.equal(failure.kind, "storageRefused");
   assert.match(failure.message, /SignatureDoesNotMatch/);
   assert.match(failure.message, new RegExp(`s3://${server.bucket}/team/run-b`));
   assert.equal(result.summary!.step, null, "not a single step: no silent fresh start");

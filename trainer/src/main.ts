@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { EXIT_CODES as exitCodes } from "@resumable/protocol";
-import { CheckpointsUnusableError, StorageError } from "./checkpoint/errors.js";
+import { CheckpointsUnusableError, StorageError, StorageRefusedError } from "./checkpoint/errors.js";
 import { FencedError } from "./checkpoint/fence.js";
 import { readEnv, type TrainerEnv } from "./config/env.js";
 import { ConfigError } from "./config/errors.js";
@@ -19,10 +19,11 @@ import { runTraining } from "./train/run.js";
 export function classifyFailure(error: Error): { failure: Failure; exitCode: number } {
   const message = `${error.name}: ${error.message}`;
   if (error instanceof ConfigError) return { failure: { kind: "config", message }, exitCode: exitCodes.config };
+  // Storage failures name the object or location and the store's or the system's code.
+  const at = (kind: Failure["kind"], e: StorageError | StorageRefusedError): Failure => ({ kind, message, path: e.path, ...(e.code !== undefined && { code: e.code }) });
+  if (error instanceof StorageRefusedError) return { failure: at("storageRefused", error), exitCode: exitCodes.config };
   if (error instanceof FencedError) return { failure: { kind: "fenced", message }, exitCode: exitCodes.fenced };
-  if (error instanceof StorageError) {
-    return { failure: { kind: "storage", message, path: error.path, ...(error.code !== undefined && { code: error.code }) }, exitCode: exitCodes.storage };
-  }
+  if (error instanceof StorageError) return { failure: at("storage", error), exitCode: exitCodes.storage };
   if (error instanceof CheckpointsUnusableError) return { failure: { kind: "checkpointsUnusable", message }, exitCode: exitCodes.checkpointsUnusable };
   if (error instanceof DivergedError) return { failure: { kind: "diverged", message }, exitCode: exitCodes.diverged };
   return { failure: { kind: "error", message }, exitCode: exitCodes.failed };
@@ -30,6 +31,7 @@ export function classifyFailure(error: Error): { failure: Failure; exitCode: num
 
 const failureLogLines: Partial<Record<Failure["kind"], string>> = {
   fenced: "fenced: a newer attempt owns the checkpoint directory",
+  storageRefused: "checkpoint storage refused the trainer: fix the run's storage settings or credentials",
   storage: "checkpoint storage failed; nothing was quarantined",
   checkpointsUnusable: "checkpoints exist but none loads: refusing to start from step 0",
   diverged: "training diverged",

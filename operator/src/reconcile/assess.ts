@@ -30,7 +30,7 @@ export interface Outcome {
   summary?: ParsedExitSummary;
   /** The trainer's own words about a failure (its summary's failure.message or error). */
   message?: string;
-  /** A failure a retry cannot fix: a rejected config (exit 2), unusable checkpoints (exit 5). */
+  /** A failure a retry cannot fix: a rejected config or a storage refusal (exit 2), unusable checkpoints (exit 5). */
   permanent?: boolean;
 }
 
@@ -58,6 +58,8 @@ const EXIT_FAILURES: Partial<Record<NonNullable<ReturnType<typeof exitReason>>, 
   checkpointsUnusable: { detail: "CheckpointsUnusable", permanent: true },
   diverged: { detail: "Diverged" },
 };
+
+const STORAGE_REFUSED = { detail: "StorageRefused", permanent: true };
 
 /** `planned`: the operator asked this pod to stop for a planned move (see disruptionOf). */
 export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planned?: PlannedStop): PodAssessment {
@@ -90,7 +92,9 @@ function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined): Outcome 
   const failed = (detail: string, permanent?: boolean) =>
     ended("Failed", detail, { ...(message === undefined ? {} : { message }), ...(permanent ? { permanent } : {}) });
   if (terminated?.reason === "OOMKilled") return failed("OOMKilled");
-  const named = EXIT_FAILURES[exitReason(exitCode) ?? "failed"];
+  // Exit 2 is a refused config unless the summary says the checkpoint store refused the trainer.
+  const refused = exitReason(exitCode) === "config" && summary?.failure?.kind === "storageRefused";
+  const named = refused ? STORAGE_REFUSED : EXIT_FAILURES[exitReason(exitCode) ?? "failed"];
   if (named !== undefined) return failed(named.detail, named.permanent);
   if (exitCode !== undefined) return failed("ExitCode");
   // Failed without the trainer ever running, e.g. rejected at kubelet admission.
@@ -207,9 +211,12 @@ export function trimHistory(status: TrainingRunStatus, limit: number): void {
 
 /** Why retrying a permanent failure cannot help, by its detail. */
 const PERMANENT_BECAUSE: Record<string, string> = {
-  // Exit 2 is any configuration the trainer refuses: spec.training, or where checkpoints go
-  // (a bucket that does not exist, credentials the store refuses); its summary says which.
-  InvalidConfig: "the trainer rejected its configuration (spec.training, or spec.checkpoint's storage and credentials), retrying cannot help",
+  // Exit 2 is a configuration the trainer refuses (spec.training, its environment), or, with
+  // failure kind storageRefused, checkpoint storage that refuses the trainer.
+  InvalidConfig: "the trainer rejected its configuration (spec.training or its environment), retrying cannot help",
+  StorageRefused:
+    "the checkpoint storage refused the trainer (unknown key, wrong secret, access denied, no such bucket, or no credentials configured), " +
+    "retrying cannot help; fix spec.checkpoint.storage (bucket, endpoint, region, credentialsSecret) or the identity it uses",
   CheckpointsUnusable:
     "checkpoints exist but none loads and spec.checkpoint.allowFreshStart is false, retrying cannot help; " +
     "repair or replace the checkpoint volume, or start a run with allowFreshStart: true to train from step 0",

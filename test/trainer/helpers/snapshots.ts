@@ -31,6 +31,7 @@ export function fakeSnapshot(step: number, kind: "periodic" | "final" = "periodi
   };
 }
 
+/** Reads are retried without waiting unless a test passes its own waits. */
 export function store(dir: string, overrides: Partial<StoreOptions> = {}): CheckpointStore {
-  return new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined, ...overrides });
+  return new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined, readRetryDelaysMs: [0, 0, 0], ...overrides });
 }

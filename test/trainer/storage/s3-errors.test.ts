@@ -57,6 +57,17 @@ async function rejectsWith(p: Promise<unknown>, check: (e: ObjectStoreError) => 
   });
 }
 
+/** Runs `check` against a store on `server`, then closes both. */
+async function against(server: { endpoint: string; close: () => Promise<void> }, check: (store: S3ObjectStore) => Promise<void>): Promise<void> {
+  const store = storeAt(server.endpoint);
+  try {
+    await check(store);
+  } finally {
+    store.close();
+    await server.close();
+  }
+}
+
 test("a 503 is retried and the put succeeds when the server recovers", async () => {
   const server = await scripted([s3Error(503, "SlowDown", "Please reduce your request rate."), ok]);
   const store = storeAt(server.endpoint);
@@ -177,4 +188,77 @@ test("an object bigger than the reader's cap is refused as tooLarge before its b
     store.close();
     await server.close();
   }
+});
+
+/**
+ * One object that conditional PUTs write and GETs read. `lose(n)` says how the answer to the
+ * n-th PUT (from 0) is lost after the object was stored: a 500, a reset connection, or not at all.
+ */
+async function landingServer(lose: (n: number) => "500" | "reset" | undefined, preexisting?: Buffer) {
+  let stored = preexisting;
+  const seen: string[] = [];
+  let puts = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const conditional = req.headers["if-none-match"] === "*";
+      if (req.method === "PUT") {
+        const n = puts++;
+        if (conditional && stored !== undefined) {
+          seen.push("PUT 412");
+          return s3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")(req, res);
+        }
+        stored = Buffer.concat(chunks);
+        const lost = lose(n);
+        seen.push(`PUT ${lost ?? "200"}`);
+        if (lost === "reset") return req.socket.destroy();
+        if (lost === "500") return s3Error(500, "InternalError", "We encountered an internal error.")(req, res);
+        return ok(req, res);
+      }
+      seen.push(`${req.method} ${stored ? 200 : 404}`);
+      if (!stored) return s3Error(404, "NoSuchKey", "The specified key does not exist.")(req, res);
+      res.writeHead(200, { etag: '"stored"', "content-length": String(stored.byteLength) });
+      res.end(stored);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+for (const lost of ["500", "reset"] as const) {
+  test(`a conditional PUT that landed but whose answer was lost (${lost}) succeeds when the retry finds our own bytes there`, async () => {
+    const server = await landingServer((n) => (n === 0 ? lost : undefined));
+    await against(server, async (store) => {
+      const manifest = Buffer.from('{"step":10}\n');
+      assert.deepEqual(await store.putObject("ckpt-00000010/manifest.json", manifest, { ifAbsent: true }), { etag: '"stored"' });
+      assert.deepEqual(server.seen, [`PUT ${lost}`, "PUT 412", "GET 200"], "retried, refused, then read back");
+    });
+  });
+}
+
+test("a conditional PUT refused because another writer's different bytes are there still fails as exists", async () => {
+  const server = await landingServer(() => undefined, Buffer.from('{"step":10,"attempt":3}\n'));
+  await against(server, (store) =>
+    rejectsWith(store.putObject("ckpt-00000010/manifest.json", Buffer.from('{"step":10}\n'), { ifAbsent: true }), (e) => {
+      assert.equal(e.kind, "exists");
+      assert.equal(e.details.httpStatus, 412);
+    }),
+  );
+});
+
+test("a CopyObject refused for the source's size is tooLarge (a limit of the call), not an I/O error to retry", async () => {
+  const server = await scripted([s3Error(400, "InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")]);
+  await against(server, async (store) => {
+    await rejectsWith(store.copy("ckpt-1/model.safetensors", "quarantine/ckpt-1-1/model.safetensors"), (e) => {
+      assert.equal(e.kind, "tooLarge");
+      assert.equal(e.retryable, false);
+      assert.equal(e.needsConfigChange, false);
+    });
+    assert.equal(server.requests(), 1);
+  });
 });

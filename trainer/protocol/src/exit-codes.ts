@@ -6,11 +6,14 @@ export const EXIT_CODES = {
   completed: 0,
   /** Anything else went wrong: retried within spec.failurePolicy. */
   failed: 1,
-  /** Bad config or environment: permanent, retrying cannot help. */
+  /**
+   * Bad config or environment, or checkpoint storage that refuses the trainer (summary
+   * failure.kind "storageRefused"): permanent, retrying cannot help.
+   */
   config: 2,
   /** A newer attempt owns the checkpoint directory. */
   fenced: 3,
-  /** Checkpoint storage I/O failed after retries: infrastructure, retried. */
+  /** Checkpoint storage I/O failed after retries (a credentials source timing out included): infrastructure, retried. */
   storage: 4,
   /** Checkpoints exist but none loads, and a fresh start is not allowed: permanent. */
   checkpointsUnusable: 5,

@@ -49,7 +49,12 @@ export type ProgressReport = z.input<typeof progressSchema>;
 /** What a reader gets from parseProgress. */
 export type ParsedProgress = z.output<typeof progressSchema>;
 
-export const FAILURE_KINDS = ["error", "config", "fenced", "storage", "checkpointsUnusable", "diverged"] as const;
+/**
+ * `storageRefused` comes with exit 2 (`config`): the checkpoint store refused the trainer
+ * (unknown key, wrong secret, access denied, no such bucket) or its credentials are not
+ * configured at all. The run's storage settings are wrong, not its training config.
+ */
+export const FAILURE_KINDS = ["error", "config", "storageRefused", "fenced", "storage", "checkpointsUnusable", "diverged"] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** Why a `failed` summary failed, in the trainer's own words. */

@@ -12,6 +12,9 @@ export interface BackendCommit {
   beforeVisible?: () => Promise<void>;
 }
 
+/** Makes the error for content that fails; `missing`: the file is not there at all. */
+export type Corrupt = (why: string, missing?: boolean) => Error;
+
 /** The fence's one small record, read and replaced whole. */
 export interface FenceStorage {
   /** Where the fence lives, for messages. */
@@ -36,7 +39,7 @@ export class FenceConflictError extends Error {
  * (no rename: the manifest, written last, is the commit record). The CheckpointStore keeps
  * every policy (which checkpoint is newest, valid, superseded, kept or quarantined); a backend
  * only moves bytes, and reports content problems through `corrupt` and I/O problems as
- * StorageError (config problems, such as refused credentials, as ConfigError).
+ * StorageError (a store that refuses the trainer, such as refused credentials, as StorageRefusedError).
  */
 export interface CheckpointBackend {
   /** The directory, or s3://bucket/prefix. */
@@ -56,9 +59,10 @@ export interface CheckpointBackend {
   listNames(): Promise<string[]>;
   /**
    * One file of a checkpoint, of exactly `size.exact` bytes if given, at most `size.max`.
-   * Missing, wrong-sized or not-a-file is content: `corrupt(why)` is thrown.
+   * Missing, wrong-sized or not-a-file is content: `corrupt(why, missing)` is thrown, with
+   * `missing` true when the file is not there at all (ENOENT, a 404).
    */
-  readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer>;
+  readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: Corrupt): Promise<Buffer>;
   /**
    * A manifest for retention's look at a checkpoint's kind; undefined when it is missing or not
    * a file (content). An I/O error is a StorageError: retention must not guess "not final".

@@ -1,7 +1,7 @@
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.js";
-import type { BackendCommit, CheckpointBackend } from "./backend.js";
+import type { BackendCommit, CheckpointBackend, Corrupt } from "./backend.js";
 import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
 import { errnoOf, isContentErrno, StorageError } from "./errors.js";
 import { fenceFile, FencedError } from "./fence.js";
@@ -85,14 +85,14 @@ export class DirectoryBackend implements CheckpointBackend {
     return this.readdir(this.opts.dir);
   }
 
-  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
+  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: Corrupt): Promise<Buffer> {
     const path = this.at(name, file);
     try {
       return await this.withRetries(path, "read", () => this.readIo.readRegularFile(path, size));
     } catch (err) {
       if (err instanceof StorageError) throw err;
       if (isContentErrno(err) || err instanceof NotARegularFileError || err instanceof UnexpectedSizeError) {
-        throw corrupt(`cannot use ${file}: ${(err as Error).message}`);
+        throw corrupt(`cannot use ${file}: ${(err as Error).message}`, errnoOf(err) === "ENOENT");
       }
       throw err;
     }

@@ -7,7 +7,16 @@
 
 /** Content that was read and failed verification: quarantined, never loaded. */
 export class CorruptCheckpointError extends Error {
-  override readonly name = "CorruptCheckpointError";
+  override readonly name: string = "CorruptCheckpointError";
+}
+
+/**
+ * A file of a listed checkpoint is not there. A flapping mount (NFS, gcsfuse) or a store whose
+ * reads lag its listing shows this for a while, so the loader reads the checkpoint again before
+ * treating it as corrupt.
+ */
+export class CheckpointFileMissingError extends CorruptCheckpointError {
+  override readonly name = "CheckpointFileMissingError";
 }
 
 /** An I/O error on checkpoint storage that outlasted the retries: exit 4, a new attempt retries. */
@@ -16,6 +25,25 @@ export class StorageError extends Error {
   constructor(
     readonly path: string,
     /** errno name, e.g. EACCES; undefined when the system gave none. */
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The checkpoint store refused the trainer (unknown key, wrong secret, access denied, no such
+ * bucket) or no credentials are configured: exit 2 with failure kind "storageRefused". Only a
+ * change to the run's storage settings (spec.checkpoint.storage) fixes it; a credentials
+ * source that times out or fails is I/O (StorageError), not this.
+ */
+export class StorageRefusedError extends Error {
+  override readonly name = "StorageRefusedError";
+  constructor(
+    /** The store's location or the object refused. */
+    readonly path: string,
+    /** The store's own code, e.g. InvalidAccessKeyId. */
     readonly code: string | undefined,
     message: string,
   ) {

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { ConfigError } from "../config/errors.js";
 import type { Logger } from "../log.js";
-import { ObjectStoreError, type ObjectStore } from "../storage/object-store.js";
-import { FenceConflictError, type BackendCommit, type CheckpointBackend, type FenceStorage } from "./backend.js";
+import { ObjectStoreError, type ObjectInfo, type ObjectStore } from "../storage/object-store.js";
+import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage } from "./backend.js";
 import type { FileDigest } from "./commit.js";
-import { StorageError } from "./errors.js";
+import { StorageError, StorageRefusedError } from "./errors.js";
 import { fenceFile } from "./fence.js";
 import { slices } from "./io.js";
 import { manifestName } from "./manifest.js";
@@ -15,6 +14,10 @@ export const quarantinePrefix = "quarantine/";
 export const commitLogPrefix = "commits/";
 /** Every checkpoint name starts so (store.ts): listing only these keys skips quarantine and the log. */
 const checkpointKeyPrefix = "ckpt-";
+/** Marks a checkpoint quarantined where it is, when it could not be copied aside: listings skip it. */
+export const quarantinedMarker = "quarantined.json";
+/** S3's CopyObject limit: a larger object cannot be copied in one request. */
+export const maxCopyObjectBytes = 5 * 1024 ** 3;
 
 /**
  * Checkpoints in an object store (S3, GCS's XML API, any S3-compatible store), which has no
@@ -24,12 +27,17 @@ const checkpointKeyPrefix = "ckpt-";
  * manifest is not a checkpoint (a save cut short, e.g. past the grace period, leaves the
  * previous checkpoint the newest) and is removed at the next start.
  *
- * Errors: refused credentials or a missing bucket are ConfigError with the server's message
- * (only a change to the run's settings fixes them; never a silent fresh start); every other
- * failure of the store (network, timeouts, 5xx after the client's retries) is a StorageError.
+ * Errors: refused credentials or a missing bucket are StorageRefusedError with the server's
+ * message (only a change to the run's storage settings fixes them; never a silent fresh start);
+ * every other failure of the store (network, timeouts, 5xx after the client's retries, a
+ * credentials source that does not answer) is a StorageError.
  */
 export class ObjectBackend implements CheckpointBackend {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    /** Objects larger than this are not copied into quarantine/ (a test seam; S3's limit by default). */
+    private readonly maxCopyBytes = maxCopyObjectBytes,
+  ) {}
 
   get location(): string {
     return this.store.location.replace(/\/+$/, "");
@@ -56,7 +64,7 @@ export class ObjectBackend implements CheckpointBackend {
   async clearDebris(log: Logger): Promise<void> {
     const byName = await this.checkpointObjects();
     for (const [name, files] of byName) {
-      if (files.has(manifestName)) continue;
+      if (files.has(manifestName) || files.has(quarantinedMarker)) continue;
       await this.call(() => this.store.deletePrefix(`${name}/`));
       log.info({ temp: this.pathOf(name), objects: files.size }, "removed an incomplete checkpoint (no manifest) left by a save cut short");
     }
@@ -64,16 +72,16 @@ export class ObjectBackend implements CheckpointBackend {
 
   async listNames(): Promise<string[]> {
     const byName = await this.checkpointObjects();
-    return [...byName].filter(([, files]) => files.has(manifestName)).map(([name]) => name);
+    return [...byName].filter(([, files]) => files.has(manifestName) && !files.has(quarantinedMarker)).map(([name]) => name);
   }
 
-  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: (why: string) => Error): Promise<Buffer> {
+  async readFile(name: string, file: string, size: { exact?: number; max: number }, corrupt: Corrupt): Promise<Buffer> {
     const key = `${name}/${file}`;
     let bytes: Buffer;
     try {
       bytes = await this.store.getObject(key, { maxBytes: size.exact ?? size.max });
     } catch (err) {
-      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) throw corrupt(`cannot use ${file}: ${err.message}`);
+      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) throw corrupt(`cannot use ${file}: ${err.message}`, err.kind === "notFound");
       throw this.mapped(err);
     }
     if (size.exact !== undefined && bytes.byteLength !== size.exact) {
@@ -103,7 +111,7 @@ export class ObjectBackend implements CheckpointBackend {
       const uploads = req.files.map((file) =>
         this.upload(`${prefix}${file.name}`, file.chunks, aborter.signal).catch((err: unknown) => {
           // One file failed: the others stop too, and fail as "aborted". The first failure is
-          // the cause (refused credentials must stay a ConfigError), whatever order they settle in.
+          // the cause (refused credentials must stay a refusal), whatever order they settle in.
           firstError ??= err;
           aborter.abort();
           throw err;
@@ -161,14 +169,39 @@ export class ObjectBackend implements CheckpointBackend {
     await this.store.deletePrefix(`${name}/`);
   }
 
-  /** Copies the checkpoint's objects under quarantine/ (server-side), then deletes them, manifest first. */
+  /**
+   * Copies the checkpoint's objects under quarantine/ (server-side), then deletes them, manifest
+   * first. An object the store cannot copy in one request (S3: over 5 GiB) is not copied: the
+   * checkpoint is marked quarantined where it is instead, so a corrupt giant is still set aside
+   * and kept, and not met again (and failed on as I/O) at every start.
+   */
   async quarantine(name: string): Promise<string> {
     const aside = `${quarantinePrefix}${name}-${Date.now()}`;
-    await this.call(async () => {
-      for await (const o of this.store.list(`${name}/`)) await this.store.copy(o.key, `${aside}/${o.key.slice(name.length + 1)}`);
+    return this.call(async () => {
+      const objects: ObjectInfo[] = [];
+      for await (const o of this.store.list(`${name}/`)) objects.push(o);
+      const big = objects.find((o) => o.size > this.maxCopyBytes);
+      if (big) return this.markQuarantined(name, aside, `${this.store.url(big.key)} has ${big.size} bytes, more than one copy request takes`);
+      try {
+        for (const o of objects) await this.store.copy(o.key, `${aside}/${o.key.slice(name.length + 1)}`);
+      } catch (err) {
+        if (err instanceof ObjectStoreError && err.kind === "tooLarge") return this.markQuarantined(name, aside, err.message);
+        throw err;
+      }
       await this.unmake(name);
+      return this.pathOf(aside);
     });
-    return this.pathOf(aside);
+  }
+
+  /**
+   * The marker inside the checkpoint goes first: from then on no listing offers it, whatever
+   * fails next. The note under quarantine/ names it, so quarantined() counts it.
+   */
+  private async markQuarantined(name: string, aside: string, why: string): Promise<string> {
+    const note = Buffer.from(`${JSON.stringify({ checkpoint: this.pathOf(name), markedAt: new Date().toISOString(), notCopiedBecause: why })}\n`);
+    await this.store.putObject(`${name}/${quarantinedMarker}`, note);
+    await this.store.putObject(`${aside}/${quarantinedMarker}`, note);
+    return this.pathOf(name);
   }
 
   async quarantined(): Promise<string[]> {
@@ -250,7 +283,7 @@ export class ObjectBackend implements CheckpointBackend {
   /** An ObjectStoreError as the trainer's failure classes (exit 2 or 4); anything else unchanged. */
   private mapped(err: unknown): unknown {
     if (!(err instanceof ObjectStoreError)) return err;
-    if (err.needsConfigChange) return new ConfigError(`checkpoint storage ${this.location}: ${err.message}`);
+    if (err.needsConfigChange) return new StorageRefusedError(err.details.url, err.details.code ?? err.kind, `checkpoint storage ${this.location}: ${err.message}`);
     return new StorageError(err.details.url, err.details.code ?? err.kind, `checkpoint storage: ${err.message}`);
   }
 }

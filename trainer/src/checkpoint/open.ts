@@ -1,8 +1,8 @@
 import type { CheckpointBucket, TrainerEnv } from "../config/env.js";
-import { ConfigError } from "../config/errors.js";
 import type { Logger } from "../log.js";
 import { ObjectStoreError } from "../storage/object-store.js";
 import { credentialsFromDirectory, S3ObjectStore } from "../storage/s3.js";
+import { StorageRefusedError } from "./errors.js";
 import { Fence } from "./fence.js";
 import { ObjectBackend } from "./object.js";
 import { CheckpointStore } from "./store.js";
@@ -25,7 +25,7 @@ async function bucketStore(b: CheckpointBucket): Promise<S3ObjectStore> {
     try {
       credentials = await credentialsFromDirectory(b.credentialsDir);
     } catch (err) {
-      if (err instanceof ObjectStoreError) throw new ConfigError(err.message);
+      if (err instanceof ObjectStoreError) throw new StorageRefusedError(err.details.url, err.details.code, err.message);
       throw err;
     }
   }

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
 import type { CheckpointBackend } from "./backend.js";
 import { asStorageError, commitLogFile, DirectoryBackend, quarantineDir } from "./directory.js";
-import { CheckpointsUnusableError, CorruptCheckpointError } from "./errors.js";
+import { CheckpointFileMissingError, CheckpointsUnusableError, CorruptCheckpointError } from "./errors.js";
 import { FencedError, isSuperseded, parseClaims, type Fence } from "./fence.js";
 import type { CommitIo } from "./io.js";
 import {
@@ -19,7 +20,7 @@ import {
   type Manifest,
 } from "./manifest.js";
 import type { TrainingSnapshot } from "./snapshot.js";
-import type { StoreIo } from "./store-io.js";
+import { defaultReadRetryDelaysMs, type StoreIo } from "./store-io.js";
 
 export { CorruptCheckpointError } from "./errors.js";
 
@@ -68,9 +69,10 @@ export interface StoreOptions {
   log: Logger;
   /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
   fence: Fence | undefined;
-  /** Directory backend only: the commit's and the reads' file-system seams, the read retry waits. */
+  /** Directory backend only: the commit's and the reads' file-system seams. */
   io?: CommitIo;
   readIo?: StoreIo;
+  /** The read retry waits: the directory's I/O errors, and (any backend) a listed checkpoint's missing file. */
   readRetryDelaysMs?: readonly number[];
 }
 
@@ -147,7 +149,7 @@ export class CheckpointStore {
         continue;
       }
       try {
-        const loaded = await this.load(c.path);
+        const loaded = await this.loadListed(c.path);
         if (isSuperseded(loaded.manifest.step, loaded.manifest.attempt, claims)) {
           this.opts.log.warn({ checkpoint: c.path }, "ignoring a checkpoint a superseded attempt committed after a later attempt's claim");
           continue;
@@ -161,6 +163,25 @@ export class CheckpointStore {
       }
     }
     return undefined;
+  }
+
+  /**
+   * load() of a checkpoint just listed. A file that is not there may be a flapping mount or a
+   * store whose reads lag its listing: the checkpoint is read again after each of the read
+   * retry waits before it counts as corrupt, so one that reads back complete is never quarantined.
+   */
+  private async loadListed(path: string): Promise<LoadedCheckpoint> {
+    const delays = this.opts.readRetryDelaysMs ?? defaultReadRetryDelaysMs;
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.load(path);
+      } catch (err) {
+        const delay = delays[retry];
+        if (!(err instanceof CheckpointFileMissingError) || delay === undefined) throw err;
+        this.opts.log.warn({ checkpoint: path, reason: err.message, retry: retry + 1, delayMs: delay }, "a listed checkpoint's file is not there; reading it again");
+        await sleep(delay);
+      }
+    }
   }
 
   /**
@@ -187,7 +208,7 @@ export class CheckpointStore {
    * the safetensors headers. Content problems throw CorruptCheckpointError, I/O StorageError.
    */
   async load(path: string): Promise<LoadedCheckpoint> {
-    const corrupt = (why: string) => new CorruptCheckpointError(`${path}: ${why}`);
+    const corrupt = (why: string, missing?: boolean) => new (missing ? CheckpointFileMissingError : CorruptCheckpointError)(`${path}: ${why}`);
     const ckpt = this.backend.nameOf(path);
     const manifestBytes = await this.backend.readFile(ckpt, manifestName, { max: maxManifestBytes }, corrupt);
     let manifest: Manifest;

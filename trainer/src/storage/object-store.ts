@@ -27,16 +27,22 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Removes every key under `prefix`; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
-  /** Server-side copy (no bytes through the trainer): with delete, how a quarantine moves a prefix. */
+  /**
+   * Server-side copy (no bytes through the trainer): with delete, how a quarantine moves a
+   * prefix. Fails with kind "tooLarge" for an object bigger than one copy request takes (S3: 5 GiB).
+   */
   copy(fromKey: string, toKey: string): Promise<void>;
 }
 
 export type ObjectBody = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export interface PutOptions {
-  /** Conditional create (If-None-Match: *): fails with kind "exists" when the key is there. */
+  /**
+   * Conditional create (If-None-Match: *): fails with kind "exists" when the key is there,
+   * unless what is there is this very body (a retry of a PUT that landed, its answer lost).
+   */
   ifAbsent?: boolean;
-  /** Conditional replace (If-Match: etag): fails with kind "exists" when the object changed since it was read. */
+  /** Conditional replace (If-Match: etag): fails with kind "exists" when the object changed since it was read (but not into this body). */
   ifMatch?: string;
   /** Aborts the upload (a multipart upload is then aborted on the server too). */
   signal?: AbortSignal;
@@ -62,10 +68,12 @@ export interface ObjectInfo {
  * Why a storage call failed. Each kind has its own path in the caller:
  * - notFound: the key (or its bucket's object) is not there; a fact, not a failure.
  * - exists: a conditional create found the key already written (another writer won).
- * - credentials: no credentials, unknown key, wrong secret or denied: the user must fix config.
+ * - credentials: no credentials configured, unknown key, wrong secret or denied: the user must fix config.
  * - bucket: the bucket does not exist: the user must fix config.
- * - tooLarge: an object is bigger than the reader allows; the data is suspect, not the storage.
- * - io: network, timeout, throttling or a 5xx after retries: infrastructure, worth retrying later.
+ * - tooLarge: an object is bigger than the reader allows (the data is suspect, not the storage),
+ *   or than one copy request takes (a limit of the call).
+ * - io: network, timeout, throttling or a 5xx after retries, or a credentials source (instance
+ *   metadata, STS, the pod identity agent) that does not answer: infrastructure, worth retrying later.
  * - rejected: the server refused the request for another reason (a 4xx we did not expect).
  * - aborted: the caller's signal fired.
  */

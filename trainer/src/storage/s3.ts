@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
   CopyObjectCommand,
@@ -10,10 +8,8 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { S3_CREDENTIAL_FILES } from "@resumable/protocol";
 import { slices } from "../checkpoint/io.js";
 import {
   ObjectStoreError,
@@ -24,87 +20,12 @@ import {
   type PutOptions,
   type PutResult,
 } from "./object-store.js";
+import { defaultPartSize, minPartSize, s3ClientConfig, type S3StoreConfig } from "./s3-config.js";
 import { classifyS3Error } from "./s3-errors.js";
 
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export { credentialsFromDirectory, defaultPartSize, s3ClientConfig, type S3Credentials, type S3StoreConfig } from "./s3-config.js";
 
-export interface S3StoreConfig {
-  bucket: string;
-  /** Key prefix for everything this store writes, without leading or trailing "/". */
-  prefix?: string;
-  /** For S3-compatible stores and GCS (https://storage.googleapis.com); unset means AWS. */
-  endpoint?: string;
-  /** Defaults to AWS_REGION, else us-east-1 (what S3-compatible stores expect). */
-  region?: string;
-  /**
-   * Explicit credentials, e.g. from credentialsFromDirectory. Unset: the SDK's default chain
-   * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity token, pod identity, IMDS, ...).
-   */
-  credentials?: S3Credentials;
-  /** Bytes per multipart part; S3's minimum is 5 MiB. */
-  partSize?: number;
-  /** Parts in flight at once; memory held is about partSize * (queueSize + 1). */
-  queueSize?: number;
-  /** Keys per listing page; unset means the server's default (1000 on S3). */
-  listPageSize?: number;
-  /** Attempts per request (first try included), with the SDK's exponential backoff and jitter between them. */
-  maxAttempts?: number;
-  /** Milliseconds to establish a connection and to wait for a response before the attempt fails. */
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}
-
-const mebibyte = 1024 * 1024;
-export const defaultPartSize = 8 * mebibyte;
-const minPartSize = 5 * mebibyte; // S3's limit for every part but the last
 const deleteBatch = 1000; // DeleteObjects' limit
-
-/**
- * Reads credentials from a mounted Secret whose keys are named like the environment variables
- * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN), so one Secret serves
- * both `envFrom` and a volume mount. A missing key is a config error naming the file.
- */
-export async function credentialsFromDirectory(dir: string): Promise<S3Credentials> {
-  const read = async (name: string, required: boolean): Promise<string | undefined> => {
-    try {
-      return (await readFile(join(dir, name), "utf8")).trim();
-    } catch (err) {
-      if (!required && (err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw new ObjectStoreError("credentials", `storage credentials: cannot read ${join(dir, name)}: ${(err as Error).message}`, {
-        url: dir,
-        code: (err as NodeJS.ErrnoException).code,
-        cause: err,
-      });
-    }
-  };
-  const accessKeyId = (await read(S3_CREDENTIAL_FILES.accessKeyId, true))!;
-  const secretAccessKey = (await read(S3_CREDENTIAL_FILES.secretAccessKey, true))!;
-  const sessionToken = await read(S3_CREDENTIAL_FILES.sessionToken, false);
-  return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
-}
-
-export function s3ClientConfig(config: S3StoreConfig): S3ClientConfig {
-  return {
-    region: config.region ?? process.env.AWS_REGION ?? "us-east-1",
-    ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-    maxAttempts: config.maxAttempts ?? 5,
-    retryMode: "standard",
-    requestHandler: {
-      connectionTimeout: config.connectionTimeoutMs ?? 5_000,
-      requestTimeout: config.requestTimeoutMs ?? 60_000,
-    },
-    // Since 3.729 the SDK adds CRC32 checksums (aws-chunked trailers) to every upload by
-    // default; GCS's XML API and many S3-compatible stores reject or ignore them. The
-    // manifest's sha256 of each part is our integrity check, so ask only where S3 requires it.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  };
-}
 
 /** Splits chunks into slices no longer than `size` (views, no copies). */
 async function* sliced(body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
@@ -160,6 +81,32 @@ export class S3ObjectStore implements ObjectStore {
       ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
       ...(options.ifMatch !== undefined ? { IfMatch: options.ifMatch } : {}),
     };
+    try {
+      return await this.put(key, body, params, options);
+    } catch (err) {
+      const landed = err instanceof ObjectStoreError && err.kind === "exists" && body instanceof Uint8Array ? await this.holds(key, body) : undefined;
+      if (landed) return landed;
+      throw err;
+    }
+  }
+
+  /**
+   * Whether `key` holds exactly `body`. A conditional PUT whose answer was lost (a 500 or a
+   * reset after the store wrote it) is retried by the SDK, and the retry's precondition then
+   * fails on the object the first try wrote: the same bytes there mean the write is ours.
+   */
+  private async holds(key: string, body: Uint8Array): Promise<PutResult | undefined> {
+    try {
+      const there = await this.getObjectVersioned(key, { maxBytes: body.byteLength });
+      return Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(there.body) ? { etag: there.etag } : undefined;
+    } catch (err) {
+      // Gone again or bigger than ours: not our write. Anything else (I/O) is the answer.
+      if (err instanceof ObjectStoreError && (err.kind === "notFound" || err.kind === "tooLarge")) return undefined;
+      throw err;
+    }
+  }
+
+  private put(key: string, body: ObjectBody, params: { Bucket: string; Key: string; IfNoneMatch?: string; IfMatch?: string }, options: PutOptions): Promise<PutResult> {
     return this.call("put", key, async () => {
       options.signal?.throwIfAborted();
       // A small contiguous body goes up in one request the SDK can replay on a retry.
