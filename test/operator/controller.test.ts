@@ -36,6 +36,9 @@ class FakeCache implements RunCache {
   pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
   nodes = () => this.nodeMap;
   onRunChange = () => {};
+  /** Every other run of the namespace: reconcile picks those whose location overlaps. */
+  runsSharingStorage = (run: TrainingRun) =>
+    [...this.runs.values()].filter((r) => r.metadata.namespace === run.metadata.namespace && r.metadata.name !== run.metadata.name);
 }
 
 /** Records every write in order; a write can be made to fail. */

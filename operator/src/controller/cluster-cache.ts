@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/observe.js";
+import { locationIndexKeys, overlapLookups, storageLocation } from "../reconcile/storage-claims.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
@@ -50,7 +51,7 @@ export class ClusterCache {
     for (const ns of namespaces) {
       const namespace = ns || undefined;
       this.scopes.set(ns, {
-        runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace })),
+        runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace }), { indexers: RUN_INDEXERS }),
         pods: make("pods", podSource(kc, { namespace, labelSelector: RUN_LABEL }), { indexers: POD_INDEXERS }),
         pvcs: make("persistentvolumeclaims", pvcSource(kc, { namespace })),
       });
@@ -78,7 +79,17 @@ export class ClusterCache {
       if (key) listener(key, priority);
     };
     for (const scope of this.scopes.values()) {
-      scope.runs.onEvent((change) => notify(objectKey(change.object), changePriority(change)));
+      scope.runs.onEvent((change) => {
+        const priority = changePriority(change);
+        notify(objectKey(change.object), priority);
+        // A run that appears, ends, goes away or moves may hand a checkpoint location to a
+        // run waiting for it (StorageInUse), or take it: those runs decide again.
+        if (isUnchanged(change)) return;
+        const versions = change.type === "Apply" && change.old !== undefined ? [change.old, change.object] : [change.object];
+        for (const version of versions) {
+          for (const other of this.runsSharingStorage(version)) notify(objectKey(other), priority);
+        }
+      });
       scope.pods.onEvent((change) => notify(runKeyOf(change.object), changePriority(change)));
       scope.pvcs.onEvent((change) => {
         const pvc = change.object;
@@ -124,6 +135,24 @@ export class ClusterCache {
     return [...this.scopes.values()].flatMap((scope) => scope.runs.store.list());
   }
 
+  /**
+   * The other runs of the run's namespace whose checkpoint location overlaps its own (the
+   * same PVC, or a bucket prefix containing or inside its own), from the location index.
+   */
+  runsSharingStorage(run: TrainingRun): TrainingRun[] {
+    const location = storageLocation(run);
+    const namespace = run.metadata.namespace ?? "";
+    const store = this.scopeOf(namespace)?.runs.store;
+    if (location === undefined || store === undefined) return [];
+    const found = new Map<string, TrainingRun>();
+    for (const lookup of overlapLookups(location)) {
+      for (const other of store.byIndex(BY_LOCATION, `${namespace}/${lookup}`)) {
+        if (other.metadata.name !== run.metadata.name) found.set(objectKey(other), other);
+      }
+    }
+    return [...found.values()];
+  }
+
   private runsIn(namespace: string): TrainingRun[] {
     return (this.scopeOf(namespace)?.runs.store.list() ?? []).filter((run) => run.metadata.namespace === namespace);
   }
@@ -148,6 +177,11 @@ export class ClusterCache {
 
 const BY_RUN = "run";
 const BY_NODE = "node";
+const BY_LOCATION = "location";
+/** Runs by checkpoint location (storage-claims.ts), per namespace: a shared location is found without a scan. */
+const RUN_INDEXERS = {
+  [BY_LOCATION]: (run: TrainingRun) => locationIndexKeys(run).map((key) => `${run.metadata.namespace ?? ""}/${key}`),
+};
 /**
  * Every reconcile reads one run's pods, and every node heartbeat the pods on that node: with
  * a thousand runs, filtering the whole pod cache for each was a scan per event (seen in the
