@@ -39,6 +39,8 @@ class FakeCache implements RunCache {
   /** Every other run of the namespace: reconcile picks those whose location overlaps. */
   runsSharingStorage = (run: TrainingRun) =>
     [...this.runs.values()].filter((r) => r.metadata.namespace === run.metadata.namespace && r.metadata.name !== run.metadata.name);
+  podsSharingStorage = (run: TrainingRun) =>
+    this.pods.filter((p) => p.metadata?.namespace === run.metadata.namespace && p.metadata?.labels?.["resumable.dev/run"] !== run.metadata.name);
 }
 
 /** Records every write in order; a write can be made to fail. */

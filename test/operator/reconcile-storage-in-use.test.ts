@@ -8,17 +8,25 @@ import { deepFreeze } from "@resumable/kube-runtime";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { locationIndexKeys, overlapLookups, overlaps, storageLocation } from "../../operator/src/reconcile/storage-claims.js";
+import { locationIndexKeys, overlapLookups, overlaps, podLocation, storageLocation } from "../../operator/src/reconcile/storage-claims.js";
 import { SETTINGS, T0, aNode, aPvc, aRun, afterWrite, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
+import type { V1Pod } from "@kubernetes/client-node";
 
 function named(name: string, spec: Partial<TrainingRunSpecInput>, createdAt: string, status?: TrainingRunStatus): TrainingRun {
   const run = aRun(spec, status);
   return { ...run, metadata: { ...run.metadata, name, uid: `uid-${name}`, creationTimestamp: new Date(createdAt) } };
 }
 
-function passWith(run: TrainingRun, otherRuns: TrainingRun[]) {
-  return reconcile({ run, pods: [], pvc: aPvc(run.spec.checkpoint?.claimName ?? `${run.metadata.name}-checkpoints`), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, otherRuns }, SETTINGS);
+function passWith(run: TrainingRun, otherRuns: TrainingRun[], otherPods: V1Pod[] = []) {
+  return reconcile({ run, pods: [], pvc: aPvc(run.spec.checkpoint?.claimName ?? `${run.metadata.name}-checkpoints`), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, otherRuns, otherPods }, SETTINGS);
+}
+
+/** The trainer pod the operator made for `run`'s first attempt, in `phase`. */
+function trainerPodOf(run: TrainingRun, phase: string): V1Pod {
+  const create = passWith(run, []).actions.find((a) => a.kind === "createPod");
+  assert.ok(create?.kind === "createPod");
+  return { ...create.pod, status: { phase } };
 }
 
 const valid = (d: ReturnType<typeof passWith>) => d.status.conditions?.find((c) => c.type === "Valid");
@@ -75,6 +83,29 @@ describe("reconcile: a checkpoint location another live run holds", () => {
     for (const phase of ["Succeeded", "Failed"] as const) {
       const finished = { ...holder, status: { ...holder.status, phase } };
       assert.deepEqual(kinds(passWith(refused, [finished])), ["createPod"], phase);
+    }
+  });
+
+  it("a trainer pod that outlives its run (deleted, or finished) still writes there: no attempt starts until it has stopped", () => {
+    for (const spec of [shared, s3("runs/a")]) {
+      const gone = named("gone", spec, "2026-12-01T00:00:00Z");
+      const waiting = named("waiting", spec, "2026-12-01T00:00:05Z");
+      const d = passWith(waiting, [], [trainerPodOf(gone, "Running")]);
+      assert.deepEqual(d.actions, [], JSON.stringify(spec));
+      assert.equal(valid(d)?.status, "True", "valid: it only waits");
+      const running = d.status.conditions?.find((c) => c.type === "Running");
+      assert.equal(running?.reason, "StorageInUse");
+      assert.match(running?.message ?? "", /^pod gone-1 of TrainingRun gone still writes to (pvc\/shared|s3:\/\/ckpt\/runs\/a); attempt 1 starts once it has stopped$/);
+      assert.equal(d.status.attempt ?? 0, 0, "no attempt recorded");
+      for (const phase of ["Succeeded", "Failed"]) assert.deepEqual(kinds(passWith(waiting, [], [trainerPodOf(gone, phase)])), ["createPod"], phase);
+      assert.deepEqual(kinds(passWith(waiting, [], [])), ["createPod"]);
+    }
+  });
+
+  it("a pod's location is read back from the pod the operator renders, for a PVC and a bucket", () => {
+    for (const spec of [shared, {}, s3("runs/a/"), s3("runs//a/b")]) {
+      const run = named("r", spec, "2026-12-01T00:00:00Z");
+      assert.deepEqual(podLocation(trainerPodOf(run, "Running")), storageLocation(run), JSON.stringify(spec));
     }
   });
 
@@ -159,7 +190,7 @@ describe("reconcile: a checkpoint location another live run holds", () => {
     const locations = ["pvc/x", "pvc/y", "s3/b/a", "s3/b/a/b", "s3/b/a/b/c", "s3/b/ab", "s3/c/a"].map((l) => l.split("/"));
     for (const a of locations) {
       for (const b of locations) {
-        const keysOfB = new Set(locationIndexKeys(asRun(b)));
+        const keysOfB = new Set(locationIndexKeys(storageLocation(asRun(b))));
         const found = overlapLookups(a).some((lookup) => keysOfB.has(lookup));
         assert.equal(found, overlaps(a, b), `${a.join("/")} vs ${b.join("/")}`);
       }

@@ -3,9 +3,10 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/observe.js";
-import { locationIndexKeys, overlapLookups, storageLocation } from "../reconcile/storage-claims.js";
+import { isAlive } from "../reconcile/observe.js";
+import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../reconcile/storage-claims.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
-import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -90,7 +91,15 @@ export class ClusterCache {
           for (const other of this.runsSharingStorage(version)) notify(objectKey(other), priority);
         }
       });
-      scope.pods.onEvent((change) => notify(runKeyOf(change.object), changePriority(change)));
+      scope.pods.onEvent((change) => {
+        notify(runKeyOf(change.object), changePriority(change));
+        // A trainer that stops lets a run waiting for its checkpoint location start.
+        const stopped = change.type === "Delete" || (change.old !== undefined && isAlive(change.old) && !isAlive(change.object));
+        if (!stopped) return;
+        for (const run of this.sharing(scope.runs.store, change.object.metadata?.namespace ?? "", podLocation(change.object))) {
+          if (run.metadata.name !== change.object.metadata?.labels?.[RUN_LABEL]) notify(objectKey(run), "urgent");
+        }
+      });
       scope.pvcs.onEvent((change) => {
         const pvc = change.object;
         const priority = changePriority(change);
@@ -140,15 +149,23 @@ export class ClusterCache {
    * same PVC, or a bucket prefix containing or inside its own), from the location index.
    */
   runsSharingStorage(run: TrainingRun): TrainingRun[] {
-    const location = storageLocation(run);
     const namespace = run.metadata.namespace ?? "";
-    const store = this.scopeOf(namespace)?.runs.store;
-    if (location === undefined || store === undefined) return [];
-    const found = new Map<string, TrainingRun>();
+    const runs = this.scopeOf(namespace)?.runs.store;
+    return runs === undefined ? [] : this.sharing(runs, namespace, storageLocation(run)).filter((other) => other.metadata.name !== run.metadata.name);
+  }
+
+  /** The trainer pods of other runs (or of runs now gone) that write where the run would. */
+  podsSharingStorage(run: TrainingRun): V1Pod[] {
+    const namespace = run.metadata.namespace ?? "";
+    const pods = this.scopeOf(namespace)?.pods.store;
+    return pods === undefined ? [] : this.sharing(pods, namespace, storageLocation(run)).filter((pod) => pod.metadata?.labels?.[RUN_LABEL] !== run.metadata.name);
+  }
+
+  private sharing<T extends ObjectMeta>(store: ReadonlyStore<T>, namespace: string, location: readonly string[] | undefined): T[] {
+    if (location === undefined) return [];
+    const found = new Map<string, T>();
     for (const lookup of overlapLookups(location)) {
-      for (const other of store.byIndex(BY_LOCATION, `${namespace}/${lookup}`)) {
-        if (other.metadata.name !== run.metadata.name) found.set(objectKey(other), other);
-      }
+      for (const object of store.byIndex(BY_LOCATION, `${namespace}/${lookup}`)) found.set(objectKey(object), object);
     }
     return [...found.values()];
   }
@@ -180,7 +197,7 @@ const BY_NODE = "node";
 const BY_LOCATION = "location";
 /** Runs by checkpoint location (storage-claims.ts), per namespace: a shared location is found without a scan. */
 const RUN_INDEXERS = {
-  [BY_LOCATION]: (run: TrainingRun) => locationIndexKeys(run).map((key) => `${run.metadata.namespace ?? ""}/${key}`),
+  [BY_LOCATION]: (run: TrainingRun) => locationIndexKeys(storageLocation(run)).map((key) => `${run.metadata.namespace ?? ""}/${key}`),
 };
 /**
  * Every reconcile reads one run's pods, and every node heartbeat the pods on that node: with
@@ -194,6 +211,7 @@ const POD_INDEXERS = {
     return run ? [run] : [];
   },
   [BY_NODE]: (pod: V1Pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []),
+  [BY_LOCATION]: (pod: V1Pod) => locationIndexKeys(podLocation(pod)).map((key) => `${pod.metadata?.namespace ?? ""}/${key}`),
 };
 
 /**

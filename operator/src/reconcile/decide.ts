@@ -11,6 +11,8 @@ import { checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings } from "./types.js";
 import { validateRun } from "./validate.js";
+import { foreignTrainer, STORAGE_IN_USE } from "./storage-claims.js";
+import { RUN_LABEL } from "../api/group.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
 import { nextAccounting } from "./accounting.js";
 import { coalesceProgress } from "./progress-writes.js";
@@ -272,6 +274,13 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
   if (pvc !== undefined && isTerminating(pvc)) {
     d.requeueIn(POLL_MS);
     setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claimName} is being deleted`);
+    return;
+  }
+  const foreign = foreignTrainer(run, d.observed.otherPods ?? []);
+  if (foreign !== undefined) {
+    // Its run is gone or finished, or holds the location: either way it still writes there.
+    const owner = foreign.metadata?.labels?.[RUN_LABEL] ?? "another run";
+    setPhase(d, waiting, STORAGE_IN_USE, `pod ${foreign.metadata?.name} of TrainingRun ${owner} still writes to ${checkpointStorage(run)}; attempt ${attempt} starts once it has stopped`);
     return;
   }
   const refusal = d.observed.podRefusal;

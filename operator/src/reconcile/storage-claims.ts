@@ -2,8 +2,11 @@
 // overlapping prefixes of one bucket. Two trainers writing one location would read each
 // other's checkpoints as their own and delete them in retention, so only one run holds it
 // and the others wait, Valid=False StorageInUse. Pure: the runs come from the caller.
+import type { V1Pod } from "@kubernetes/client-node";
+import { ENV } from "@resumable/protocol";
+import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "./observe.js";
+import { checkpointClaimName, isAlive, TRAINER_CONTAINER } from "./observe.js";
 import { findCondition, toDate } from "./types.js";
 
 /** The Valid condition's reason for a run that waits for another to release its location. */
@@ -20,7 +23,24 @@ export function storageLocation(run: TrainingRun): string[] | undefined {
   const s3 = run.spec?.checkpoint?.storage?.s3;
   if (s3 === undefined) return run.metadata.name === undefined ? undefined : ["pvc", checkpointClaimName(run)];
   if (typeof s3.bucket !== "string" || typeof s3.prefix !== "string") return undefined;
-  return ["s3", s3.bucket, ...s3.prefix.split("/").filter((part) => part !== "")];
+  return bucketLocation(s3.bucket, s3.prefix);
+}
+
+function bucketLocation(bucket: string, prefix: string): string[] {
+  return ["s3", bucket, ...prefix.split("/").filter((part) => part !== "")];
+}
+
+/**
+ * Where a trainer pod writes, read from the pod itself (its PVC volume, or its
+ * RESUMABLE_CHECKPOINT_URL): a pod outlives its run while it stops (a run deleted with
+ * background propagation is gone before its pods are).
+ */
+export function podLocation(pod: V1Pod): string[] | undefined {
+  const url = pod.spec?.containers.find((c) => c.name === TRAINER_CONTAINER)?.env?.find((e) => e.name === ENV.checkpointUrl)?.value;
+  const m = url === undefined ? null : /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (m) return bucketLocation(m[1] ?? "", m[2] ?? "");
+  const claim = pod.spec?.volumes?.find((v) => v.persistentVolumeClaim !== undefined)?.persistentVolumeClaim?.claimName;
+  return claim === undefined ? undefined : ["pvc", claim];
 }
 
 /**
@@ -40,8 +60,7 @@ export function overlaps(a: readonly string[], b: readonly string[]): boolean {
  * by lookups instead of a scan: `at:<location>` for the location itself and
  * `under:<ancestor>` for each bucket prefix that contains it.
  */
-export function locationIndexKeys(run: TrainingRun): string[] {
-  const location = storageLocation(run);
+export function locationIndexKeys(location: readonly string[] | undefined): string[] {
   if (location === undefined) return [];
   return [`at:${location.join("/")}`, ...ancestors(location).map((a) => `under:${a.join("/")}`)];
 }
@@ -101,4 +120,18 @@ export function locationHolder(run: TrainingRun, others: readonly TrainingRun[])
     return at !== undefined && overlaps(location, at) && holdsLocation(other) && precedes(other, run);
   });
   return holders.sort((a, b) => (precedes(a, b) ? -1 : 1))[0];
+}
+
+/**
+ * A pod of another run, not yet ended, that writes where `run` would: while one is alive no
+ * attempt of `run` starts, whoever holds the location now (the pod's run may be gone).
+ */
+export function foreignTrainer(run: TrainingRun, pods: readonly V1Pod[]): V1Pod | undefined {
+  const location = storageLocation(run);
+  if (location === undefined) return undefined;
+  return pods.find((pod) => {
+    if (pod.metadata?.namespace !== run.metadata.namespace || pod.metadata?.labels?.[RUN_LABEL] === run.metadata.name || !isAlive(pod)) return false;
+    const at = podLocation(pod);
+    return at !== undefined && overlaps(location, at);
+  });
 }

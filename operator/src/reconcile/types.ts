@@ -33,6 +33,12 @@ export interface Observed {
    * them (storage-claims.ts). Unset: none.
    */
   otherRuns?: readonly TrainingRun[];
+  /**
+   * Trainer pods of other runs (or of runs already deleted) whose checkpoint location may
+   * overlap this run's, any phase, from the same index: no attempt starts while one that
+   * overlaps is alive. Unset: none.
+   */
+  otherPods?: readonly V1Pod[];
   now: Date;
   /**
    * Set by the runtime for the pass right after the apiserver refused this generation's pod
