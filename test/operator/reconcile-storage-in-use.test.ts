@@ -119,10 +119,13 @@ describe("reconcile: a checkpoint location another live run holds", () => {
 
   it("an older run refused for a reason of its own (and never started) holds nothing; one waiting for StorageInUse still holds", () => {
     const broken = named("broken", { ...shared, image: "x" }, "2026-12-01T00:00:00Z", {
-      conditions: [{ type: "Valid", status: "False", reason: "ImageNotAllowed", message: "m", lastTransitionTime: T0.toISOString() }],
+      conditions: [{ type: "Valid", status: "False", reason: "ImageNotAllowed", message: "m", lastTransitionTime: T0.toISOString(), observedGeneration: 1 }],
     });
     const next = named("next", shared, "2026-12-01T00:00:05Z");
     assert.deepEqual(kinds(passWith(next, [broken])), ["createPod"]);
+    // Its spec was fixed (generation 2) and not yet decided on: it may start any moment, so it holds.
+    const fixed = { ...broken, metadata: { ...broken.metadata, generation: 2 } };
+    assert.equal(valid(passWith(next, [fixed]))?.reason, "StorageInUse");
     const waitingOlder = named("waiting", shared, "2026-12-01T00:00:00Z", {
       conditions: [{ type: "Valid", status: "False", reason: "StorageInUse", message: "m", lastTransitionTime: T0.toISOString() }],
     });

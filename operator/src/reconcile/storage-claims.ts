@@ -81,14 +81,16 @@ function ancestors(location: readonly string[]): string[][] {
  * True while `other` holds its location against runs it precedes: it has not finished
  * (Succeeded or Failed: its trainer is gone, and a new run may continue from its
  * checkpoints on purpose), and it is not kept from starting for a reason of its own
- * (an invalid or refused spec) without ever having started. A run waiting because of
+ * (an invalid or refused spec, judged at its current generation) without ever having started. A run waiting because of
  * StorageInUse still holds against the runs after it, so the order alone decides.
  */
 export function holdsLocation(other: TrainingRun): boolean {
   const phase = other.status?.phase;
   if (phase === "Succeeded" || phase === "Failed") return false;
   const valid = findCondition(other.status?.conditions, "Valid");
-  const refused = valid?.status === "False" && valid.reason !== STORAGE_IN_USE;
+  // Only a verdict on its current spec: a fixed spec not yet decided on may start any moment.
+  const current = valid?.observedGeneration === other.metadata.generation;
+  const refused = valid?.status === "False" && valid.reason !== STORAGE_IN_USE && current;
   return !refused || hasStarted(other);
 }
 
