@@ -17,12 +17,12 @@ import { findCondition, type Observed, type OperatorSettings, type PodRejection 
  * - ImageNotAllowed, SecurityContextNotAllowed: valid, but the operator's policy refuses it;
  * - StorageInUse: valid, but another live run holds its checkpoint location; it waits.
  */
-export type Refusal = "InvalidSpec" | "PodRejected" | "ImageNotAllowed" | "SecurityContextNotAllowed" | typeof STORAGE_IN_USE;
+export type NotValidReason = "InvalidSpec" | "PodRejected" | "ImageNotAllowed" | "SecurityContextNotAllowed" | typeof STORAGE_IN_USE;
 
 /** field: the offending field's path ("spec.checkpoint.claimName"), "" when the message names it. */
 export type Validation =
   | { ok: true; spec: TrainingRunSpec }
-  | { ok: false; field: string; message: string; reason: Refusal };
+  | { ok: false; field: string; message: string; reason: NotValidReason };
 
 /** Valid=False for this reason lasts until the spec changes: sending the same pod again is futile. */
 const POD_REJECTED = "PodRejected";
