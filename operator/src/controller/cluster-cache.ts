@@ -2,8 +2,7 @@ import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "../reconcile/observe.js";
-import { isAlive } from "../reconcile/observe.js";
+import { checkpointClaimName, isAlive } from "../reconcile/observe.js";
 import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../reconcile/storage-claims.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
