@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { findObject, helmTemplate, helmWithValues, NAMESPACE, renderChart, type KubeObject } from "./render.js";
 import { CHART_DIR, run } from "./tools.js";
+import { loadConfig, type OperatorConfig } from "../../operator/src/config/config.js";
 
 interface Container {
   image: string;
@@ -172,6 +173,15 @@ describe("values people change", () => {
     assert.ok(!operatorContainer(await renderChart()).args.some((a) => a.startsWith("--allowed-images")));
   });
 
+  it("allowRelaxedSecurityContext: false by default, passed as --allow-relaxed-security-context, which the operator reads back", async () => {
+    const flag = (args: string[]) => args.filter((a) => a.startsWith("--allow-relaxed-security-context"));
+    const byDefault = flag(operatorContainer(await renderChart()).args);
+    assert.deepEqual(byDefault, ["--allow-relaxed-security-context=false"]);
+    assert.equal((loadConfig(byDefault, {}) as OperatorConfig).settings.allowRelaxedSecurityContext, false);
+    const allowed = flag(operatorContainer(await renderChart({ allowRelaxedSecurityContext: true })).args);
+    assert.equal((loadConfig(allowed, {}) as OperatorConfig).settings.allowRelaxedSecurityContext, true);
+  });
+
   it("nodeOptions: the V8 heap cap in NODE_OPTIONS by default; empty, no NODE_OPTIONS (Node's own sizing)", async () => {
     const nodeOptions = async (values: object) => operatorContainer(await renderChart(values)).env.find((e) => e.name === "NODE_OPTIONS")?.value;
     assert.equal(await nodeOptions({}), "--max-old-space-size=192 --max-semi-space-size=4");
@@ -249,6 +259,7 @@ describe("bad values fail at template time, naming the key", () => {
     ["a quantity Kubernetes cannot read", { resources: { limits: { memory: "lots" } } }, /\/resources\/limits\/memory'/],
     ["a string where a switch belongs", { crds: { install: "yes" } }, /\/crds\/install': got string, want boolean/],
     ["an allowed image prefix with a comma", { allowedImages: ["a/,b/"] }, /\/allowedImages\/0'/],
+    ["a string where the relaxed security switch belongs", { allowRelaxedSecurityContext: "true" }, /\/allowRelaxedSecurityContext': got string, want boolean/],
     ["a price that is no number", { prices: { perGpu: { spot: "cheap", onDemand: 1 } } }, /\/prices\/perGpu\/spot'/],
   ];
   for (const [what, values, message] of cases) {

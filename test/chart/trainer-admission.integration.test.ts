@@ -58,16 +58,23 @@ async function trainerClient(pod: V1Pod): Promise<CoreV1Api> {
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
-/** The apiserver's answer to a merge patch: "ok", or its status code and Status message. */
-async function patch(api: CoreV1Api, name: string, metadata: Record<string, unknown>, dryRun?: "All"): Promise<string> {
+const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+
+/** The apiserver's answer to a patch of the pod: "ok", or its status code and Status message. */
+async function patchPod(api: CoreV1Api, name: string, body: object, options: { dryRun?: "All"; json?: boolean } = {}): Promise<string> {
   try {
-    await api.patchNamespacedPod({ name, namespace: NAMESPACE, body: { metadata }, ...(dryRun ? { dryRun } : {}) }, mergePatch);
+    await api.patchNamespacedPod({ name, namespace: NAMESPACE, body, ...(options.dryRun ? { dryRun: options.dryRun } : {}) }, options.json ? jsonPatch : mergePatch);
     return "ok";
   } catch (err) {
     if (!(err instanceof ApiException)) throw err;
     const body = typeof err.body === "string" ? (JSON.parse(err.body) as { message?: string }) : (err.body as { message?: string });
     return `${err.code} ${body?.message ?? ""}`;
   }
+}
+
+/** A merge patch of the pod's metadata. */
+function patch(api: CoreV1Api, name: string, metadata: Record<string, unknown>, dryRun?: "All"): Promise<string> {
+  return patchPod(api, name, { metadata }, dryRun ? { dryRun } : {});
 }
 
 const progress = (step: number) => ({ annotations: { [PROGRESS]: JSON.stringify({ step, totalSteps: 600, epoch: 1, loss: 0.5, resumedFromStep: null, checkpoint: null }) } });
@@ -127,6 +134,35 @@ describe("chart: a trainer may patch only its own pod's progress annotation", { 
     const a = await c.core.readNamespacedPod({ name: "trainer-a", namespace: NAMESPACE });
     assert.equal(a.metadata?.labels?.["resumable.dev/run"], "trainer-a");
   });
+
+  /**
+   * Changes the API itself accepts on a running pod (an admin's dry run shows it), so that
+   * the 403 is the policy's and not the pod validation's 422.
+   */
+  const specChanges: [string, () => Promise<{ body: object; json?: boolean }>][] = [
+    ["its container's image", async () => ({ body: [{ op: "replace", path: "/spec/containers/0/image", value: "registry.example.com/evil:1" }], json: true })],
+    ["a toleration added (which could keep it on a node being reclaimed)", async () => {
+      const pod = await c.core.readNamespacedPod({ name: "trainer-a", namespace: NAMESPACE });
+      return { body: { spec: { tolerations: [...(pod.spec?.tolerations ?? []), { key: "example.com/spot", operator: "Exists", effect: "NoSchedule" }] } } };
+    }],
+    ["activeDeadlineSeconds", async () => ({ body: { spec: { activeDeadlineSeconds: 1 } } })],
+    ["an ownerReference added (which could hand the pod to another run)", async () => ({
+      body: { metadata: { ownerReferences: [{ apiVersion: "resumable.dev/v1alpha1", kind: "TrainingRun", name: "someone-else", uid: "00000000-0000-0000-0000-000000000001", controller: true }] } },
+    })],
+    ["a finalizer added (which could keep the pod from being deleted)", async () => ({ body: { metadata: { finalizers: ["example.com/keep"] } } })],
+  ];
+  for (const [what, change] of specChanges) {
+    it(`refused: ${what}`, async () => {
+      const { body, json } = await change();
+      const before = await c.core.readNamespacedPod({ name: "trainer-a", namespace: NAMESPACE });
+      assert.equal(await patchPod(c.core, "trainer-a", body, { dryRun: "All", ...(json ? { json } : {}) }), "ok", "the API itself accepts the change");
+      const answer = await patchPod(asTrainerOfA, "trainer-a", body, json ? { json } : {});
+      assert.match(answer, /^403 /);
+      assert.match(answer, new RegExp(`ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request: a trainer may not change its pod's spec, owners or finalizers`));
+      const after = await c.core.readNamespacedPod({ name: "trainer-a", namespace: NAMESPACE });
+      assert.deepEqual([after.spec, after.metadata?.ownerReferences, after.metadata?.finalizers], [before.spec, before.metadata?.ownerReferences, before.metadata?.finalizers], "the pod is untouched");
+    });
+  }
 
   it("refused by RBAC: reading or deleting pods, even its own", async () => {
     await assert.rejects(asTrainerOfA.readNamespacedPod({ name: "trainer-a", namespace: NAMESPACE }), (err: ApiException<unknown>) => err.code === 403);

@@ -36,6 +36,11 @@ class FakeCache implements RunCache {
   pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
   nodes = () => this.nodeMap;
   onRunChange = () => {};
+  /** Every other run of the namespace: reconcile picks those whose location overlaps. */
+  runsSharingStorage = (run: TrainingRun) =>
+    [...this.runs.values()].filter((r) => r.metadata.namespace === run.metadata.namespace && r.metadata.name !== run.metadata.name);
+  podsSharingStorage = (run: TrainingRun) =>
+    this.pods.filter((p) => p.metadata?.namespace === run.metadata.namespace && p.metadata?.labels?.["resumable.dev/run"] !== run.metadata.name);
 }
 
 /** Records every write in order; a write can be made to fail. */
@@ -131,9 +136,10 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
-  it("reads only the caches: the run's pods, its claim and the nodes", async () => {
+  it("reads only the caches: the run's pods, its claim, the nodes, and the runs and trainers sharing its storage", async () => {
     const t = setup((observed) => ({ actions: [], status: observed.run.status ?? {}, events: [] }));
     t.cache.runs.set(KEY, run());
+    t.cache.runs.set("team/other", { ...run(), metadata: { ...run().metadata, name: "other", uid: "other-uid" } });
     t.cache.pods = [pod("mnist-1"), { metadata: { name: "other-1", namespace: "team", labels: { "resumable.dev/run": "other" } } }];
     t.cache.pvcs.set("team/mnist-checkpoints", { metadata: { name: "mnist-checkpoints", namespace: "team" } });
     t.cache.nodeMap.set("n1", { metadata: { name: "n1" } });
@@ -143,6 +149,8 @@ describe("Controller", () => {
     assert.equal(observed.pvc?.metadata?.name, "mnist-checkpoints");
     assert.deepEqual([...observed.nodes.keys()], ["n1"]);
     assert.equal(observed.run.metadata.name, "mnist");
+    assert.deepEqual(observed.otherRuns?.map((r) => r.metadata.name), ["other"]);
+    assert.deepEqual(observed.otherPods?.map((p) => p.metadata?.name), ["other-1"]);
     await t.controller.stop();
   });
 

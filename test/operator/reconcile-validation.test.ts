@@ -54,11 +54,12 @@ describe("reconcile: specs that can never work", () => {
     const withAllowed = (run: TrainingRun, allowedImages: string[]) =>
       reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0 }, { ...SETTINGS, allowedImages });
 
-    it("an image outside the allowed prefixes → Valid=False naming spec.image and the prefixes, no pod", () => {
+    it("an image outside the allowed prefixes → Valid=False ImageNotAllowed (a refusal, not an invalid spec) naming spec.image and the prefixes, no pod", () => {
       const d = withAllowed(aRun({ image: "docker.io/evil/miner:latest" }), ["registry.example.com/ml/", "ghcr.io/org/"]);
       const valid = d.status.conditions?.find((x) => x.type === "Valid");
       assert.equal(valid?.status, "False");
-      assert.equal(valid?.reason, "InvalidSpec");
+      assert.equal(valid?.reason, "ImageNotAllowed");
+      assert.deepEqual(d.events.map((e) => [e.type, e.reason]), [["Warning", "ImageNotAllowed"]]);
       assert.match(valid?.message ?? "", /^spec\.image: docker\.io\/evil\/miner:latest is not allowed/);
       assert.match(valid?.message ?? "", /registry\.example\.com\/ml\/, ghcr\.io\/org\//);
       assert.deepEqual(d.actions, []);
@@ -70,6 +71,61 @@ describe("reconcile: specs that can never work", () => {
       assert.deepEqual(allowed.actions.map((a) => a.kind), ["createPod"]);
       const any = withAllowed(aRun({ image: "docker.io/anything:1" }), []);
       assert.deepEqual(any.actions.map((a) => a.kind), ["createPod"]);
+    });
+
+    it("a longer repository name that merely starts with the prefix is refused: segments, not strings", () => {
+      const d = withAllowed(aRun({ image: "registry.example.com/ml-evil/x:1" }), ["registry.example.com/ml"]);
+      assert.equal(d.status.conditions?.find((x) => x.type === "Valid")?.reason, "ImageNotAllowed");
+      assert.deepEqual(d.actions, []);
+    });
+
+    it("an image that is no reference is refused as such", () => {
+      const d = withAllowed(aRun({ image: "registry.example.com/ml/../evil" }), ["registry.example.com/ml"]);
+      assert.match(d.status.conditions?.find((x) => x.type === "Valid")?.message ?? "", /^spec\.image: registry\.example\.com\/ml\/\.\.\/evil is not an image reference/);
+    });
+  });
+
+  describe("securityContext below the restricted profile", () => {
+    const relaxations: [string, NonNullable<TrainingRun["spec"]["securityContext"]>, string][] = [
+      ["uid 0", { runAsUser: 0, runAsNonRoot: false }, "spec.securityContext.runAsUser"],
+      ["runAsNonRoot: false", { runAsNonRoot: false }, "spec.securityContext.runAsNonRoot"],
+      ["privilege escalation", { allowPrivilegeEscalation: true }, "spec.securityContext.allowPrivilegeEscalation"],
+      ["an added capability", { capabilities: { add: ["NET_ADMIN"] } }, "spec.securityContext.capabilities.add"],
+      ["SYS_ADMIN (with the escalation it needs)", { allowPrivilegeEscalation: true, capabilities: { add: ["CAP_SYS_ADMIN"] } }, "spec.securityContext.allowPrivilegeEscalation"],
+      ["a drop list without ALL", { capabilities: { drop: ["NET_RAW"] } }, "spec.securityContext.capabilities.drop"],
+      ["Unconfined seccomp", { seccompProfile: { type: "Unconfined" } }, "spec.securityContext.seccompProfile.type"],
+    ];
+    for (const [name, securityContext, field] of relaxations) {
+      it(`${name} → Valid=False SecurityContextNotAllowed naming ${field}, no pod; allowed when the operator allows relaxations`, () => {
+        const d = pass(aRun({ securityContext }), [], T0);
+        const valid = d.status.conditions?.find((x) => x.type === "Valid");
+        assert.equal(valid?.status, "False");
+        assert.equal(valid?.reason, "SecurityContextNotAllowed");
+        assert.ok(valid?.message.startsWith(`${field}: `), valid?.message);
+        assert.match(valid?.message ?? "", /restricted Pod Security Standard.*allowRelaxedSecurityContext/);
+        assert.deepEqual(d.actions, []);
+        assert.deepEqual(d.events.map((e) => e.reason), ["SecurityContextNotAllowed"]);
+        const relaxed = pass(aRun({ securityContext }), [], T0, {}, { ...SETTINGS, allowRelaxedSecurityContext: true });
+        assert.deepEqual(relaxed.actions.map((a) => a.kind), ["createPod"]);
+      });
+    }
+
+    it("what the restricted profile admits starts: NET_BIND_SERVICE, drop ALL, a Localhost profile, another non-root uid", () => {
+      const securityContext = { runAsUser: 2000, runAsGroup: 2000, capabilities: { add: ["NET_BIND_SERVICE"], drop: ["ALL"] }, seccompProfile: { type: "Localhost" as const, localhostProfile: "trainer.json" } };
+      assert.deepEqual(pass(aRun({ securityContext }), [], T0).actions.map((a) => a.kind), ["createPod"]);
+    });
+
+    it("privileged, host namespaces and host ports are no fields of the spec: the pod never gets them", () => {
+      const run = aRun({ securityContext: { privileged: true, procMount: "Unmasked" } as never });
+      (run.spec as Record<string, unknown>).hostNetwork = true;
+      (run.spec as Record<string, unknown>).hostPID = true;
+      (run.spec as Record<string, unknown>).hostIPC = true;
+      (run.spec as Record<string, unknown>).volumes = [{ name: "root", hostPath: { path: "/" } }];
+      const d = pass(run, [], T0);
+      const create = d.actions.find((a) => a.kind === "createPod");
+      assert.ok(create?.kind === "createPod");
+      const pod = JSON.stringify(create.pod);
+      for (const word of ["privileged", "hostNetwork", "hostPID", "hostIPC", "hostPath", "procMount"]) assert.ok(!pod.includes(word), `${word} in ${pod}`);
     });
   });
 

@@ -23,11 +23,24 @@ describe("operator config", () => {
   });
 
   it("allowed image prefixes come from --allowed-images or RESUMABLE_ALLOWED_IMAGES, trimmed and deduplicated", () => {
-    assert.deepEqual(load(["--allowed-images=registry.example.com/ml/, ghcr.io/org/trainer:,registry.example.com/ml/"]).settings.allowedImages, [
+    assert.deepEqual(load(["--allowed-images=registry.example.com/ml/, ghcr.io/org/trainer:1.2,registry.example.com/ml/"]).settings.allowedImages, [
       "registry.example.com/ml/",
-      "ghcr.io/org/trainer:",
+      "ghcr.io/org/trainer:1.2",
     ]);
     assert.deepEqual(load([], { RESUMABLE_ALLOWED_IMAGES: "a/" }).settings.allowedImages, ["a/"]);
+  });
+
+  it("refuses an allowed image entry that is no registry, repository or pinned image, naming it", () => {
+    for (const bad of ["ghcr.io/org/trainer:", "registry.example.com/ML", "registry.example.com/ml/../x", "https://registry.example.com/ml"]) {
+      assert.throws(() => load([`--allowed-images=ghcr.io/org,${bad}`]), (err: Error) => err instanceof ConfigError && err.message.startsWith("--allowed-images: ") && err.message.includes(JSON.stringify(bad)), bad);
+    }
+  });
+
+  it("relaxed security contexts are refused unless --allow-relaxed-security-context=true (or its variable)", () => {
+    assert.equal(load([]).settings.allowRelaxedSecurityContext, false);
+    assert.equal(load(["--allow-relaxed-security-context=true"]).settings.allowRelaxedSecurityContext, true);
+    assert.equal(load([], { RESUMABLE_ALLOW_RELAXED_SECURITY_CONTEXT: "true" }).settings.allowRelaxedSecurityContext, true);
+    assert.throws(() => load(["--allow-relaxed-security-context=yes"]), /--allow-relaxed-security-context: /);
   });
 
   it("reads the price table as JSON from --prices or RESUMABLE_PRICES; none by default", () => {

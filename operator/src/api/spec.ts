@@ -378,7 +378,7 @@ const securityContext = withRules(
     },
   ],
 ).describe(
-  "The trainer runs as uid/gid 1000, non-root, with a read-only root filesystem (a writable emptyDir at /tmp), no privilege escalation, all capabilities dropped and the RuntimeDefault seccomp profile. Set a field here to override that one default.",
+  "The trainer runs as uid/gid 1000, non-root, with a read-only root filesystem (a writable emptyDir at /tmp), no privilege escalation, all capabilities dropped and the RuntimeDefault seccomp profile. Set a field here to override that one default. Overrides below the restricted Pod Security Standard (uid 0, runAsNonRoot false, privilege escalation, capabilities other than NET_BIND_SERVICE, a drop list without ALL, Unconfined seccomp) are refused (Valid=False, SecurityContextNotAllowed) unless the operator allows them (chart value allowRelaxedSecurityContext).",
 );
 
 /** With storage.s3 the operator sets these too (OPERATOR_S3_ENV_NAMES). */

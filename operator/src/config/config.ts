@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseAllowedImage } from "../api/image.js";
 import { parseNoticeSignals, type NoticeSignal } from "../reconcile/notice.js";
 import { priceTableSchema } from "../reconcile/accounting.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
@@ -42,7 +43,11 @@ const FLAGS = {
   },
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
-    help: "comma-separated prefixes spec.image must start with, e.g. registry.example.com/ml/ (default: any image)",
+    help: "comma-separated registries, repository prefixes (whole path segments) or images pinned by tag or digest that spec.image must fall under, e.g. registry.example.com/ml (default: any image)",
+  },
+  "allow-relaxed-security-context": {
+    env: "RESUMABLE_ALLOW_RELAXED_SECURITY_CONTEXT",
+    help: "true or false: let spec.securityContext go below the restricted Pod Security Standard (uid 0, capabilities, privilege escalation, Unconfined seccomp) (default false)",
   },
   "notice-signals": {
     env: "RESUMABLE_NOTICE_SIGNALS",
@@ -89,7 +94,14 @@ const configSchema = z.object({
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "progress-write-interval-seconds": count(0).default(DEFAULT_SETTINGS.progressWriteIntervalSeconds),
-  "allowed-images": commaList,
+  "allowed-images": commaList.superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      if (parseAllowedImage(entry) === undefined) {
+        ctx.addIssue({ code: "custom", message: `${JSON.stringify(entry)} is not a registry (host[:port]), a repository (host/path) or an image pinned by tag or digest` });
+      }
+    }
+  }),
+  "allow-relaxed-security-context": boolean.default(false),
   "notice-signals": z.string().default("default"),
   prices: z
     .string()
@@ -173,6 +185,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       progressReportTimeoutSeconds: c["progress-report-timeout-seconds"],
       progressWriteIntervalSeconds: c["progress-write-interval-seconds"],
       allowedImages: c["allowed-images"],
+      allowRelaxedSecurityContext: c["allow-relaxed-security-context"],
       prices: c.prices,
       noticeSignals,
     },

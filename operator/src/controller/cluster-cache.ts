@@ -2,9 +2,10 @@ import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "../reconcile/observe.js";
+import { checkpointClaimName, isAlive } from "../reconcile/observe.js";
+import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../reconcile/storage-claims.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
-import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -50,7 +51,7 @@ export class ClusterCache {
     for (const ns of namespaces) {
       const namespace = ns || undefined;
       this.scopes.set(ns, {
-        runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace })),
+        runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace }), { indexers: RUN_INDEXERS }),
         pods: make("pods", podSource(kc, { namespace, labelSelector: RUN_LABEL }), { indexers: POD_INDEXERS }),
         pvcs: make("persistentvolumeclaims", pvcSource(kc, { namespace })),
       });
@@ -78,8 +79,26 @@ export class ClusterCache {
       if (key) listener(key, priority);
     };
     for (const scope of this.scopes.values()) {
-      scope.runs.onEvent((change) => notify(objectKey(change.object), changePriority(change)));
-      scope.pods.onEvent((change) => notify(runKeyOf(change.object), changePriority(change)));
+      scope.runs.onEvent((change) => {
+        const priority = changePriority(change);
+        notify(objectKey(change.object), priority);
+        // A run that appears, ends, goes away or moves may hand a checkpoint location to a
+        // run waiting for it (StorageInUse), or take it: those runs decide again.
+        if (isUnchanged(change)) return;
+        const versions = change.type === "Apply" && change.old !== undefined ? [change.old, change.object] : [change.object];
+        for (const version of versions) {
+          for (const other of this.runsSharingStorage(version)) notify(objectKey(other), priority);
+        }
+      });
+      scope.pods.onEvent((change) => {
+        notify(runKeyOf(change.object), changePriority(change));
+        // A trainer that stops lets a run waiting for its checkpoint location start.
+        const stopped = change.type === "Delete" || (change.old !== undefined && isAlive(change.old) && !isAlive(change.object));
+        if (!stopped) return;
+        for (const run of this.sharing(scope.runs.store, change.object.metadata?.namespace ?? "", podLocation(change.object))) {
+          if (run.metadata.name !== change.object.metadata?.labels?.[RUN_LABEL]) notify(objectKey(run), "urgent");
+        }
+      });
       scope.pvcs.onEvent((change) => {
         const pvc = change.object;
         const priority = changePriority(change);
@@ -124,6 +143,32 @@ export class ClusterCache {
     return [...this.scopes.values()].flatMap((scope) => scope.runs.store.list());
   }
 
+  /**
+   * The other runs of the run's namespace whose checkpoint location overlaps its own (the
+   * same PVC, or a bucket prefix containing or inside its own), from the location index.
+   */
+  runsSharingStorage(run: TrainingRun): TrainingRun[] {
+    const namespace = run.metadata.namespace ?? "";
+    const runs = this.scopeOf(namespace)?.runs.store;
+    return runs === undefined ? [] : this.sharing(runs, namespace, storageLocation(run)).filter((other) => other.metadata.name !== run.metadata.name);
+  }
+
+  /** The trainer pods of other runs (or of runs now gone) that write where the run would. */
+  podsSharingStorage(run: TrainingRun): V1Pod[] {
+    const namespace = run.metadata.namespace ?? "";
+    const pods = this.scopeOf(namespace)?.pods.store;
+    return pods === undefined ? [] : this.sharing(pods, namespace, storageLocation(run)).filter((pod) => pod.metadata?.labels?.[RUN_LABEL] !== run.metadata.name);
+  }
+
+  private sharing<T extends ObjectMeta>(store: ReadonlyStore<T>, namespace: string, location: readonly string[] | undefined): T[] {
+    if (location === undefined) return [];
+    const found = new Map<string, T>();
+    for (const lookup of overlapLookups(location)) {
+      for (const object of store.byIndex(BY_LOCATION, `${namespace}/${lookup}`)) found.set(objectKey(object), object);
+    }
+    return [...found.values()];
+  }
+
   private runsIn(namespace: string): TrainingRun[] {
     return (this.scopeOf(namespace)?.runs.store.list() ?? []).filter((run) => run.metadata.namespace === namespace);
   }
@@ -148,6 +193,11 @@ export class ClusterCache {
 
 const BY_RUN = "run";
 const BY_NODE = "node";
+const BY_LOCATION = "location";
+/** Runs by checkpoint location (storage-claims.ts), per namespace: a shared location is found without a scan. */
+const RUN_INDEXERS = {
+  [BY_LOCATION]: (run: TrainingRun) => locationIndexKeys(storageLocation(run)).map((key) => `${run.metadata.namespace ?? ""}/${key}`),
+};
 /**
  * Every reconcile reads one run's pods, and every node heartbeat the pods on that node: with
  * a thousand runs, filtering the whole pod cache for each was a scan per event (seen in the
@@ -160,6 +210,7 @@ const POD_INDEXERS = {
     return run ? [run] : [];
   },
   [BY_NODE]: (pod: V1Pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []),
+  [BY_LOCATION]: (pod: V1Pod) => locationIndexKeys(podLocation(pod)).map((key) => `${pod.metadata?.namespace ?? ""}/${key}`),
 };
 
 /**

@@ -12,7 +12,7 @@ import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
-export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "pvc" | "nodes" | "onRunChange">;
+export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "pvc" | "nodes" | "onRunChange" | "runsSharingStorage" | "podsSharingStorage">;
 
 export interface ControllerOptions {
   cache: RunCache;
@@ -244,6 +244,8 @@ export class Controller {
       pods: cache.podsOfRun(namespace, name),
       ...(pvc ? { pvc } : {}),
       nodes,
+      otherRuns: cache.runsSharingStorage(run),
+      otherPods: cache.podsSharingStorage(run),
       now: this.now(),
     };
   }

@@ -1,19 +1,18 @@
 // reconcile(observed) -> Decision: validate the run, bring the attempt history up to date
 // with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
 // wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
-import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
-import type { z } from "zod";
-import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, Phase } from "../api/status.js";
-import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
 import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
 import { checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
-import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
+import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings } from "./types.js";
+import { validateRun } from "./validate.js";
+import { foreignTrainer, STORAGE_IN_USE } from "./storage-claims.js";
+import { RUN_LABEL } from "../api/group.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
 import { nextAccounting } from "./accounting.js";
 import { coalesceProgress } from "./progress-writes.js";
@@ -31,7 +30,7 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
   const d = new Draft(observed, settings);
   const generation = observed.run.metadata.generation;
   if (generation !== undefined) d.status.observedGeneration = generation;
-  const validation = validateRun(observed.run, observed.pvc, settings, observed.podRejection);
+  const validation = validateRun(observed, settings);
   if (!validation.ok) {
     const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
     if (d.condition({ type: "Valid", status: "False", reason: validation.reason, message })) {
@@ -157,120 +156,6 @@ function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod): void {
   d.actions.push({ kind: "requestCheckpoint", name: pod.metadata.name ?? "", uid: pod.metadata.uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) });
 }
 
-// ---- Validation: the spec, and what the observed world says about it ----
-
-/**
- * field: the offending field's path ("spec.checkpoint.claimName"), "" when the message names it.
- * reason: InvalidSpec for what the operator can tell from the run; PodRejected when the
- * apiserver refused the pod built from it (the Valid condition's reason).
- */
-export type Validation =
-  | { ok: true; spec: TrainingRunSpec }
-  | { ok: false; field: string; message: string; reason: "InvalidSpec" | "PodRejected" };
-
-/** Valid=False for this reason lasts until the spec changes: sending the same pod again is futile. */
-const POD_REJECTED = "PodRejected";
-
-/**
- * The spec with defaults applied, or the first reason it can never work: schema and
- * cross-field rules (in case the object bypassed the CRD, e.g. an older CRD version) and
- * facts about the observed world no CRD can check.
- */
-export function validateRun(
-  run: TrainingRun,
-  pvc: V1PersistentVolumeClaim | undefined,
-  settings: Pick<OperatorSettings, "allowedImages">,
-  podRejection?: PodRejection,
-): Validation {
-  const parsed = trainingRunSchema.safeParse({ ...run, apiVersion: API_GROUP_VERSION, kind: KIND });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, field: fieldName(issue?.path ?? []), message: issue?.message ?? "invalid", reason: "InvalidSpec" };
-  }
-  if (podRejection !== undefined) return rejected(podRejection);
-  const remembered = findCondition(run.status?.conditions, "Valid");
-  if (remembered?.reason === POD_REJECTED && remembered.status === "False" && remembered.observedGeneration === run.metadata.generation) {
-    return { ok: false, field: "", message: remembered.message, reason: "PodRejected" };
-  }
-  const spec = parsed.data.spec;
-  const allowed = settings.allowedImages;
-  if (allowed.length > 0 && !allowed.some((prefix) => spec.image.startsWith(prefix))) {
-    return {
-      ok: false,
-      field: "spec.image",
-      message: `${spec.image} is not allowed here: the operator's allowedImages admits only images starting with ${allowed.join(", ")}`,
-      reason: "InvalidSpec",
-    };
-  }
-  const modes = pvc?.spec?.accessModes ?? [];
-  if (spec.checkpoint.claimName !== undefined && modes.length > 0 && modes.every((m) => m === "ReadOnlyMany")) {
-    return {
-      ok: false,
-      field: "spec.checkpoint.claimName",
-      message: `PersistentVolumeClaim ${spec.checkpoint.claimName} is ReadOnlyMany; the trainer must write checkpoints`,
-      reason: "InvalidSpec",
-    };
-  }
-  const training = referenceTrainerConfig(spec);
-  if (training !== undefined) return training;
-  return { ok: true, spec };
-}
-
-/**
- * On the reference trainer's image, spec.training is its config: refuse a bad one now, in the
- * trainer's own words, rather than after a node was taken for an attempt that exits 2.
- */
-function referenceTrainerConfig(spec: TrainingRunSpec): Validation | undefined {
-  if (repository(spec.image) !== repository(DEFAULT_TRAINER_IMAGE)) return undefined;
-  // `--config FILE` replaces RESUMABLE_CONFIG: spec.training is then not the config.
-  if ([...(spec.command ?? []), ...(spec.args ?? [])].some((arg) => arg === "--config" || arg.startsWith("--config="))) return undefined;
-  const parsed = trainingConfigSchema.safeParse(spec.training);
-  if (parsed.success) return undefined;
-  return { ok: false, field: "", message: configProblems(parsed.error.issues, "spec.training").join("; "), reason: "InvalidSpec" };
-}
-
-/** An image reference without tag or digest; Docker Hub's implicit registry spelled out or not. */
-function repository(image: string): string {
-  const name = image.split("@")[0] ?? image;
-  const tag = name.lastIndexOf(":");
-  const bare = tag > name.lastIndexOf("/") ? name.slice(0, tag) : name;
-  return bare.replace(/^(docker\.io|index\.docker\.io)\//, "");
-}
-
-function fieldName(path: z.core.$ZodIssue["path"]): string {
-  return path.reduce<string>(
-    (name, part) => (typeof part === "number" ? `${name}[${part}]` : name === "" ? String(part) : `${name}.${String(part)}`),
-    "",
-  );
-}
-
-/** Where each pod field the apiserver may refuse comes from in the run (render.ts). */
-const RUN_FIELD_OF_POD_FIELD: [RegExp, string][] = [
-  [/^spec\.nodeSelector/, "spec.scheduling.nodeSelector"],
-  [/^spec\.affinity/, "spec.scheduling.affinity"],
-  [/^spec\.tolerations/, "spec.scheduling.tolerations"],
-  [/^spec\.priorityClassName/, "spec.scheduling.priorityClassName"],
-  [/^spec\.(containers\[0\]\.)?securityContext/, "spec.securityContext"],
-  [/^spec\.containers\[0\]\.resources/, "spec.resources"],
-  [/^spec\.containers\[0\]\.env/, "spec.env"],
-  [/^spec\.containers\[0\]\.image/, "spec.image"],
-  [/^spec\.containers\[0\]\.command/, "spec.command"],
-  [/^spec\.containers\[0\]\.args/, "spec.args"],
-  [/^spec\.containers\[0\]\.volumeMounts/, "spec.checkpoint.mountPath"],
-];
-
-/** The run's field behind the first cause, and the apiserver's own message (which names the pod's field). */
-function rejected(rejection: PodRejection): Validation {
-  const podField = rejection.causes[0]?.field ?? "";
-  const runField = RUN_FIELD_OF_POD_FIELD.find(([pattern]) => pattern.test(podField))?.[1];
-  return {
-    ok: false,
-    field: runField ?? "",
-    message: `the apiserver refused the trainer pod built from it: ${rejection.message}`,
-    reason: "PodRejected",
-  };
-}
-
 // ---- Removing pods whose attempt ended ----
 
 /** Re-check soon after recording an outcome whose pod still has to be removed. */
@@ -389,6 +274,13 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
   if (pvc !== undefined && isTerminating(pvc)) {
     d.requeueIn(POLL_MS);
     setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claimName} is being deleted`);
+    return;
+  }
+  const foreign = foreignTrainer(run, d.observed.otherPods ?? []);
+  if (foreign !== undefined) {
+    // Its run is gone or finished, or holds the location: either way it still writes there.
+    const owner = foreign.metadata?.labels?.[RUN_LABEL] ?? "another run";
+    setPhase(d, waiting, STORAGE_IN_USE, `pod ${foreign.metadata?.name} of TrainingRun ${owner} still writes to ${checkpointStorage(run)}; attempt ${attempt} starts once it has stopped`);
     return;
   }
   const refusal = d.observed.podRefusal;

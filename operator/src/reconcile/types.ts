@@ -26,6 +26,19 @@ export interface Observed {
    * empty map is taken for a broken cache and no node is considered lost.
    */
   nodes: ReadonlyMap<string, V1Node>;
+  /**
+   * Other TrainingRuns of the namespace whose checkpoint location may overlap this run's
+   * (every one that does; the runtime reads them from its cache's location index, and
+   * reconcile picks those that truly overlap): who holds a shared location is decided from
+   * them (storage-claims.ts). Unset: none.
+   */
+  otherRuns?: readonly TrainingRun[];
+  /**
+   * Trainer pods of other runs (or of runs already deleted) whose checkpoint location may
+   * overlap this run's, any phase, from the same index: no attempt starts while one that
+   * overlaps is alive. Unset: none.
+   */
+  otherPods?: readonly V1Pod[];
   now: Date;
   /**
    * Set by the runtime for the pass right after the apiserver refused this generation's pod
@@ -106,8 +119,18 @@ export interface OperatorSettings {
    * any other change is written at once. 0: every report is written.
    */
   progressWriteIntervalSeconds: number;
-  /** Prefixes spec.image must start with (e.g. "registry.example.com/ml/"); empty: any image. */
+  /**
+   * Registries, repository prefixes or pinned images spec.image must fall under (api/image.ts:
+   * whole path segments, e.g. "registry.example.com/ml"); empty: any image.
+   */
   allowedImages: readonly string[];
+  /**
+   * true: spec.securityContext may go below the restricted Pod Security Standard (uid 0,
+   * capabilities, privilege escalation, Unconfined seccomp); false: such a run is
+   * Valid=False SecurityContextNotAllowed, so creating TrainingRuns never gives more than
+   * creating restricted pods would.
+   */
+  allowRelaxedSecurityContext: boolean;
   /** The price table of cost accounting (status.accounting); unset: GPU-seconds only, no cost. */
   prices?: PriceTable;
   /** What counts as a reclaim notice on a trainer's node (notice.ts, docs/reclaim-notices.md). */
@@ -122,6 +145,7 @@ export const DEFAULT_SETTINGS: OperatorSettings = {
   // still see a step at most 15 s old.
   progressWriteIntervalSeconds: 15,
   allowedImages: [],
+  allowRelaxedSecurityContext: false,
   noticeSignals: DEFAULT_NOTICE_SIGNALS,
 };
 
