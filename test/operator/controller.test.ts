@@ -35,6 +35,7 @@ class FakeCache implements RunCache {
     this.pods.filter((p) => p.metadata?.namespace === namespace && p.metadata.labels?.["resumable.dev/run"] === name);
   pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
   nodes = () => this.nodeMap;
+  podsOnNode = (node: string) => this.pods.filter((p) => p.spec?.nodeName === node);
   onRunChange = () => {};
 }
 

@@ -141,7 +141,8 @@ export class ClusterCache {
     return new Map(this.nodeReflector.store.list().map((node) => [node.metadata?.name ?? "", node]));
   }
 
-  private podsOnNode(nodeName: string): V1Pod[] {
+  /** The cached trainer pods (of every run) bound to a node. */
+  podsOnNode(nodeName: string): V1Pod[] {
     return [...this.scopes.values()].flatMap((scope) => scope.pods.store.byIndex(BY_NODE, nodeName));
   }
 }

@@ -12,7 +12,7 @@ import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
-export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "pvc" | "nodes" | "onRunChange">;
+export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "podsOnNode" | "pvc" | "nodes" | "onRunChange">;
 
 export interface ControllerOptions {
   cache: RunCache;
@@ -244,6 +244,7 @@ export class Controller {
       pods: cache.podsOfRun(namespace, name),
       ...(pvc ? { pvc } : {}),
       nodes,
+      podsOnNode: (node) => cache.podsOnNode(node),
       now: this.now(),
     };
   }

@@ -2,7 +2,6 @@
 // with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
 // wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
 import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
 import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
@@ -11,10 +10,11 @@ import type { AttemptRecord, Phase } from "../api/status.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
 import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
-import { checkpointRequestFor, nodeNotice } from "./notice.js";
+import { checkpointRequestAction, checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
-import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
+import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, plannedStopOf } from "./capacity.js";
+import { applyFallback } from "./fallback.js";
 import { nextAccounting } from "./accounting.js";
 import { coalesceProgress } from "./progress-writes.js";
 
@@ -152,9 +152,8 @@ function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod): void {
     record.noticeSource = notice.source;
     d.event("Normal", "ReclaimNotice", `${notice.source}: ${notice.detail} on node ${node}; asking attempt ${record.attempt}'s trainer for a checkpoint now`);
   }
-  const request = checkpointRequestFor(pod, notice, record.noticeAt);
-  if (request === undefined) return;
-  d.actions.push({ kind: "requestCheckpoint", name: pod.metadata.name ?? "", uid: pod.metadata.uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) });
+  const ask = checkpointRequestAction(pod, checkpointRequestFor(pod, notice, record.noticeAt));
+  if (ask !== undefined) d.actions.push(ask);
 }
 
 // ---- Validation: the spec, and what the observed world says about it ----
@@ -342,7 +341,8 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
       startAttempt(d, spec, attempt, false);
       return;
     }
-    if (currentPod && !isTerminating(currentPod) && applyFallback(d, spec, current, currentPod)) return;
+    const moved = currentPod && !isTerminating(currentPod) ? applyFallback(d, spec, current, currentPod) : undefined;
+    if (moved !== undefined) return setPhase(d, "Restarting", "FellBackToOnDemand", moved);
     if (currentPod && isTerminating(currentPod)) {
       // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
@@ -411,43 +411,6 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
     d.event("Normal", "PodCreated", `Created pod ${pod.metadata?.name} for attempt ${attempt}`);
   }
   setPhase(d, waiting, "PodPending", `attempt ${attempt} is starting`);
-}
-
-/**
- * The capacity policy on the current attempt: replace a pod unschedulable on spot by an
- * attempt on on-demand, or stop an on-demand pod at a checkpoint to return to spot. True
- * when the attempt ended here.
- */
-function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRecord, pod: V1Pod): boolean {
-  const fallback = spec.scheduling.fallback;
-  const capacity = d.status.capacity;
-  if (fallback === undefined || capacity === undefined) return false;
-  const name = pod.metadata?.name ?? "";
-  const pending = pendingOnSpot(fallback, capacity, record, pod, d.now);
-  if (pending && "recheckInMs" in pending) d.requeueIn(pending.recheckInMs);
-  if (pending && "replace" in pending) {
-    // Its end is recorded here and the pod deleted by the next pass, as for any ended attempt
-    // (removeFinishedPods): if this status write failed, a pod deleted now would come back as
-    // a preemption and the move would be lost.
-    d.status.capacity = pending.replace.capacity;
-    d.event(pending.replace.event.type, pending.replace.event.reason, pending.replace.event.message);
-    endAttempt(d, record, { reason: "Moved", detail: "PendingOnSpot" }, spec);
-    setPhase(d, "Restarting", "FellBackToOnDemand", pending.replace.event.message);
-    return true;
-  }
-  if (pod.status?.phase !== "Running") return false;
-  const back = returnToSpot(fallback, d.status, d.now);
-  if (back && "recheckInMs" in back) d.requeueIn(back.recheckInMs);
-  if (back && "request" in back) {
-    d.status.capacity = back.request;
-    d.event(back.event.type, back.event.reason, back.event.message);
-  }
-  // Graceful: the trainer flushes a final checkpoint, so the move loses no step.
-  if (back && "stopPod" in back) {
-    d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, reason: back.stopPod });
-    record.stoppedForMove = true;
-  }
-  return false;
 }
 
 /** The phase while attempt `attempt` is awaited: Pending for the first, Restarting for any later. */

@@ -26,6 +26,12 @@ export interface Observed {
    * empty map is taken for a broken cache and no node is considered lost.
    */
   nodes: ReadonlyMap<string, V1Node>;
+  /**
+   * The cached trainer pods (of any run) bound to a node: what a spot node's room is judged
+   * by before a return to spot. A lookup in the same cache as `pods`, which cannot change
+   * during the synchronous pass. Unset: no pods known on any node.
+   */
+  podsOnNode?: (node: string) => readonly V1Pod[];
   now: Date;
   /**
    * Set by the runtime for the pass right after the apiserver refused this generation's pod
