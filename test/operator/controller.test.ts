@@ -36,6 +36,7 @@ class FakeCache implements RunCache {
   pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
   nodes = () => this.nodeMap;
   podsOnNode = (node: string) => this.pods.filter((p) => p.spec?.nodeName === node);
+  mountFailuresOf = () => [];
   onRunChange = () => {};
 }
 

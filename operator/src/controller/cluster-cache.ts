@@ -1,10 +1,10 @@
-import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
+import type { CoreV1Event, KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../reconcile/observe.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
-import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -25,7 +25,15 @@ interface Scope {
   runs: Reflector<TrainingRun>;
   pods: Reflector<V1Pod>;
   pvcs: Reflector<V1PersistentVolumeClaim>;
+  /** The kubelet's FailedMount events about pods: a Secret or ConfigMap a volume needs is missing. */
+  mountFailures: Reflector<CoreV1Event>;
 }
+
+/**
+ * A pod waiting for a missing Secret or ConfigMap volume says so only in FailedMount events
+ * (its status shows ContainerCreating): watched by reason, so routine events never reach the cache.
+ */
+const MOUNT_FAILURES = "involvedObject.kind=Pod,reason=FailedMount";
 
 /**
  * Everything the controller reads, from watches only: TrainingRuns, their pods (by label)
@@ -53,6 +61,7 @@ export class ClusterCache {
         runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace })),
         pods: make("pods", podSource(kc, { namespace, labelSelector: RUN_LABEL }), { indexers: POD_INDEXERS }),
         pvcs: make("persistentvolumeclaims", pvcSource(kc, { namespace })),
+        mountFailures: make("events", eventSource(kc, { namespace, fieldSelector: MOUNT_FAILURES }), { transform: stripManagedFields, indexers: EVENT_INDEXERS }),
       });
     }
     this.nodeReflector = make("nodes", nodeSource(kc), { transform: trimNode });
@@ -60,7 +69,7 @@ export class ClusterCache {
 
   private reflectors(): Lifecycle[] {
     const all: Lifecycle[] = [this.nodeReflector];
-    for (const scope of this.scopes.values()) all.push(scope.runs, scope.pods, scope.pvcs);
+    for (const scope of this.scopes.values()) all.push(scope.runs, scope.pods, scope.pvcs, scope.mountFailures);
     return all;
   }
 
@@ -90,6 +99,10 @@ export class ClusterCache {
         for (const run of this.runsIn(namespace)) {
           if (checkpointClaimName(run) === pvc.metadata?.name) notify(objectKey(run), priority);
         }
+      });
+      scope.mountFailures.onEvent((change) => {
+        const pod = change.object.involvedObject;
+        notify(runKeyOf(scope.pods.store.get(objectKey({ metadata: { namespace: pod.namespace ?? "", name: pod.name ?? "" } })) ?? {}), changePriority(change));
       });
     }
     this.nodeReflector.onEvent((change) => {
@@ -137,6 +150,12 @@ export class ClusterCache {
     return this.scopeOf(namespace)?.pvcs.store.get(objectKey({ metadata: { namespace, name } }));
   }
 
+  /** The FailedMount events about one pod (by its uid: a pod of the same name before it says nothing about it). */
+  mountFailuresOf(namespace: string, pod: V1Pod): CoreV1Event[] {
+    const uid = pod.metadata?.uid;
+    return uid === undefined ? [] : (this.scopeOf(namespace)?.mountFailures.store.byIndex(BY_POD_UID, uid) ?? []);
+  }
+
   nodes(): ReadonlyMap<string, V1Node> {
     return new Map(this.nodeReflector.store.list().map((node) => [node.metadata?.name ?? "", node]));
   }
@@ -161,6 +180,11 @@ const POD_INDEXERS = {
     return run ? [run] : [];
   },
   [BY_NODE]: (pod: V1Pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []),
+};
+
+const BY_POD_UID = "podUid";
+const EVENT_INDEXERS = {
+  [BY_POD_UID]: (event: CoreV1Event) => (event.involvedObject.uid ? [event.involvedObject.uid] : []),
 };
 
 /**

@@ -12,7 +12,7 @@ import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
-export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "podsOnNode" | "pvc" | "nodes" | "onRunChange">;
+export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "podsOnNode" | "mountFailuresOf" | "pvc" | "nodes" | "onRunChange">;
 
 export interface ControllerOptions {
   cache: RunCache;
@@ -239,9 +239,12 @@ export class Controller {
     const { cache } = this.options;
     const pvc = cache.pvc(namespace, checkpointClaimName(run));
     const nodes = cache.nodes();
+    const pods = cache.podsOfRun(namespace, name);
+    const mountFailures = pods.flatMap((pod) => cache.mountFailuresOf(namespace, pod));
     return {
       run,
-      pods: cache.podsOfRun(namespace, name),
+      pods,
+      ...(mountFailures.length > 0 ? { mountFailures } : {}),
       ...(pvc ? { pvc } : {}),
       nodes,
       podsOnNode: (node) => cache.podsOnNode(node),

@@ -15,6 +15,7 @@ import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, plannedStopOf } from "./capacity.js";
 import { applyFallback } from "./fallback.js";
+import { blockedMessage, missingObject, objectsFound, waitForObject } from "./missing-object.js";
 import { nextAccounting } from "./accounting.js";
 import { coalesceProgress } from "./progress-writes.js";
 
@@ -108,6 +109,9 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   // Before the end check: the report of an early checkpoint often arrives in the same pass
   // that sees the pod ended, when the reclaim follows the checkpoint closely.
   noteEarlyCheckpoint(d, record, progress?.earlyCheckpointStep);
+  // Not a failure of the trainer, which never started: the run waits for the object.
+  const missing = isTerminating(pod) ? undefined : missingObject(pod, d.observed.mountFailures ?? []);
+  if (missing !== undefined) return waitForObject(d, record, missing, spec);
   const assessment = assessPod(pod, d.observed.nodes, plannedStopOf(record, d.status));
   if (assessment.ended) {
     endAttempt(d, record, assessment.ended, spec);
@@ -115,6 +119,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   }
   if (!assessment.node.lost) {
     delete record.nodeLostAt;
+    if (assessment.running) objectsFound(d, record);
     watchProgressReports(d, record, pod, progress !== undefined);
     followNotice(d, record, pod);
     return;
@@ -348,6 +353,8 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
     } else if (currentPod?.status?.phase === "Running") {
       setPhase(d, "Running", "TrainerRunning", `attempt ${attempt} is running`);
+    } else if (blockedMessage(d) !== undefined) {
+      setPhase(d, waitingPhase(attempt), "WaitingForObject", blockedMessage(d) ?? "");
     } else {
       const unschedulable = currentPod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
       setPhase(d, waitingPhase(attempt), unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
@@ -365,7 +372,9 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
   const nextAttemptAt = toDate(d.status.nextAttemptAt);
   if (nextAttemptAt !== undefined && nextAttemptAt > d.now) {
     d.requeueIn(nextAttemptAt.getTime() - d.now.getTime());
-    setPhase(d, waiting, "BackoffAfterFailure", `next attempt at ${d.status.nextAttemptAt}`);
+    const blocked = current?.endReason === "Blocked" ? blockedMessage(d) : undefined;
+    if (blocked !== undefined) setPhase(d, waiting, "WaitingForObject", `${blocked}; next attempt at ${d.status.nextAttemptAt}`);
+    else setPhase(d, waiting, "BackoffAfterFailure", `next attempt at ${d.status.nextAttemptAt}`);
     return;
   }
   startAttempt(d, spec, attempt + 1, true);
