@@ -353,11 +353,11 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
     } else if (currentPod?.status?.phase === "Running") {
       setPhase(d, "Running", "TrainerRunning", `attempt ${attempt} is running`);
-    } else if (blockedMessage(d) !== undefined) {
-      setPhase(d, waitingPhase(attempt), "WaitingForObject", blockedMessage(d) ?? "");
     } else {
+      const blocked = blockedMessage(d);
       const unschedulable = currentPod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
-      setPhase(d, waitingPhase(attempt), unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
+      if (blocked !== undefined) setPhase(d, waitingPhase(attempt), "WaitingForObject", blocked);
+      else setPhase(d, waitingPhase(attempt), unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
     }
     return;
   }
