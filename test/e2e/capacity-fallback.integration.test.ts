@@ -4,6 +4,8 @@
 // moves back to spot at a checkpoint boundary: a planned move, not a preemption, that
 // loses no step. The run ends bit-identical to its uninterrupted twin, each resume proven
 // by the trainers' own records, with every attempt's capacity and the cost in its status.
+// Then a return to spot that finds no room after all (a pod the operator does not watch took
+// it) goes back to on-demand after the default bound, with afterPendingSeconds unset.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { NAMESPACE, useE2E } from "./harness.js";
@@ -87,5 +89,42 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
     assert.ok(reasons.includes("ReturnedToSpot"), reasons.join(", "));
 
     await assertBitIdentical(run);
+  });
+
+  test("a returned pod with no room after all goes back to on-demand after the default bound; periodic saves off, the return still happens", async () => {
+    const name = "stranded";
+    // No periodic saves: the return's checkpoint can only come from the checkpoint request.
+    const training = { ...SMALL_TRAINING, totalSteps: 600, checkpoint: { everySteps: 0, everySeconds: 0, keep: 3 } };
+    const spec = { training, resources: { requests: { cpu: "1" } }, scheduling: { spot: true, fallback: { afterPreemptions: 1, returnToSpotAfterSeconds: 6 } } };
+    await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun(name, spec)));
+    await e.waitRun(name, "training on spot", pastStep(50));
+    const spot = (await currentPod(e, name)).spec!.nodeName!;
+    await e.kubectl(["delete", "pod", `${name}-1`]);
+    // A pod the operator does not watch takes the spot node's CPU: its cache still sees room there.
+    const squatter = { apiVersion: "v1", kind: "Pod", metadata: { name: "squatter", namespace: NAMESPACE }, spec: { nodeName: spot, containers: [{ name: "sleep", image: "busybox", command: ["sleep", "3600"], resources: { requests: { cpu: "3500m" } } }] } };
+    await e.kubectl(["apply", "-f", "-"], JSON.stringify(squatter));
+
+    const stranded = await e.waitRun(
+      name,
+      "the returned pod moved back to on-demand",
+      (r) => (r.status?.attempts ?? []).some((a) => a.capacityReason === "ReturnToSpot" && a.endDetail === "PendingOnSpot"),
+      10 * 60_000,
+    );
+    const attempts = stranded.status?.attempts ?? [];
+    const where = attempts.map((a) => `${a.attempt}:${a.capacityType}/${a.capacityReason}@${a.node ?? "-"} ${a.endReason}(${a.endDetail ?? ""})`).join("; ");
+    assert.deepEqual(attempts.slice(0, 3).map((a) => [a.capacityType, a.endReason, a.endDetail]), [
+      ["spot", "Preempted", "PodDeleted"],
+      ["on-demand", "Moved", "ReturnToSpot"],
+      ["spot", "Moved", "PendingOnSpot"],
+    ], where);
+    assert.equal(attempts[2]?.node, undefined, `the returned pod never ran: ${where}`);
+    const events = await e.core.listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name}` });
+    assert.ok(events.items.some((ev) => ev.reason === "FellBackToOnDemand" && /the bound on a return to spot, 300 s/.test(ev.message ?? "")), events.items.map((ev) => `${ev.reason}: ${ev.message}`).join("\n"));
+
+    await e.kubectl(["delete", "pod", "squatter", "--grace-period=0", "--force"]);
+    const run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"));
+    assert.equal(run.status?.preemptions, 1, "only the deleted pod: the moves are planned");
+    assert.equal(run.status?.failures ?? 0, 0);
+    assert.equal(run.status?.attempts?.at(-1)?.capacityType, "spot", "back on spot once there was room");
   });
 });

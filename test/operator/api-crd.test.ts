@@ -81,6 +81,10 @@ describe("api: the generated CRD", () => {
       ".spec.scheduling.tolerations[]: !has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
       ".spec.scheduling.tolerations[]: has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",
       ".spec.scheduling.fallback: has(self.afterPreemptions) || has(self.afterPendingSeconds)",
+      ".spec.scheduling.fallback: !has(self.spotTolerations) || has(self.spotNodeSelector)",
+      ".spec.scheduling.fallback.spotTolerations[]: !has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+      ".spec.scheduling.fallback.spotTolerations[]: !has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      ".spec.scheduling.fallback.spotTolerations[]: has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",
     ]);
   });
 

@@ -4,10 +4,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { CapacityStatus, TrainingRunStatus } from "../../operator/src/api/status.js";
-import { afterAttemptEnd, initialCapacity, pendingOnSpot, returnToSpot } from "../../operator/src/reconcile/capacity.js";
+import { RETURN_PENDING_SECONDS, afterAttemptEnd, initialCapacity, pendingOnSpot, returnToSpot, type SpotNode } from "../../operator/src/reconcile/capacity.js";
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 12, 0, s));
 const onSpot: CapacityStatus = initialCapacity(at(0));
+const aSpotNode = (): SpotNode => ({ node: "spot-a" });
+const noSpotNode = (): SpotNode => ({ none: "0/2 nodes could take it: 2 cordoned" });
 
 const unschedulable = (since: number): V1Pod => ({
   metadata: { name: "r-2" },
@@ -63,8 +65,8 @@ describe("capacity policy: returning to spot", () => {
   const onDemand: CapacityStatus = { type: "on-demand", reason: "AfterPreemptions", since: at(0).toISOString(), moves: 1 };
 
   it("asks for the move after returnToSpotAfterSeconds, not before", () => {
-    assert.deepEqual(returnToSpot(fallback, { capacity: onDemand }, at(59)), { recheckInMs: 1000 });
-    const verdict = returnToSpot(fallback, { capacity: onDemand }, at(60));
+    assert.deepEqual(returnToSpot(fallback, { capacity: onDemand }, at(59), aSpotNode, false), { recheckInMs: 1000 });
+    const verdict = returnToSpot(fallback, { capacity: onDemand }, at(60), aSpotNode, false);
     assert.ok(verdict && "request" in verdict);
     assert.equal(verdict.request.returnRequestedAt, at(60).toISOString());
     assert.equal(verdict.event.reason, "ReturningToSpot");
@@ -73,8 +75,8 @@ describe("capacity policy: returning to spot", () => {
   it("stops the pod only once a checkpoint newer than the request exists", () => {
     const requested: CapacityStatus = { ...onDemand, returnRequestedAt: at(60).toISOString() };
     const status = (checkpointAt: number): TrainingRunStatus => ({ capacity: requested, lastCheckpoint: { step: 500, time: at(checkpointAt).toISOString() } });
-    assert.equal(returnToSpot(fallback, status(55), at(70)), undefined, "the checkpoint before the request is not the boundary");
-    assert.deepEqual(returnToSpot(fallback, status(65), at(70)), { stopPod: "planned move back to spot at the checkpoint of step 500" });
+    assert.equal(returnToSpot(fallback, status(55), at(70), aSpotNode, false), undefined, "the checkpoint before the request is not the boundary");
+    assert.deepEqual(returnToSpot(fallback, status(65), at(70), aSpotNode, false), { stopPod: "planned move back to spot (node spot-a could take it) at the checkpoint of step 500" });
   });
 
   it("completes the move when the stopped attempt ends as Moved: spot again, a move counted, the preemption count reset", () => {
@@ -89,6 +91,38 @@ describe("capacity policy: returning to spot", () => {
   });
 
   it("never returns without returnToSpotAfterSeconds", () => {
-    assert.equal(returnToSpot({ afterPreemptions: 1 }, { capacity: onDemand }, at(100_000)), undefined);
+    assert.equal(returnToSpot({ afterPreemptions: 1 }, { capacity: onDemand }, at(100_000), aSpotNode, false), undefined);
+  });
+
+  it("asks for no move while no spot node could take the pod, and looks again later", () => {
+    const verdict = returnToSpot(fallback, { capacity: onDemand }, at(600), noSpotNode, false);
+    assert.ok(verdict && "waitForSpot" in verdict, JSON.stringify(verdict));
+    assert.match(verdict.waitForSpot, /no spot node could take the pod: 0\/2 nodes could take it: 2 cordoned/);
+    assert.ok(verdict.recheckInMs > 0);
+  });
+
+  it("stops the pod on the trainer's answer to the return's checkpoint request, without a periodic save", () => {
+    const requested: CapacityStatus = { ...onDemand, returnRequestedAt: at(60).toISOString() };
+    assert.equal(returnToSpot(fallback, { capacity: requested }, at(70), aSpotNode, false), undefined, "no checkpoint and no answer: it waits");
+    assert.ok("stopPod" in (returnToSpot(fallback, { capacity: requested }, at(70), aSpotNode, true) ?? {}));
+  });
+
+  it("keeps the on-demand pod when the spot node is gone by the time the checkpoint is saved", () => {
+    const requested: CapacityStatus = { ...onDemand, returnRequestedAt: at(60).toISOString() };
+    const verdict = returnToSpot(fallback, { capacity: requested }, at(70), noSpotNode, true);
+    assert.ok(verdict && "waitForSpot" in verdict, JSON.stringify(verdict));
+  });
+
+  it("bounds a returned attempt's wait for a spot node even without afterPendingSeconds, and only a returned one", () => {
+    const returned = { attempt: 3, pod: "r-3", capacityType: "spot" as const, capacityReason: "ReturnToSpot" as const };
+    const back: CapacityStatus = { ...onSpot, reason: "ReturnToSpot", moves: 2 };
+    assert.deepEqual(pendingOnSpot(fallback, back, returned, unschedulable(0), at(10)), { recheckInMs: (RETURN_PENDING_SECONDS - 10) * 1000 });
+    const later = new Date(at(0).getTime() + RETURN_PENDING_SECONDS * 1000);
+    const verdict = pendingOnSpot(fallback, back, returned, unschedulable(0), later);
+    assert.ok(verdict && "replace" in verdict, JSON.stringify(verdict));
+    assert.equal(verdict.replace.capacity.type, "on-demand");
+    assert.match(verdict.replace.event.message, /the bound on a return to spot/);
+    const first = { attempt: 1, pod: "r-1", capacityType: "spot" as const, capacityReason: "Spec" as const };
+    assert.equal(pendingOnSpot(fallback, onSpot, first, unschedulable(0), later), undefined, "a spot run that never fell back waits as long as the spec says");
   });
 });

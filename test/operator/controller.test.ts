@@ -35,6 +35,9 @@ class FakeCache implements RunCache {
     this.pods.filter((p) => p.metadata?.namespace === namespace && p.metadata.labels?.["resumable.dev/run"] === name);
   pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
   nodes = () => this.nodeMap;
+  podsOnNode = (node: string) => this.pods.filter((p) => p.spec?.nodeName === node);
+  mountFailures: CoreV1Event[] = [];
+  mountFailuresOf = (_namespace: string, pod: V1Pod) => this.mountFailures.filter((e) => e.involvedObject.uid === pod.metadata?.uid);
   onRunChange = () => {};
   /** Every other run of the namespace: reconcile picks those whose location overlaps. */
   runsSharingStorage = (run: TrainingRun) =>
@@ -114,6 +117,19 @@ const pod = (name: string): V1Pod => ({
 });
 
 describe("Controller", () => {
+  it("gives a pass the FailedMount events of the run's pods and the cached pods on a node, read from the cache", async () => {
+    const t = setup((observed) => ({ actions: [], status: observed.run.status ?? {}, events: [] }));
+    t.cache.runs.set(KEY, run({ phase: "Pending" }));
+    const mine = { ...pod("mnist-1"), metadata: { ...pod("mnist-1").metadata, uid: "uid-1" }, spec: { nodeName: "spot-a", containers: [] } };
+    t.cache.pods.push(mine);
+    const failedMount = (uid: string): CoreV1Event => ({ metadata: {}, involvedObject: { kind: "Pod", uid }, reason: "FailedMount", message: 'secret "s3-key" not found' });
+    t.cache.mountFailures.push(failedMount("uid-1"), failedMount("someone-else"));
+    await t.pass();
+    const observed = t.seen.at(-1)!;
+    assert.deepEqual(observed.mountFailures?.map((e) => e.involvedObject.uid), ["uid-1"]);
+    assert.deepEqual(observed.podsOnNode?.("spot-a").map((p) => p.metadata?.name), ["mnist-1"]);
+  });
+
   it("applies actions, then writes status once as a pinned merge patch, then emits events", async () => {
     const t = setup(() => ({
       actions: [

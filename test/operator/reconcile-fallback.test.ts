@@ -3,33 +3,8 @@
 // planned move that is never counted as a preemption.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { V1Pod } from "@kubernetes/client-node";
-import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import type { Decision } from "../../operator/src/reconcile/types.js";
-import { T0, aPod, aRun, actionKinds, afterWrite, disruption, eventReasons, pass, running } from "./reconcile-fixtures.js";
-
-const at = (s: number) => new Date(T0.getTime() + s * 1000);
-const createdPod = (d: Decision): V1Pod => {
-  const action = d.actions.find((a) => a.kind === "createPod");
-  assert.ok(action && action.kind === "createPod", `a pod was created: ${actionKinds(d).join(", ")}`);
-  return action.pod;
-};
-const nodeKeys = (pod: V1Pod) =>
-  (pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []).flatMap((t) => (t.matchExpressions ?? []).map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`.trim()));
-
-/** Plays passes, each on the status the previous one wrote. */
-function play(run: TrainingRun, steps: { pods: V1Pod[]; now: Date }[]): { run: TrainingRun; decisions: Decision[] } {
-  const decisions: Decision[] = [];
-  for (const step of steps) {
-    const d = pass(run, step.pods, step.now);
-    decisions.push(d);
-    run = afterWrite(run, d);
-  }
-  return { run, decisions };
-}
-
-const reclaimed = (attempt: number) =>
-  aPod(attempt, { phase: "Failed", node: "spot-1", exitCode: 143, summary: { reason: "preempted", step: 100, resumedFromStep: 0, checkpoint: { step: 100 } }, conditions: [disruption("TerminationByKubelet")] });
+import { T0, aPod, aRun, actionKinds, eventReasons, pass, running } from "./reconcile-fixtures.js";
+import { at, createdPod, nodeKeys, play, reclaimed } from "./fallback-fixtures.js";
 
 describe("reconcile: capacity fallback", () => {
   it("after afterPreemptions the next pod goes to on-demand: no spot terms or tolerations, the clouds' on-demand labels", () => {
@@ -107,7 +82,7 @@ describe("reconcile: capacity fallback", () => {
     ]);
     assert.equal(decisions[3]!.requeueAfterMs, 20_000, "looks again when returnToSpotAfterSeconds runs out");
     assert.ok(eventReasons(decisions[4]!).includes("ReturningToSpot"));
-    assert.deepEqual(actionKinds(decisions[4]!), [], "the checkpoint before the decision is not the boundary");
+    assert.deepEqual(actionKinds(decisions[4]!), ["requestCheckpoint"], "the checkpoint before the decision is not the boundary: one is asked for");
     assert.deepEqual(decisions[5]!.actions.map((a) => [a.kind, "gracePeriodSeconds" in a ? a.gracePeriodSeconds : "pod's own"]), [["deletePod", "pod's own"]]);
     const moved = decisions[6]!;
     assert.ok(eventReasons(moved).includes("ReturnedToSpot"), eventReasons(moved).join(", "));

@@ -1,5 +1,5 @@
 // Builders and a fake clock for the reconcile tests: each test states only what it is about.
-import type { V1ContainerStatus, V1Node, V1PersistentVolumeClaim, V1Pod, V1PodCondition } from "@kubernetes/client-node";
+import type { CoreV1Event, V1ContainerStatus, V1Node, V1PersistentVolumeClaim, V1Pod, V1PodCondition } from "@kubernetes/client-node";
 import { PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { ATTEMPT_LABEL, RUN_LABEL } from "../../operator/src/api/group.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
@@ -46,6 +46,7 @@ interface PodOptions {
   terminatedReason?: string;
   summary?: Record<string, unknown>;
   waiting?: string;
+  waitingMessage?: string;
   conditions?: V1PodCondition[];
   reason?: string;
   deletedAt?: Date | string;
@@ -73,7 +74,7 @@ export function aPod(attempt: number, o: PodOptions = {}): V1Pod {
             },
           }
         : o.waiting
-          ? { waiting: { reason: o.waiting } }
+          ? { waiting: { reason: o.waiting, ...(o.waitingMessage ? { message: o.waitingMessage } : {}) } }
           : o.phase === "Running"
             ? { running: {} }
             : {},
@@ -124,7 +125,7 @@ export function pass(
   run: TrainingRun,
   pods: V1Pod[],
   now: Date,
-  world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null } = {},
+  world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null; mountFailures?: CoreV1Event[] } = {},
   settings: OperatorSettings = SETTINGS,
 ): Decision {
   const observed: Observed = {
@@ -133,6 +134,7 @@ export function pass(
     nodes: new Map((world.nodes ?? [aNode("spot-1")]).map((n) => [n.metadata?.name ?? "", n])),
     now,
     ...(world.pvc === null ? {} : { pvc: world.pvc ?? aPvc() }),
+    ...(world.mountFailures ? { mountFailures: world.mountFailures } : {}),
   };
   return reconcile(observed, settings);
 }

@@ -47,7 +47,7 @@ class EmptyApiserver {
         return json(req.method === "POST" ? 201 : 200, this.lease);
       }
       if (url.searchParams.get("watch") === "true") {
-        this.watched.add(`${url.pathname}?${url.searchParams.get("labelSelector") ?? ""}`);
+        this.watched.add(`${url.pathname}?${url.searchParams.get("labelSelector") ?? url.searchParams.get("fieldSelector") ?? ""}`);
         res.writeHead(200, { "content-type": "application/json" });
         res.flushHeaders();
         return;
@@ -78,7 +78,7 @@ describe("the operator process, wired", { timeout: 30_000 }, () => {
   });
   after(() => api.close());
 
-  it("watches its four collections, becomes ready, leads, and hands the Lease back on stop", async () => {
+  it("watches its five collections, becomes ready, leads, and hands the Lease back on stop", async () => {
     const config: OperatorConfig = {
       namespaces: [],
       metrics: { host: "127.0.0.1", port: 0 },
@@ -95,6 +95,7 @@ describe("the operator process, wired", { timeout: 30_000 }, () => {
       assert.equal(await status("/healthz"), 200);
       await eventually("ready", async () => (await status("/readyz")) === 200);
       assert.deepEqual([...api.watched].sort(), [
+        "/api/v1/events?involvedObject.kind=Pod,reason=FailedMount",
         "/api/v1/nodes?",
         "/api/v1/persistentvolumeclaims?",
         "/api/v1/pods?resumable.dev/run",

@@ -5,7 +5,7 @@ export { apiMessage, classifyRefusal, failureFields, httpStatus, isRefusal, netw
 export { exponentialDelay, JitteredBackoff, watchBackoff, type BackoffPolicy, type JitteredBackoffOptions } from "./backoff.js";
 export { ManualClock, systemClock, withTimeout, type Clock } from "./clock.js";
 export { reuseConnections } from "./connections.js";
-export { customObjectSource, nodeSource, podSource, pvcSource, type CustomResource } from "./kube-sources.js";
+export { customObjectSource, eventSource, nodeSource, podSource, pvcSource, type CustomResource } from "./kube-sources.js";
 export { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 export type { Logger } from "./logger.js";
 export { objectKey, splitKey, type ObjectMeta } from "./object-key.js";

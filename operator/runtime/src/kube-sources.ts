@@ -1,4 +1,5 @@
 import {
+  type CoreV1Event,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -16,12 +17,14 @@ interface Scope {
   /** One namespace, or every namespace when unset. */
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
 }
 
 interface ListArgs {
   limit: number;
   _continue?: string;
   labelSelector?: string;
+  fieldSelector?: string;
 }
 
 interface ListResult<T> {
@@ -35,14 +38,16 @@ function source<T extends ObjectMeta>(
   labelSelector: string | undefined,
   list: (args: ListArgs) => Promise<ListResult<T>>,
   decodeWatched: (raw: unknown) => T,
+  fieldSelector?: string,
 ): ResourceSource<T> {
   return {
     name,
     watchPath,
     labelSelector,
+    ...(fieldSelector === undefined ? {} : { fieldSelector }),
     decodeWatched,
     async list({ limit, continueToken }): Promise<ListPage<T>> {
-      const result = await list({ limit, _continue: continueToken, labelSelector });
+      const result = await list({ limit, _continue: continueToken, labelSelector, ...(fieldSelector === undefined ? {} : { fieldSelector }) });
       return {
         items: result.items,
         resourceVersion: result.metadata?.resourceVersion ?? "",
@@ -91,6 +96,20 @@ export function pvcSource(kc: KubeConfig, scope: Scope): ResourceSource<V1Persis
         ? core.listNamespacedPersistentVolumeClaim({ namespace, ...args })
         : core.listPersistentVolumeClaimForAllNamespaces(args),
     deserializeAs<V1PersistentVolumeClaim>("V1PersistentVolumeClaim"),
+  );
+}
+
+/** Core/v1 Events, e.g. the kubelet's FailedMount about pods (`fieldSelector: reason=FailedMount`). */
+export function eventSource(kc: KubeConfig, scope: Scope): ResourceSource<CoreV1Event> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const { namespace } = scope;
+  return source(
+    scopeName("events", namespace),
+    corePath("events", namespace),
+    scope.labelSelector,
+    (args) => (namespace ? core.listNamespacedEvent({ namespace, ...args }) : core.listEventForAllNamespaces(args)),
+    deserializeAs<CoreV1Event>("CoreV1Event"),
+    scope.fieldSelector,
   );
 }
 

@@ -287,6 +287,14 @@ const fallback = withRules(
     onDemandNodeSelector: nodeSelector
       .optional()
       .describe("Labels of the on-demand nodes; unset: any one of the clouds' on-demand labels (GKE, Karpenter, EKS, AKS)."),
+    spotNodeSelector: nodeSelector
+      .optional()
+      .describe("Labels of the spot nodes, for a spot pool the clouds' labels do not mark; unset: any one of the clouds' spot labels (GKE, Karpenter, EKS, AKS)."),
+    spotTolerations: z
+      .array(toleration)
+      .max(16)
+      .optional()
+      .describe("The taints of the spot pool spotNodeSelector names, tolerated on spot only; they replace the clouds' spot tolerations."),
   }),
   [
     {
@@ -294,6 +302,12 @@ const fallback = withRules(
       message: "set afterPreemptions or afterPendingSeconds (or both): without either the run never falls back",
       field: "",
       holds: (f) => f.afterPreemptions !== undefined || f.afterPendingSeconds !== undefined,
+    },
+    {
+      rule: "!has(self.spotTolerations) || has(self.spotNodeSelector)",
+      message: "spotTolerations needs spotNodeSelector: without it the spot pool is the clouds' own, whose taints are tolerated already",
+      field: ".spotTolerations",
+      holds: (f) => f.spotTolerations === undefined || f.spotNodeSelector !== undefined,
     },
   ],
 ).describe("Fall back from spot to on-demand nodes when spot is reclaimed too often or cannot be had, and return later.");

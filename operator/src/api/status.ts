@@ -43,8 +43,11 @@ const progressSchema = z.object({
 });
 export type Progress = z.infer<typeof progressSchema>;
 
-/** How an attempt ended: the budget it counts against follows from it. */
-const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved"] as const;
+/**
+ * How an attempt ended: the budget it counts against follows from it. Blocked: its pod could
+ * not start for a Secret or ConfigMap that does not exist; no budget, retried with backoff.
+ */
+const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved", "Blocked"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /** Where an attempt ran: spot or on-demand nodes (spec.scheduling.fallback moves between them). */

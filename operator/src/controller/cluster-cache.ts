@@ -1,11 +1,11 @@
-import type { KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
+import type { CoreV1Event, KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName, isAlive } from "../reconcile/observe.js";
 import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../reconcile/storage-claims.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
-import { customObjectSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";
 
 export interface ClusterCacheOptions {
@@ -26,7 +26,15 @@ interface Scope {
   runs: Reflector<TrainingRun>;
   pods: Reflector<V1Pod>;
   pvcs: Reflector<V1PersistentVolumeClaim>;
+  /** The kubelet's FailedMount events about pods: a Secret or ConfigMap a volume needs is missing. */
+  mountFailures: Reflector<CoreV1Event>;
 }
+
+/**
+ * A pod waiting for a missing Secret or ConfigMap volume says so only in FailedMount events
+ * (its status shows ContainerCreating): watched by reason, so routine events never reach the cache.
+ */
+const MOUNT_FAILURES = "involvedObject.kind=Pod,reason=FailedMount";
 
 /**
  * Everything the controller reads, from watches only: TrainingRuns, their pods (by label)
@@ -54,6 +62,7 @@ export class ClusterCache {
         runs: make(PLURAL, customObjectSource<TrainingRun>(kc, { group: API_GROUP, version: API_VERSION, plural: PLURAL }, { namespace }), { indexers: RUN_INDEXERS }),
         pods: make("pods", podSource(kc, { namespace, labelSelector: RUN_LABEL }), { indexers: POD_INDEXERS }),
         pvcs: make("persistentvolumeclaims", pvcSource(kc, { namespace })),
+        mountFailures: make("events", eventSource(kc, { namespace, fieldSelector: MOUNT_FAILURES }), { transform: stripManagedFields, indexers: EVENT_INDEXERS }),
       });
     }
     this.nodeReflector = make("nodes", nodeSource(kc), { transform: trimNode });
@@ -61,7 +70,7 @@ export class ClusterCache {
 
   private reflectors(): Lifecycle[] {
     const all: Lifecycle[] = [this.nodeReflector];
-    for (const scope of this.scopes.values()) all.push(scope.runs, scope.pods, scope.pvcs);
+    for (const scope of this.scopes.values()) all.push(scope.runs, scope.pods, scope.pvcs, scope.mountFailures);
     return all;
   }
 
@@ -109,6 +118,10 @@ export class ClusterCache {
         for (const run of this.runsIn(namespace)) {
           if (checkpointClaimName(run) === pvc.metadata?.name) notify(objectKey(run), priority);
         }
+      });
+      scope.mountFailures.onEvent((change) => {
+        const pod = change.object.involvedObject;
+        notify(runKeyOf(scope.pods.store.get(objectKey({ metadata: { namespace: pod.namespace ?? "", name: pod.name ?? "" } })) ?? {}), changePriority(change));
       });
     }
     this.nodeReflector.onEvent((change) => {
@@ -182,11 +195,18 @@ export class ClusterCache {
     return this.scopeOf(namespace)?.pvcs.store.get(objectKey({ metadata: { namespace, name } }));
   }
 
+  /** The FailedMount events about one pod (by its uid: a pod of the same name before it says nothing about it). */
+  mountFailuresOf(namespace: string, pod: V1Pod): CoreV1Event[] {
+    const uid = pod.metadata?.uid;
+    return uid === undefined ? [] : (this.scopeOf(namespace)?.mountFailures.store.byIndex(BY_POD_UID, uid) ?? []);
+  }
+
   nodes(): ReadonlyMap<string, V1Node> {
     return new Map(this.nodeReflector.store.list().map((node) => [node.metadata?.name ?? "", node]));
   }
 
-  private podsOnNode(nodeName: string): V1Pod[] {
+  /** The cached trainer pods (of every run) bound to a node. */
+  podsOnNode(nodeName: string): V1Pod[] {
     return [...this.scopes.values()].flatMap((scope) => scope.pods.store.byIndex(BY_NODE, nodeName));
   }
 }
@@ -211,6 +231,11 @@ const POD_INDEXERS = {
   },
   [BY_NODE]: (pod: V1Pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []),
   [BY_LOCATION]: (pod: V1Pod) => locationIndexKeys(podLocation(pod)).map((key) => `${pod.metadata?.namespace ?? ""}/${key}`),
+};
+
+const BY_POD_UID = "podUid";
+const EVENT_INDEXERS = {
+  [BY_POD_UID]: (event: CoreV1Event) => (event.involvedObject.uid ? [event.involvedObject.uid] : []),
 };
 
 /**

@@ -12,7 +12,7 @@ import { mergePatchBetween } from "./merge-patch.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
-export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "pvc" | "nodes" | "onRunChange" | "runsSharingStorage" | "podsSharingStorage">;
+export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "podsOnNode" | "mountFailuresOf" | "pvc" | "nodes" | "onRunChange" | "runsSharingStorage" | "podsSharingStorage">;
 
 export interface ControllerOptions {
   cache: RunCache;
@@ -239,13 +239,17 @@ export class Controller {
     const { cache } = this.options;
     const pvc = cache.pvc(namespace, checkpointClaimName(run));
     const nodes = cache.nodes();
+    const pods = cache.podsOfRun(namespace, name);
+    const mountFailures = pods.flatMap((pod) => cache.mountFailuresOf(namespace, pod));
     return {
       run,
-      pods: cache.podsOfRun(namespace, name),
+      pods,
+      ...(mountFailures.length > 0 ? { mountFailures } : {}),
       ...(pvc ? { pvc } : {}),
       nodes,
       otherRuns: cache.runsSharingStorage(run),
       otherPods: cache.podsSharingStorage(run),
+      podsOnNode: (node) => cache.podsOnNode(node),
       now: this.now(),
     };
   }

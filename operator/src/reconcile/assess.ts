@@ -285,6 +285,16 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
     case "Moved":
       d.event("Normal", "Moved", `${at} stopped for a planned move (${outcome.detail}) at step ${record.reachedStep ?? "?"}`);
       return;
+    case "Blocked": {
+      // Charged to no budget: retrying cannot fail sooner than the object appears. With no
+      // RBAC on Secrets nothing says when it does, so the retries back off as failures do.
+      const blocked = [...(d.status.attempts ?? [])].reverse().findIndex((r) => r.endReason !== "Blocked");
+      const inARow = blocked < 0 ? (d.status.attempts?.length ?? 1) : blocked;
+      const next = new Date(d.now.getTime() + retryDelaySeconds(inARow, spec.failurePolicy) * 1000);
+      d.status.nextAttemptAt = toTimestamp(next);
+      d.event("Warning", "WaitingForObject", `${at} could not start: ${outcome.message ?? outcome.detail}; its pod is deleted and the next attempt tries again at ${toTimestamp(next)}`);
+      return;
+    }
     case "Suspended":
       return;
   }

@@ -76,33 +76,57 @@ export function unschedulableSince(pod: V1Pod): { since: Date; message: string }
 export type PendingVerdict = { replace: Move } | { recheckInMs: number } | undefined;
 
 /**
- * The current attempt's pod waits for a spot node: after afterPendingSeconds it is replaced
- * by an attempt on on-demand (the pod never ran, so nothing is lost).
+ * How long an attempt that returned to spot may wait for a spot node when afterPendingSeconds
+ * is unset: the run left a healthy on-demand pod for it, so it must not wait forever. Five
+ * minutes lets a node autoscaler bring up a spot node (typically one to three).
+ */
+export const RETURN_PENDING_SECONDS = 300;
+
+/** The bound on a spot attempt's wait for a node: afterPendingSeconds, else the return's own bound for a returned attempt. */
+function pendingBound(fallback: FallbackSpec, record: AttemptRecord): { seconds: number; source: string } | undefined {
+  if (fallback.afterPendingSeconds !== undefined) return { seconds: fallback.afterPendingSeconds, source: "fallback.afterPendingSeconds" };
+  if (record.capacityReason === "ReturnToSpot") return { seconds: RETURN_PENDING_SECONDS, source: "the bound on a return to spot" };
+  return undefined;
+}
+
+/**
+ * The current attempt's pod waits for a spot node: after the bound it is replaced by an
+ * attempt on on-demand (the pod never ran, so nothing is lost).
  */
 export function pendingOnSpot(fallback: FallbackSpec, capacity: CapacityStatus, record: AttemptRecord, pod: V1Pod, now: Date): PendingVerdict {
-  const limit = fallback.afterPendingSeconds;
+  const limit = pendingBound(fallback, record);
   if (limit === undefined || capacity.type !== "spot" || (record.capacityType ?? "spot") !== "spot") return undefined;
   const pending = unschedulableSince(pod);
   if (pending === undefined) return undefined;
-  const due = pending.since.getTime() + limit * 1000;
+  const due = pending.since.getTime() + limit.seconds * 1000;
   if (now.getTime() < due) return { recheckInMs: due - now.getTime() };
   const waited = Math.round((now.getTime() - pending.since.getTime()) / 1000);
-  const message = `pod ${record.pod} found no spot node for ${waited} s (fallback.afterPendingSeconds ${limit})${pending.message ? `: ${pending.message}` : ""}; the next attempt goes to on-demand`;
+  const message = `pod ${record.pod} found no spot node for ${waited} s (${limit.source}, ${limit.seconds} s)${pending.message ? `: ${pending.message}` : ""}; the next attempt goes to on-demand`;
   return { replace: { capacity: moveTo(capacity, "on-demand", "PendingOnSpot", message, now), event: { type: "Warning", reason: "FellBackToOnDemand", message } } };
 }
+
+/** Where a spot pod could go now, judged from the cache (placement.ts). */
+export type SpotNode = { node: string } | { none: string };
+
+/** How often a run due back on spot looks again for a spot node: no watch event says one appeared. */
+export const SPOT_POLL_MS = 30_000;
 
 export type ReturnVerdict =
   | { request: CapacityStatus; event: EventSpec }
   | { stopPod: string }
+  | { waitForSpot: string; recheckInMs: number }
   | { recheckInMs: number }
   | undefined;
 
 /**
- * On on-demand for returnToSpotAfterSeconds: ask for the move (returnRequestedAt), then stop
- * the running pod gracefully once a checkpoint newer than the request exists, so the move
- * loses at most the steps since that checkpoint and, with the final flush, none.
+ * On on-demand for returnToSpotAfterSeconds: once a spot node could take the pod, ask for the
+ * move (returnRequestedAt; the caller asks the trainer for a checkpoint through the pod's
+ * checkpoint-request annotation), then stop the running pod gracefully once that checkpoint,
+ * or any newer than the request, exists and a spot node still could take the pod. A healthy
+ * on-demand pod is never stopped for a spot pod with nowhere to go.
+ * `answered`: the trainer reported the early checkpoint of returnRequestId(capacity).
  */
-export function returnToSpot(fallback: FallbackSpec, status: TrainingRunStatus, now: Date): ReturnVerdict {
+export function returnToSpot(fallback: FallbackSpec, status: TrainingRunStatus, now: Date, spotNode: () => SpotNode, answered: boolean): ReturnVerdict {
   const capacity = status.capacity;
   const after = fallback.returnToSpotAfterSeconds;
   if (after === undefined || capacity?.type !== "on-demand") return undefined;
@@ -111,13 +135,22 @@ export function returnToSpot(fallback: FallbackSpec, status: TrainingRunStatus, 
     const since = toDate(capacity.since) ?? now;
     const due = since.getTime() + after * 1000;
     if (now.getTime() < due) return { recheckInMs: due - now.getTime() };
-    const message = `${after} s on on-demand (fallback.returnToSpotAfterSeconds): moving back to spot at the next checkpoint`;
-    return { request: { ...capacity, returnRequestedAt: toTimestamp(now) }, event: { type: "Normal", reason: "ReturningToSpot", message } };
+    const spot = spotNode();
+    if ("none" in spot) return { waitForSpot: `due back on spot, but no spot node could take the pod: ${spot.none}`, recheckInMs: SPOT_POLL_MS };
+    const message = `${after} s on on-demand (fallback.returnToSpotAfterSeconds) and spot node ${spot.node} could take the pod: moving back to spot at a checkpoint requested now`;
+    return { request: { ...capacity, returnRequestedAt: toTimestamp(now), message }, event: { type: "Normal", reason: "ReturningToSpot", message } };
   }
   const checkpoint = status.lastCheckpoint;
   const saved = toDate(checkpoint?.time);
-  if (checkpoint === undefined || saved === undefined || saved <= requested) return undefined;
-  return { stopPod: `planned move back to spot at the checkpoint of step ${checkpoint.step}` };
+  if (!answered && (saved === undefined || saved <= requested)) return undefined;
+  const spot = spotNode();
+  if ("none" in spot) return { waitForSpot: `checkpoint saved for the return to spot, but no spot node could take the pod now: ${spot.none}`, recheckInMs: SPOT_POLL_MS };
+  return { stopPod: `planned move back to spot (node ${spot.node} could take it) at the checkpoint of step ${checkpoint?.step ?? "?"}` };
+}
+
+/** The id of the checkpoint request a return to spot sets on the pod: one per requested return. */
+export function returnRequestId(capacity: CapacityStatus | undefined): string | undefined {
+  return capacity?.returnRequestedAt === undefined ? undefined : `return-to-spot@${capacity.returnRequestedAt}`;
 }
 
 /**

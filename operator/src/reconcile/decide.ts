@@ -2,18 +2,19 @@
 // with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
 // wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
 import type { V1Pod } from "@kubernetes/client-node";
-import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
+import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, Phase } from "../api/status.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
 import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
-import { checkpointRequestFor, nodeNotice } from "./notice.js";
+import { checkpointRequestAction, checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings } from "./types.js";
 import { validateRun } from "./validate.js";
 import { foreignTrainer, STORAGE_IN_USE } from "./storage-claims.js";
-import { RUN_LABEL } from "../api/group.js";
-import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, pendingOnSpot, plannedStopOf, returnToSpot } from "./capacity.js";
+import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, plannedStopOf } from "./capacity.js";
+import { applyFallback } from "./fallback.js";
+import { blockedMessage, missingObject, objectsFound, waitForObject } from "./missing-object.js";
 import { nextAccounting } from "./accounting.js";
 import { coalesceProgress } from "./progress-writes.js";
 
@@ -107,6 +108,9 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   // Before the end check: the report of an early checkpoint often arrives in the same pass
   // that sees the pod ended, when the reclaim follows the checkpoint closely.
   noteEarlyCheckpoint(d, record, progress?.earlyCheckpointStep);
+  // Not a failure of the trainer, which never started: the run waits for the object.
+  const missing = isTerminating(pod) ? undefined : missingObject(pod, d.observed.mountFailures ?? []);
+  if (missing !== undefined) return waitForObject(d, record, missing, spec);
   const assessment = assessPod(pod, d.observed.nodes, plannedStopOf(record, d.status));
   if (assessment.ended) {
     endAttempt(d, record, assessment.ended, spec);
@@ -114,6 +118,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   }
   if (!assessment.node.lost) {
     delete record.nodeLostAt;
+    if (assessment.running) objectsFound(d, record);
     watchProgressReports(d, record, pod, progress !== undefined);
     followNotice(d, record, pod);
     return;
@@ -151,9 +156,8 @@ function followNotice(d: Draft, record: AttemptRecord, pod: V1Pod): void {
     record.noticeSource = notice.source;
     d.event("Normal", "ReclaimNotice", `${notice.source}: ${notice.detail} on node ${node}; asking attempt ${record.attempt}'s trainer for a checkpoint now`);
   }
-  const request = checkpointRequestFor(pod, notice, record.noticeAt);
-  if (request === undefined) return;
-  d.actions.push({ kind: "requestCheckpoint", name: pod.metadata.name ?? "", uid: pod.metadata.uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) });
+  const ask = checkpointRequestAction(pod, checkpointRequestFor(pod, notice, record.noticeAt));
+  if (ask !== undefined) d.actions.push(ask);
 }
 
 // ---- Removing pods whose attempt ended ----
@@ -227,15 +231,18 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
       startAttempt(d, spec, attempt, false);
       return;
     }
-    if (currentPod && !isTerminating(currentPod) && applyFallback(d, spec, current, currentPod)) return;
+    const moved = currentPod && !isTerminating(currentPod) ? applyFallback(d, spec, current, currentPod) : undefined;
+    if (moved !== undefined) return setPhase(d, "Restarting", "FellBackToOnDemand", moved);
     if (currentPod && isTerminating(currentPod)) {
       // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
     } else if (currentPod?.status?.phase === "Running") {
       setPhase(d, "Running", "TrainerRunning", `attempt ${attempt} is running`);
     } else {
+      const blocked = blockedMessage(d);
       const unschedulable = currentPod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
-      setPhase(d, waitingPhase(attempt), unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
+      if (blocked !== undefined) setPhase(d, waitingPhase(attempt), "WaitingForObject", blocked);
+      else setPhase(d, waitingPhase(attempt), unschedulable?.reason ?? "PodPending", unschedulable?.message ?? `attempt ${attempt} is starting`);
     }
     return;
   }
@@ -250,7 +257,9 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
   const nextAttemptAt = toDate(d.status.nextAttemptAt);
   if (nextAttemptAt !== undefined && nextAttemptAt > d.now) {
     d.requeueIn(nextAttemptAt.getTime() - d.now.getTime());
-    setPhase(d, waiting, "BackoffAfterFailure", `next attempt at ${d.status.nextAttemptAt}`);
+    const blocked = current?.endReason === "Blocked" ? blockedMessage(d) : undefined;
+    if (blocked !== undefined) setPhase(d, waiting, "WaitingForObject", `${blocked}; next attempt at ${d.status.nextAttemptAt}`);
+    else setPhase(d, waiting, "BackoffAfterFailure", `next attempt at ${d.status.nextAttemptAt}`);
     return;
   }
   startAttempt(d, spec, attempt + 1, true);
@@ -303,43 +312,6 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
     d.event("Normal", "PodCreated", `Created pod ${pod.metadata?.name} for attempt ${attempt}`);
   }
   setPhase(d, waiting, "PodPending", `attempt ${attempt} is starting`);
-}
-
-/**
- * The capacity policy on the current attempt: replace a pod unschedulable on spot by an
- * attempt on on-demand, or stop an on-demand pod at a checkpoint to return to spot. True
- * when the attempt ended here.
- */
-function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRecord, pod: V1Pod): boolean {
-  const fallback = spec.scheduling.fallback;
-  const capacity = d.status.capacity;
-  if (fallback === undefined || capacity === undefined) return false;
-  const name = pod.metadata?.name ?? "";
-  const pending = pendingOnSpot(fallback, capacity, record, pod, d.now);
-  if (pending && "recheckInMs" in pending) d.requeueIn(pending.recheckInMs);
-  if (pending && "replace" in pending) {
-    // Its end is recorded here and the pod deleted by the next pass, as for any ended attempt
-    // (removeFinishedPods): if this status write failed, a pod deleted now would come back as
-    // a preemption and the move would be lost.
-    d.status.capacity = pending.replace.capacity;
-    d.event(pending.replace.event.type, pending.replace.event.reason, pending.replace.event.message);
-    endAttempt(d, record, { reason: "Moved", detail: "PendingOnSpot" }, spec);
-    setPhase(d, "Restarting", "FellBackToOnDemand", pending.replace.event.message);
-    return true;
-  }
-  if (pod.status?.phase !== "Running") return false;
-  const back = returnToSpot(fallback, d.status, d.now);
-  if (back && "recheckInMs" in back) d.requeueIn(back.recheckInMs);
-  if (back && "request" in back) {
-    d.status.capacity = back.request;
-    d.event(back.event.type, back.event.reason, back.event.message);
-  }
-  // Graceful: the trainer flushes a final checkpoint, so the move loses no step.
-  if (back && "stopPod" in back) {
-    d.actions.push({ kind: "deletePod", name, uid: pod.metadata?.uid, reason: back.stopPod });
-    record.stoppedForMove = true;
-  }
-  return false;
 }
 
 /** The phase while attempt `attempt` is awaited: Pending for the first, Restarting for any later. */

@@ -119,6 +119,8 @@ export interface ProgressReport {
   updatedAt?: string | undefined;
   /** The step saved on the newest checkpoint request (a reclaim notice), if any. */
   earlyCheckpointStep?: number | undefined;
+  /** The id of the request that early checkpoint answered. */
+  earlyCheckpointRequestId?: string | undefined;
 }
 
 /** The trainer's latest progress report, or undefined when absent or malformed (never trusted blindly). */
@@ -135,6 +137,7 @@ export function readProgress(pod: V1Pod): ProgressReport | undefined {
     checkpointFailure: p.checkpointFailure,
     updatedAt: p.updatedAt ?? undefined,
     earlyCheckpointStep: p.earlyCheckpoint?.step,
+    earlyCheckpointRequestId: p.earlyCheckpoint?.requestId,
   };
 }
 

@@ -258,8 +258,9 @@ const ON_DEMAND_NODE_TERMS: V1NodeSelectorTerm[] = [
 type PodScheduling = Pick<V1PodSpec, "nodeSelector" | "tolerations" | "affinity" | "priorityClassName">;
 
 /**
- * The pod's placement. `capacity` is where this attempt goes: a spot run on on-demand loses
- * the spot terms and tolerations and gets fallback.onDemandNodeSelector, else the clouds'
+ * The pod's placement. `capacity` is where this attempt goes. On spot: fallback.spotNodeSelector
+ * and spotTolerations (a pool of its own labels), else the clouds' spot labels and taints. A
+ * spot run on on-demand loses those and gets fallback.onDemandNodeSelector, else the clouds'
  * on-demand labels.
  */
 function podScheduling(scheduling: SchedulingSpec, capacity: CapacityType): PodScheduling {
@@ -267,12 +268,21 @@ function podScheduling(scheduling: SchedulingSpec, capacity: CapacityType): PodS
   const tolerations = scheduling.tolerations as V1Toleration[] | undefined;
   const base = { nodeSelector: scheduling.nodeSelector, priorityClassName: scheduling.priorityClassName };
   if (!scheduling.spot) return { ...base, tolerations, affinity };
-  if (capacity === "spot") {
-    return { ...base, tolerations: [...(tolerations ?? []), ...SPOT_TOLERATIONS], affinity: requireNodeTerms(affinity, SPOT_NODE_TERMS) };
+  const spotPool = scheduling.fallback?.spotNodeSelector;
+  if (capacity === "spot" && spotPool !== undefined) {
+    const spotTolerations = (scheduling.fallback?.spotTolerations ?? []) as V1Toleration[];
+    return { ...base, nodeSelector: { ...scheduling.nodeSelector, ...spotPool }, tolerations: withAll(tolerations, spotTolerations), affinity };
   }
+  if (capacity === "spot") return { ...base, tolerations: withAll(tolerations, SPOT_TOLERATIONS), affinity: requireNodeTerms(affinity, SPOT_NODE_TERMS) };
   const selector = scheduling.fallback?.onDemandNodeSelector;
   if (selector !== undefined) return { ...base, nodeSelector: { ...scheduling.nodeSelector, ...selector }, tolerations, affinity };
   return { ...base, tolerations, affinity: requireNodeTerms(affinity, ON_DEMAND_NODE_TERMS) };
+}
+
+/** The user's tolerations and the spot pool's; undefined when there are none (as the user's alone would be). */
+function withAll(user: V1Toleration[] | undefined, spot: V1Toleration[]): V1Toleration[] | undefined {
+  const all = [...(user ?? []), ...spot];
+  return all.length === 0 ? undefined : all;
 }
 
 /** Adds `terms` to the required node affinity with AND semantics, keeping the user's terms. */

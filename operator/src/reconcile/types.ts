@@ -1,7 +1,7 @@
 // What one reconcile pass reads (Observed), what it returns (Decision), the operator-wide
 // settings it is given, and the Draft it builds its decision in. Read this file first;
 // then observe.ts, assess.ts, decide.ts and render.ts, in that order.
-import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { Condition, TrainingRunStatus } from "../api/status.js";
 import type { PriceTable } from "./accounting.js";
@@ -39,6 +39,14 @@ export interface Observed {
    * overlaps is alive. Unset: none.
    */
   otherPods?: readonly V1Pod[];
+  /**
+   * The cached trainer pods (of any run) bound to a node: what a spot node's room is judged
+   * by before a return to spot. A lookup in the same cache as `pods`, which cannot change
+   * during the synchronous pass. Unset: no pods known on any node.
+   */
+  podsOnNode?: (node: string) => readonly V1Pod[];
+  /** The kubelet's FailedMount events about the run's pods: how a missing Secret or ConfigMap volume shows. */
+  mountFailures?: readonly CoreV1Event[];
   now: Date;
   /**
    * Set by the runtime for the pass right after the apiserver refused this generation's pod
