@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, open, unlink } from "node:fs/promises";
+import { link, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { FenceConflictError, type FenceStorage } from "./backend.js";
 import { errnoOf } from "./errors.js";
@@ -26,8 +26,10 @@ function versionFile(dir: string, version: number): string {
  * atomic on local file systems and NFS alike), and a reader never sees a half-written version.
  * Replacing one file by rename could not do this: two read-modify-writes would both "win".
  *
- * The previous version's single `fence` file is read while no version file exists (an old
- * location still resumes); the first version written replaces it.
+ * The single `fence` file of the previous trainer version is read while no version file exists
+ * (an old location still resumes). It is kept as a copy of the newest version, replaced by
+ * rename after each publication, for that version's trainers only: a zombie from before an
+ * upgrade still sees its successor's claim. This version never reads it once a version exists.
  */
 export function directoryFenceStorage(dir: string, io: StoreIo = fsStoreIo): FenceStorage {
   return {
@@ -64,6 +66,8 @@ export function directoryFenceStorage(dir: string, io: StoreIo = fsStoreIo): Fen
           await file.close();
         }
         await link(temp, versionFile(dir, version));
+        // The copy for the previous version (see above): best effort, the claim is made.
+        await rename(temp, join(dir, fenceFile)).catch(() => {});
       } catch (err) {
         if (errnoOf(err) === "EEXIST") throw new FenceConflictError(`${versionFile(dir, version)} was written by another trainer first`);
         throw err;
@@ -72,9 +76,8 @@ export function directoryFenceStorage(dir: string, io: StoreIo = fsStoreIo): Fen
       }
       const handle = await open(dir, "r");
       await handle.sync().finally(() => handle.close());
-      // Best effort: what is left is only read if every newer version is gone.
-      const stale = version === 1 ? join(dir, fenceFile) : version > keptVersions ? versionFile(dir, version - keptVersions) : undefined;
-      if (stale !== undefined) await unlink(stale).catch(() => {});
+      // Best effort: an old version is only read if every newer one is gone.
+      if (version > keptVersions) await unlink(versionFile(dir, version - keptVersions)).catch(() => {});
     },
   };
 }
