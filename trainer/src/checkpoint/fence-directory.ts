@@ -25,6 +25,8 @@ function versionFile(dir: string, version: number): string {
  * with EEXIST if that version exists. Two writers of the same version cannot both win (link is
  * atomic on local file systems and NFS alike), and a reader never sees a half-written version.
  * Replacing one file by rename could not do this: two read-modify-writes would both "win".
+ * On NFS a link whose reply was lost can report EEXIST though it succeeded; the Fence then reads
+ * again, finds its own claim in place, and goes on (claims are idempotent), so no link count check.
  *
  * The single `fence` file of the previous trainer version is read while no version file exists
  * (an old location still resumes). It is kept as a copy of the newest version, replaced by
