@@ -5,13 +5,7 @@ import { test } from "node:test";
 import { ConfigError } from "../../trainer/src/config/errors.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { ObjectStoreError, type ObjectStore } from "../../trainer/src/storage/object-store.js";
-import { memoryPlace } from "./helpers/places.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
-import { fencingContract, storeContract } from "./helpers/store-contract.js";
-
-// The contract every backend keeps (the bucket's in checkpoint-store-s3.integration.test.ts), on a store in memory.
-storeContract("memory", memoryPlace);
-fencingContract("memory", memoryPlace);
 
 /** A store whose optimizer upload is refused (credentials) while the weights' upload waits to be aborted. */
 function refusingStore(): ObjectStore {

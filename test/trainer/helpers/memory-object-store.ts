@@ -1,65 +1,98 @@
-// An object store in memory with the conditional puts the fence relies on (If-None-Match,
-// If-Match on an ETag): the object backend's contract without a server process.
-import { createHash } from "node:crypto";
+// An object store in memory, with a fault hook on every call: for the object backend's paths
+// that a real server cannot be made to take on cue (a read that lags a listing, a copy the
+// store refuses for its size).
 import { ObjectStoreError, type ObjectBody, type ObjectInfo, type ObjectStore, type PutOptions } from "../../../trainer/src/storage/object-store.js";
 
-async function bytesOf(body: ObjectBody): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body);
-  const parts: Uint8Array[] = [];
-  for await (const part of body as AsyncIterable<Uint8Array>) parts.push(part);
-  return Buffer.concat(parts);
-}
+export type Call = "put" | "get" | "head" | "list" | "delete" | "copy";
 
-export function memoryObjectStore(location = "s3://memory/run"): ObjectStore & { objects: Map<string, Buffer> } {
-  const objects = new Map<string, Buffer>();
-  const url = (key: string) => `${location}/${key}`;
-  const etagOf = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
-  const notFound = (key: string) => new ObjectStoreError("notFound", `get ${url(key)}: NoSuchKey`, { url: url(key), code: "NoSuchKey" });
-  const get = (key: string, maxBytes: number): Buffer => {
-    const bytes = objects.get(key);
-    if (bytes === undefined) throw notFound(key);
-    if (bytes.byteLength > maxBytes) throw new ObjectStoreError("tooLarge", `get ${url(key)}: ${bytes.byteLength} bytes`, { url: url(key) });
-    return bytes;
-  };
-  const sorted = (prefix: string) => [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-  return {
-    objects,
-    location,
-    url,
-    async putObject(key: string, body: ObjectBody, options: PutOptions = {}) {
-      const bytes = await bytesOf(body);
-      // Checked after the body arrived, as a server checks at the end of the request.
-      const held = objects.get(key);
-      const lost = (options.ifAbsent && held !== undefined) || (options.ifMatch !== undefined && (held === undefined || etagOf(held) !== options.ifMatch));
-      if (lost) throw new ObjectStoreError("exists", `put ${url(key)}: PreconditionFailed`, { url: url(key), code: "PreconditionFailed", httpStatus: 412 });
-      objects.set(key, bytes);
-      return { etag: etagOf(bytes) };
-    },
-    getObject: async (key, options) => get(key, options.maxBytes),
-    async getObjectVersioned(key, options) {
-      const body = get(key, options.maxBytes);
-      return { body, etag: etagOf(body) };
-    },
-    async head(key): Promise<ObjectInfo | undefined> {
-      const bytes = objects.get(key);
-      return bytes && { key, size: bytes.byteLength, etag: etagOf(bytes) };
-    },
-    async *list(prefix) {
-      for (const key of sorted(prefix)) yield { key, size: objects.get(key)!.byteLength };
-    },
-    async *listPrefixes(prefix) {
-      yield* new Set(sorted(prefix).flatMap((k) => (k.indexOf("/", prefix.length) < 0 ? [] : [k.slice(0, k.indexOf("/", prefix.length) + 1)])));
-    },
-    async delete(key) {
-      objects.delete(key);
-    },
-    async deletePrefix(prefix) {
-      const keys = sorted(prefix);
-      for (const key of keys) objects.delete(key);
-      return keys.length;
-    },
-    async copy(from, to) {
-      objects.set(to, get(from, Number.MAX_SAFE_INTEGER));
-    },
-  };
+/** Returns an error to throw for the n-th call (from 0) of `call` on `key`, or undefined to go on. */
+export type Fault = (call: Call, key: string, nth: number) => ObjectStoreError | undefined;
+
+export class MemoryObjectStore implements ObjectStore {
+  readonly location = "s3://memory/run";
+  readonly objects = new Map<string, Buffer>();
+  /** Sizes the listing reports instead of the real ones (an object too big to hold in a test). */
+  readonly listedSizes = new Map<string, number>();
+  private readonly calls = new Map<string, number>();
+
+  constructor(private readonly fault: Fault = () => undefined) {}
+
+  url(key: string): string {
+    return `${this.location}/${key}`;
+  }
+
+  /** An error as the S3 store classifies it, for fault hooks. */
+  error(kind: ObjectStoreError["kind"], key: string, code: string, message = code): ObjectStoreError {
+    return new ObjectStoreError(kind, `${this.url(key)}: ${message}`, { url: this.url(key), code });
+  }
+
+  private check(call: Call, key: string): void {
+    const id = `${call} ${key}`;
+    const nth = this.calls.get(id) ?? 0;
+    this.calls.set(id, nth + 1);
+    const err = this.fault(call, key, nth);
+    if (err) throw err;
+  }
+
+  async putObject(key: string, body: ObjectBody, options: PutOptions = {}) {
+    this.check("put", key);
+    const parts: Uint8Array[] = [];
+    if (body instanceof Uint8Array) parts.push(body);
+    else for await (const chunk of body) parts.push(chunk);
+    if (options.ifAbsent && this.objects.has(key)) throw this.error("exists", key, "PreconditionFailed");
+    this.objects.set(key, Buffer.concat(parts));
+    return { etag: `"${this.objects.get(key)!.byteLength}"` };
+  }
+
+  async getObject(key: string, options: { maxBytes: number }) {
+    return (await this.getObjectVersioned(key, options)).body;
+  }
+
+  async getObjectVersioned(key: string, options: { maxBytes: number }) {
+    this.check("get", key);
+    const body = this.objects.get(key);
+    if (body === undefined) throw this.error("notFound", key, "NoSuchKey");
+    if (body.byteLength > options.maxBytes) throw this.error("tooLarge", key, "tooLarge");
+    return { body, etag: undefined };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    this.check("head", key);
+    const body = this.objects.get(key);
+    return body === undefined ? undefined : { key, size: body.byteLength };
+  }
+
+  async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    this.check("list", prefix);
+    for (const key of [...this.objects.keys()].sort()) {
+      if (key.startsWith(prefix)) yield { key, size: this.listedSizes.get(key) ?? this.objects.get(key)!.byteLength };
+    }
+  }
+
+  async *listPrefixes(prefix: string): AsyncGenerator<string> {
+    const seen = new Set<string>();
+    for await (const o of this.list(prefix)) {
+      const slash = o.key.indexOf("/", prefix.length);
+      if (slash >= 0) seen.add(o.key.slice(0, slash + 1));
+    }
+    yield* [...seen].sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check("delete", key);
+    this.objects.delete(key);
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix));
+    for (const key of keys) await this.delete(key);
+    return keys.length;
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    this.check("copy", fromKey);
+    const body = this.objects.get(fromKey);
+    if (body === undefined) throw this.error("notFound", fromKey, "NoSuchKey");
+    this.objects.set(toKey, body);
+  }
 }

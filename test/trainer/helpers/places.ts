@@ -12,7 +12,7 @@ import type { ObjectStore } from "../../../trainer/src/storage/object-store.js";
 import { S3ObjectStore } from "../../../trainer/src/storage/s3.js";
 import { storeLocation, type S3Server } from "../../s3/server.js";
 import { stallingCommitIo } from "./faulty-io.js";
-import { memoryObjectStore } from "./memory-object-store.js";
+import { MemoryObjectStore } from "./memory-object-store.js";
 import { store as dirStore } from "./snapshots.js";
 import { tempDir } from "./trainer-process.js";
 
@@ -76,7 +76,7 @@ export function s3Place(server: S3Server): Place {
 
 /** A fresh object store in memory: the object backend's contract without a server. */
 export async function memoryPlace(): Promise<Place> {
-  return objectPlace("memory", memoryObjectStore());
+  return objectPlace("memory", new MemoryObjectStore());
 }
 
 function objectPlace(kind: "s3" | "memory", objects: ObjectStore): Place {
