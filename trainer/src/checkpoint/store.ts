@@ -18,8 +18,8 @@ import {
   type Claim,
   type Manifest,
 } from "./manifest.js";
-import type { TrainingSnapshot } from "./snapshot.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
+import type { TrainingSnapshot } from "./snapshot.js";
 import type { StoreIo } from "./store-io.js";
 
 export { CorruptCheckpointError } from "./errors.js";
@@ -67,10 +67,10 @@ export interface StoreOptions {
   dir: string | CheckpointBackend;
   keep: number;
   log: Logger;
-  /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
-  fence: Fence | undefined;
   /** The run this trainer belongs to (the fence's too), recorded in manifests; undefined: none named. */
   owner?: RunOwner;
+  /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
+  fence: Fence | undefined;
   /** Directory backend only: the commit's and the reads' file-system seams, the read retry waits. */
   io?: CommitIo;
   readIo?: StoreIo;
