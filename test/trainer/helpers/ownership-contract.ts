@@ -64,6 +64,22 @@ export function ownershipContract(kind: string, newPlace: NewPlace): void {
     assert.deepEqual(await p.everything(), before);
   });
 
+  test(`${kind}: a re-created run takes the location over once its fence is removed on purpose, resuming the old checkpoints`, async () => {
+    const p = await ownedByA(newPlace);
+    const recreated = { ...runA, uid: "uid-a2" };
+    await refusal(p, 1, recreated);
+    await p.removeFence();
+    const s = p.store({ fence: p.fence(1, recreated), owner: recreated });
+    await s.prepare();
+    assert.equal((await s.loadNewestValid())?.manifest.step, 300, "nothing of the old run's training is lost");
+    await s.save(fakeSnapshot(400), 1);
+    const next = p.store({ fence: p.fence(2, recreated), owner: recreated });
+    await next.prepare();
+    assert.equal((await next.loadNewestValid())?.manifest.step, 400);
+    assert.deepEqual((await next.claims()).map((c) => [c.attempt, c.owner?.uid]), [[1, "uid-a2"], [2, "uid-a2"]]);
+    await refusal(p, 3, runA);
+  });
+
   test(`${kind}: the owner's next attempt resumes, and every claim and manifest names the owner`, async () => {
     const p = await ownedByA(newPlace);
     const s = p.store({ fence: p.fence(2, runA), owner: runA });

@@ -34,6 +34,8 @@ export interface Place {
   /** Left-overs of incomplete commits. */
   debris(): Promise<string[]>;
   writeFence(text: string): Promise<void>;
+  /** What a user does to hand a location over on purpose: every record of the fence removed. */
+  removeFence(): Promise<void>;
   /** Every file or object under the location and its bytes, by relative path or key. */
   everything(): Promise<Map<string, Buffer>>;
 }
@@ -60,6 +62,9 @@ export async function directoryPlace(): Promise<Place> {
     },
     debris: async () => (await readdir(dir)).filter((e) => e.startsWith(".")),
     writeFence: (text) => writeFile(join(dir, "fence"), text),
+    async removeFence() {
+      for (const name of await readdir(dir)) if (/^fence(\.\d+)?$/.test(name)) await rm(join(dir, name));
+    },
     async everything() {
       const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
       return new Map(await Promise.all(files.map(async (e) => [join(e.parentPath, e.name).slice(dir.length + 1), await readFile(join(e.parentPath, e.name))] as const)));
@@ -126,6 +131,7 @@ function objectPlace(kind: "s3" | "memory", objects: ObjectStore): Place {
       return [...byName].filter(([, files]) => !files.includes("manifest.json")).map(([name]) => name);
     },
     writeFence: async (text) => void (await objects.putObject("fence", Buffer.from(text))),
+    removeFence: () => objects.delete("fence"),
     async everything() {
       const all = new Map<string, Buffer>();
       for await (const o of objects.list("")) all.set(o.key, await objects.getObject(o.key, { maxBytes: 1 << 30 }));

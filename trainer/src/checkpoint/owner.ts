@@ -57,7 +57,8 @@ export function refuseIfOwnedByAnother(location: string, claims: readonly { owne
   throw new LocationOwnedError(
     `${location} belongs to run ${describeOwner(other)}; ${who}: refusing to use it, nothing was claimed or written. ` +
       (recreated
-        ? "A run of the same name with another uid is another run (re-created, or in another cluster): the old run's checkpoints are left as they are; "
+        ? "A run of the same name with another uid is another run (re-created, or in another cluster); the old run's checkpoints are left as they are. " +
+          "To continue from them on purpose: once no trainer of the old run is left, remove the location's fence (fence and fence.* files, or the fence object): a location without a fence belongs to no one. Otherwise "
         : "") +
       "give this run its own checkpoint location (claimName, or bucket prefix). To start from the owner's weights, copy one of its ckpt-* checkpoints into the new location.",
   );
