@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { readClaims } from "../../trainer/src/checkpoint/fence.js";
 import { useE2E } from "./harness.js";
 import { assertBitIdentical, checkpointDir, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainerAttempts } from "./trainer-records.js";
@@ -14,7 +15,6 @@ import { SMALL_TRAINING, trainingRun } from "./runs.js";
 
 const e = useE2E();
 
-interface Claim { attempt: number; newestStepAtClaim: number | null; resumedFromStep: number | null }
 interface Commit { dir: string; step: number; attempt: number | null; committedAt: string; fencedAfterRename: boolean }
 
 describe("partition", { timeout: 1_200_000 }, () => {
@@ -43,7 +43,7 @@ describe("partition", { timeout: 1_200_000 }, () => {
     assert.equal((zombie.summary?.failure as { kind?: string } | undefined)?.kind, "fenced", `the zombie's summary: ${JSON.stringify(zombie.summary)}`);
 
     const volume = await checkpointDir(e, "zombie");
-    const { claims } = JSON.parse(readFileSync(join(volume, "fence"), "utf8")) as { claims: Claim[] };
+    const claims = await readClaims(volume);
     const claim = claims.find((c) => c.attempt === successor.attempt);
     assert.ok(claim, `attempt ${successor.attempt} claimed the directory: ${JSON.stringify(claims)}`);
     assert.equal(claim.resumedFromStep, successor.resumedFromStep, "the claim records where the successor resumed");

@@ -4,7 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
 import type { Action } from "../../operator/src/reconcile/types.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { SETTINGS, T0, aNode, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
+import { RUN_UID, SETTINGS, T0, aNode, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const createdPod = (actions: Action[]): V1Pod => {
   const create = actions.find((a) => a.kind === "createPod");
@@ -71,6 +71,7 @@ describe("reconcile: starting attempts", () => {
       RESUMABLE_CHECKPOINT_DIR: "/checkpoints",
       RESUMABLE_CONFIG: JSON.stringify({ model: "mlp", totalSteps: 600 }),
       RESUMABLE_RUN: "mnist",
+      RESUMABLE_RUN_UID: RUN_UID,
       RESUMABLE_ATTEMPT: "1",
       RESUMABLE_POD_NAME: "metadata.name",
       RESUMABLE_POD_NAMESPACE: "metadata.namespace",

@@ -9,6 +9,7 @@ import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
 import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
 import { s3Place } from "./helpers/places.js";
+import { ownershipContract } from "./helpers/ownership-contract.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 import { fencingContract, storeContract } from "./helpers/store-contract.js";
 
@@ -23,6 +24,7 @@ after(async () => {
 
 storeContract("s3", async () => s3Place(server));
 fencingContract("s3", async () => s3Place(server));
+ownershipContract("s3", async () => s3Place(server));
 
 let runs = 0;
 function objectStore(overrides: Partial<S3StoreConfig> = {}): S3ObjectStore {

@@ -1,10 +1,11 @@
 /** The CLI as the operator sees it: real processes, real signals, exit codes, summaries, files. */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { Fence } from "../../trainer/src/checkpoint/fence.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { silentLog } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig, TrainerProcess } from "./helpers/trainer-process.js";
@@ -88,11 +89,13 @@ test("an invalid config: exit 2, the field named, nothing written", async () => 
 test("resuming with a shape-changing config: exit 2 naming the field; the checkpoints are untouched", async () => {
   const dir = join(await tempDir(), "ckpt");
   assert.equal((await runToEnd({ config: tinyConfig({ totalSteps: 6 }), checkpointDir: dir, attempt: 1 })).code, 0);
-  const before = await readdir(dir);
+  // The new attempt's claim adds a version of the fence; everything else stays.
+  const unfenced = async () => (await readdir(dir)).filter((e) => !e.startsWith("fence")).sort();
+  const before = await unfenced();
   const result = await runToEnd({ config: tinyConfig({ totalSteps: 12, hiddenUnits: 8 }), checkpointDir: dir, attempt: 2 });
   assert.equal(result.code, 2);
   assert.match(result.summary?.error as string, /config field hiddenUnits changed from 32 to 8/);
-  assert.deepEqual((await readdir(dir)).sort(), before.sort());
+  assert.deepEqual(await unfenced(), before);
 });
 
 test("a changed learning rate is allowed on resume and logged", async () => {
@@ -132,7 +135,7 @@ test("a zombie: once a newer attempt claims the directory, the running older one
   const dir = join(await tempDir(), "ckpt");
   const zombie = await startTrainer({ config: tinyConfig({ totalSteps: 100000 }), checkpointDir: dir, attempt: 1 });
   await zombie.waitFor((l) => l.msg === "checkpoint committed");
-  await writeFile(join(dir, "fence"), "2\n"); // the successor's claim
+  await new Fence(dir, 2).claim(null); // the successor's claim
   const claimed = Date.now();
   const result = await zombie.done;
   assert.equal(result.code, 3, result.stderr);

@@ -9,6 +9,7 @@ export { CheckpointsUnusableError, StorageError } from "./checkpoint/errors.js";
 export { Fence, FencedError, isSuperseded, readClaims } from "./checkpoint/fence.js";
 export { ObjectBackend } from "./checkpoint/object.js";
 export { openCheckpointStore } from "./checkpoint/open.js";
+export { LocationOwnedError, type RunOwner } from "./checkpoint/owner.js";
 export { manifestSchema, parseManifest, type Claim, type Manifest } from "./checkpoint/manifest.js";
 export { weightsSha256, type TrainingSnapshot } from "./checkpoint/snapshot.js";
 export { CheckpointStore, CorruptCheckpointError, checkpointDirName, commitLogFile, type CommittedCheckpoint, type LoadedCheckpoint } from "./checkpoint/store.js";

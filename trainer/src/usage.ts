@@ -13,12 +13,14 @@ Options:
 Environment:
   RESUMABLE_CHECKPOINT_DIR    checkpoint directory (required; the image sets /checkpoints)
   RESUMABLE_CONFIG            inline config, instead of --config
-  RESUMABLE_RUN, RESUMABLE_ATTEMPT, RESUMABLE_POD_NAME, RESUMABLE_POD_NAMESPACE
-                              set by the operator: the run, fencing and progress reports
+  RESUMABLE_RUN, RESUMABLE_RUN_UID, RESUMABLE_ATTEMPT, RESUMABLE_POD_NAME, RESUMABLE_POD_NAMESPACE
+                              set by the operator: the run (the owner of the checkpoint
+                              location), fencing and progress reports
   RESUMABLE_TERMINATION_LOG   where the summary is written (default /dev/termination-log)
   RESUMABLE_METRICS_PORT      metrics port (default 9090; 0 turns metrics off)
   RESUMABLE_PROGRESS_SECONDS  seconds between progress reports (default 5)
   RESUMABLE_SIGTERM           flush (default): final checkpoint on SIGTERM, exit 143; die: no
                               handler, killed at once (a benchmark baseline, not for real runs)
 
-Exit codes: 0 completed, 1 failed, 2 bad config, 3 fenced, 143 preempted (SIGTERM).`;
+Exit codes: 0 completed, 1 failed, 2 bad config (or another run's checkpoint location),
+3 fenced, 143 preempted (SIGTERM).`;

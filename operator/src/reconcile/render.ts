@@ -121,7 +121,7 @@ export function buildTrainerPod(
           imagePullPolicy: spec.imagePullPolicy,
           command: spec.command,
           args: spec.args,
-          env: [...protocolEnv(runName, attempt, spec), ...((spec.env ?? []) as V1EnvVar[])],
+          env: [...protocolEnv(run, attempt, spec), ...((spec.env ?? []) as V1EnvVar[])],
           resources: podResources(spec.resources),
           volumeMounts: [
             ...checkpointMounts(spec.checkpoint),
@@ -142,13 +142,15 @@ export function buildTrainerPod(
  * docs/trainer-protocol.md; OPERATOR_ENV_NAMES (OPERATOR_S3_ENV_NAMES in place of the
  * directory for a bucket), then what the spec asks for; spec.env may set none of them.
  */
-function protocolEnv(runName: string, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
+function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
   const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
   const s3 = spec.checkpoint.storage?.s3;
   return [
     ...(s3 === undefined ? [{ name: ENV.checkpointDir, value: spec.checkpoint.mountPath }] : bucketEnv(s3)),
     { name: ENV.config, value: JSON.stringify(spec.training) },
-    { name: ENV.run, value: runName },
+    { name: ENV.run, value: run.metadata.name ?? "" },
+    // With the namespace, the owner the trainer records in (and checks against) its checkpoint location.
+    { name: ENV.runUid, value: run.metadata.uid ?? "" },
     { name: ENV.attempt, value: String(attempt) },
     { name: ENV.podName, valueFrom: field("metadata.name") },
     { name: ENV.podNamespace, valueFrom: field("metadata.namespace") },

@@ -6,20 +6,22 @@ import { join } from "node:path";
 import type { FenceStorage } from "../../../trainer/src/checkpoint/backend.js";
 import { Fence } from "../../../trainer/src/checkpoint/fence.js";
 import { ObjectBackend } from "../../../trainer/src/checkpoint/object.js";
+import type { RunOwner } from "../../../trainer/src/checkpoint/owner.js";
 import type { CheckpointStore, StoreOptions } from "../../../trainer/src/checkpoint/store.js";
 import type { ObjectStore } from "../../../trainer/src/storage/object-store.js";
 import { S3ObjectStore } from "../../../trainer/src/storage/s3.js";
 import { storeLocation, type S3Server } from "../../s3/server.js";
 import { stallingCommitIo } from "./faulty-io.js";
+import { MemoryObjectStore } from "./memory-object-store.js";
 import { store as dirStore } from "./snapshots.js";
 import { tempDir } from "./trainer-process.js";
 
 export interface Place {
-  kind: "directory" | "s3";
-  store(overrides?: Partial<Pick<StoreOptions, "keep" | "fence">>): CheckpointStore;
-  fence(attempt: number): Fence;
+  kind: "directory" | "s3" | "memory";
+  store(overrides?: Partial<Pick<StoreOptions, "keep" | "fence" | "owner">>): CheckpointStore;
+  fence(attempt: number, owner?: RunOwner): Fence;
   /** A store whose first commit stalls just before it becomes visible (after the fence check) until release(). */
-  stallingStore(overrides: Partial<Pick<StoreOptions, "keep" | "fence">>): { store: CheckpointStore; stalled: Promise<void>; release: () => void };
+  stallingStore(overrides: Partial<Pick<StoreOptions, "keep" | "fence" | "owner">>): { store: CheckpointStore; stalled: Promise<void>; release: () => void };
   /** The path or URL the store reports for a checkpoint name. */
   path(name: string): string;
   /** Top-level names: checkpoints (committed or not), quarantine, the fence, the log. */
@@ -32,6 +34,10 @@ export interface Place {
   /** Left-overs of incomplete commits. */
   debris(): Promise<string[]>;
   writeFence(text: string): Promise<void>;
+  /** What a user does to hand a location over on purpose: every record of the fence removed. */
+  removeFence(): Promise<void>;
+  /** Every file or object under the location and its bytes, by relative path or key. */
+  everything(): Promise<Map<string, Buffer>>;
 }
 
 export async function directoryPlace(): Promise<Place> {
@@ -39,7 +45,7 @@ export async function directoryPlace(): Promise<Place> {
   return {
     kind: "directory",
     store: (o = {}) => dirStore(dir, o),
-    fence: (attempt) => new Fence(dir, attempt),
+    fence: (attempt, owner) => new Fence(dir, attempt, { owner }),
     stallingStore(o) {
       const stall = stallingCommitIo();
       return { store: dirStore(dir, { ...o, io: stall.io }), stalled: stall.stalled, release: stall.release };
@@ -56,6 +62,13 @@ export async function directoryPlace(): Promise<Place> {
     },
     debris: async () => (await readdir(dir)).filter((e) => e.startsWith(".")),
     writeFence: (text) => writeFile(join(dir, "fence"), text),
+    async removeFence() {
+      for (const name of await readdir(dir)) if (/^fence(\.\d+)?$/.test(name)) await rm(join(dir, name));
+    },
+    async everything() {
+      const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      return new Map(await Promise.all(files.map(async (e) => [join(e.parentPath, e.name).slice(dir.length + 1), await readFile(join(e.parentPath, e.name))] as const)));
+    },
   };
 }
 
@@ -63,18 +76,23 @@ let prefixes = 0;
 
 /** A fresh prefix in the server's bucket (one per test, so tests never see each other's keys). */
 export function s3Place(server: S3Server): Place {
-  const objects = S3ObjectStore.create({
-    ...storeLocation(server, `contract/p${process.pid}-${++prefixes}`),
-    maxAttempts: 2,
-  });
+  return objectPlace("s3", S3ObjectStore.create({ ...storeLocation(server, `contract/p${process.pid}-${++prefixes}`), maxAttempts: 2 }));
+}
+
+/** A fresh object store in memory: the object backend's contract without a server. */
+export async function memoryPlace(): Promise<Place> {
+  return objectPlace("memory", new MemoryObjectStore());
+}
+
+function objectPlace(kind: "s3" | "memory", objects: ObjectStore): Place {
   const backendOver = (s: ObjectStore) => new ObjectBackend(s);
   const backend = backendOver(objects);
-  const make = (b: ObjectBackend, o: Partial<Pick<StoreOptions, "keep" | "fence">> = {}) => dirStore("", { dir: b, ...o });
+  const make = (b: ObjectBackend, o: Partial<Pick<StoreOptions, "keep" | "fence" | "owner">> = {}) => dirStore("", { dir: b, ...o });
   const fenceStorage: FenceStorage = backend.fenceStorage();
   return {
-    kind: "s3",
+    kind,
     store: (o = {}) => make(backend, o),
-    fence: (attempt) => new Fence(fenceStorage, attempt),
+    fence: (attempt, owner) => new Fence(fenceStorage, attempt, { owner }),
     stallingStore(o) {
       let release!: () => void;
       let reached!: () => void;
@@ -113,5 +131,11 @@ export function s3Place(server: S3Server): Place {
       return [...byName].filter(([, files]) => !files.includes("manifest.json")).map(([name]) => name);
     },
     writeFence: async (text) => void (await objects.putObject("fence", Buffer.from(text))),
+    removeFence: () => objects.delete("fence"),
+    async everything() {
+      const all = new Map<string, Buffer>();
+      for await (const o of objects.list("")) all.set(o.key, await objects.getObject(o.key, { maxBytes: 1 << 30 }));
+      return all;
+    },
   };
 }

@@ -3,6 +3,11 @@ export const ENV = {
   checkpointDir: "RESUMABLE_CHECKPOINT_DIR",
   config: "RESUMABLE_CONFIG",
   run: "RESUMABLE_RUN",
+  /**
+   * metadata.uid of the TrainingRun: with RESUMABLE_RUN and RESUMABLE_POD_NAMESPACE, the owner
+   * recorded in the checkpoint location, so a re-created run of the same name is told apart.
+   */
+  runUid: "RESUMABLE_RUN_UID",
   attempt: "RESUMABLE_ATTEMPT",
   podName: "RESUMABLE_POD_NAME",
   podNamespace: "RESUMABLE_POD_NAMESPACE",
@@ -49,6 +54,7 @@ export const OPERATOR_ENV_NAMES = [
   ENV.checkpointDir,
   ENV.config,
   ENV.run,
+  ENV.runUid,
   ENV.attempt,
   ENV.podName,
   ENV.podNamespace,

@@ -4,7 +4,7 @@ import type { Logger } from "../log.js";
 import type { BackendCommit, CheckpointBackend, Corrupt } from "./backend.js";
 import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
 import { errnoOf, isContentErrno, StorageError } from "./errors.js";
-import { fenceFile, FencedError } from "./fence.js";
+import { directoryFenceStorage, FencedError } from "./fence.js";
 import { fsCommitIo, type CommitIo } from "./io.js";
 import { defaultReadRetryDelaysMs, fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
 
@@ -150,13 +150,8 @@ export class DirectoryBackend implements CheckpointBackend {
   }
 
   readFence(): Promise<string | undefined> {
-    const path = join(this.opts.dir, fenceFile);
-    return this.withRetries(path, "read", () =>
-      this.readIo.readText(path).catch((err: unknown) => {
-        if (errnoOf(err) === "ENOENT") return undefined;
-        throw err;
-      }),
-    );
+    const storage = directoryFenceStorage(this.opts.dir, this.readIo);
+    return this.withRetries(storage.location, "read", async () => (await storage.read())?.text);
   }
 
   private async readdir(path: string): Promise<string[]> {

@@ -1,16 +1,17 @@
-import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { FenceConflictError, type FenceStorage } from "./backend.js";
+import { directoryFenceStorage, fenceFile } from "./fence-directory.js";
 import { claimSchema, type Claim } from "./manifest.js";
+import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
 import { fsStoreIo, type StoreIo } from "./store-io.js";
+
+export { directoryFenceStorage, fenceFile } from "./fence-directory.js";
 
 /** A newer attempt owns the checkpoint directory: exit code 3, nothing committed. */
 export class FencedError extends Error {
   override readonly name = "FencedError";
 }
-
-export const fenceFile = "fence";
 
 const fenceSchema = z.strictObject({ claims: z.array(claimSchema) });
 
@@ -19,7 +20,8 @@ const maxConflicts = 20;
 
 /**
  * The fence holds every claim of the checkpoint location: {"claims": [{attempt,
- * newestStepAtClaim, resumedFromStep, claimedAt}, ...]} in claim order. Its newest claim owns it.
+ * newestStepAtClaim, resumedFromStep, claimedAt, owner}, ...]} in claim order. Its newest claim owns it.
+ * Every claim names its run (owner.ts): a trainer of another run is refused before it writes.
  *
  * A fencing token, not just a fence check: a trainer checks the fence before and after every
  * commit, but a zombie (an older attempt on a partitioned node) that stalls between its check
@@ -28,25 +30,31 @@ const maxConflicts = 20;
  * newestStepAtClaim (`isSuperseded`): a late commit is harmless even when it lands.
  * A restarted container of the same attempt (same number) goes on under the same claim.
  *
- * On a directory the fence is a file replaced by rename; on an object store, one object
- * replaced by a conditional put (If-None-Match / If-Match), so two claimers cannot both win.
+ * Every change is a conditional write, so two claimers cannot both win: on a directory, the
+ * exclusive creation of the next version file (fence-directory.ts); on an object store, one
+ * object replaced by a conditional put (If-None-Match / If-Match). The loser reads again, and
+ * finds itself fenced or refused.
  */
 export class Fence {
   private readonly storage: FenceStorage;
+  /** This trainer's run; undefined: started without RESUMABLE_RUN (owner.ts says what it may use). */
+  readonly owner: RunOwner | undefined;
 
-  constructor(
-    where: string | FenceStorage,
-    readonly attempt: number,
-    io: StoreIo = fsStoreIo,
-  ) {
-    this.storage = typeof where === "string" ? directoryFenceStorage(where, io) : where;
+  constructor(where: string | FenceStorage, readonly attempt: number, opts: { owner?: RunOwner; io?: StoreIo } = {}) {
+    this.storage = typeof where === "string" ? directoryFenceStorage(where, opts.io ?? fsStoreIo) : where;
+    this.owner = opts.owner;
   }
 
   /** Claims the location; `newestStepSeen` must be listed before this call (see above). */
   async claim(newestStepSeen: number | null): Promise<void> {
     await this.update((claims) => {
-      if (claims.at(-1)?.attempt === this.attempt) return undefined;
-      return [...claims, { attempt: this.attempt, newestStepAtClaim: newestStepSeen, resumedFromStep: null, claimedAt: new Date().toISOString() }];
+      const last = claims.at(-1);
+      if (last?.attempt === this.attempt) {
+        // A restarted container of this attempt goes on under its claim (which now names its run).
+        return last.owner !== undefined || this.owner === undefined ? undefined : [...claims.slice(0, -1), { ...last, owner: this.owner }];
+      }
+      const claim: Claim = { attempt: this.attempt, newestStepAtClaim: newestStepSeen, resumedFromStep: null, claimedAt: new Date().toISOString() };
+      return [...claims, this.owner === undefined ? claim : { ...claim, owner: this.owner }];
     });
   }
 
@@ -60,7 +68,7 @@ export class Fence {
   }
 
   async check(): Promise<void> {
-    this.refuseIfSuperseded(await this.claims());
+    this.refuse(await this.claims());
   }
 
   /** This attempt's current claim, for the manifest; undefined before claim(). */
@@ -79,7 +87,7 @@ export class Fence {
     for (let conflicts = 0; ; conflicts++) {
       const read = await this.storage.read();
       const claims = read ? parseClaims(read.text, this.storage.location) : [];
-      this.refuseIfSuperseded(claims);
+      this.refuse(claims);
       const next = change(claims);
       if (!next) return;
       try {
@@ -91,40 +99,14 @@ export class Fence {
     }
   }
 
-  private refuseIfSuperseded(claims: Claim[]): void {
+  /** Another run's location is a config error (LocationOwnedError); a newer attempt's, FencedError. */
+  private refuse(claims: Claim[]): void {
+    refuseIfOwnedByAnother(this.storage.location.replace(/\/fence$/, ""), claims, this.owner);
     const owner = Math.max(0, ...claims.map((c) => c.attempt));
     if (owner > this.attempt) {
       throw new FencedError(`attempt ${owner} owns ${this.storage.location.replace(/\/fence$/, "")}; this is attempt ${this.attempt}: refusing to commit`);
     }
   }
-}
-
-/** The fence as a file in the directory, replaced by an fsynced temp file and a rename. */
-export function directoryFenceStorage(dir: string, io: StoreIo = fsStoreIo): FenceStorage {
-  return {
-    location: join(dir, fenceFile),
-    async read() {
-      try {
-        return { text: await io.readText(join(dir, fenceFile)), version: undefined };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw err;
-      }
-    },
-    async write(text) {
-      const temp = join(dir, `${fenceFile}.${process.pid}`);
-      const file = await open(temp, "w");
-      try {
-        await file.writeFile(text);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, join(dir, fenceFile));
-      const handle = await open(dir, "r");
-      await handle.sync().finally(() => handle.close());
-    },
-  };
 }
 
 /** The claims in a directory's fence file (also for loaders that claim nothing). */

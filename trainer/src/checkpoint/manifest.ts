@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { canonicalJson } from "../config/schema.js";
+import { ownerSchema } from "./owner.js";
 
 /**
- * 2: strict schema, the writer's fencing claim and a self-digest. 1 (no digest) still loads:
- * its files are covered by their sha256s, and checking its fields costs nothing.
+ * 2: strict schema, the writer's fencing claim and a self-digest; its owner is optional (added
+ * later without a new version: a v2 manifest without one means what it always meant). 1 (no
+ * digest) still loads: its files are covered by their sha256s, and checking its fields costs nothing.
  */
 export const formatVersion = 2;
 export const manifestName = "manifest.json";
@@ -25,6 +27,8 @@ export const claimSchema = z.strictObject({
   /** What the attempt resumed from, once it has; null: fresh start or not yet resumed. */
   resumedFromStep: count.nullable(),
   claimedAt: z.iso.datetime(),
+  /** The run that claimed (owner.ts); absent: claimed before owners were recorded, or by a trainer without RESUMABLE_RUN. */
+  owner: ownerSchema.optional(),
 });
 export type Claim = z.infer<typeof claimSchema>;
 
@@ -65,11 +69,16 @@ export const manifestSchema = z.strictObject({
   ...bodyFields,
   /** The writer's claim as it stood at the commit (forensics: which attempt, resumed from what). */
   claim: claimSchema.nullable(),
+  /**
+   * The run that wrote it, also with fencing off (no claim). Absent as in a claim. Recorded, not
+   * checked on load: a checkpoint copied from another run's location is a deliberate start.
+   */
+  owner: ownerSchema.optional(),
   /** sha256 of the canonical JSON of every other field: a flipped bit anywhere is caught. */
   digest: sha256Hex,
 });
 
-export type Manifest = z.infer<typeof manifestSchema> | (z.infer<typeof manifestV1Schema> & { claim?: undefined; digest?: undefined });
+export type Manifest = z.infer<typeof manifestSchema> | (z.infer<typeof manifestV1Schema> & { claim?: undefined; owner?: undefined; digest?: undefined });
 export type UnsealedManifest = Omit<z.infer<typeof manifestSchema>, "digest">;
 
 export function manifestDigest(unsealed: UnsealedManifest | Omit<Manifest, "digest">): string {

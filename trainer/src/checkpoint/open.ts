@@ -5,18 +5,20 @@ import { credentialsFromDirectory, S3ObjectStore } from "../storage/s3.js";
 import { StorageRefusedError } from "./errors.js";
 import { Fence } from "./fence.js";
 import { ObjectBackend } from "./object.js";
+import { ownerOf } from "./owner.js";
 import { CheckpointStore } from "./store.js";
 
-/** The run's checkpoint store and fence, on the directory or the bucket the environment names. */
+/** The run's checkpoint store and fence, on the directory or the bucket the environment names, owned by the run it names. */
 export async function openCheckpointStore(env: TrainerEnv, keep: number, log: Logger): Promise<{ store: CheckpointStore; fence: Fence | undefined }> {
+  const owner = ownerOf(env);
   if (!env.checkpointBucket) {
-    const fence = env.attempt === undefined ? undefined : new Fence(env.checkpointDir, env.attempt);
-    return { store: new CheckpointStore({ dir: env.checkpointDir, keep, log, fence }), fence };
+    const fence = env.attempt === undefined ? undefined : new Fence(env.checkpointDir, env.attempt, { owner });
+    return { store: new CheckpointStore({ dir: env.checkpointDir, keep, log, fence, owner }), fence };
   }
   const backend = new ObjectBackend(await bucketStore(env.checkpointBucket));
-  const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt);
+  const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
   log.info({ location: backend.location, endpoint: env.checkpointBucket.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
-  return { store: new CheckpointStore({ dir: backend, keep, log, fence }), fence };
+  return { store: new CheckpointStore({ dir: backend, keep, log, fence, owner }), fence };
 }
 
 async function bucketStore(b: CheckpointBucket): Promise<S3ObjectStore> {

@@ -12,7 +12,7 @@ export interface TrainingSnapshot {
   /** Optimizer tensors (`hidden/kernel/m`, ...), in the optimizer's order. */
   optimizerTensors: NamedTensor[];
   /** The manifest minus what only the writer knows (files, createdAt, attempt, claim). */
-  meta: Omit<UnsealedManifest, "files" | "createdAt" | "attempt" | "formatVersion" | "claim">;
+  meta: Omit<UnsealedManifest, "files" | "createdAt" | "attempt" | "formatVersion" | "claim" | "owner">;
 }
 
 /**

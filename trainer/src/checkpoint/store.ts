@@ -19,6 +19,7 @@ import {
   type Claim,
   type Manifest,
 } from "./manifest.js";
+import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
 import type { TrainingSnapshot } from "./snapshot.js";
 import { defaultReadRetryDelaysMs, type StoreIo } from "./store-io.js";
 
@@ -67,6 +68,8 @@ export interface StoreOptions {
   dir: string | CheckpointBackend;
   keep: number;
   log: Logger;
+  /** The run this trainer belongs to (the fence's too), recorded in manifests; undefined: none named. */
+  owner?: RunOwner;
   /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
   fence: Fence | undefined;
   /** Directory backend only: the commit's and the reads' file-system seams. */
@@ -98,13 +101,17 @@ export class CheckpointStore {
   }
 
   /**
-   * Makes the location usable, claims the fence (recording the newest step listed before the
-   * claim), and clears what a crash mid-commit left (CheckpointBackend.clearDebris).
+   * Makes the location usable, refuses it if another run owns it (LocationOwnedError, before
+   * anything is claimed or written: even with fencing off), claims the fence (recording the
+   * newest step listed before the claim), and clears what a crash mid-commit left
+   * (CheckpointBackend.clearDebris). The fence checks the owner again as it claims: of two runs
+   * that start at once, the one that loses the claim is refused then.
    */
   async prepare(): Promise<void> {
     await this.backend.ensure();
+    const claims = await this.claims();
+    refuseIfOwnedByAnother(this.dir, claims, this.opts.owner);
     if (this.opts.fence) {
-      const claims = await this.claims();
       const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
       await this.fenceOp(() => this.opts.fence!.claim(trusted[0]?.step ?? null), "write");
     }
@@ -266,7 +273,7 @@ export class CheckpointStore {
           { name: optimizerFile, chunks: encodeSafetensors(snapshot.optimizerTensors, { optimizer: snapshot.meta.optimizer.name }) },
         ],
         manifest: (files) => {
-          const manifest = sealManifest({ formatVersion, ...snapshot.meta, createdAt: new Date().toISOString(), attempt: attempt ?? null, claim, files });
+          const manifest = sealManifest({ formatVersion, ...snapshot.meta, createdAt: new Date().toISOString(), attempt: attempt ?? null, claim, ...(this.opts.owner && { owner: this.opts.owner }), files });
           return { name: manifestName, bytes: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) };
         },
         beforeVisible: fence ? () => fence.check() : undefined,

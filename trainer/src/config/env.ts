@@ -9,6 +9,8 @@ export interface TrainerEnv {
   checkpointBucket: CheckpointBucket | undefined;
   inlineConfig: string | undefined;
   run: string | undefined;
+  /** RESUMABLE_RUN_UID: the run's uid, part of the owner recorded in the checkpoint location. */
+  runUid: string | undefined;
   /** RESUMABLE_ALLOW_FRESH_START=true: start from step 0 when checkpoints exist but none loads. */
   allowFreshStart: boolean;
   /** undefined outside the operator: fencing is then off (logged). */
@@ -69,6 +71,7 @@ export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
     checkpointBucket,
     inlineConfig: env[ENV.config],
     run: env[ENV.run],
+    runUid: env[ENV.runUid] || undefined,
     allowFreshStart: optionalBoolean(env, ENV.allowFreshStart),
     attempt: optionalInt(env, ENV.attempt, 1),
     terminationLog: env[ENV.terminationLog] || "/dev/termination-log",

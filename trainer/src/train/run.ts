@@ -2,6 +2,7 @@ import { selectBackend } from "../backend/select.js";
 import { CorruptCheckpointError } from "../checkpoint/errors.js";
 import { FencedError, type Fence } from "../checkpoint/fence.js";
 import { openCheckpointStore } from "../checkpoint/open.js";
+import { LocationOwnedError } from "../checkpoint/owner.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
 import type { CheckpointStore, CommittedCheckpoint, LoadedCheckpoint } from "../checkpoint/store.js";
 import { CheckpointWriter } from "../checkpoint/writer.js";
@@ -160,7 +161,8 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
         if (run.requestedSave && opts.requests) opts.requests.pending ??= run.requestedSave.request;
         run.requestedSave = undefined;
       },
-      isFatal: (err) => err instanceof FencedError,
+      // Another attempt, or another run, holds the location: no later save can succeed.
+      isFatal: (err) => err instanceof FencedError || err instanceof LocationOwnedError,
     }),
   };
   publish(run);
