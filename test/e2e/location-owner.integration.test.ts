@@ -60,7 +60,7 @@ describe("one owner per checkpoint location", { timeout: 1_200_000 }, () => {
     const second = await e.waitRun(name, "Failed", isPhase("Failed"), 5 * 60_000);
     assert.notEqual(second.metadata?.uid, oldUid, "another run of the same name");
     const failed = second.status?.conditions?.find((c) => c.type === "Failed");
-    assert.equal(failed?.reason, "InvalidConfig", "exit 2: permanent, not retried");
+    assert.equal(failed?.reason, "StorageInUse", "exit 2 with failure kind locationOwned: permanent, not retried, not InvalidConfig");
     assert.match(failed?.message ?? "", new RegExp(`belongs to run ${NAMESPACE}/${name} \\(uid ${oldUid}\\)`), "the owner named");
     assert.equal(second.status?.attempts?.[0]?.exitCode, 2);
     assert.equal(second.status?.attempt, 1, "not retried");

@@ -76,6 +76,18 @@ describe("reconcile: the trainer's failure exits", () => {
     assert.deepEqual(d.actions, [], "no new attempt");
   });
 
+  it("exit 2 with failure kind locationOwned fails the run at once as StorageInUse quoting the owner, not InvalidConfig", () => {
+    const message = "LocationOwnedError: checkpoint location /checkpoints belongs to run team-a/original (uid 1111): refusing to claim it";
+    const d = pass(aRun({}, startedStatus(1)), [failedWith(EXIT_CODES.config, { kind: "locationOwned" as const, message })], T0);
+    assert.equal(d.status.phase, "Failed");
+    assert.equal(d.status.attempts?.[0]?.endDetail, "StorageInUse");
+    const failed = condition(d, "Failed");
+    assert.equal(failed?.reason, "StorageInUse");
+    assert.ok(failed?.message.includes("team-a/original"), failed?.message);
+    assert.match(failed?.message ?? "", /spec\.checkpoint\.storage/);
+    assert.deepEqual(d.actions, [], "no new attempt");
+  });
+
   it("an older trainer's summary with only `error` is quoted too", () => {
     const pod = aPod(1, { phase: "Failed", node: "spot-1", exitCode: 1, summary: { reason: "failed", step: 3, error: "RangeError: offset out of bounds" } });
     const d = pass(aRun({}, startedStatus(1)), [pod], T0);

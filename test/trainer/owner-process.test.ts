@@ -28,7 +28,7 @@ test("another run on a location that holds run a's checkpoints at step 300 exits
   const other = await runToEnd({ config: { ...config, seed: 99 }, checkpointDir: dir, attempt: 1, env: runEnv("b", "uid-b") });
   assert.equal(other.code, EXIT_CODES.config, other.stderr);
   const failure = other.summary?.failure as { kind: string; message: string } | undefined;
-  assert.equal(failure?.kind, "config");
+  assert.equal(failure?.kind, "locationOwned", "its own failure kind, so the operator says StorageInUse, not InvalidConfig");
   assert.match(failure.message, /LocationOwnedError: .* belongs to run ml\/a \(uid uid-a\); this trainer is run ml\/b \(uid uid-b\)/);
   assert.equal(other.summary?.resumedFromStep, null, "it never loaded a's model");
   assert.deepEqual(await everyFile(dir), before, "every byte of a's location as it was");

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { EXIT_CODES as exitCodes } from "@resumable/protocol";
 import { CheckpointsUnusableError, StorageError, StorageRefusedError } from "./checkpoint/errors.js";
 import { FencedError } from "./checkpoint/fence.js";
+import { LocationOwnedError } from "./checkpoint/owner.js";
 import { readEnv, type TrainerEnv } from "./config/env.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
@@ -18,6 +19,8 @@ import { runTraining } from "./train/run.js";
 /** Each failure's kind and exit code, from the error's class: one place decides both. */
 export function classifyFailure(error: Error): { failure: Failure; exitCode: number } {
   const message = `${error.name}: ${error.message}`;
+  // Before ConfigError, which it extends: another run's location is not a bad training config.
+  if (error instanceof LocationOwnedError) return { failure: { kind: "locationOwned", message }, exitCode: exitCodes.config };
   if (error instanceof ConfigError) return { failure: { kind: "config", message }, exitCode: exitCodes.config };
   // Storage failures name the object or location and the store's or the system's code.
   const at = (kind: Failure["kind"], e: StorageError | StorageRefusedError): Failure => ({ kind, message, path: e.path, ...(e.code !== undefined && { code: e.code }) });
@@ -32,6 +35,7 @@ export function classifyFailure(error: Error): { failure: Failure; exitCode: num
 const failureLogLines: Partial<Record<Failure["kind"], string>> = {
   fenced: "fenced: a newer attempt owns the checkpoint directory",
   storageRefused: "checkpoint storage refused the trainer: fix the run's storage settings or credentials",
+  locationOwned: "the checkpoint location belongs to another run: nothing there was touched",
   storage: "checkpoint storage failed; nothing was quarantined",
   checkpointsUnusable: "checkpoints exist but none loads: refusing to start from step 0",
   diverged: "training diverged",

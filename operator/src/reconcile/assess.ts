@@ -10,6 +10,7 @@ import {
   lostStepsOf,
   resumedFrom,
   type CheckpointFailure,
+  type FailureKind,
   type ParsedExitSummary,
   type PlannedStop,
 } from "@resumable/protocol";
@@ -59,7 +60,11 @@ const EXIT_FAILURES: Partial<Record<NonNullable<ReturnType<typeof exitReason>>, 
   diverged: { detail: "Diverged" },
 };
 
-const STORAGE_REFUSED = { detail: "StorageRefused", permanent: true };
+/** Exit 2 failures about checkpoint storage, by the summary's failure kind: not InvalidConfig of spec.training. */
+const STORAGE_CONFIG_FAILURES: Partial<Record<FailureKind, { detail: string; permanent: true }>> = {
+  storageRefused: { detail: "StorageRefused", permanent: true },
+  locationOwned: { detail: "StorageInUse", permanent: true },
+};
 
 /** `planned`: the operator asked this pod to stop for a planned move (see disruptionOf). */
 export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planned?: PlannedStop): PodAssessment {
@@ -92,9 +97,10 @@ function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined): Outcome 
   const failed = (detail: string, permanent?: boolean) =>
     ended("Failed", detail, { ...(message === undefined ? {} : { message }), ...(permanent ? { permanent } : {}) });
   if (terminated?.reason === "OOMKilled") return failed("OOMKilled");
-  // Exit 2 is a refused config unless the summary says the checkpoint store refused the trainer.
-  const refused = exitReason(exitCode) === "config" && summary?.failure?.kind === "storageRefused";
-  const named = refused ? STORAGE_REFUSED : EXIT_FAILURES[exitReason(exitCode) ?? "failed"];
+  // Exit 2 is a refused config unless the summary says the checkpoint store refused the
+  // trainer, or that another run owns the checkpoint location.
+  const configKind = exitReason(exitCode) === "config" ? summary?.failure?.kind : undefined;
+  const named = (configKind && STORAGE_CONFIG_FAILURES[configKind]) ?? EXIT_FAILURES[exitReason(exitCode) ?? "failed"];
   if (named !== undefined) return failed(named.detail, named.permanent);
   if (exitCode !== undefined) return failed("ExitCode");
   // Failed without the trainer ever running, e.g. rejected at kubelet admission.
@@ -217,6 +223,9 @@ const PERMANENT_BECAUSE: Record<string, string> = {
   StorageRefused:
     "the checkpoint storage refused the trainer (unknown key, wrong secret, access denied, no such bucket, or no credentials configured), " +
     "retrying cannot help; fix spec.checkpoint.storage (bucket, endpoint, region, credentialsSecret) or the identity it uses",
+  StorageInUse:
+    "the checkpoint location belongs to another run (its fence names another namespace/name/uid; the trainer touched nothing there), " +
+    "retrying cannot help; give this run its own spec.checkpoint.storage, or see docs/trainer-protocol.md (Ownership) to take the location over on purpose",
   CheckpointsUnusable:
     "checkpoints exist but none loads and spec.checkpoint.allowFreshStart is false, retrying cannot help; " +
     "repair or replace the checkpoint volume, or start a run with allowFreshStart: true to train from step 0",

@@ -53,8 +53,10 @@ export type ParsedProgress = z.output<typeof progressSchema>;
  * `storageRefused` comes with exit 2 (`config`): the checkpoint store refused the trainer
  * (unknown key, wrong secret, access denied, no such bucket) or its credentials are not
  * configured at all. The run's storage settings are wrong, not its training config.
+ * `locationOwned` comes with exit 2 too: the checkpoint location belongs to another run (its
+ * fence or manifests name another namespace/name/uid), so the trainer touched nothing there.
  */
-export const FAILURE_KINDS = ["error", "config", "storageRefused", "fenced", "storage", "checkpointsUnusable", "diverged"] as const;
+export const FAILURE_KINDS = ["error", "config", "storageRefused", "locationOwned", "fenced", "storage", "checkpointsUnusable", "diverged"] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** Why a `failed` summary failed, in the trainer's own words. */
