@@ -87,6 +87,19 @@ test("EIO reading a final checkpoint's manifest in retention skips the round: th
   assert.deepEqual((await store(dir).list()).map((c) => c.step), [15, 5], "readable again: the final one is kept beyond keep");
 });
 
+test("a final checkpoint's manifest that is briefly not there in retention (a flapping mount): the final one is kept, not deleted as \"not final\"", async () => {
+  const dir = await tempDir();
+  await store(dir, { keep: 1 }).save(fakeSnapshot(5, "final"), undefined);
+  // The listing still shows ckpt 5, but its manifest reads as absent: ENOENT, as a mount that blinks answers.
+  const { io } = faultyReadIo((op, path) => (path === join(ckpt(dir, 5), "manifest.json") ? "ENOENT" : undefined));
+  const s = store(dir, { keep: 1, readIo: io, readRetryDelaysMs: noWait });
+  await s.save(fakeSnapshot(10), undefined);
+  await s.applyRetention();
+  assert.deepEqual((await s.list()).map((c) => c.step), [10, 5], "a manifest that is not there says nothing about the kind: kept");
+  await store(dir, { keep: 1 }).save(fakeSnapshot(15), undefined);
+  assert.deepEqual((await store(dir).list()).map((c) => c.step), [15, 5], "readable again: the final one is still the one kept beyond keep");
+});
+
 const swaps: [string, (file: string) => Promise<void>][] = [
   ["a symlink (to a valid copy) in place of the weights", async (file) => {
     await writeFile(`${file}.real`, await readFile(file));

@@ -79,6 +79,9 @@ export interface StoreOptions {
   readRetryDelaysMs?: readonly number[];
 }
 
+/** What kindOf says of a listed checkpoint whose manifest is not there (see applyRetention). */
+const manifestAbsent = Symbol("manifest absent");
+
 /**
  * The checkpoint directory: listing, validated loading, atomic saving, retention, quarantine.
  * Loading tells content from storage: content that fails verification is quarantined (renamed
@@ -301,7 +304,9 @@ export class CheckpointStore {
    * (a zombie's late commits) neither count towards `keep` nor are deleted here: they cannot
    * push a valid one out, and they stay as evidence. Every kind is read before anything is
    * deleted: a manifest that cannot be read for I/O (not content) stops the round, so a final
-   * checkpoint is never deleted for looking "not final".
+   * checkpoint is never deleted for looking "not final". A listed checkpoint whose manifest is
+   * not there is kept this round: a flapping mount or a lagging store says nothing about its
+   * kind, and one that truly lacks it is quarantined by the next load, not deleted here.
    */
   async applyRetention(): Promise<void> {
     const claims = await this.claims();
@@ -309,7 +314,9 @@ export class CheckpointStore {
     let finalKept = (await Promise.all(trusted.slice(0, this.opts.keep).map((c) => this.kindOf(c.path)))).includes("final");
     const doomed: ListedCheckpoint[] = [];
     for (const c of trusted.slice(this.opts.keep)) {
-      if (!finalKept && (await this.kindOf(c.path)) === "final") finalKept = true;
+      const kind = await this.kindOf(c.path);
+      if (kind === manifestAbsent) this.opts.log.warn({ checkpoint: c.path }, "retention: its manifest is not there; kept this round");
+      else if (!finalKept && kind === "final") finalKept = true;
       else doomed.push(c);
     }
     for (const c of doomed) {
@@ -323,10 +330,10 @@ export class CheckpointStore {
     return (await this.backend.readCommitLog()).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
-  /** A checkpoint's kind; undefined when its manifest is missing or unparsable. I/O errors are thrown. */
-  private async kindOf(path: string): Promise<string | undefined> {
+  /** A checkpoint's kind; manifestAbsent when its manifest is not there, undefined when unparsable. I/O errors are thrown. */
+  private async kindOf(path: string): Promise<string | typeof manifestAbsent | undefined> {
     const bytes = await this.backend.readManifestIfPresent(this.backend.nameOf(path), maxManifestBytes);
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) return manifestAbsent;
     try {
       return (JSON.parse(bytes.toString("utf8")) as { kind?: string } | null)?.kind;
     } catch {
