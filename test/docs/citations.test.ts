@@ -75,6 +75,15 @@ describe("the docs cite only what exists", () => {
       assert.ok(missing.length === 0, `${missing.length} dangling:\n${missing.join("\n")}`);
     });
   }
+  it("no doc says a thing is tested without naming the test", () => {
+    // "(tested)" is a claim nothing can check; the test's file and title are.
+    const unnamed = docs.flatMap((doc) =>
+      readFileSync(`${root}/${doc}`, "utf8")
+        .split("\n")
+        .flatMap((text, i) => (/\(tested\b/.test(text) && !/\.test\.ts/.test(text) ? [`${doc}:${i + 1}: ${text.trim()}`] : [])),
+    );
+    assert.ok(unnamed.length === 0, `${unnamed.length} unnamed:\n${unnamed.join("\n")}`);
+  });
 });
 
 describe("the citation checker", () => {
