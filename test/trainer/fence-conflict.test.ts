@@ -9,6 +9,7 @@ import { FenceConflictError } from "../../trainer/src/checkpoint/backend.js";
 import { Fence, FencedError, parseClaims } from "../../trainer/src/checkpoint/fence.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { ObjectStoreError, type ObjectStore, type PutOptions } from "../../trainer/src/storage/object-store.js";
+import { objectStoreStub } from "./helpers/object-store-stub.js";
 
 interface Racing {
   store: ObjectStore;
@@ -24,10 +25,7 @@ function racingStore(): Racing {
   let rival: (() => Promise<void>) | undefined;
   const conditions: PutOptions[] = [];
   const url = (key: string) => `s3://bucket/p/${key}`;
-  const unused = () => Promise.reject(new Error("not used by the fence"));
-  const store: ObjectStore = {
-    location: "s3://bucket/p",
-    url,
+  const store = objectStoreStub({
     async putObject(key, body, options = {}) {
       conditions.push({ ifAbsent: options.ifAbsent, ifMatch: options.ifMatch });
       const run = rival;
@@ -41,19 +39,12 @@ function racingStore(): Racing {
       objects.set(key, { body: Buffer.from(body as Uint8Array), etag });
       return { etag };
     },
-    getObject: unused,
     async getObjectVersioned(key) {
       const o = objects.get(key);
       if (!o) throw new ObjectStoreError("notFound", `get ${url(key)}: NoSuchKey`, { url: url(key) });
       return { body: o.body, etag: o.etag };
     },
-    head: () => Promise.resolve(undefined),
-    list: () => (async function* () {})(),
-    listPrefixes: () => (async function* () {})(),
-    delete: () => Promise.resolve(),
-    deletePrefix: () => Promise.resolve(0),
-    copy: unused,
-  };
+  });
   return { store, conditions, beforeNextPut: (r) => (rival = r) };
 }
 
