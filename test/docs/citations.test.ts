@@ -2,7 +2,8 @@
 // promises "proven by X" where X was renamed or never written fails here, with each dangling
 // citation's doc and line.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { citationsIn, filesUnder, isFileOrDir, resolveTestFile, testSources, testTitles, titleCited, type Citation } from "./citations.js";
@@ -92,6 +93,36 @@ describe("the citation checker", () => {
      test('a FIFO in place of a file is corrupt', () => {});
      for (const name of ["a first pass", "an attempt ending"]) it(\`\${name}: leaves its input untouched\`, () => {});`,
   ]);
+
+  it("reads paths, links, test files with their titles and code names from markdown, and skips what is not a citation", () => {
+    const dir = mkdtempSync(`${tmpdir()}/citations-`);
+    try {
+      writeFileSync(
+        `${dir}/x.md`,
+        [
+          "See kubernetes.io/docs/concepts and `test/bench/trainer-{a,b}.ts`; `tsc -b` builds trainer/protocol/dist.",
+          "| examples/s | `fuzz.test.ts` \"a symlink … is corrupt\", a `{\"bad key!\": x}` run | [the protocol](docs/p.md#top) |",
+          "`classifyFailure` in operator/src/cli.ts.",
+          "```",
+          "`notAName` \"not a title at all\" `fuzz.test.ts` examples/run.yaml",
+          "```",
+        ].join("\n"),
+      );
+      const found = citationsIn(dir, "x.md").map((c) => `${c.line} ${c.kind} ${c.text}${c.files ? ` in ${c.files.join()}` : ""}`);
+      assert.deepEqual(found.sort(), [
+        "1 path test/bench",
+        "2 link docs/p.md",
+        "2 path docs/p.md",
+        "2 test a symlink … is corrupt in fuzz.test.ts",
+        "2 testFile fuzz.test.ts",
+        "3 name classifyFailure",
+        "3 path operator/src/cli.ts",
+        "5 path examples/run.yaml",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("matches shortened titles: pieces in order, alternatives split by ' / '", () => {
     assert.ok(titleCited("a symlink … / a FIFO … is corrupt", titles));

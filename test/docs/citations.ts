@@ -32,7 +32,7 @@ export function citationsIn(root: string, doc: string): Citation[] {
   let fenced = false;
   lines.forEach((text, i) => {
     const line = i + 1;
-    // Code blocks hold commands and output, whose paths are cited too; only names are skipped.
+    // Code blocks hold commands and output: their paths are cited too, their names and quotes are code.
     if (text.trimStart().startsWith("```")) fenced = !fenced;
     for (const m of text.matchAll(pathPattern)) {
       // Build output (dist/) exists only after a build; placeholders (<run>, *, ...) are no paths.
