@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Prng } from "../../trainer/src/data/prng.js";
 import { eventually } from "../support/cluster.js";
 import { RUN_LABEL } from "../../operator/src/api/group.js";
-import { deserved, fieldNamed, mutant, type Verdict } from "./fuzzed-runs.js";
+import { deserved, judged, mutant, type Settled } from "./fuzzed-runs.js";
 import { NAMESPACE, useE2E } from "./harness.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -19,8 +19,6 @@ const RUNS = Number(process.env.FUZZ_OBJECTS ?? 24);
 const e = useE2E({ withKubelet: false, startOperator: false });
 
 type Json = Record<string, unknown>;
-
-type Outcome = "rejected by the apiserver" | "Valid=False" | "waiting for a node" | "pod refused by admission, retried";
 
 /** Event reasons of a pod create the apiserver refused for reasons that may change (quota, admission, RBAC). */
 const RETRIED_REFUSALS = new Set(["QuotaExceeded", "AdmissionRefused", "Forbidden"]);
@@ -49,21 +47,6 @@ describe(`fuzzed TrainingRuns (FUZZ_SEED=${SEED}, FUZZ_OBJECTS=${RUNS})`, { time
     assert.equal(left.trim(), "", "every fuzzed run was deleted again");
   });
 });
-
-interface Settled {
-  outcome: Outcome;
-  /** The apiserver's refusal, or the Valid=False message. */
-  message: string;
-}
-
-/** Why `got` is not what `want` said, or undefined when it is. */
-function judged(want: Verdict, got: Settled): string | undefined {
-  const expected =
-    want.verdict === "rejected" ? "rejected by the apiserver" : want.verdict === "Valid=False" ? "Valid=False" : want.admissionRefuses ? "pod refused by admission, retried" : "waiting for a node";
-  if (got.outcome !== expected) return `deserved "${expected}", got "${got.outcome}" (${got.message})`;
-  if (want.verdict !== "runs" && !fieldNamed(got.message, want.fields)) return `"${got.message}" names none of ${want.fields.join(", ")}`;
-  return undefined;
-}
 
 async function settle(name: string, object: Json): Promise<Settled> {
   const described = `${name}: ${JSON.stringify(object.spec)}`;

@@ -1,9 +1,10 @@
 // The fuzzed TrainingRuns' generator, and the verdict each deserves. The verdict comes from
 // the declared contracts, not from the operator's decisions: the zod schema the CRD is
-// generated from (with its CEL rules) says what the apiserver must refuse, the reference
-// trainer's config schema says what the operator must call Valid=False before any pod, and
-// everything else must run (here: wait for a node, or be retried while admission refuses its
-// pod). fuzzed-runs.integration.test.ts checks each object against its verdict.
+// generated from (with its CEL rules) says what the apiserver must refuse; the reference
+// trainer's config schema says what the operator must call Valid=False before any pod;
+// Kubernetes' pod validation of container resources (which the CRD does not repeat) says
+// which pods the apiserver refuses, which the operator must also call Valid=False; everything
+// else must run (here: wait for a node, or be retried while admission refuses its pod). fuzzed-runs.integration.test.ts checks each object against its verdict.
 import { readFileSync } from "node:fs";
 import { trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
@@ -80,9 +81,66 @@ export function deserved(object: Json): Verdict {
     const config = trainingConfigSchema.safeParse(spec.training);
     if (!config.success) return { verdict: "Valid=False", fields: config.error.issues.flatMap(configFields) };
   }
+  const refusedPod = podRefusal(spec.resources ?? {});
+  if (refusedPod) return { verdict: "Valid=False", fields: [refusedPod] };
   // The cluster has no PriorityClass but the built-in system ones: admission refuses any other.
   const priorityClass = spec.scheduling.priorityClassName;
   return { verdict: "runs", admissionRefuses: priorityClass !== undefined && !priorityClass.startsWith("system-") };
+}
+
+export type Outcome = "rejected by the apiserver" | "Valid=False" | "waiting for a node" | "pod refused by admission, retried";
+
+/** What became of one object in the cluster. */
+export interface Settled {
+  outcome: Outcome;
+  /** The apiserver's refusal, or the Valid=False message. */
+  message: string;
+}
+
+/** Why `got` is not what `want` said, or undefined when it is. */
+export function judged(want: Verdict, got: Settled): string | undefined {
+  const expected: Outcome =
+    want.verdict === "rejected" ? "rejected by the apiserver" : want.verdict === "Valid=False" ? "Valid=False" : want.admissionRefuses ? "pod refused by admission, retried" : "waiting for a node";
+  if (got.outcome !== expected) return `deserved "${expected}", got "${got.outcome}" (${got.message})`;
+  if (want.verdict !== "runs" && !fieldNamed(got.message, want.fields)) return `"${got.message}" names none of ${want.fields.join(", ")}`;
+  return undefined;
+}
+
+type Quantity = number | string;
+
+/**
+ * What the apiserver's pod validation refuses in a container's resources that the CRD does not
+ * check, as the spec field it comes from (the operator then says Valid=False, PodRejected):
+ * a name that is neither a standard container resource nor a fully qualified extended one; an
+ * extended resource (nvidia.com/gpu) that is fractional, or requested without an equal limit;
+ * a request above its limit.
+ */
+function podRefusal(resources: { limits?: Record<string, Quantity>; requests?: Record<string, Quantity> }): string | undefined {
+  const limits = resources.limits ?? {};
+  const requests = resources.requests ?? {};
+  for (const name of new Set([...Object.keys(limits), ...Object.keys(requests)])) {
+    const domain = name.includes("/") ? name.split("/")[0]! : "kubernetes.io";
+    const native = domain === "kubernetes.io" || domain.endsWith(".kubernetes.io");
+    if (native && !["cpu", "memory", "ephemeral-storage"].includes(name)) return "spec.resources";
+    const limit = name in limits ? quantityValue(limits[name]!) : undefined;
+    const request = name in requests ? quantityValue(requests[name]!) : undefined;
+    if (!native && [limit, request].some((q) => q !== undefined && !Number.isInteger(q))) return "spec.resources";
+    if (!native && request !== undefined && limit !== request) return "spec.resources";
+    if (limit !== undefined && request !== undefined && request > limit) return "spec.resources";
+  }
+  return undefined;
+}
+
+const SUFFIXES: Record<string, number> = {
+  "": 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A resource.Quantity's value (the schema has checked its syntax). */
+function quantityValue(q: Quantity): number {
+  if (typeof q === "number") return q;
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(q);
+  return m ? Number(m[1]) * (SUFFIXES[m[2]!] ?? Number.NaN) : Number.NaN;
 }
 
 /** A field as a dotted path; `fieldNamed` reads the apiserver's `env[0]` and `limits[cpu]` the same way. */
@@ -91,7 +149,7 @@ function apiserverField(path: readonly PropertyKey[]): string {
 }
 
 /** Whether `message` names one of `fields`, whichever way it writes indices and map keys. */
-export function fieldNamed(message: string, fields: string[]): boolean {
+function fieldNamed(message: string, fields: string[]): boolean {
   const dotted = message.replace(/\[([^\]]+)\]/g, ".$1");
   // The whole field, not a parent of the one named: spec.resources is not spec.resources.limits.
   return fields.some((f) => new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w./-])`).test(dotted));
