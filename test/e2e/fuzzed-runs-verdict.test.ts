@@ -49,7 +49,7 @@ describe("fuzzed runs: the verdict each object deserves", () => {
   });
 
   it("judges an outcome by its kind and by the field named, reading the apiserver's indices and map keys, never a parent for its child", () => {
-    const message = 'TrainingRun "fuzz-3" is invalid: spec.resources.limits[nvidia.com/gpu]: Invalid value: "ten"; spec.env[0].name: Required value';
+    const message = 'TrainingRun "fuzz-3" is invalid: [spec.resources.limits[nvidia.com/gpu]: Invalid value: "ten", spec.env[0].name: Required value]';
     const rejected = (fields: string[]) => judged({ verdict: "rejected", fields }, { outcome: "rejected by the apiserver", message });
     assert.equal(rejected(["spec.resources.limits.nvidia.com/gpu"]), undefined);
     assert.equal(rejected(["spec.env.0.name"]), undefined);

@@ -150,7 +150,8 @@ function apiserverField(path: readonly PropertyKey[]): string {
 
 /** Whether `message` names one of `fields`, whichever way it writes indices and map keys. */
 function fieldNamed(message: string, fields: string[]): boolean {
-  const dotted = message.replace(/\[([^\]]+)\]/g, ".$1");
+  // Innermost brackets only: the apiserver also lists errors as "is invalid: [a[0]: ..., b: ...]".
+  const dotted = message.replace(/\[([^[\]]+)\]/g, ".$1");
   // The whole field, not a parent of the one named: spec.resources is not spec.resources.limits.
   return fields.some((f) => new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w./-])`).test(dotted));
 }
