@@ -22,6 +22,17 @@ describe("fuzzed runs: the verdict each object deserves", () => {
     assert.deepEqual(deserved(run), { verdict: "rejected", fields: ["spec.preemption.gracePeriodSeconds"] });
   });
 
+  it("a null where the schema declares a field is pruned by the apiserver, as if absent; inside spec.training it stays", () => {
+    const run = example("run-cpu.yaml");
+    run.spec.resources = null;
+    (run.spec.training as Json).checkpoint = null;
+    assert.deepEqual(deserved(run), { verdict: "Valid=False", fields: ["spec.training.checkpoint"] });
+    (run.spec.training as Json).checkpoint = { everySteps: 100 };
+    assert.deepEqual(deserved(run), { verdict: "runs", admissionRefuses: false });
+    run.spec.training = null;
+    assert.deepEqual(deserved(run), { verdict: "rejected", fields: ["spec.training"] });
+  });
+
   it("a reference trainer config the trainer would refuse is Valid=False naming the field; another image's config is its own business", () => {
     const run = example("run.yaml");
     (run.spec.training as Json).model = "transformer";

@@ -71,7 +71,7 @@ export type Verdict =
 
 /** The verdict `object` deserves. */
 export function deserved(object: Json): Verdict {
-  const run = trainingRunSchema.safeParse(object);
+  const run = trainingRunSchema.safeParse(withoutNulls(object, []));
   if (!run.success) return { verdict: "rejected", fields: run.error.issues.map((i) => apiserverField(i.path)) };
   const spec = run.data.spec;
   // The reference trainer's image (the examples' only image) has its config checked up front,
@@ -104,6 +104,21 @@ export function judged(want: Verdict, got: Settled): string | undefined {
   if (got.outcome !== expected) return `deserved "${expected}", got "${got.outcome}" (${got.message})`;
   if (want.verdict !== "runs" && !fieldNamed(got.message, want.fields)) return `"${got.message}" names none of ${want.fields.join(", ")}`;
   return undefined;
+}
+
+/** Fields the CRD passes through as they are (x-kubernetes-preserve-unknown-fields). */
+const OPAQUE = ["spec.training", "spec.scheduling.affinity", "spec.env.*.valueFrom"];
+
+/**
+ * The object as the apiserver validates it: a null in a field the schema declares (and does
+ * not make nullable) is pruned first, as if the field were absent (apiextensions-apiserver's
+ * pruning of non-nullable nulls); inside a passed-through field, and in lists, nulls stay.
+ */
+function withoutNulls(value: unknown, path: string[]): unknown {
+  if (OPAQUE.some((o) => new RegExp(`^${o.replaceAll(".", "\\.").replace("*", "[^.]+")}$`).test(path.join(".")))) return value;
+  if (Array.isArray(value)) return value.map((v, i) => withoutNulls(v, [...path, String(i)]));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v, [...path, k])]));
 }
 
 type Quantity = number | string;
