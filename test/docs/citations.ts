@@ -87,18 +87,24 @@ const maxExpansions = 50_000;
  * The titles of the test(), it() and describe() calls in `sources` (a test file and the helpers
  * it imports). A template literal's `${...}` stands for a value the test makes at run time,
  * usually a string from a table in the same sources, so each such part is expanded with every
- * string literal there: "a manifest with ${what} is corrupt" becomes one title per fault.
+ * string literal there: "a manifest with ${what} is corrupt" becomes one title per fault. A
+ * part that names a constant those sources define takes that constant's value only.
  */
 export function testTitles(sources: string[]): string[] {
   const text = sources.join("\n");
   const literals = [...new Set([...text.matchAll(/"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'/g)].map((m) => unescape(m[1] ?? m[2] ?? "")))];
   const call = /\b(?:test|it|describe)(?:\.(?:only|skip|todo))?\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`)/g;
+  // A named constant stands for its one value: `${RETURN_PENDING_SECONDS}` is 300, nothing else.
+  const constants = new Map([...text.matchAll(/\bconst ([A-Za-z_]\w*)\s*=\s*(?:"([^"\n]*)"|'([^'\n]*)'|(-?[\d.]+)\b)/g)].map((m) => [m[1]!, m[2] ?? m[3] ?? m[4] ?? ""]));
   return [...text.matchAll(call)].flatMap((m) => {
-    const parts = unescape(m[1] ?? m[2] ?? m[3] ?? "").split(/\$\{[^}]*\}/);
+    const literal = unescape(m[1] ?? m[2] ?? m[3] ?? "");
+    const holes = [...literal.matchAll(/\$\{\s*([^}]*?)\s*\}/g)].map((h) => h[1]!);
+    const parts = literal.split(/\$\{[^}]*\}/);
     let titles = [parts[0] ?? ""];
-    for (const part of parts.slice(1)) {
-      titles = titles.flatMap((t) => literals.map((l) => t + l + part)).slice(0, maxExpansions);
-    }
+    holes.forEach((hole, i) => {
+      const values = constants.has(hole) ? [constants.get(hole)!] : literals;
+      titles = titles.flatMap((t) => values.map((v) => t + v + (parts[i + 1] ?? ""))).slice(0, maxExpansions);
+    });
     return titles;
   });
 }
