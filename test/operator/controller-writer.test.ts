@@ -98,6 +98,19 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
     await assert.rejects(writer.deletePod("team", "mnist-1", {}));
   });
 
+  it("patches a pod only in its one checkpoint-request annotation, pinned to the pod's uid", async () => {
+    // The chart grants the operator pod patch; this is the only patch it sends.
+    await writer.patchPodAnnotation("team", "mnist-1", "u1", "resumable.dev/checkpoint-request", '{"id":"aws-spot-itn@spot-a"}');
+    assert.deepEqual(seen, [
+      {
+        method: "PATCH",
+        path: "/api/v1/namespaces/team/pods/mnist-1",
+        contentType: "application/merge-patch+json",
+        body: { metadata: { uid: "u1", annotations: { "resumable.dev/checkpoint-request": '{"id":"aws-spot-itn@spot-a"}' } } },
+      },
+    ]);
+  });
+
   it("gives up on a request the server never answers, so the pass can be retried", async () => {
     hang = true;
     const impatient = kubeClusterWriter(kc, "resumable-operator", 200);

@@ -6,15 +6,13 @@ import { StorageRefusedError } from "../../trainer/src/checkpoint/errors.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
 import { classifyFailure } from "../../trainer/src/main.js";
 import { ObjectStoreError, type ObjectStore } from "../../trainer/src/storage/object-store.js";
+import { objectStoreStub } from "./helpers/object-store-stub.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 
 /** A store whose optimizer upload is refused (credentials) while the weights' upload waits to be aborted. */
 function refusingStore(): ObjectStore {
   const url = (key: string) => `s3://bucket/p/${key}`;
-  const unused = () => Promise.reject(new Error("not used by a commit"));
-  return {
-    location: "s3://bucket/p",
-    url,
+  return objectStoreStub({
     async putObject(key, body, options) {
       if (key.endsWith("/optimizer.safetensors")) {
         throw new ObjectStoreError("credentials", `put ${url(key)}: InvalidAccessKeyId`, { url: url(key), code: "InvalidAccessKeyId" });
@@ -23,15 +21,7 @@ function refusingStore(): ObjectStore {
       await new Promise<void>((resolve) => options?.signal?.addEventListener("abort", () => resolve(), { once: true }));
       throw new ObjectStoreError("aborted", `put ${url(key)}: aborted`, { url: url(key) });
     },
-    getObject: unused,
-    getObjectVersioned: unused,
-    head: () => Promise.resolve(undefined),
-    list: () => (async function* () {})(),
-    listPrefixes: () => (async function* () {})(),
-    delete: () => Promise.resolve(),
-    deletePrefix: () => Promise.resolve(0),
-    copy: unused,
-  };
+  });
 }
 
 test("s3 save: refused credentials on one file fail the save as a storage refusal, not as the other upload's abort", async () => {

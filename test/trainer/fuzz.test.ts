@@ -1,8 +1,9 @@
 /**
  * Property tests (fast-check) for everything that reads bytes from a checkpoint volume: the
  * safetensors codec, the manifest, and CheckpointStore over mutated checkpoint directories.
- * Every case ends in "loaded the right checkpoint", "quarantined and fell back" or "refused
- * with a clear error": never another exception, never a hang, never a silent start from 0.
+ * Codec and manifest cases end in a result or a clear refusal, never another exception. Each
+ * mutated checkpoint directory ends in the one outcome its mutation class deserves (see
+ * `deserved`): never another exception, never a hang, never a silent start from 0.
  *
  * Seeded: FUZZ_SEED (default printed below) reproduces a run; FUZZ_RUNS scales the number of
  * cases (`make test` runs a few seconds' worth, `make fuzz` as many as asked).
@@ -175,8 +176,46 @@ async function mutate(ckpt: string, m: Mutation): Promise<void> {
   else await mkdir(path);
 }
 
-/** What a case may end in; anything else (another exception, a fresh start, a hang) fails it. */
-async function resumeOutcome(dir: string, m: Mutation): Promise<string> {
+type Outcome = "loaded the newest checkpoint" | "quarantined and fell back" | "refused: StorageError";
+
+/**
+ * The one right outcome of a mutation of checkpoint 20 while checkpoint 10 is intact: the
+ * generator knows which it deserves. Content that no longer proves itself (a flipped or cut
+ * byte, a changed field, something else in a file's place) is corrupt: quarantined, and the
+ * intact older checkpoint is what loads. An I/O error is not corruption: a StorageError,
+ * nothing quarantined. A change that leaves what the manifest says as it was, or a file the
+ * manifest does not list, changes nothing the loader trusts: the newest loads.
+ */
+function deserved(m: Mutation, original: { manifestText: string; manifest: Record<string, unknown> }, mutatedManifest: Buffer | undefined): Outcome {
+  switch (m.kind) {
+    case "io error":
+      return "refused: StorageError";
+    case "extra file":
+      return "loaded the newest checkpoint";
+    case "manifest field":
+      return JSON.stringify(m.value) === JSON.stringify(original.manifest[m.field]) ? "loaded the newest checkpoint" : "quarantined and fell back";
+    case "bitflip":
+      if (m.file === "manifest.json") return sameJson(mutatedManifest!, original.manifestText) ? "loaded the newest checkpoint" : "quarantined and fell back";
+      return "quarantined and fell back"; // every data file's sha256 is in the manifest
+    case "truncate":
+    case "symlink":
+    case "fifo":
+    case "directory":
+      return "quarantined and fell back";
+  }
+}
+
+/** Whether flipped manifest bytes still hold the same JSON value (say, in insignificant whitespace). */
+function sameJson(bytes: Buffer, text: string): boolean {
+  try {
+    return JSON.stringify(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes))) === JSON.stringify(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
+
+/** What a case ended in; another exception, a fresh start or a hang fails it outright. */
+async function resumeOutcome(dir: string, m: Mutation): Promise<Outcome | `refused: ${string}`> {
   const { io } = faultyReadIo((op, path) => {
     if (m.kind !== "io error") return undefined;
     if (m.file === "listing") return op === "readdir" ? m.code : undefined;
@@ -205,21 +244,40 @@ async function resumeOutcome(dir: string, m: Mutation): Promise<string> {
   assert.deepEqual(loaded.weights.map((w) => [...w.data]), expected, "the loaded checkpoint holds its own step's values");
   if (loaded.manifest.step === 20) return "loaded the newest checkpoint";
   assert.equal(loaded.manifest.step, 10);
-  assert.equal((await readdir(join(dir, "quarantine"))).length, 1, "the newest was quarantined");
-  assert.ok((await readdir(join(dir, "quarantine")))[0]!.startsWith("ckpt-00000020-"));
   return "quarantined and fell back";
 }
 
-test("CheckpointStore: every mutation of the newest checkpoint loads it, quarantines and falls back, or refuses clearly", { timeout: 600_000 }, async () => {
+/** What quarantine/ holds: nothing, or the newest checkpoint set aside. */
+async function quarantined(dir: string): Promise<string[]> {
+  return readdir(join(dir, "quarantine")).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [];
+    throw err;
+  });
+}
+
+test("CheckpointStore: each mutation of the newest checkpoint, an older one intact, ends in the one outcome its class deserves", { timeout: 600_000 }, async () => {
+  const byClass = new Map<string, Map<string, number>>();
   await fc.assert(
     fc.asyncProperty(mutationArb, async (m) => {
       const dir = await freshDir();
-      await mutate(join(dir, "ckpt-00000020"), m);
-      const outcome = await resumeOutcome(dir, m);
-      count(`store: ${outcome}`);
-      if (m.kind === "io error") assert.match(outcome, /^refused: StorageError/, "an I/O error is never corruption");
+      const ckpt = join(dir, "ckpt-00000020");
+      const manifestText = await readFile(join(ckpt, "manifest.json"), "utf8");
+      await mutate(ckpt, m);
+      const mutatedManifest = m.kind === "bitflip" && m.file === "manifest.json" ? await readFile(join(ckpt, "manifest.json")) : undefined;
+      const want = deserved(m, { manifestText, manifest: JSON.parse(manifestText) as Record<string, unknown> }, mutatedManifest);
+      const got = await resumeOutcome(dir, m);
+      const cls = m.kind === "io error" ? `io error ${m.code}` : m.kind;
+      const tally = byClass.get(cls) ?? new Map<string, number>();
+      tally.set(got, (tally.get(got) ?? 0) + 1);
+      byClass.set(cls, tally);
+      count(`store: ${got}`);
+      assert.equal(got, want, `${JSON.stringify(m)} deserved "${want}"`);
+      const aside = await quarantined(dir);
+      if (want === "quarantined and fell back") assert.ok(aside.length === 1 && aside[0]!.startsWith("ckpt-00000020-"), `the newest set aside: ${aside.join(", ")}`);
+      else assert.deepEqual(aside, [], "nothing quarantined: an I/O error or a harmless change is no corruption");
       await rm(dir, { recursive: true, force: true });
     }),
     params(0.5),
   );
+  console.log(`fuzz: store outcomes per mutation class ${JSON.stringify(Object.fromEntries([...byClass].sort().map(([k, v]) => [k, Object.fromEntries(v)])))}`);
 });

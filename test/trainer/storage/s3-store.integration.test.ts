@@ -1,5 +1,5 @@
 // The S3 object store's contract, against the test world's real S3 server process (test/s3/server.ts):
-// streamed multipart puts, capped gets, paginated listing, conditional create, the copy and
+// streamed multipart puts, capped gets, paginated listing, conditional create and replace, the copy and
 // delete a quarantine and retention use, and how each failure is told apart.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -130,6 +130,21 @@ test("a conditional create refuses to overwrite, and the first writer's bytes st
     await s.putObject("manifest.json", Buffer.from("first"), { ifAbsent: true });
     await rejectsWithKind(s.putObject("manifest.json", Buffer.from("second"), { ifAbsent: true }), "exists");
     assert.equal((await s.getObject("manifest.json", { maxBytes: 100 })).toString(), "first");
+  } finally {
+    s.close();
+  }
+});
+
+test("a conditional replace (If-Match) succeeds against the ETag read and is refused as exists once the object changed", async () => {
+  const s = store();
+  try {
+    await s.putObject("fence", Buffer.from("v1"), { ifAbsent: true });
+    const read = await s.getObjectVersioned("fence", { maxBytes: 100 });
+    assert.ok(read.etag, "the server returns an ETag to replace against");
+    await s.putObject("fence", Buffer.from("v2"), { ifMatch: read.etag });
+    // A second writer holding the same, now stale, ETag loses: the server honours If-Match.
+    await rejectsWithKind(s.putObject("fence", Buffer.from("v3"), { ifMatch: read.etag }), "exists");
+    assert.equal((await s.getObject("fence", { maxBytes: 100 })).toString(), "v2");
   } finally {
     s.close();
   }

@@ -14,7 +14,8 @@ export const CHECKPOINT_REQUEST_FILE = `${CHECKPOINT_REQUEST_DIR}/checkpoint-req
 
 /** The annotation's JSON value. A trainer saves once per `id`. */
 export const checkpointRequestSchema = z.object({
-  /** Unique per notice (the operator uses `<source>-<time>`): a new id is a new request. */
+  /** Unique per notice: the operator uses `<source>@<node>` (`checkpointRequestFor`), so another pass or
+   * operator asks nothing new, while another signal on the node is a new request. */
   id: z.string().min(1).max(128),
   /** Why, in words a person reads in the trainer's log (e.g. `aws-spot-itn on spot-a`). */
   reason: z.string().max(256),

@@ -7,7 +7,7 @@ import { classes, pixels, type Dataset } from "../data/dataset.js";
 import { DataOrder } from "../data/order.js";
 import { buildModel, dropoutSeedDerivation, trainingForward } from "../model/build.js";
 import { buildOptimizer } from "../model/optimizer.js";
-import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from "../model/state.js";
+import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from "../model/state.js";
 import { DivergedError } from "./errors.js";
 
 /**
@@ -140,12 +140,4 @@ export class TrainingSession {
     });
     return { x: tf.tensor2d(images, [indices.length, pixels]), y: tf.oneHot(tf.tensor1d(labels, "int32"), classes) as tf.Tensor2D };
   }
-}
-
-/** A plain loop: ~10x faster than every(Number.isFinite) on a 512 MB model. */
-function allFinite(data: Float32Array | Int32Array): boolean {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) return false;
-  }
-  return true;
 }
