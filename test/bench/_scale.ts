@@ -278,13 +278,6 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   let operator: ChildProcess | undefined;
   let stopWatch: (() => void) | undefined;
   try {
-    // One shared, pre-bound checkpoint claim: nothing mounts it (no kubelet), the scheduler only needs it bound.
-    await e.kubectl(["apply", "-f", "-"], JSON.stringify({
-      apiVersion: "v1", kind: "List", items: [
-        { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "scale-ckpt" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteMany"], storageClassName: "manual", hostPath: { path: join(dir, "ckpt") }, claimRef: { namespace: NAMESPACE, name: "scale-ckpt" } } },
-        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "scale-ckpt", namespace: NAMESPACE }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "manual", volumeName: "scale-ckpt", resources: { requests: { storage: "1Gi" } } } },
-      ],
-    }));
     const nodes = Array.from({ length: opts.nodes }, (_, i) => `kwok-spot-${i}`);
     await e.kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: nodes.map((n, i) => fakeNode(n, `zone-${i % 3}`)) }));
     kwokProc = spawn(kwok, [
@@ -353,7 +346,10 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         apiVersion: "resumable.dev/v1alpha1", kind: "TrainingRun", metadata: { name, namespace: NAMESPACE },
         spec: {
           training: { model: "mlp", dataset: "synthetic", totalSteps: 1_000_000, backend: "cpu" },
-          checkpoint: { claimName: "scale-ckpt" },
+          // A bucket prefix of its own per run: one owner per checkpoint location (a shared claim
+          // would leave all but one run StorageInUse), and no claim to bind, since nothing runs a
+          // trainer here (no kubelet) and nothing reads the bucket.
+          checkpoint: { storage: { s3: { bucket: "scale-checkpoints", prefix: `runs/${name}` } } },
           scheduling: { spot: true },
           resources: { limits: { "nvidia.com/gpu": "1" }, requests: { "nvidia.com/gpu": "1" } },
         },
