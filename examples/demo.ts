@@ -27,7 +27,11 @@ async function main(): Promise<void> {
   console.log("Installing the operator with Helm …");
   installChart(tools.helm, repo, cluster.kubeconfig, namespace, cluster.local);
 
+  // A demo starts from step 0: an earlier demo's run goes, and so does the claim it kept
+  // (retainOnDelete), whose fence names that run: a run applied again under the same name is
+  // another run (another uid), and the trainer refuses a location another run owns.
   kubectl("delete", "trainingrun", runName, "-n", namespace, "--ignore-not-found", "--wait=true");
+  kubectl("delete", "pvc", `${runName}-checkpoints`, "-n", namespace, "--ignore-not-found", "--wait=true");
   console.log(kubectl("apply", "-n", namespace, "-f", join(repo, "examples/run.yaml")).trim());
 
   const kc = new KubeConfig();
