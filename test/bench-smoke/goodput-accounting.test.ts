@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { EXIT_CODES } from "@resumable/protocol";
 import { preemptionSchedule, type Disruption } from "../bench/_goodput-faults.js";
-import { attemptsOf, summarise, type Attempt } from "../bench/_goodput-records.js";
+import type { GoodputResult } from "../bench/_goodput.js";
+import { attemptsOf, summarise, type Attempt, type SystemResult } from "../bench/_goodput-records.js";
+import { sharesTable, systemTable } from "../bench/_goodput-report.js";
 import { jobFor } from "../bench/_goodput-systems.js";
 
 test("a schedule without hard losses is the one its seed drew before they existed", () => {
@@ -99,4 +101,17 @@ test("attempts are read from the trainers' own log lines, with the checkpoints e
   } finally {
     rmSync(state, { recursive: true, force: true });
   }
+});
+
+test("the report splits the gain in two steps: the trainer's flush, then the operator", () => {
+  const result = (system: SystemResult["system"], wallSeconds: number, lost: number): SystemResult => ({
+    ...summarise(system, [attempt(`${system}-a`, 0, 0, 100), attempt(`${system}-b`, 10_000, 100 - lost, 500)], { ...run, totalSteps: 500 }, [hit(`${system}-a`, 5_000, "evict")]),
+    wallSeconds,
+  });
+  const r: GoodputResult = { systems: [result("resumable", 100, 0), result("job-flush", 150, 0), result("job-ckpt", 200, 30)], twinSha256: "", schedule: [] };
+  const lines = sharesTable(r)!.split("\n");
+  assert.match(lines[1]!, /the trainer's flush: Job\+ckpt → Job\+flush +200 \(not done\) → 150 \(not done\) .* 30\.0 → 0\.0/);
+  assert.match(lines[2]!, /the operator: Job\+flush → resumable +150 \(not done\) → 100 \(not done\) .* 0\.0 → 0\.0/);
+  assert.match(systemTable(r), /job-flush +NO +150 /);
+  assert.equal(sharesTable({ ...r, systems: r.systems.slice(0, 2) }), undefined, "no steps without the Job + ckpt to start from");
 });
