@@ -99,6 +99,9 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun(name, spec)));
     await e.waitRun(name, "training on spot", pastStep(50));
     const spot = (await currentPod(e, name)).spec!.nodeName!;
+    // Only the squatted node may look like room: after the first test the other spot node is
+    // gone; run alone, it is still there, and would take the returned pod.
+    for (const other of SPOT_NODES.filter((n) => n !== spot)) await e.kubectl(["cordon", other]).catch(() => undefined);
     await e.kubectl(["delete", "pod", `${name}-1`]);
     // A pod the operator does not watch takes the spot node's CPU: its cache still sees room there.
     const squatter = { apiVersion: "v1", kind: "Pod", metadata: { name: "squatter", namespace: NAMESPACE }, spec: { nodeName: spot, containers: [{ name: "sleep", image: "busybox", command: ["sleep", "3600"], resources: { requests: { cpu: "3500m" } } }] } };
@@ -121,10 +124,12 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
     const events = await e.core.listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name}` });
     assert.ok(events.items.some((ev) => ev.reason === "FellBackToOnDemand" && /the bound on a return to spot, 300 s/.test(ev.message ?? "")), events.items.map((ev) => `${ev.reason}: ${ev.message}`).join("\n"));
 
+    // Where the run ends is not asserted: the on-demand attempt may finish its steps before the
+    // next return is due (it did once in CI). A return that finds room is the first test's.
     await e.kubectl(["delete", "pod", "squatter", "--grace-period=0", "--force"]);
     const run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"));
     assert.equal(run.status?.preemptions, 1, "only the deleted pod: the moves are planned");
     assert.equal(run.status?.failures ?? 0, 0);
-    assert.equal(run.status?.attempts?.at(-1)?.capacityType, "spot", "back on spot once there was room");
+    assert.equal(run.status?.lostSteps, 0, "the deletion flushed, the return stopped at its requested checkpoint");
   });
 });
