@@ -94,7 +94,9 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
   test("a returned pod with no room after all goes back to on-demand after the default bound; periodic saves off, the return still happens", async () => {
     const name = "stranded";
     // No periodic saves: the return's checkpoint can only come from the checkpoint request.
-    const training = { ...SMALL_TRAINING, totalSteps: 600, checkpoint: { everySteps: 0, everySeconds: 0, keep: 3 } };
+    // Slow steps: the on-demand attempt must outlast returnToSpotAfterSeconds and the requested
+    // checkpoint, or it finishes before the return is tried (as it did once in CI, at 70 steps/s).
+    const training = { ...SMALL_TRAINING, totalSteps: 600, stepDelayMs: 50, checkpoint: { everySteps: 0, everySeconds: 0, keep: 3 } };
     const spec = { training, resources: { requests: { cpu: "1" } }, scheduling: { spot: true, fallback: { afterPreemptions: 1, returnToSpotAfterSeconds: 6 } } };
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun(name, spec)));
     await e.waitRun(name, "training on spot", pastStep(50));

@@ -90,11 +90,19 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
 
   t.waitRun = async (name, what, check, timeoutMs = 5 * 60_000) => {
     let last: TrainingRun | undefined;
+    let ended: string | undefined;
     try {
       return await eventually(`${name}: ${what}`, async () => {
         last = await t.getRun(name);
-        return check(last) ? last : undefined;
-      }, timeoutMs);
+        if (check(last)) return last;
+        // A run that has ended never gets there: fail now, not after the whole timeout.
+        const phase = last.status?.phase;
+        if (phase === "Succeeded" || phase === "Failed") ended = phase;
+        return ended ? last : undefined;
+      }, timeoutMs).then((run) => {
+        if (ended) throw new Error(`${name} ended ${ended} before ${what}`);
+        return run;
+      });
     } catch (err) {
       const s = last?.status;
       throw new Error(`${(err as Error).message}; last status: phase=${s?.phase} ` +
