@@ -9,10 +9,10 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { pino } from "pino";
-import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
+import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { encodeSafetensors } from "../../trainer/src/safetensors/format.js";
-import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
+import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/checkpoint/backends/object/s3.js";
 import { startS3Server, storeLocation } from "../s3/server.js";
 import { fakeSnapshot } from "../trainer/helpers/snapshots.js";
 import { median, MiB, table, timeAlternately } from "./_util.js";

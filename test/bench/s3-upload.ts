@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
+import { defaultPartSize, s3ClientConfig, S3ObjectStore, type S3StoreConfig } from "../../trainer/src/checkpoint/backends/object/s3.js";
 import { startS3Server, storeLocation } from "../s3/server.js";
 import { median, MiB, table, timeAlternately } from "./_util.js";
 

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { ObjectStoreError } from "../../trainer/src/storage/object-store.js";
-import { S3ObjectStore } from "../../trainer/src/storage/s3.js";
+import { ObjectStoreError } from "../../trainer/src/checkpoint/backends/object/object-store.js";
+import { S3ObjectStore } from "../../trainer/src/checkpoint/backends/object/s3.js";
 import { isAlive } from "../cluster/processes.js";
 import { startS3Server, type S3Server } from "./server.js";
 

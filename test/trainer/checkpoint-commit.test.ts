@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fsCommitIo, type CommitIo } from "../../trainer/src/checkpoint/io.js";
+import { fsCommitIo, type CommitIo } from "../../trainer/src/checkpoint/backends/directory/io.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 import { tempDir } from "./helpers/trainer-process.js";
 

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { join } from "node:path";
 import { test } from "node:test";
 import { CheckpointsUnusableError, CorruptCheckpointError, StorageError } from "../../trainer/src/checkpoint/errors.js";
-import { fsCommitIo } from "../../trainer/src/checkpoint/io.js";
+import { fsCommitIo } from "../../trainer/src/checkpoint/backends/directory/io.js";
 import { manifestDigest, sealManifest } from "../../trainer/src/checkpoint/manifest.js";
 import { encodeSafetensors } from "../../trainer/src/safetensors/format.js";
 import { errnoError, faultyReadIo } from "./helpers/faulty-io.js";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
+import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { faultyReadIo } from "./helpers/faulty-io.js";
 import { MemoryObjectStore } from "./helpers/memory-object-store.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { StorageRefusedError } from "../../trainer/src/checkpoint/errors.js";
-import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
+import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { classifyFailure } from "../../trainer/src/main.js";
-import { ObjectStoreError, type ObjectStore } from "../../trainer/src/storage/object-store.js";
+import { ObjectStoreError, type ObjectStore } from "../../trainer/src/checkpoint/backends/object/object-store.js";
 import { objectStoreStub } from "./helpers/object-store-stub.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 

@@ -3,7 +3,7 @@
 // loader goes on to the previous checkpoint, and no later start meets it again (no exit-4 loop).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ObjectBackend, quarantinedMarker } from "../../trainer/src/checkpoint/object.js";
+import { ObjectBackend, quarantinedMarker } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { MemoryObjectStore, type Fault } from "./helpers/memory-object-store.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 

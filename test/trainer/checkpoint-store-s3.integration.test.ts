@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { StorageError, StorageRefusedError } from "../../trainer/src/checkpoint/errors.js";
-import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
-import { S3ObjectStore, type S3StoreConfig } from "../../trainer/src/storage/s3.js";
+import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
+import { S3ObjectStore, type S3StoreConfig } from "../../trainer/src/checkpoint/backends/object/s3.js";
 import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
 import { s3Place } from "./helpers/places.js";
 import { ownershipContract } from "./helpers/ownership-contract.js";

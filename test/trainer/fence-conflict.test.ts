@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FenceConflictError } from "../../trainer/src/checkpoint/backend.js";
 import { Fence, FencedError, parseClaims } from "../../trainer/src/checkpoint/fence.js";
-import { ObjectBackend } from "../../trainer/src/checkpoint/object.js";
-import { ObjectStoreError, type ObjectStore, type PutOptions } from "../../trainer/src/storage/object-store.js";
+import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
+import { ObjectStoreError, type ObjectStore, type PutOptions } from "../../trainer/src/checkpoint/backends/object/object-store.js";
 import { objectStoreStub } from "./helpers/object-store-stub.js";
 
 interface Racing {

@@ -1,5 +1,5 @@
-import { fsCommitIo, type CommitIo } from "../../../trainer/src/checkpoint/io.js";
-import { fsStoreIo, type StoreIo } from "../../../trainer/src/checkpoint/store-io.js";
+import { fsCommitIo, type CommitIo } from "../../../trainer/src/checkpoint/backends/directory/io.js";
+import { fsStoreIo, type StoreIo } from "../../../trainer/src/checkpoint/backends/directory/store-io.js";
 
 /** An errno error as node:fs throws it. */
 export function errnoError(code: string, path: string): NodeJS.ErrnoException {

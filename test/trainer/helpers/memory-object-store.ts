@@ -1,7 +1,7 @@
 // An object store in memory, with a fault hook on every call: for the object backend's paths
 // that a real server cannot be made to take on cue (a read that lags a listing, a copy the
 // store refuses for its size).
-import { ObjectStoreError, type ObjectBody, type ObjectInfo, type ObjectStore, type PutOptions } from "../../../trainer/src/storage/object-store.js";
+import { ObjectStoreError, type ObjectBody, type ObjectInfo, type ObjectStore, type PutOptions } from "../../../trainer/src/checkpoint/backends/object/object-store.js";
 
 export type Call = "put" | "get" | "head" | "list" | "delete" | "copy";
 

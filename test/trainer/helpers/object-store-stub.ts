@@ -1,4 +1,4 @@
-import type { ObjectStore } from "../../../trainer/src/storage/object-store.js";
+import type { ObjectStore } from "../../../trainer/src/checkpoint/backends/object/object-store.js";
 
 /**
  * An ObjectStore at s3://bucket/p for a test that scripts only the calls it is about: listing

@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ObjectStoreError } from "../../../trainer/src/storage/object-store.js";
-import { classifyS3Error } from "../../../trainer/src/storage/s3-errors.js";
-import { credentialsFromDirectory, S3ObjectStore } from "../../../trainer/src/storage/s3.js";
+import { ObjectStoreError } from "../../../trainer/src/checkpoint/backends/object/object-store.js";
+import { classifyS3Error } from "../../../trainer/src/checkpoint/backends/object/s3-errors.js";
+import { credentialsFromDirectory, S3ObjectStore } from "../../../trainer/src/checkpoint/backends/object/s3.js";
 
 test("a mounted secret's key files become credentials, trailing newlines trimmed, session token optional", async () => {
   const dir = await mkdtemp(join(tmpdir(), "s3-secret-"));

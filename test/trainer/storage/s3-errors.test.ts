@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { ObjectStoreError } from "../../../trainer/src/storage/object-store.js";
-import { S3ObjectStore } from "../../../trainer/src/storage/s3.js";
+import { ObjectStoreError } from "../../../trainer/src/checkpoint/backends/object/object-store.js";
+import { S3ObjectStore } from "../../../trainer/src/checkpoint/backends/object/s3.js";
 import { freePort } from "../../cluster/processes.js";
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void;

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { ObjectStoreError, type ObjectInfo } from "../../../trainer/src/storage/object-store.js";
-import { S3ObjectStore, type S3StoreConfig } from "../../../trainer/src/storage/s3.js";
+import { ObjectStoreError, type ObjectInfo } from "../../../trainer/src/checkpoint/backends/object/object-store.js";
+import { S3ObjectStore, type S3StoreConfig } from "../../../trainer/src/checkpoint/backends/object/s3.js";
 import { startS3Server, storeLocation, type S3Server } from "../../s3/server.js";
 
 const mebibyte = 1024 * 1024;

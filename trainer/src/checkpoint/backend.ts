@@ -1,5 +1,5 @@
 import type { Logger } from "../log.js";
-import type { FileDigest } from "./commit.js";
+import type { FileDigest } from "./backends/directory/commit.js";
 
 /** One checkpoint (or the exported model) to commit: data files first, the manifest last. */
 export interface BackendCommit {

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { FenceConflictError, type FenceStorage } from "./backend.js";
-import { directoryFenceStorage, fenceFile } from "./fence-directory.js";
+import { directoryFenceStorage, fenceFile } from "./backends/directory/fence-directory.js";
 import { claimSchema, type Claim } from "./manifest.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
-import { fsStoreIo, type StoreIo } from "./store-io.js";
+import { fsStoreIo, type StoreIo } from "./backends/directory/store-io.js";
 
-export { directoryFenceStorage, fenceFile } from "./fence-directory.js";
+export { directoryFenceStorage, fenceFile } from "./backends/directory/fence-directory.js";
 
 /** A newer attempt owns the checkpoint directory: exit code 3, nothing committed. */
 export class FencedError extends Error {

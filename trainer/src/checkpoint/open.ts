@@ -1,10 +1,10 @@
 import type { CheckpointBucket, TrainerEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
-import { ObjectStoreError } from "../storage/object-store.js";
-import { credentialsFromDirectory, S3ObjectStore } from "../storage/s3.js";
+import { ObjectStoreError } from "./backends/object/object-store.js";
+import { credentialsFromDirectory, S3ObjectStore } from "./backends/object/s3.js";
 import { StorageRefusedError } from "./errors.js";
 import { Fence } from "./fence.js";
-import { ObjectBackend } from "./object.js";
+import { ObjectBackend } from "./backends/object/object.js";
 import { ownerOf } from "./owner.js";
 import { CheckpointStore } from "./store.js";
 

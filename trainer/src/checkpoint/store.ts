@@ -4,10 +4,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
 import type { CheckpointBackend } from "./backend.js";
-import { asStorageError, commitLogFile, DirectoryBackend, quarantineDir } from "./directory.js";
+import { asStorageError, commitLogFile, DirectoryBackend, quarantineDir } from "./backends/directory/directory.js";
 import { CheckpointFileMissingError, CheckpointsUnusableError, CorruptCheckpointError } from "./errors.js";
 import { FencedError, isSuperseded, parseClaims, type Fence } from "./fence.js";
-import type { CommitIo } from "./io.js";
+import type { CommitIo } from "./backends/directory/io.js";
 import {
   formatVersion,
   manifestName,
@@ -21,7 +21,7 @@ import {
 } from "./manifest.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
 import type { TrainingSnapshot } from "./snapshot.js";
-import { defaultReadRetryDelaysMs, type StoreIo } from "./store-io.js";
+import { defaultReadRetryDelaysMs, type StoreIo } from "./backends/directory/store-io.js";
 
 export { CorruptCheckpointError } from "./errors.js";
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { link, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { FenceConflictError, type FenceStorage } from "./backend.js";
-import { errnoOf } from "./errors.js";
+import { FenceConflictError, type FenceStorage } from "../../backend.js";
+import { errnoOf } from "../../errors.js";
 import { fsStoreIo, type StoreIo } from "./store-io.js";
 
 /** The fence's name: the file of the previous version, and the stem of every version file. */

@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { Logger } from "../log.js";
-import { ObjectStoreError, type ObjectInfo, type ObjectStore } from "../storage/object-store.js";
-import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage } from "./backend.js";
-import type { FileDigest } from "./commit.js";
-import { StorageError, StorageRefusedError } from "./errors.js";
-import { fenceFile } from "./fence.js";
-import { slices } from "./io.js";
-import { manifestName } from "./manifest.js";
+import type { Logger } from "../../../log.js";
+import { ObjectStoreError, type ObjectInfo, type ObjectStore } from "./object-store.js";
+import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage } from "../../backend.js";
+import type { FileDigest } from "../directory/commit.js";
+import { StorageError, StorageRefusedError } from "../../errors.js";
+import { fenceFile } from "../../fence.js";
+import { slices } from "../directory/io.js";
+import { manifestName } from "../../manifest.js";
 
 export const quarantinePrefix = "quarantine/";
 /** One object per commit (an object store cannot append): commits/<time>-<name>-<random>. */

@@ -1,10 +1,10 @@
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "../log.js";
-import type { BackendCommit, CheckpointBackend, Corrupt } from "./backend.js";
+import type { Logger } from "../../../log.js";
+import type { BackendCommit, CheckpointBackend, Corrupt } from "../../backend.js";
 import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
-import { errnoOf, isContentErrno, StorageError } from "./errors.js";
-import { directoryFenceStorage, FencedError } from "./fence.js";
+import { errnoOf, isContentErrno, StorageError } from "../../errors.js";
+import { directoryFenceStorage, FencedError } from "../../fence.js";
 import { fsCommitIo, type CommitIo } from "./io.js";
 import { defaultReadRetryDelaysMs, fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
 
