@@ -38,7 +38,7 @@ const server = await startS3Server({ bucket: "bench" });
 try {
   const config: S3StoreConfig = { ...storeLocation(server, "save"), partSize: defaultPartSize, queueSize };
   const client = new S3Client(s3ClientConfig(config));
-  const store = new CheckpointStore({ dir: new ObjectBackend(new S3ObjectStore(client, config)), keep: 2, log: pino({ level: "silent" }), fence: undefined });
+  const store = new CheckpointStore({ backend: new ObjectBackend(new S3ObjectStore(client, config)), keep: 2, log: pino({ level: "silent" }), fence: undefined });
   let bytes = 0;
   let snap!: ReturnType<typeof snapshot>; // set by prepare, before each round
   let files: Uint8Array[][] = [];

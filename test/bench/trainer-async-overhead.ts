@@ -10,6 +10,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { selectBackend } from "../../trainer/src/backend/select.js";
+import { DirectoryBackend } from "../../trainer/src/checkpoint/backends/directory/directory.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { CheckpointWriter } from "../../trainer/src/checkpoint/writer.js";
 import { trainingConfigSchema } from "../../trainer/src/config/schema.js";
@@ -32,7 +33,7 @@ const root = await tempDir("trainer-bench-");
 try {
   const backend = await selectBackend(config, log);
   const session = new TrainingSession(config, await loadDataset(config), backend);
-  const store = new CheckpointStore({ dir: join(root, "ckpt"), keep: 3, log, fence: undefined });
+  const store = new CheckpointStore({ backend: new DirectoryBackend({ dir: join(root, "ckpt"), log }), keep: 3, log, fence: undefined });
   await store.prepare();
   let saves = 0;
   let bytes = 0;

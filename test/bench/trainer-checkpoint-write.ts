@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
+import { DirectoryBackend } from "../../trainer/src/checkpoint/backends/directory/directory.js";
 import { modelFile } from "../../trainer/src/checkpoint/manifest.js";
 import type { TrainingSnapshot } from "../../trainer/src/checkpoint/snapshot.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
@@ -35,7 +36,8 @@ const rows: (string | number)[][] = [];
 try {
   for (const size of sizesMiB) {
     const dir = join(root, `size-${size}`);
-    const store = new CheckpointStore({ dir, keep: 1, log: pino({ level: "silent" }), fence: undefined });
+    const log = pino({ level: "silent" });
+    const store = new CheckpointStore({ backend: new DirectoryBackend({ dir, log }), keep: 1, log, fence: undefined });
     await store.prepare();
     const snapshot = snapshotOf(size * MiB, 0);
     const ours: number[] = [];

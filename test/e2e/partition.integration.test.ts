@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { readClaims } from "../../trainer/src/checkpoint/fence.js";
+import { readClaims } from "../../trainer/src/checkpoint/backends/directory/fence-directory.js";
 import { useE2E } from "./harness.js";
 import { assertBitIdentical, checkpointDir, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainerAttempts } from "./trainer-records.js";

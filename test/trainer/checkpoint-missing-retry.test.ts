@@ -40,7 +40,7 @@ test("object store: a 404 on a just-listed checkpoint's file that clears within 
   const objects: MemoryObjectStore = new MemoryObjectStore((call, key, nth) =>
     call === "get" && key === "ckpt-00000020/optimizer.safetensors" && nth < 2 ? objects.error("notFound", key, "NoSuchKey") : undefined,
   );
-  const s = store("", { dir: new ObjectBackend(objects), keep: 10 });
+  const s = store("", { backend: new ObjectBackend(objects), keep: 10 });
   for (const step of [10, 20]) await s.save(fakeSnapshot(step), undefined);
   assert.equal((await s.loadNewestValid())?.manifest.step, 20);
   assert.deepEqual(await s.quarantined(), []);

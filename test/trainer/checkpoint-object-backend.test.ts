@@ -25,7 +25,7 @@ function refusingStore(): ObjectStore {
 }
 
 test("s3 save: refused credentials on one file fail the save as a storage refusal, not as the other upload's abort", async () => {
-  const s = store("", { dir: new ObjectBackend(refusingStore()) });
+  const s = store("", { backend: new ObjectBackend(refusingStore()) });
   const err: unknown = await s.save(fakeSnapshot(10), undefined).then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof StorageRefusedError, `a StorageRefusedError, got ${String(err)}`);
   assert.match(err.message, /InvalidAccessKeyId/);

@@ -12,7 +12,7 @@ const weights = "ckpt-00000020/model.safetensors";
 /** Checkpoints 10 and 20 in memory, 20's weights corrupt (one flipped byte). */
 async function withCorruptNewest(fault?: Fault): Promise<MemoryObjectStore> {
   const objects = new MemoryObjectStore(fault);
-  const s = store("", { dir: new ObjectBackend(objects), keep: 10 });
+  const s = store("", { backend: new ObjectBackend(objects), keep: 10 });
   for (const step of [10, 20]) await s.save(fakeSnapshot(step), undefined);
   const bytes = Buffer.from(objects.objects.get(weights)!);
   bytes[bytes.length - 1]! ^= 0xff;
@@ -22,7 +22,7 @@ async function withCorruptNewest(fault?: Fault): Promise<MemoryObjectStore> {
 
 async function assertMarkedAndSkipped(objects: MemoryObjectStore): Promise<void> {
   for (const start of [1, 2, 3]) {
-    const s = store("", { dir: new ObjectBackend(objects) });
+    const s = store("", { backend: new ObjectBackend(objects) });
     const loaded = await s.resumePoint({ allowFreshStart: false });
     assert.equal(loaded?.manifest.step, 10, `start ${start}: the previous checkpoint`);
     assert.deepEqual((await s.list()).map((c) => c.step), [10], `start ${start}: the quarantined one is not offered again`);
@@ -55,7 +55,7 @@ test("a store that refuses the copy as too large (S3: InvalidRequest, copy sourc
 
 test("a corrupt checkpoint within the copy limit is still copied under quarantine/ and removed", async () => {
   const objects = await withCorruptNewest();
-  const s = store("", { dir: new ObjectBackend(objects) });
+  const s = store("", { backend: new ObjectBackend(objects) });
   assert.equal((await s.loadNewestValid())?.manifest.step, 10);
   assert.ok(![...objects.objects.keys()].some((k) => k.startsWith("ckpt-00000020/")), "moved away");
   assert.ok([...objects.objects.keys()].some((k) => /^quarantine\/ckpt-00000020-\d+\/model\.safetensors$/.test(k)));

@@ -48,7 +48,7 @@ function bigSnapshot(step: number) {
 
 test("s3: a checkpoint larger than a part goes up in parts under its own prefix, manifest last, and loads back bit-identical", async () => {
   const objects = objectStore();
-  const s = store("", { dir: new ObjectBackend(objects) });
+  const s = store("", { backend: new ObjectBackend(objects) });
   const snapshot = bigSnapshot(40);
   const committed = await s.save(snapshot, undefined);
   assert.equal(committed.path, objects.url("ckpt-00000040"));
@@ -77,7 +77,7 @@ test("s3: a save cut short before its manifest (past the grace period) leaves th
 test("s3: with the server gone a save fails as a StorageError and changes nothing; when it is back saves succeed again", async () => {
   const dataDir = server.dataDir;
   const objects = objectStore();
-  const s = store("", { dir: new ObjectBackend(objects) });
+  const s = store("", { backend: new ObjectBackend(objects) });
   await s.save(fakeSnapshot(10), undefined);
   await server.stop({ keepData: true });
   try {
@@ -96,7 +96,7 @@ test("s3: with the server gone a save fails as a StorageError and changes nothin
 test("s3: load while the server is down is a StorageError and quarantines nothing", async () => {
   const dataDir = server.dataDir;
   const objects = objectStore();
-  const s = store("", { dir: new ObjectBackend(objects) });
+  const s = store("", { backend: new ObjectBackend(objects) });
   await s.save(fakeSnapshot(10), undefined);
   await s.save(fakeSnapshot(20), undefined);
   await server.stop({ keepData: true });
@@ -113,7 +113,7 @@ test("s3: load while the server is down is a StorageError and quarantines nothin
 
 test("s3: a wrong secret fails the start as a StorageRefusedError with the server's message, never as an empty bucket", async () => {
   const objects = objectStore({ credentials: { accessKeyId: server.credentials.accessKeyId, secretAccessKey: "wrong" } });
-  const s = store("", { dir: new ObjectBackend(objects) });
+  const s = store("", { backend: new ObjectBackend(objects) });
   await assert.rejects(s.prepare(), (err: unknown) => {
     assert.ok(err instanceof StorageRefusedError, `StorageRefusedError, got ${String(err)}`);
     assert.match(err.message, /SignatureDoesNotMatch/);
@@ -125,7 +125,7 @@ test("s3: a wrong secret fails the start as a StorageRefusedError with the serve
 
 test("s3: a bucket that does not exist fails the start as a StorageRefusedError naming it", async () => {
   const objects = objectStore({ bucket: "no-such-bucket" });
-  await assert.rejects(store("", { dir: new ObjectBackend(objects) }).prepare(), (err: unknown) => {
+  await assert.rejects(store("", { backend: new ObjectBackend(objects) }).prepare(), (err: unknown) => {
     assert.ok(err instanceof StorageRefusedError, `StorageRefusedError, got ${String(err)}`);
     assert.match(err.message, /NoSuchBucket/);
     return true;

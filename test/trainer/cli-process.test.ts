@@ -5,12 +5,14 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { DirectoryBackend } from "../../trainer/src/checkpoint/backends/directory/directory.js";
+import { directoryFenceStorage } from "../../trainer/src/checkpoint/backends/directory/fence-directory.js";
 import { Fence } from "../../trainer/src/checkpoint/fence.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { silentLog } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig, TrainerProcess } from "./helpers/trainer-process.js";
 
-const loadStore = (dir: string) => new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined });
+const loadStore = (dir: string) => new CheckpointStore({ backend: new DirectoryBackend({ dir, log: silentLog }), keep: 3, log: silentLog, fence: undefined });
 
 test("completion: exit 0, final checkpoint, exported model, summary on stdout and in the termination log", async () => {
   const dir = join(await tempDir(), "ckpt");
@@ -135,7 +137,7 @@ test("a zombie: once a newer attempt claims the directory, the running older one
   const dir = join(await tempDir(), "ckpt");
   const zombie = await startTrainer({ config: tinyConfig({ totalSteps: 100000 }), checkpointDir: dir, attempt: 1 });
   await zombie.waitFor((l) => l.msg === "checkpoint committed");
-  await new Fence(dir, 2).claim(null); // the successor's claim
+  await new Fence(directoryFenceStorage(dir), 2).claim(null); // the successor's claim
   const claimed = Date.now();
   const result = await zombie.done;
   assert.equal(result.code, 3, result.stderr);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkResumable } from "../../trainer/src/config/compat.js";
 import { readEnv } from "../../trainer/src/config/env.js";
-import { ConfigError } from "../../trainer/src/config/errors.js";
+import { ConfigError } from "../../trainer/src/config-error.js";
 import { parseConfig } from "../../trainer/src/config/load.js";
 import { configHash } from "../../trainer/src/config/schema.js";
 

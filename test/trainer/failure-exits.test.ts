@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { sealManifest, type Manifest } from "../../trainer/src/checkpoint/manifest.js";
-import { checkpointDirName } from "../../trainer/src/checkpoint/store.js";
+import { checkpointDirName } from "../../trainer/src/checkpoint/layout.js";
 import { trainingConfigSchema } from "../../trainer/src/config/schema.js";
 import { loadDataset } from "../../trainer/src/data/dataset.js";
 import { DivergedError } from "../../trainer/src/train/errors.js";

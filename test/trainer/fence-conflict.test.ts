@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FenceConflictError } from "../../trainer/src/checkpoint/backend.js";
-import { Fence, FencedError, parseClaims } from "../../trainer/src/checkpoint/fence.js";
+import { FencedError } from "../../trainer/src/checkpoint/errors.js";
+import { Fence, parseClaims } from "../../trainer/src/checkpoint/fence.js";
 import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { ObjectStoreError, type ObjectStore, type PutOptions } from "../../trainer/src/checkpoint/backends/object/object-store.js";
 import { objectStoreStub } from "./helpers/object-store-stub.js";

@@ -17,6 +17,7 @@ const rounds = Number(process.env.FENCE_RACE_ROUNDS ?? 10);
 console.log(`fence race: FENCE_RACE_SEED=${seed} FENCE_RACE_ROUNDS=${rounds}`);
 
 const fenceModule = fileURLToPath(new URL("../../trainer/dist/checkpoint/fence.js", import.meta.url));
+const directoryFenceModule = fileURLToPath(new URL("../../trainer/dist/checkpoint/backends/directory/fence-directory.js", import.meta.url));
 
 /**
  * One claimer: waits for the common start instant (busy, so both leave the wait within a
@@ -26,7 +27,8 @@ const fenceModule = fileURLToPath(new URL("../../trainer/dist/checkpoint/fence.j
 const child = `
 const [dir, attempt, run, claimAt, checkAt] = process.argv.slice(1);
 const { Fence } = await import(${JSON.stringify(fenceModule)});
-const fence = new Fence(dir, Number(attempt), { owner: { namespace: "ml", name: run } });
+const { directoryFenceStorage } = await import(${JSON.stringify(directoryFenceModule)});
+const fence = new Fence(directoryFenceStorage(dir), Number(attempt), { owner: { namespace: "ml", name: run } });
 while (Date.now() < Number(claimAt));
 let outcome = "owner";
 try {

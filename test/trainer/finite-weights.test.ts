@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { checkpointDirName } from "../../trainer/src/checkpoint/store.js";
+import { checkpointDirName } from "../../trainer/src/checkpoint/layout.js";
 import type { TrainingSnapshot } from "../../trainer/src/checkpoint/snapshot.js";
 import { store } from "./helpers/snapshots.js";
 import { runToEnd, tempDir, tinyConfig } from "./helpers/trainer-process.js";

@@ -6,7 +6,7 @@ import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { EXIT_CODES } from "@resumable/protocol";
-import { readClaims } from "../../trainer/src/checkpoint/fence.js";
+import { readClaims } from "../../trainer/src/checkpoint/backends/directory/fence-directory.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
 const runEnv = (name: string, uid: string) => ({ RESUMABLE_RUN: name, RESUMABLE_POD_NAME: `${name}-1`, RESUMABLE_POD_NAMESPACE: "ml", RESUMABLE_RUN_UID: uid });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
+import { DirectoryBackend } from "../../trainer/src/checkpoint/backends/directory/directory.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
 import { readEnv } from "../../trainer/src/config/env.js";
 import { silentLog } from "./helpers/snapshots.js";
@@ -34,7 +35,7 @@ test("RESUMABLE_SIGTERM=die: SIGTERM kills the process at once; only the periodi
   assert.equal(result.signal, "SIGTERM", "died of the signal (a pod reports 128+15 = 143)");
   assert.equal(result.summary, undefined, "no summary: nothing ran after the signal");
   assert.equal(result.lines.some((l) => l.msg === "signal received: stopping at the next step boundary"), false);
-  const store = new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined });
+  const store = new CheckpointStore({ backend: new DirectoryBackend({ dir, log: silentLog }), keep: 3, log: silentLog, fence: undefined });
   const listed = await store.list();
   const kinds = await Promise.all(listed.map(async (c) => (await store.load(c.path)).manifest.kind));
   assert.ok(listed.length > 0 && listed.every((c) => c.step % 7 === 0), `checkpoints every 7 steps: ${listed.map((c) => c.step)}`);

@@ -52,7 +52,7 @@ test("a trainer preempted while checkpointing to a bucket resumes from the bucke
   assert.equal(second.summary!.weightsSha256, twin.summary!.weightsSha256, "bit-identical to the uninterrupted twin");
 
   const objects = S3ObjectStore.create(storeLocation(server, "team/run-a"));
-  const s = store("", { dir: new ObjectBackend(objects), log: silentLog });
+  const s = store("", { backend: new ObjectBackend(objects), log: silentLog });
   assert.deepEqual((await s.claims()).map((c) => [c.attempt, c.resumedFromStep]), [[1, null], [2, saved.step]], "the fence in the bucket records both attempts");
   assert.ok((await objects.head("model/model.json")) !== undefined, "the exported model is in the bucket too");
   objects.close();

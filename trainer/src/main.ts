@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
 import { EXIT_CODES as exitCodes } from "@resumable/protocol";
-import { CheckpointsUnusableError, StorageError, StorageRefusedError } from "./checkpoint/errors.js";
-import { FencedError } from "./checkpoint/fence.js";
+import { CheckpointsUnusableError, FencedError, StorageError, StorageRefusedError } from "./checkpoint/errors.js";
 import { LocationOwnedError } from "./checkpoint/owner.js";
 import { readEnv, type TrainerEnv } from "./config/env.js";
-import { ConfigError } from "./config/errors.js";
+import { ConfigError } from "./config-error.js";
 import { loadConfig } from "./config/load.js";
 import type { TrainingConfig } from "./config/schema.js";
 import { createLogger } from "./log.js";

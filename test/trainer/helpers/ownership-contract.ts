@@ -4,9 +4,9 @@
 // claims or writes anything, and leaves every byte of the owner's as it was.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FencedError } from "../../../trainer/src/checkpoint/fence.js";
+import { FencedError } from "../../../trainer/src/checkpoint/errors.js";
 import { LocationOwnedError, type RunOwner } from "../../../trainer/src/checkpoint/owner.js";
-import { ConfigError } from "../../../trainer/src/config/errors.js";
+import { ConfigError } from "../../../trainer/src/config-error.js";
 import type { Place } from "./places.js";
 import { fakeSnapshot } from "./snapshots.js";
 

@@ -4,6 +4,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FenceStorage } from "../../../trainer/src/checkpoint/backend.js";
+import { directoryFenceStorage } from "../../../trainer/src/checkpoint/backends/directory/fence-directory.js";
 import { Fence } from "../../../trainer/src/checkpoint/fence.js";
 import { ObjectBackend } from "../../../trainer/src/checkpoint/backends/object/object.js";
 import type { RunOwner } from "../../../trainer/src/checkpoint/owner.js";
@@ -45,7 +46,7 @@ export async function directoryPlace(): Promise<Place> {
   return {
     kind: "directory",
     store: (o = {}) => dirStore(dir, o),
-    fence: (attempt, owner) => new Fence(dir, attempt, { owner }),
+    fence: (attempt, owner) => new Fence(directoryFenceStorage(dir), attempt, { owner }),
     stallingStore(o) {
       const stall = stallingCommitIo();
       return { store: dirStore(dir, { ...o, io: stall.io }), stalled: stall.stalled, release: stall.release };
@@ -87,7 +88,7 @@ export async function memoryPlace(): Promise<Place> {
 function objectPlace(kind: "s3" | "memory", objects: ObjectStore): Place {
   const backendOver = (s: ObjectStore) => new ObjectBackend(s);
   const backend = backendOver(objects);
-  const make = (b: ObjectBackend, o: Partial<Pick<StoreOptions, "keep" | "fence" | "owner">> = {}) => dirStore("", { dir: b, ...o });
+  const make = (b: ObjectBackend, o: Partial<Pick<StoreOptions, "keep" | "fence" | "owner">> = {}) => dirStore("", { backend: b, ...o });
   const fenceStorage: FenceStorage = backend.fenceStorage();
   return {
     kind,

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { DirectoryBackend, type DirectoryBackendOptions } from "../../../trainer/src/checkpoint/backends/directory/directory.js";
 import type { TrainingSnapshot } from "../../../trainer/src/checkpoint/snapshot.js";
 import { CheckpointStore, type StoreOptions } from "../../../trainer/src/checkpoint/store.js";
 import { trainingConfigSchema } from "../../../trainer/src/config/schema.js";
@@ -31,7 +32,13 @@ export function fakeSnapshot(step: number, kind: "periodic" | "final" = "periodi
   };
 }
 
-/** Reads are retried without waiting unless a test passes its own waits. */
-export function store(dir: string, overrides: Partial<StoreOptions> = {}): CheckpointStore {
-  return new CheckpointStore({ dir, keep: 3, log: silentLog, fence: undefined, readRetryDelaysMs: [0, 0, 0], ...overrides });
+/**
+ * A store on the directory `dir` (with the directory's file-system seams if given), or on the
+ * backend passed. Reads are retried without waiting unless a test passes its own waits.
+ */
+export function store(dir: string, overrides: Partial<StoreOptions> & Pick<DirectoryBackendOptions, "io" | "readIo"> = {}): CheckpointStore {
+  const { io, readIo, ...rest } = overrides;
+  const options = { keep: 3, log: silentLog, fence: undefined, readRetryDelaysMs: [0, 0, 0], ...rest };
+  const backend = rest.backend ?? new DirectoryBackend({ dir, io, readIo, readRetryDelaysMs: options.readRetryDelaysMs, log: options.log });
+  return new CheckpointStore({ ...options, backend });
 }

@@ -4,7 +4,7 @@
 // retention, crash debris, fencing tokens and the commits log behave the same on both.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FencedError } from "../../../trainer/src/checkpoint/fence.js";
+import { FencedError } from "../../../trainer/src/checkpoint/errors.js";
 import { sealManifest } from "../../../trainer/src/checkpoint/manifest.js";
 import { CorruptCheckpointError } from "../../../trainer/src/checkpoint/store.js";
 import type { Place } from "./places.js";

@@ -1,5 +1,30 @@
 import type { Logger } from "../log.js";
-import type { FileDigest } from "./backends/directory/commit.js";
+
+/**
+ * The seam a kind of checkpoint storage implements: one folder under backends/, which imports
+ * the core (this file, errors.ts, layout.ts, slices.ts) and never another backend. A new backend
+ * provides:
+ * - a CheckpointBackend: its objects under the names of layout.ts; a commit that makes a
+ *   checkpoint visible whole or not at all, and only once `beforeVisible` (the fence check) has
+ *   passed; content problems through `corrupt`, I/O as StorageError, a refusal as StorageRefusedError;
+ * - a FenceStorage (`fenceStorage()`): one record replaced only if unchanged since it was read;
+ * - its branch in open.ts, the one place that picks a backend from the environment.
+ * The store keeps every policy (which checkpoint is newest, valid, superseded, kept or
+ * quarantined), the Fence every claim rule: test/trainer/helpers/store-contract.ts and
+ * ownership-contract.ts hold a backend to both.
+ */
+
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * The read retry waits, of a directory's I/O errors and (any backend) of a listed checkpoint's
+ * missing file: a fixed, bounded list (a flaky mount gets ~5 s), not a backoff policy of its
+ * own. Tests pass [0, 0, 0] or [].
+ */
+export const defaultReadRetryDelaysMs: readonly number[] = [250, 1000, 4000];
 
 /** One checkpoint (or the exported model) to commit: data files first, the manifest last. */
 export interface BackendCommit {
@@ -80,4 +105,6 @@ export interface CheckpointBackend {
   readCommitLog(): Promise<string[]>;
   /** The fence record as the store reads it (with the backend's retries). */
   readFence(): Promise<string | undefined>;
+  /** The fence's record, for a Fence to claim the location with. */
+  fenceStorage(): FenceStorage;
 }

@@ -51,6 +51,11 @@ export class StorageRefusedError extends Error {
   }
 }
 
+/** A newer attempt owns the checkpoint directory: exit code 3, nothing committed. */
+export class FencedError extends Error {
+  override readonly name = "FencedError";
+}
+
 /** Checkpoints exist (listed or in quarantine/) but none loads: exit 5 unless fresh starts are allowed. */
 export class CheckpointsUnusableError extends Error {
   override readonly name = "CheckpointsUnusableError";
@@ -71,4 +76,13 @@ export function errnoOf(err: unknown): string | undefined {
 export function isContentErrno(err: unknown): boolean {
   const code = errnoOf(err);
   return code !== undefined && contentErrnos.has(code);
+}
+
+/** An errno error as a StorageError naming the path; anything else unchanged. */
+export function asStorageError(err: unknown, path: string, what: string, retries?: number): unknown {
+  const code = errnoOf(err);
+  if (err instanceof StorageError || err instanceof FencedError || code === undefined) return err;
+  const at = (err as NodeJS.ErrnoException).path ?? path;
+  const tried = retries ? ` after ${retries} retries` : "";
+  return new StorageError(at, code, `checkpoint storage: cannot ${what} ${at}: ${code}${tried} (${(err as Error).message})`);
 }

@@ -1,17 +1,8 @@
-import { join } from "node:path";
 import { z } from "zod";
 import { FenceConflictError, type FenceStorage } from "./backend.js";
-import { directoryFenceStorage, fenceFile } from "./backends/directory/fence-directory.js";
+import { FencedError } from "./errors.js";
 import { claimSchema, type Claim } from "./manifest.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
-import { fsStoreIo, type StoreIo } from "./backends/directory/store-io.js";
-
-export { directoryFenceStorage, fenceFile } from "./backends/directory/fence-directory.js";
-
-/** A newer attempt owns the checkpoint directory: exit code 3, nothing committed. */
-export class FencedError extends Error {
-  override readonly name = "FencedError";
-}
 
 const fenceSchema = z.strictObject({ claims: z.array(claimSchema) });
 
@@ -36,12 +27,15 @@ const maxConflicts = 20;
  * finds itself fenced or refused.
  */
 export class Fence {
-  private readonly storage: FenceStorage;
   /** This trainer's run; undefined: started without RESUMABLE_RUN (owner.ts says what it may use). */
   readonly owner: RunOwner | undefined;
 
-  constructor(where: string | FenceStorage, readonly attempt: number, opts: { owner?: RunOwner; io?: StoreIo } = {}) {
-    this.storage = typeof where === "string" ? directoryFenceStorage(where, opts.io ?? fsStoreIo) : where;
+  /** `storage`: the backend's fence record (CheckpointBackend.fenceStorage). */
+  constructor(
+    private readonly storage: FenceStorage,
+    readonly attempt: number,
+    opts: { owner?: RunOwner } = {},
+  ) {
     this.owner = opts.owner;
   }
 
@@ -107,12 +101,6 @@ export class Fence {
       throw new FencedError(`attempt ${owner} owns ${this.storage.location.replace(/\/fence$/, "")}; this is attempt ${this.attempt}: refusing to commit`);
     }
   }
-}
-
-/** The claims in a directory's fence file (also for loaders that claim nothing). */
-export async function readClaims(dir: string, io: StoreIo = fsStoreIo): Promise<Claim[]> {
-  const read = await directoryFenceStorage(dir, io).read();
-  return read ? parseClaims(read.text, join(dir, fenceFile)) : [];
 }
 
 /** A fence record's claims; `where` names it in the error for a record that is not a fence. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { canonicalJson } from "../config/schema.js";
+import { canonicalJson } from "../canonical-json.js";
 import { ownerSchema } from "./owner.js";
 
 /**

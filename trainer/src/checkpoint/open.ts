@@ -1,10 +1,11 @@
 import type { CheckpointBucket, TrainerEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
+import { DirectoryBackend } from "./backends/directory/directory.js";
+import { ObjectBackend } from "./backends/object/object.js";
 import { ObjectStoreError } from "./backends/object/object-store.js";
 import { credentialsFromDirectory, S3ObjectStore } from "./backends/object/s3.js";
 import { StorageRefusedError } from "./errors.js";
 import { Fence } from "./fence.js";
-import { ObjectBackend } from "./backends/object/object.js";
 import { ownerOf } from "./owner.js";
 import { CheckpointStore } from "./store.js";
 
@@ -12,13 +13,14 @@ import { CheckpointStore } from "./store.js";
 export async function openCheckpointStore(env: TrainerEnv, keep: number, log: Logger): Promise<{ store: CheckpointStore; fence: Fence | undefined }> {
   const owner = ownerOf(env);
   if (!env.checkpointBucket) {
-    const fence = env.attempt === undefined ? undefined : new Fence(env.checkpointDir, env.attempt, { owner });
-    return { store: new CheckpointStore({ dir: env.checkpointDir, keep, log, fence, owner }), fence };
+    const backend = new DirectoryBackend({ dir: env.checkpointDir, log });
+    const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
+    return { store: new CheckpointStore({ backend, keep, log, fence, owner }), fence };
   }
   const backend = new ObjectBackend(await bucketStore(env.checkpointBucket));
   const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
   log.info({ location: backend.location, endpoint: env.checkpointBucket.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
-  return { store: new CheckpointStore({ dir: backend, keep, log, fence, owner }), fence };
+  return { store: new CheckpointStore({ backend, keep, log, fence, owner }), fence };
 }
 
 async function bucketStore(b: CheckpointBucket): Promise<S3ObjectStore> {

@@ -1,7 +1,6 @@
 import { ENV } from "@resumable/protocol";
 import { z } from "zod";
-import type { TrainerEnv } from "../config/env.js";
-import { ConfigError } from "../config/errors.js";
+import { ConfigError } from "../config-error.js";
 
 /**
  * The run a checkpoint location belongs to: recorded in every claim of the fence and every
@@ -22,8 +21,11 @@ export class LocationOwnedError extends ConfigError {
   override readonly name = "LocationOwnedError";
 }
 
-/** This trainer's run, from RESUMABLE_RUN (and namespace, uid); undefined when started without one. */
-export function ownerOf(env: Pick<TrainerEnv, "run" | "runUid" | "pod">): RunOwner | undefined {
+/**
+ * This trainer's run, from RESUMABLE_RUN (and namespace, uid); undefined when started without one.
+ * Takes the values, not the environment: the caller reads config (TrainerEnv fits as it is).
+ */
+export function ownerOf(env: { run: string | undefined; runUid: string | undefined; pod: { namespace: string } | undefined }): RunOwner | undefined {
   if (!env.run) return undefined;
   return { name: env.run, ...(env.pod?.namespace && { namespace: env.pod.namespace }), ...(env.runUid && { uid: env.runUid }) };
 }

@@ -3,11 +3,10 @@ import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
-import type { CheckpointBackend } from "./backend.js";
-import { asStorageError, commitLogFile, DirectoryBackend, quarantineDir } from "./backends/directory/directory.js";
-import { CheckpointFileMissingError, CheckpointsUnusableError, CorruptCheckpointError } from "./errors.js";
-import { FencedError, isSuperseded, parseClaims, type Fence } from "./fence.js";
-import type { CommitIo } from "./backends/directory/io.js";
+import { defaultReadRetryDelaysMs, type CheckpointBackend } from "./backend.js";
+import { asStorageError, CheckpointFileMissingError, CheckpointsUnusableError, CorruptCheckpointError, FencedError } from "./errors.js";
+import { isSuperseded, parseClaims, type Fence } from "./fence.js";
+import { checkpointDirName, checkpointName, commitLogFile, quarantineDir } from "./layout.js";
 import {
   formatVersion,
   manifestName,
@@ -21,7 +20,6 @@ import {
 } from "./manifest.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
 import type { TrainingSnapshot } from "./snapshot.js";
-import { defaultReadRetryDelaysMs, type StoreIo } from "./backends/directory/store-io.js";
 
 export { CorruptCheckpointError } from "./errors.js";
 
@@ -50,31 +48,15 @@ export interface ListedCheckpoint {
   path: string;
 }
 
-/** ckpt-00000500 (fencing off) or ckpt-00000500-a2: written by attempt 2. */
-const checkpointName = /^ckpt-(\d{8,})(?:-a(\d+))?$/;
-export { commitLogFile, quarantineDir };
-
-/**
- * Attempt-qualified, so a zombie's late commit can never replace a valid checkpoint of the same
- * step written by its successor.
- */
-export function checkpointDirName(step: number, attempt?: number | null): string {
-  const base = `ckpt-${String(step).padStart(8, "0")}`;
-  return attempt === undefined || attempt === null ? base : `${base}-a${attempt}`;
-}
-
 export interface StoreOptions {
-  /** A directory (the directory backend with the io options below), or a backend of its own. */
-  dir: string | CheckpointBackend;
+  /** Where the checkpoints are: a backend that open.ts (or a test) picked and made. */
+  backend: CheckpointBackend;
   keep: number;
   log: Logger;
   /** The run this trainer belongs to (the fence's too), recorded in manifests; undefined: none named. */
   owner?: RunOwner;
   /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
   fence: Fence | undefined;
-  /** Directory backend only: the commit's and the reads' file-system seams. */
-  io?: CommitIo;
-  readIo?: StoreIo;
   /** The read retry waits: the directory's I/O errors, and (any backend) a listed checkpoint's missing file. */
   readRetryDelaysMs?: readonly number[];
 }
@@ -92,10 +74,7 @@ export class CheckpointStore {
   readonly backend: CheckpointBackend;
 
   constructor(private readonly opts: StoreOptions) {
-    this.backend =
-      typeof opts.dir === "string"
-        ? new DirectoryBackend({ dir: opts.dir, io: opts.io, readIo: opts.readIo, readRetryDelaysMs: opts.readRetryDelaysMs, log: opts.log })
-        : opts.dir;
+    this.backend = opts.backend;
   }
 
   /** The directory or s3://bucket/prefix. */

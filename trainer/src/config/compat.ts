@@ -1,5 +1,6 @@
-import { ConfigError } from "./errors.js";
-import { canonicalJson, shapeFields, type TrainingConfig } from "./schema.js";
+import { canonicalJson } from "../canonical-json.js";
+import { ConfigError } from "../config-error.js";
+import { shapeFields, type TrainingConfig } from "./schema.js";
 
 /**
  * Whether a checkpoint written under `saved` may continue under `current`. A change to a field

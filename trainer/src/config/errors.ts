@@ -1,4 +1,3 @@
-/** Raised for anything the user must fix in the config or environment: exit code 2, nothing written. */
-export class ConfigError extends Error {
-  override readonly name: string = "ConfigError";
-}
+// ConfigError lives in ../config-error.ts, below config/, so the checkpoint store can refuse a
+// location with it without importing config/. env.ts still imports it from here.
+export { ConfigError } from "../config-error.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { configProblems } from "@resumable/protocol/reference-trainer";
 import { parse as parseYaml } from "yaml";
-import { ConfigError } from "./errors.js";
+import { ConfigError } from "../config-error.js";
 import { trainingConfigSchema, type TrainingConfig } from "./schema.js";
 
 /** Parses YAML or JSON (YAML is a superset) and validates it; every problem names its field. */

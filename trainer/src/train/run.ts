@@ -1,6 +1,6 @@
 import { selectBackend } from "../backend/select.js";
-import { CorruptCheckpointError } from "../checkpoint/errors.js";
-import { FencedError, type Fence } from "../checkpoint/fence.js";
+import { CorruptCheckpointError, FencedError } from "../checkpoint/errors.js";
+import type { Fence } from "../checkpoint/fence.js";
 import { openCheckpointStore } from "../checkpoint/open.js";
 import { LocationOwnedError } from "../checkpoint/owner.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
@@ -8,7 +8,7 @@ import type { CheckpointStore, CommittedCheckpoint, LoadedCheckpoint } from "../
 import { CheckpointWriter } from "../checkpoint/writer.js";
 import { checkResumable } from "../config/compat.js";
 import type { TrainerEnv } from "../config/env.js";
-import { ConfigError } from "../config/errors.js";
+import { ConfigError } from "../config-error.js";
 import type { TrainingConfig } from "../config/schema.js";
 import { loadDataset, type Dataset } from "../data/dataset.js";
 import { stepsPerEpoch } from "../data/order.js";

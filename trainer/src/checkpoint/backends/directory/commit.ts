@@ -1,11 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import type { FileDigest } from "../../backend.js";
 import { fsCommitIo, type CommitIo } from "./io.js";
-
-export interface FileDigest {
-  sha256: string;
-  bytes: number;
-}
 
 export interface CommitRequest {
   parent: string;

@@ -1,16 +1,13 @@
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../../../log.js";
-import type { BackendCommit, CheckpointBackend, Corrupt } from "../../backend.js";
+import { defaultReadRetryDelaysMs, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage } from "../../backend.js";
+import { asStorageError, errnoOf, isContentErrno, StorageError } from "../../errors.js";
+import { commitLogFile, quarantineDir } from "../../layout.js";
 import { commitDirectory, replacedPrefix, tempPrefix } from "./commit.js";
-import { errnoOf, isContentErrno, StorageError } from "../../errors.js";
-import { directoryFenceStorage, FencedError } from "../../fence.js";
+import { directoryFenceStorage } from "./fence-directory.js";
 import { fsCommitIo, type CommitIo } from "./io.js";
-import { defaultReadRetryDelaysMs, fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
-
-export const quarantineDir = "quarantine";
-/** One JSON line per commit, zombies' included: what tests and people read to tell who wrote what. */
-export const commitLogFile = "commits.log";
+import { fsStoreIo, NotARegularFileError, UnexpectedSizeError, type StoreIo } from "./store-io.js";
 
 export interface DirectoryBackendOptions {
   dir: string;
@@ -150,8 +147,12 @@ export class DirectoryBackend implements CheckpointBackend {
   }
 
   readFence(): Promise<string | undefined> {
-    const storage = directoryFenceStorage(this.opts.dir, this.readIo);
+    const storage = this.fenceStorage();
     return this.withRetries(storage.location, "read", async () => (await storage.read())?.text);
+  }
+
+  fenceStorage(): FenceStorage {
+    return directoryFenceStorage(this.opts.dir, this.readIo);
   }
 
   private async readdir(path: string): Promise<string[]> {
@@ -185,13 +186,4 @@ export class DirectoryBackend implements CheckpointBackend {
       throw asStorageError(err, path, "write");
     }
   }
-}
-
-/** An errno error as a StorageError naming the path; anything else unchanged. */
-export function asStorageError(err: unknown, path: string, what: string, retries?: number): unknown {
-  const code = errnoOf(err);
-  if (err instanceof StorageError || err instanceof FencedError || code === undefined) return err;
-  const at = (err as NodeJS.ErrnoException).path ?? path;
-  const tried = retries ? ` after ${retries} retries` : "";
-  return new StorageError(at, code, `checkpoint storage: cannot ${what} ${at}: ${code}${tried} (${(err as Error).message})`);
 }

@@ -3,10 +3,11 @@ import { link, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { FenceConflictError, type FenceStorage } from "../../backend.js";
 import { errnoOf } from "../../errors.js";
+import { parseClaims } from "../../fence.js";
+import { fenceFile } from "../../layout.js";
+import type { Claim } from "../../manifest.js";
 import { fsStoreIo, type StoreIo } from "./store-io.js";
 
-/** The fence's name: the file of the previous version, and the stem of every version file. */
-export const fenceFile = "fence";
 /** fence.00000007: version 7 of the fence, created exclusively, never rewritten. */
 const versionName = /^fence\.(\d{8,})$/;
 /** Versions kept behind the newest: a reader that listed just before a write still finds its file. */
@@ -19,7 +20,8 @@ function versionFile(dir: string, version: number): string {
 }
 
 /**
- * The fence on a directory, which may be a shared (RWX) volume mounted by two trainers at once.
+ * The fence on a directory, which may be a shared (RWX) volume mounted by two trainers at once;
+ * fenceFile is the stem of its version files and the previous version's one file.
  * A compare-and-swap on a file system: every version of the fence is its own file, written
  * whole to a temp file, then published by link(2) under the next version's name, which fails
  * with EEXIST if that version exists. Two writers of the same version cannot both win (link is
@@ -82,4 +84,10 @@ export function directoryFenceStorage(dir: string, io: StoreIo = fsStoreIo): Fen
       if (version > keptVersions) await unlink(versionFile(dir, version - keptVersions)).catch(() => {});
     },
   };
+}
+
+/** The claims in a directory's fence file (also for loaders that claim nothing). */
+export async function readClaims(dir: string, io: StoreIo = fsStoreIo): Promise<Claim[]> {
+  const read = await directoryFenceStorage(dir, io).read();
+  return read ? parseClaims(read.text, join(dir, fenceFile)) : [];
 }

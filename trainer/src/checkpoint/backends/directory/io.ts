@@ -1,5 +1,6 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { slices } from "../../slices.js";
 
 /**
  * The file-system steps a checkpoint commit takes. An interface so tests can inject a failure
@@ -12,19 +13,6 @@ export interface CommitIo {
   fsyncDir(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   removeTree(path: string): Promise<void>;
-}
-
-/**
- * Large tensors go out in slices: written on libuv threads, hashed on the main thread. 1 MiB,
- * as dd's bs: measured here, 64 MiB in one write(2) took 200-360 ms, in 1 MiB writes 20-50 ms.
- */
-export const sliceBytes = 1024 * 1024;
-
-/** The chunks cut into slices of at most `size` bytes: views, never copies. */
-export function* slices(chunks: Iterable<Uint8Array>, size = sliceBytes): Generator<Uint8Array> {
-  for (const chunk of chunks) {
-    for (let begin = 0; begin < chunk.byteLength; begin += size) yield chunk.subarray(begin, Math.min(begin + size, chunk.byteLength));
-  }
 }
 
 export const fsCommitIo: CommitIo = {

@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { appendFile, mkdir, open, readdir, readFile, rename } from "node:fs/promises";
 
 /**
- * The file-system reads (and the few small writes outside a commit) the checkpoint store makes.
+ * The file-system reads (and the few small writes outside a commit) of the directory backend and its fence.
  * An interface so tests inject EACCES, EIO or ENOSPC (chmod cannot deny root) and stalls.
  */
 export interface StoreIo {
@@ -61,9 +61,3 @@ export const fsStoreIo: StoreIo = {
   rename: (from, to) => rename(from, to),
   appendLine: (path, line) => appendFile(path, `${line}\n`),
 };
-
-/**
- * Read retries: a fixed, bounded list of waits (a flaky mount gets ~5 s), not a backoff
- * policy of its own. Tests pass [0, 0, 0] or [].
- */
-export const defaultReadRetryDelaysMs: readonly number[] = [250, 1000, 4000];

@@ -1,18 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "../../../log.js";
-import { ObjectStoreError, type ObjectInfo, type ObjectStore } from "./object-store.js";
-import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage } from "../../backend.js";
-import type { FileDigest } from "../directory/commit.js";
+import { FenceConflictError, type BackendCommit, type CheckpointBackend, type Corrupt, type FenceStorage, type FileDigest } from "../../backend.js";
 import { StorageError, StorageRefusedError } from "../../errors.js";
-import { fenceFile } from "../../fence.js";
-import { slices } from "../directory/io.js";
+import { fenceFile, quarantineDir } from "../../layout.js";
 import { manifestName } from "../../manifest.js";
+import { slices } from "../../slices.js";
+import { ObjectStoreError, type ObjectInfo, type ObjectStore } from "./object-store.js";
 
-export const quarantinePrefix = "quarantine/";
+export const quarantinePrefix = `${quarantineDir}/`;
 /** One object per commit (an object store cannot append): commits/<time>-<name>-<random>. */
 export const commitLogPrefix = "commits/";
-/** Every checkpoint name starts so (store.ts): listing only these keys skips quarantine and the log. */
+/** Every checkpoint name starts so (layout.ts): listing only these keys skips quarantine and the log. */
 const checkpointKeyPrefix = "ckpt-";
 /** Marks a checkpoint quarantined where it is, when it could not be copied aside: listings skip it. */
 export const quarantinedMarker = "quarantined.json";

@@ -10,7 +10,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { slices } from "../directory/io.js";
+import { slices } from "../../slices.js";
 import {
   ObjectStoreError,
   type GetOptions,
