@@ -1,36 +1,17 @@
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../safetensors/format.js";
+import { encodeSafetensors } from "../safetensors/format.js";
 import type { Logger } from "../log.js";
 import { defaultReadRetryDelaysMs, type CheckpointBackend } from "./backend.js";
 import { asStorageError, CheckpointFileMissingError, CheckpointsUnusableError, CorruptCheckpointError, FencedError } from "./errors.js";
 import { isSuperseded, parseClaims, type Fence } from "./fence.js";
 import { checkpointDirName, checkpointName, commitLogFile, quarantineDir } from "./layout.js";
-import {
-  formatVersion,
-  manifestName,
-  maxManifestBytes,
-  modelFile,
-  optimizerFile,
-  parseManifest,
-  sealManifest,
-  type Claim,
-  type Manifest,
-} from "./manifest.js";
+import { formatVersion, manifestName, modelFile, optimizerFile, sealManifest, type Claim, type Manifest } from "./manifest.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
+import { applyRetention } from "./retention.js";
 import type { TrainingSnapshot } from "./snapshot.js";
+import { readVerified, type LoadedCheckpoint } from "./verify.js";
 
 export { CorruptCheckpointError } from "./errors.js";
-
-export interface LoadedCheckpoint {
-  path: string;
-  manifest: Manifest;
-  weights: NamedTensor[];
-  optimizerTensors: NamedTensor[];
-  /** All files, the manifest included, as a save reports it. */
-  bytes: number;
-}
 
 export interface CommittedCheckpoint {
   step: number;
@@ -61,11 +42,9 @@ export interface StoreOptions {
   readRetryDelaysMs?: readonly number[];
 }
 
-/** What kindOf says of a listed checkpoint whose manifest is not there (see applyRetention). */
-const manifestAbsent = Symbol("manifest absent");
-
 /**
- * The checkpoint directory: listing, validated loading, atomic saving, retention, quarantine.
+ * The checkpoints of one location, on whichever backend holds them: listing, the resume search
+ * over verified checkpoints (verify.ts), atomic saving, retention (retention.ts), quarantine.
  * Loading tells content from storage: content that fails verification is quarantined (renamed
  * aside, never deleted) and the previous checkpoint tried; an I/O error is retried, then
  * reported as a StorageError and nothing is quarantined.
@@ -94,7 +73,7 @@ export class CheckpointStore {
     const claims = await this.claims();
     refuseIfOwnedByAnother(this.dir, claims, this.opts.owner);
     if (this.opts.fence) {
-      const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
+      const trusted = await this.trusted(claims);
       await this.fenceOp(() => this.opts.fence!.claim(trusted[0]?.step ?? null), "write");
     }
     await this.backend.clearDebris(this.opts.log);
@@ -110,6 +89,11 @@ export class CheckpointStore {
       })
       .filter((c) => Number.isSafeInteger(c.step) && (c.attempt === undefined || Number.isSafeInteger(c.attempt)))
       .sort((a, b) => b.step - a.step || (b.attempt ?? 0) - (a.attempt ?? 0));
+  }
+
+  /** Listed checkpoints that no superseded attempt wrote past a later claim, newest first. */
+  private async trusted(claims: Claim[]): Promise<ListedCheckpoint[]> {
+    return (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
   }
 
   /** The fence's claims; [] when nothing claimed the directory. */
@@ -192,46 +176,11 @@ export class CheckpointStore {
   }
 
   /**
-   * Reads and verifies one checkpoint: manifest schema and digest, the step against the
-   * directory name and the weights' metadata, every file's size (before reading) and sha256,
-   * the safetensors headers. Content problems throw CorruptCheckpointError, I/O StorageError.
+   * Reads and verifies one checkpoint (verify.ts): content problems throw
+   * CorruptCheckpointError, I/O StorageError.
    */
-  async load(path: string): Promise<LoadedCheckpoint> {
-    const corrupt = (why: string, missing?: boolean) => new (missing ? CheckpointFileMissingError : CorruptCheckpointError)(`${path}: ${why}`);
-    const ckpt = this.backend.nameOf(path);
-    const manifestBytes = await this.backend.readFile(ckpt, manifestName, { max: maxManifestBytes }, corrupt);
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)));
-    } catch (err) {
-      throw corrupt(`invalid manifest: ${(err as Error).message}`);
-    }
-    const named = checkpointName.exec(basename(ckpt));
-    if (named && Number(named[1]) !== manifest.step) throw corrupt(`manifest step ${manifest.step} is not the directory's ${Number(named[1])}`);
-    if (named?.[2] !== undefined && Number(named[2]) !== manifest.attempt) {
-      throw corrupt(`manifest attempt ${manifest.attempt} is not the directory's ${named[2]}`);
-    }
-    const files: Record<string, Buffer> = {};
-    for (const [name, expected] of Object.entries(manifest.files)) {
-      if (name.includes("/") || name.startsWith(".") || name === manifestName) throw corrupt(`manifest names an unsafe file ${JSON.stringify(name)}`);
-      const bytes = await this.backend.readFile(ckpt, name, { exact: expected.bytes, max: Number.MAX_SAFE_INTEGER }, corrupt);
-      if (createHash("sha256").update(bytes).digest("hex") !== expected.sha256) throw corrupt(`${name}: sha256 mismatch`);
-      files[name] = bytes;
-    }
-    const decode = (name: string) => {
-      const bytes = files[name];
-      if (bytes === undefined) throw corrupt(`manifest lists no ${name}`);
-      try {
-        return decodeSafetensors(bytes);
-      } catch (err) {
-        throw corrupt(`${name}: ${(err as Error).message}`);
-      }
-    };
-    const model = decode(modelFile);
-    if (model.metadata.step !== String(manifest.step)) throw corrupt(`${modelFile} is of step ${model.metadata.step}, the manifest says ${manifest.step}`);
-    const optimizer = decode(optimizerFile);
-    const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, manifestBytes.byteLength);
-    return { path, manifest, weights: model.tensors, optimizerTensors: optimizer.tensors, bytes };
+  load(path: string): Promise<LoadedCheckpoint> {
+    return readVerified(this.backend, path);
   }
 
   /**
@@ -277,47 +226,14 @@ export class CheckpointStore {
     return { step, path: committed.path, bytes: committed.bytes, saveSeconds: (performance.now() - started) / 1000, kind: snapshot.meta.kind, time: new Date() };
   }
 
-  /**
-   * Keeps the newest `keep` checkpoints plus the newest final one. Runs only after a commit,
-   * so an old checkpoint is never deleted before a newer one exists. Superseded checkpoints
-   * (a zombie's late commits) neither count towards `keep` nor are deleted here: they cannot
-   * push a valid one out, and they stay as evidence. Every kind is read before anything is
-   * deleted: a manifest that cannot be read for I/O (not content) stops the round, so a final
-   * checkpoint is never deleted for looking "not final". A listed checkpoint whose manifest is
-   * not there is kept this round: a flapping mount or a lagging store says nothing about its
-   * kind, and one that truly lacks it is quarantined by the next load, not deleted here.
-   */
+  /** Retention (retention.ts) over the checkpoints no superseded attempt wrote. */
   async applyRetention(): Promise<void> {
-    const claims = await this.claims();
-    const trusted = (await this.list()).filter((c) => !isSuperseded(c.step, c.attempt, claims));
-    let finalKept = (await Promise.all(trusted.slice(0, this.opts.keep).map((c) => this.kindOf(c.path)))).includes("final");
-    const doomed: ListedCheckpoint[] = [];
-    for (const c of trusted.slice(this.opts.keep)) {
-      const kind = await this.kindOf(c.path);
-      if (kind === manifestAbsent) this.opts.log.warn({ checkpoint: c.path }, "retention: its manifest is not there; kept this round");
-      else if (!finalKept && kind === "final") finalKept = true;
-      else doomed.push(c);
-    }
-    for (const c of doomed) {
-      await this.backend.remove(this.backend.nameOf(c.path));
-      this.opts.log.debug({ checkpoint: c.path }, "retention: deleted");
-    }
+    await applyRetention(this.backend, await this.trusted(await this.claims()), this.opts.keep, this.opts.log);
   }
 
   /** The commits log, one parsed line per commit, oldest first. */
   async commitLog(): Promise<Record<string, unknown>[]> {
     return (await this.backend.readCommitLog()).map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-
-  /** A checkpoint's kind; manifestAbsent when its manifest is not there, undefined when unparsable. I/O errors are thrown. */
-  private async kindOf(path: string): Promise<string | typeof manifestAbsent | undefined> {
-    const bytes = await this.backend.readManifestIfPresent(this.backend.nameOf(path), maxManifestBytes);
-    if (bytes === undefined) return manifestAbsent;
-    try {
-      return (JSON.parse(bytes.toString("utf8")) as { kind?: string } | null)?.kind;
-    } catch {
-      return undefined; // content: this one is no final checkpoint to keep
-    }
   }
 
   private quarantine(path: string): Promise<string> {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { lossHistoryLength } from "../checkpoint/manifest.js";
 import type { TrainingSnapshot } from "../checkpoint/snapshot.js";
-import type { LoadedCheckpoint } from "../checkpoint/store.js";
+import type { LoadedCheckpoint } from "../checkpoint/verify.js";
 import { configHash, type TrainingConfig } from "../config/schema.js";
 import { classes, pixels, type Dataset } from "../data/dataset.js";
 import { DataOrder } from "../data/order.js";

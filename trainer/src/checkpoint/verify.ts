@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import { decodeSafetensors, type NamedTensor } from "../safetensors/format.js";
+import type { CheckpointBackend } from "./backend.js";
+import { CheckpointFileMissingError, CorruptCheckpointError } from "./errors.js";
+import { checkpointName } from "./layout.js";
+import { manifestName, maxManifestBytes, modelFile, optimizerFile, parseManifest, type Manifest } from "./manifest.js";
+
+export interface LoadedCheckpoint {
+  path: string;
+  manifest: Manifest;
+  weights: NamedTensor[];
+  optimizerTensors: NamedTensor[];
+  /** All files, the manifest included, as a save reports it. */
+  bytes: number;
+}
+
+/**
+ * Reads and verifies one checkpoint: manifest schema and digest, the step against the
+ * directory name and the weights' metadata, every file's size (before reading) and sha256,
+ * the safetensors headers. Content problems throw CorruptCheckpointError (its
+ * CheckpointFileMissingError for a file that is not there at all), I/O StorageError: the store
+ * quarantines for the one and stops for the other.
+ */
+export async function readVerified(backend: CheckpointBackend, path: string): Promise<LoadedCheckpoint> {
+  const corrupt = (why: string, missing?: boolean) => new (missing ? CheckpointFileMissingError : CorruptCheckpointError)(`${path}: ${why}`);
+  const ckpt = backend.nameOf(path);
+  const manifestBytes = await backend.readFile(ckpt, manifestName, { max: maxManifestBytes }, corrupt);
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)));
+  } catch (err) {
+    throw corrupt(`invalid manifest: ${(err as Error).message}`);
+  }
+  const named = checkpointName.exec(basename(ckpt));
+  if (named && Number(named[1]) !== manifest.step) throw corrupt(`manifest step ${manifest.step} is not the directory's ${Number(named[1])}`);
+  if (named?.[2] !== undefined && Number(named[2]) !== manifest.attempt) {
+    throw corrupt(`manifest attempt ${manifest.attempt} is not the directory's ${named[2]}`);
+  }
+  const files: Record<string, Buffer> = {};
+  for (const [name, expected] of Object.entries(manifest.files)) {
+    if (name.includes("/") || name.startsWith(".") || name === manifestName) throw corrupt(`manifest names an unsafe file ${JSON.stringify(name)}`);
+    const bytes = await backend.readFile(ckpt, name, { exact: expected.bytes, max: Number.MAX_SAFE_INTEGER }, corrupt);
+    if (createHash("sha256").update(bytes).digest("hex") !== expected.sha256) throw corrupt(`${name}: sha256 mismatch`);
+    files[name] = bytes;
+  }
+  const decode = (name: string) => {
+    const bytes = files[name];
+    if (bytes === undefined) throw corrupt(`manifest lists no ${name}`);
+    try {
+      return decodeSafetensors(bytes);
+    } catch (err) {
+      throw corrupt(`${name}: ${(err as Error).message}`);
+    }
+  };
+  const model = decode(modelFile);
+  if (model.metadata.step !== String(manifest.step)) throw corrupt(`${modelFile} is of step ${model.metadata.step}, the manifest says ${manifest.step}`);
+  const optimizer = decode(optimizerFile);
+  const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, manifestBytes.byteLength);
+  return { path, manifest, weights: model.tensors, optimizerTensors: optimizer.tensors, bytes };
+}
