@@ -1,17 +1,14 @@
 import { selectBackend } from "../backend/select.js";
-import { CorruptCheckpointError, FencedError } from "../checkpoint/errors.js";
+import { FencedError } from "../checkpoint/errors.js";
 import type { Fence } from "../checkpoint/fence.js";
 import { openCheckpointStore } from "../checkpoint/open.js";
 import { LocationOwnedError } from "../checkpoint/owner.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
 import type { CheckpointStore, CommittedCheckpoint } from "../checkpoint/store.js";
-import type { LoadedCheckpoint } from "../checkpoint/verify.js";
 import { CheckpointWriter } from "../checkpoint/writer.js";
-import { checkResumable } from "../config/compat.js";
 import type { TrainerEnv } from "../config/env.js";
-import { ConfigError } from "../config-error.js";
 import type { TrainingConfig } from "../config/schema.js";
-import { loadDataset, type Dataset } from "../data/dataset.js";
+import { loadDataset } from "../data/dataset.js";
 import { stepsPerEpoch } from "../data/order.js";
 import type { Logger } from "../log.js";
 import type { TrainerMetrics } from "../metrics/metrics.js";
@@ -24,6 +21,7 @@ import type { CheckpointRequests } from "../signals/checkpoint-request.js";
 import type { StopRequest } from "../signals/stop.js";
 import { DivergedError } from "./errors.js";
 import { SaveSchedule, trainLoop } from "./loop.js";
+import { restoreNewest } from "./resume.js";
 import { TrainingSession } from "./session.js";
 
 export interface RunOptions {
@@ -117,16 +115,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
   const { store, fence } = await openCheckpointStore(env, config.checkpoint.keep, log);
   await store.prepare();
 
-  let training: TrainingSession | undefined;
-  // Load and restore are one "try this candidate" step: content the model rejects sends the
-  // search on to the previous checkpoint, like content that fails verification.
-  const accept = async (loaded: LoadedCheckpoint) => {
-    const changed = checkResumable(loaded.manifest.config, config, loaded.path);
-    if (changed.length > 0) log.info({ fields: changed }, "config changed since the checkpoint; these changes are allowed");
-    training = await restoredSession(config, data, backend, loaded);
-  };
-  const loaded =
-    opts.resumeFrom !== undefined ? await loadNamed(store, opts.resumeFrom, accept) : await store.resumePoint({ allowFreshStart: env.allowFreshStart, accept });
+  const { loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {};
   let lastCommitted: CommittedCheckpoint | undefined;
   if (loaded) {
     lastCommitted = { step: loaded.manifest.step, path: loaded.path, bytes: loaded.bytes, saveSeconds: 0, kind: loaded.manifest.kind, time: new Date(loaded.manifest.createdAt) };
@@ -182,17 +171,6 @@ function recordEarlyCheckpoint(run: Run, c: CommittedCheckpoint): void {
     { requestId: requested.request.id, reason: requested.request.reason, step: c.step, requestedAt: requested.request.at, checkpoint: c.path },
     "early checkpoint committed on request",
   );
-}
-
-async function restoredSession(config: TrainingConfig, data: Dataset, backend: string, loaded: LoadedCheckpoint): Promise<TrainingSession> {
-  const session = new TrainingSession(config, data, backend);
-  try {
-    await session.restore(loaded);
-    return session;
-  } catch (err) {
-    session.dispose();
-    throw new CorruptCheckpointError(`${loaded.path}: the model cannot restore it: ${(err as Error).message}`);
-  }
 }
 
 /** Steps until done, a stop request or a fatal save error, with background saves as due. A non-finite loss ends the run. */
@@ -284,19 +262,4 @@ function publish(run: Run): void {
     checkpointFailure: run.writer.failing,
     earlyCheckpoint: run.earlyCheckpoint ?? null,
   });
-}
-
-/**
- * --resume-from: a checkpoint whose content does not load is the caller's mistake (exit 2),
- * never quarantined; an I/O error stays a storage error.
- */
-async function loadNamed(store: CheckpointStore, path: string, accept: (loaded: LoadedCheckpoint) => Promise<void>): Promise<LoadedCheckpoint> {
-  try {
-    const loaded = await store.load(path);
-    await accept(loaded);
-    return loaded;
-  } catch (err) {
-    if (!(err instanceof CorruptCheckpointError)) throw err;
-    throw new ConfigError(`--resume-from ${path}: ${(err as Error).message}`);
-  }
 }
