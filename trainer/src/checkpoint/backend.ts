@@ -2,8 +2,8 @@ import type { Logger } from "../log.js";
 
 /**
  * The seam a kind of checkpoint storage implements: one folder under backends/, which imports
- * the core (this file, errors.ts, layout.ts, slices.ts) and never another backend. A new backend
- * provides:
+ * from the core (this file, errors.ts, layout.ts, manifest.ts, slices.ts, ...) but never from
+ * another backend or the store. A new backend provides:
  * - a CheckpointBackend: its objects under the names of layout.ts; a commit that makes a
  *   checkpoint visible whole or not at all, and only once `beforeVisible` (the fence check) has
  *   passed; content problems through `corrupt`, I/O as StorageError, a refusal as StorageRefusedError;
