@@ -38,7 +38,7 @@ export interface StoreOptions {
   owner?: RunOwner;
   /** undefined: fencing off (no RESUMABLE_ATTEMPT). */
   fence: Fence | undefined;
-  /** The read retry waits: the directory's I/O errors, and (any backend) a listed checkpoint's missing file. */
+  /** The waits before a listed checkpoint with a missing file is read again (the directory backend takes its own for I/O errors). */
   readRetryDelaysMs?: readonly number[];
 }
 
