@@ -1,9 +1,11 @@
 // The protocol's CheckpointLocation: the operator encodes it into the trainer's variables
-// (toEnv), the trainer decodes it (fromEnv). Property tests are seeded: LOCATION_SEED reproduces a run.
+// (toEnv), the trainer decodes it (fromEnv), and the spec's schema checks a bucket and prefix
+// by the same rules. Property tests are seeded: LOCATION_SEED reproduces a run.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { bucketNameProblem, CheckpointLocation, CheckpointLocationError, ENV, prefixProblem, type BucketLocation } from "@resumable/protocol";
+import { s3StorageSchema } from "../../operator/src/api/checkpoint-spec.js";
 
 const seed = Number(process.env.LOCATION_SEED ?? 20261205);
 console.log(`checkpoint location: LOCATION_SEED=${seed}`);
@@ -86,5 +88,17 @@ describe("protocol: CheckpointLocation", () => {
     refusal({ [ENV.checkpointUrl]: `s3://bucket/${"p".repeat(513)}` }, /the prefix "p+" must be at most 512 characters, not 513$/);
     refusal({ [ENV.checkpointUrl]: "s3://bucket/p", [ENV.s3Endpoint]: "minio:9000" }, /^RESUMABLE_S3_ENDPOINT="minio:9000": must be an http:\/\/ or https:\/\/ URL$/);
     refusal({ [ENV.checkpointUrl]: "s3://bucket/p", [ENV.s3Endpoint]: "http:// host" }, /must be an http:\/\/ or https:\/\/ URL$/);
+  });
+
+  it("the spec's schema takes a bucket name exactly when the protocol does", () => {
+    const spec = (bucket: string) => s3StorageSchema.safeParse({ bucket, prefix: "p" }).success;
+    const names = fc.oneof(fc.string({ unit: char("ab9.-_A/"), maxLength: 66 }), fc.constantFrom("192.168.5.4", "a..b", "1.2.3.4x"));
+    fc.assert(fc.property(names, (name) => assert.equal(spec(name), bucketNameProblem(name) === undefined, name)), params);
+  });
+
+  it("the spec's schema takes a prefix exactly when the protocol does (the spec also wants one)", () => {
+    const spec = (prefix: string) => s3StorageSchema.safeParse({ bucket: "bucket", prefix }).success;
+    const prefixes = fc.oneof(fc.string({ unit: char("a./"), maxLength: 10 }), fc.constant("p".repeat(513)));
+    fc.assert(fc.property(prefixes, (prefix) => assert.equal(spec(prefix), prefix !== "" && prefixProblem(prefix) === undefined, prefix)), params);
   });
 });

@@ -20,7 +20,8 @@ import type {
 } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, ENV, S3_CREDENTIAL_FILES } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
-import { volumeTemplateSchema, type CheckpointSpec, type S3StorageSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
+import { volumeTemplateSchema } from "../api/checkpoint-spec.js";
+import type { CheckpointSpec, S3StorageSpec, SchedulingSpec, SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { TRAINER_CONTAINER, bucketUrl, podName } from "./observe.js";
