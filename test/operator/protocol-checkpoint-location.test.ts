@@ -52,9 +52,9 @@ describe("protocol: CheckpointLocation", () => {
 
   it("toEnv sets the directory, or the bucket's variables in the operator's order, and nothing unset", () => {
     assert.deepEqual(CheckpointLocation.toEnv({ kind: "volume", directory: "/checkpoints", claimName: "r-checkpoints" }), { [ENV.checkpointDir]: "/checkpoints" });
-    const env = CheckpointLocation.toEnv({ kind: "bucket", bucket: "ml", prefix: "team/a", region: "eu-west-1", credentialsDir: "/etc/s3" });
+    const env = CheckpointLocation.toEnv({ kind: "bucket", bucket: "ml-checkpoints", prefix: "team/a", region: "eu-west-1", credentialsDir: "/etc/s3" });
     assert.deepEqual(Object.entries(env), [
-      [ENV.checkpointUrl, "s3://ml/team/a"],
+      [ENV.checkpointUrl, "s3://ml-checkpoints/team/a"],
       [ENV.s3Region, "eu-west-1"],
       [ENV.s3CredentialsDir, "/etc/s3"],
     ]);

@@ -1,4 +1,5 @@
-import type { CheckpointBucket, TrainerEnv } from "../config/env.js";
+import type { BucketLocation } from "@resumable/protocol";
+import type { TrainerEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
 import { ObjectStoreError } from "../storage/object-store.js";
 import { credentialsFromDirectory, S3ObjectStore } from "../storage/s3.js";
@@ -8,20 +9,28 @@ import { ObjectBackend } from "./object.js";
 import { ownerOf } from "./owner.js";
 import { CheckpointStore } from "./store.js";
 
-/** The run's checkpoint store and fence, on the directory or the bucket the environment names, owned by the run it names. */
+/**
+ * The run's checkpoint store and fence, on the directory or the bucket the environment names,
+ * owned by the run it names: the trainer's one choice of a backend.
+ */
 export async function openCheckpointStore(env: TrainerEnv, keep: number, log: Logger): Promise<{ store: CheckpointStore; fence: Fence | undefined }> {
   const owner = ownerOf(env);
-  if (!env.checkpointBucket) {
-    const fence = env.attempt === undefined ? undefined : new Fence(env.checkpointDir, env.attempt, { owner });
-    return { store: new CheckpointStore({ dir: env.checkpointDir, keep, log, fence, owner }), fence };
+  const location = env.checkpointLocation;
+  switch (location.kind) {
+    case "volume": {
+      const fence = env.attempt === undefined ? undefined : new Fence(location.directory, env.attempt, { owner });
+      return { store: new CheckpointStore({ dir: location.directory, keep, log, fence, owner }), fence };
+    }
+    case "bucket": {
+      const backend = new ObjectBackend(await bucketStore(location));
+      const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
+      log.info({ location: backend.location, endpoint: location.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
+      return { store: new CheckpointStore({ dir: backend, keep, log, fence, owner }), fence };
+    }
   }
-  const backend = new ObjectBackend(await bucketStore(env.checkpointBucket));
-  const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
-  log.info({ location: backend.location, endpoint: env.checkpointBucket.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
-  return { store: new CheckpointStore({ dir: backend, keep, log, fence, owner }), fence };
 }
 
-async function bucketStore(b: CheckpointBucket): Promise<S3ObjectStore> {
+async function bucketStore(b: BucketLocation): Promise<S3ObjectStore> {
   let credentials;
   if (b.credentialsDir !== undefined) {
     try {
