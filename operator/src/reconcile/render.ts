@@ -5,7 +5,6 @@ import type {
   V1Affinity,
   V1Capabilities,
   V1EnvVar,
-  V1KeyToPath,
   V1NodeSelectorTerm,
   V1OwnerReference,
   V1PersistentVolumeClaim,
@@ -15,15 +14,14 @@ import type {
   V1ResourceRequirements,
   V1SecurityContext,
   V1Toleration,
-  V1Volume,
-  V1VolumeMount,
 } from "@kubernetes/client-node";
-import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, CheckpointLocation, ENV, S3_CREDENTIAL_FILES } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, CheckpointLocation, ENV } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
 import { volumeTemplateSchema } from "../api/checkpoint-spec.js";
 import type { CheckpointSpec, SchedulingSpec, SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
+import { locationVolumes } from "./location-volumes.js";
 import { TRAINER_CONTAINER, podName, type RunLocation } from "./observe.js";
 import type { OperatorSettings } from "./types.js";
 
@@ -43,9 +41,6 @@ function controllerRef(run: TrainingRun): V1OwnerReference {
 
 // ---- The trainer pod ----
 
-const CHECKPOINT_VOLUME = "checkpoints";
-/** spec.checkpoint.storage.s3.credentialsSecret, mounted where RESUMABLE_S3_CREDENTIALS_DIR says. */
-const S3_CREDENTIALS_VOLUME = "s3-credentials";
 /** The root filesystem is read-only; tfjs, tsx and Node itself still want a scratch /tmp. */
 const TMP_VOLUME = "tmp";
 /** The downwardAPI volume that projects the checkpoint-request annotation (docs/trainer-protocol.md). */
@@ -159,32 +154,6 @@ function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec, l
     { name: ENV.podIp, valueFrom: field("status.podIP") },
     ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
   ];
-}
-
-/** The location's volumes and mounts: the PVC at the directory, or a bucket's credentials secret (if any). */
-function locationVolumes(location: RunLocation): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
-  if (location.kind === "volume") {
-    return {
-      volumes: [{ name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName: location.claimName } }],
-      mounts: [{ name: CHECKPOINT_VOLUME, mountPath: location.directory }],
-    };
-  }
-  const secret = location.credentialsSecret;
-  if (secret === undefined || location.credentialsDir === undefined) return { volumes: [], mounts: [] };
-  // Keys renamed to the files the trainer reads. Without renames the whole secret is
-  // projected, so an optional AWS_SESSION_TOKEN in it reaches the trainer too; with items a
-  // key the secret lacks keeps the pod from starting (FailedMount names it).
-  const items: V1KeyToPath[] | undefined =
-    secret.accessKeyIdKey === undefined && secret.secretAccessKeyKey === undefined
-      ? undefined
-      : [
-          { key: secret.accessKeyIdKey ?? S3_CREDENTIAL_FILES.accessKeyId, path: S3_CREDENTIAL_FILES.accessKeyId },
-          { key: secret.secretAccessKeyKey ?? S3_CREDENTIAL_FILES.secretAccessKey, path: S3_CREDENTIAL_FILES.secretAccessKey },
-        ];
-  return {
-    volumes: [{ name: S3_CREDENTIALS_VOLUME, secret: { secretName: secret.name, ...(items === undefined ? {} : { items }) } }],
-    mounts: [{ name: S3_CREDENTIALS_VOLUME, mountPath: location.credentialsDir, readOnly: true }],
-  };
 }
 
 function podResources(resources: TrainingRunSpec["resources"]): V1ResourceRequirements | undefined {
