@@ -125,9 +125,8 @@ function hasStarted(run: TrainingRun): boolean {
 }
 
 /** The first run (in `precedes` order) that keeps `run` from its location, if any. */
-export function locationHolder(run: TrainingRun, others: readonly TrainingRun[]): TrainingRun | undefined {
-  const location = storageLocation(run);
-  if (location === undefined) return undefined;
+export function locationHolder(run: TrainingRun, runLocation: RunLocation, others: readonly TrainingRun[]): TrainingRun | undefined {
+  const location = segments(runLocation);
   const holders = others.filter((other) => {
     if (other.metadata.namespace !== run.metadata.namespace || other.metadata.name === run.metadata.name) return false;
     const at = storageLocation(other);
