@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { trainingRunSpecSchema } from "../../operator/src/api/spec.js";
 import { trainingRunSchema } from "../../operator/src/api/trainingrun.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
 import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/types.js";
 import { validateRun } from "../../operator/src/reconcile/validate.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
@@ -12,7 +13,8 @@ describe("api: the zod schema against the shared corpus", () => {
     it(`${c.name} is ${c.valid ? "accepted" : `rejected at ${c.field || "the object"}`}`, () => {
       assert.equal(trainingRunSchema.safeParse(c.object).success, c.valid);
       // The schema alone: the operator's policy on relaxed security contexts is its own test.
-      const validation = validateRun({ run: c.object as unknown as TrainingRun }, { ...DEFAULT_SETTINGS, allowRelaxedSecurityContext: true });
+      const run = c.object as unknown as TrainingRun;
+      const validation = validateRun({ run, location: checkpointLocation(run) }, { ...DEFAULT_SETTINGS, allowRelaxedSecurityContext: true });
       assert.equal(validation.ok, c.valid);
       if (!validation.ok) assert.equal(validation.field, c.field);
     });

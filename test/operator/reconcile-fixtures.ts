@@ -6,6 +6,7 @@ import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/reconcile/types.js";
 import type { Decision, Observed } from "../../operator/src/reconcile/types.js";
 
@@ -130,6 +131,7 @@ export function pass(
 ): Decision {
   const observed: Observed = {
     run,
+    location: checkpointLocation(run),
     pods,
     nodes: new Map((world.nodes ?? [aNode("spot-1")]).map((n) => [n.metadata?.name ?? "", n])),
     now,

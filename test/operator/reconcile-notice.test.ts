@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
 import type { Observed } from "../../operator/src/reconcile/types.js";
 import { FakeClock, SETTINGS, aNode, aPod, aPvc, aRun, afterWrite, disruption, eventReasons, running, startedStatus } from "./reconcile-fixtures.js";
 
@@ -13,7 +14,7 @@ const noticed = () => {
 
 function passWith(run: ReturnType<typeof aRun>, pod: ReturnType<typeof running>, now: Date): ReturnType<typeof reconcile> {
   const nodes = new Map([["spot-1", noticed()]]);
-  const observed: Observed = { run, pods: [pod], nodes, now, pvc: aPvc() };
+  const observed: Observed = { run, location: checkpointLocation(run), pods: [pod], nodes, now, pvc: aPvc() };
   return reconcile(observed, SETTINGS);
 }
 

@@ -10,7 +10,10 @@ import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import type { Clients } from "../../operator/src/ctl/client.js";
 import { list } from "../../operator/src/ctl/list.js";
 import { describe as describeRun } from "../../operator/src/ctl/status.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
+import { podLocation, storageLocation } from "../../operator/src/reconcile/storage-claims.js";
 import type { Action } from "../../operator/src/reconcile/types.js";
+import { readEnv } from "../../trainer/src/config/env.js";
 import { T0, aPod, aPvc, aRun, actionKinds, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const BUCKET = { bucket: "ml-checkpoints", prefix: "team-a/mnist/" } as const;
@@ -99,6 +102,26 @@ describe("reconcile: checkpoints in a bucket (spec.checkpoint.storage.s3)", () =
   it("a credentials secret with the default key names is projected whole, so an AWS_SESSION_TOKEN in it reaches the trainer", () => {
     const pod = createdPod(pass(onBucket({ credentialsSecret: { name: "s3-key" } }), [], T0, { pvc: null }).actions);
     assert.deepEqual(pod.spec?.volumes?.find((v) => v.secret)?.secret, { secretName: "s3-key" });
+  });
+
+  it("the trainer reads back the location the operator rendered, and storage-claims the same from the pod", () => {
+    const runs = [
+      onBucket({ endpoint: "http://s3.storage:8333", region: "eu-west-1", credentialsSecret: { name: "s3-key" } }),
+      onBucket(),
+      aRun({ checkpoint: { mountPath: "/data/ckpt" } }),
+    ];
+    for (const run of runs) {
+      const pod = createdPod(pass(run, [], T0, { pvc: null }).actions);
+      const location = checkpointLocation(run);
+      assert.ok(location !== undefined);
+      // What the trainer is told: the location without what only the operator mounts (the PVC, the Secret).
+      const told =
+        location.kind === "bucket"
+          ? { kind: "bucket", bucket: location.bucket, prefix: location.prefix, endpoint: location.endpoint, region: location.region, credentialsDir: location.credentialsDir }
+          : { kind: "volume", directory: location.directory };
+      assert.deepEqual(readEnv(envOf(pod)).checkpointLocation, told);
+      assert.deepEqual(podLocation(pod), storageLocation(run), "the pod writes where its run says");
+    }
   });
 
   it("status.checkpointStorage says where checkpoints are: the bucket URL, or pvc/<claim>", () => {

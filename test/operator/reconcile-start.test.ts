@@ -4,6 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
 import type { Action } from "../../operator/src/reconcile/types.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
 import { RUN_UID, SETTINGS, T0, aNode, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const createdPod = (actions: Action[]): V1Pod => {
@@ -26,7 +27,7 @@ describe("reconcile: starting attempts", () => {
   it("a pod create refused for a reason that may pass (quota) leaves the run Pending with the reason, and no attempt", () => {
     const run = aRun();
     const d = reconcile(
-      { run, pods: [], nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, podRefusal: { reason: "QuotaExceeded", message: "exceeded quota: gpu" } },
+      { run, location: checkpointLocation(run), pods: [], nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, podRefusal: { reason: "QuotaExceeded", message: "exceeded quota: gpu" } },
       SETTINGS,
     );
     assert.deepEqual(actionKinds(d), [], "the runtime retries the create; this decision only tells why the run waits");

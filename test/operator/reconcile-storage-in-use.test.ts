@@ -8,6 +8,7 @@ import { deepFreeze } from "@resumable/kube-runtime";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
 import { locationIndexKeys, overlapLookups, overlaps, podLocation, storageLocation } from "../../operator/src/reconcile/storage-claims.js";
 import { SETTINGS, T0, aNode, aPvc, aRun, afterWrite, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
@@ -19,7 +20,7 @@ function named(name: string, spec: Partial<TrainingRunSpecInput>, createdAt: str
 }
 
 function passWith(run: TrainingRun, otherRuns: TrainingRun[], otherPods: V1Pod[] = []) {
-  return reconcile({ run, pods: [], pvc: aPvc(run.spec.checkpoint?.claimName ?? `${run.metadata.name}-checkpoints`), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, otherRuns, otherPods }, SETTINGS);
+  return reconcile({ run, location: checkpointLocation(run), pods: [], pvc: aPvc(run.spec.checkpoint?.claimName ?? `${run.metadata.name}-checkpoints`), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, otherRuns, otherPods }, SETTINGS);
 }
 
 /** The trainer pod the operator made for `run`'s first attempt, in `phase`. */

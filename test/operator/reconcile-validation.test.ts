@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
+import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
 import { FakeClock, SETTINGS, T0, aNode, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
@@ -52,7 +53,7 @@ describe("reconcile: specs that can never work", () => {
 
   describe("allowedImages", () => {
     const withAllowed = (run: TrainingRun, allowedImages: string[]) =>
-      reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0 }, { ...SETTINGS, allowedImages });
+      reconcile({ run, location: checkpointLocation(run), pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0 }, { ...SETTINGS, allowedImages });
 
     it("an image outside the allowed prefixes → Valid=False ImageNotAllowed (a refusal, not an invalid spec) naming spec.image and the prefixes, no pod", () => {
       const d = withAllowed(aRun({ image: "docker.io/evil/miner:latest" }), ["registry.example.com/ml/", "ghcr.io/org/"]);
@@ -135,7 +136,7 @@ describe("reconcile: specs that can never work", () => {
       causes: [{ field: "spec.nodeSelector", message: 'Invalid value: "bad key!"' }],
     };
     const observe = (run: TrainingRun, podRejection?: typeof rejection) =>
-      reconcile({ run, pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, ...(podRejection ? { podRejection } : {}) }, SETTINGS);
+      reconcile({ run, location: checkpointLocation(run), pods: [], pvc: aPvc(), nodes: new Map([["spot-1", aNode("spot-1")]]), now: T0, ...(podRejection ? { podRejection } : {}) }, SETTINGS);
 
     it("→ Valid=False PodRejected naming the run's field and the apiserver's message, phase Pending, no pod, one event", () => {
       const d = observe(aRun(), rejection);

@@ -79,3 +79,17 @@ test("environment: the checkpoint dir is required, numbers are checked, defaults
   assert.equal(env.pod, undefined);
   assert.equal(readEnv({ RESUMABLE_CHECKPOINT_DIR: "/c", RESUMABLE_METRICS_PORT: "0" }).metrics.port, 0);
 });
+
+test("environment: the checkpoint location is the protocol's, its refusals config errors", () => {
+  assert.deepEqual(readEnv({ RESUMABLE_CHECKPOINT_DIR: "/c" }).checkpointLocation, { kind: "volume", directory: "/c" });
+  assert.deepEqual(readEnv({ RESUMABLE_CHECKPOINT_DIR: "/c", RESUMABLE_CHECKPOINT_URL: "s3://ml-checkpoints/team/a/", RESUMABLE_S3_REGION: "eu-west-1" }).checkpointLocation, {
+    kind: "bucket",
+    bucket: "ml-checkpoints",
+    prefix: "team/a",
+    endpoint: undefined,
+    region: "eu-west-1",
+    credentialsDir: undefined,
+  });
+  assert.throws(() => readEnv({}), (err: Error) => err instanceof ConfigError && /RESUMABLE_CHECKPOINT_DIR is required/.test(err.message));
+  assert.throws(() => readEnv({ RESUMABLE_CHECKPOINT_URL: "s3://ab/p" }), (err: Error) => err instanceof ConfigError && /RESUMABLE_CHECKPOINT_URL="s3:\/\/ab\/p": the bucket "ab"/.test(err.message));
+});

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
-import { checkpointClaimName } from "../reconcile/observe.js";
+import { checkpointLocation } from "../reconcile/observe.js";
 import type { Action, Decision, EventSpec, Observed, OperatorSettings, PodRefusal, Reconcile } from "../reconcile/types.js";
 import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
@@ -237,12 +237,14 @@ export class Controller {
 
   private observe(run: TrainingRun, namespace: string, name: string): Observed {
     const { cache } = this.options;
-    const pvc = cache.pvc(namespace, checkpointClaimName(run));
+    const location = checkpointLocation(run);
+    const pvc = location?.kind === "volume" ? cache.pvc(namespace, location.claimName) : undefined;
     const nodes = cache.nodes();
     const pods = cache.podsOfRun(namespace, name);
     const mountFailures = pods.flatMap((pod) => cache.mountFailuresOf(namespace, pod));
     return {
       run,
+      location,
       pods,
       ...(mountFailures.length > 0 ? { mountFailures } : {}),
       ...(pvc ? { pvc } : {}),

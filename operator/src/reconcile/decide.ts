@@ -2,11 +2,12 @@
 // with its pods, remove pods whose attempt ended, then move an unfinished run on (suspend,
 // wait, or start the next attempt). Pure: no I/O, no clock reads, no randomness.
 import type { V1Pod } from "@kubernetes/client-node";
+import { locationName } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, Phase } from "../api/status.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
-import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
+import { classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
 import { checkpointRequestAction, checkpointRequestFor, nodeNotice } from "./notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
 import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings } from "./types.js";
@@ -270,26 +271,27 @@ function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): void {
  * bucket has no PVC: none is awaited or created, whatever claim of its name exists.
  */
 function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: boolean): void {
-  const { run } = d.observed;
-  const onPvc = spec.checkpoint.storage?.s3 === undefined;
-  const pvc = onPvc ? d.observed.pvc : undefined;
-  const claimName = checkpointClaimName(run);
+  const { run, location } = d.observed;
+  // Validation refuses a spec too broken to name a location before any attempt starts.
+  if (location === undefined) return;
+  // The pass's one branch on volume or bucket: only a volume has a claim to await or create.
+  const claim = location.kind === "volume" ? { name: location.claimName, pvc: d.observed.pvc } : undefined;
   const waiting = waitingPhase(attempt);
-  if (pvc === undefined && spec.checkpoint.claimName !== undefined) {
+  if (claim !== undefined && claim.pvc === undefined && spec.checkpoint.claimName !== undefined) {
     d.requeueIn(POLL_MS);
-    setPhase(d, waiting, "ClaimNotFound", `PersistentVolumeClaim ${claimName} (spec.checkpoint.claimName) does not exist`);
+    setPhase(d, waiting, "ClaimNotFound", `PersistentVolumeClaim ${claim.name} (spec.checkpoint.claimName) does not exist`);
     return;
   }
-  if (pvc !== undefined && isTerminating(pvc)) {
+  if (claim?.pvc !== undefined && isTerminating(claim.pvc)) {
     d.requeueIn(POLL_MS);
-    setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claimName} is being deleted`);
+    setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claim.name} is being deleted`);
     return;
   }
-  const foreign = foreignTrainer(run, d.observed.otherPods ?? []);
+  const foreign = foreignTrainer(run, location, d.observed.otherPods ?? []);
   if (foreign !== undefined) {
     // Its run is gone or finished, or holds the location: either way it still writes there.
     const owner = foreign.metadata?.labels?.[RUN_LABEL] ?? "another run";
-    setPhase(d, waiting, STORAGE_IN_USE, `pod ${foreign.metadata?.name} of TrainingRun ${owner} still writes to ${checkpointStorage(run)}; attempt ${attempt} starts once it has stopped`);
+    setPhase(d, waiting, STORAGE_IN_USE, `pod ${foreign.metadata?.name} of TrainingRun ${owner} still writes to ${locationName(location)}; attempt ${attempt} starts once it has stopped`);
     return;
   }
   const refusal = d.observed.podRefusal;
@@ -299,10 +301,10 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
     setPhase(d, waiting, refusal.reason, `attempt ${attempt} cannot start yet: ${refusal.message}`);
     return;
   }
-  if (onPvc && pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claimName) });
-  d.status.checkpointStorage = checkpointStorage(run);
+  if (claim !== undefined && claim.pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claim.name) });
+  d.status.checkpointStorage = locationName(location);
   const capacity = isNew ? capacityTypeOf(spec, d.status) : findRecord(d.status, attempt)?.capacityType;
-  const pod = buildTrainerPod(run, spec, attempt, claimName, d.settings, capacity);
+  const pod = buildTrainerPod(run, spec, attempt, location, d.settings, capacity);
   d.actions.push({ kind: "createPod", pod });
   if (isNew) {
     Object.assign(addRecord(d.status, attempt, podName(run.metadata.name ?? "", attempt)), capacityOfNewAttempt(spec, d.status));

@@ -8,7 +8,7 @@ import type { AttemptRecord } from "../api/status.js";
 import { endAttempt } from "./assess.js";
 import { pendingOnSpot, returnRequestId, returnToSpot, type SpotNode } from "./capacity.js";
 import { checkpointRequestAction } from "./notice.js";
-import { checkpointClaimName, readProgress } from "./observe.js";
+import { readProgress } from "./observe.js";
 import { nodeFor } from "./placement.js";
 import { buildTrainerPod } from "./render.js";
 import type { Draft } from "./types.js";
@@ -62,7 +62,9 @@ export function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRe
 
 /** A cached node that could take the next attempt's pod on spot, as render.ts would build it. */
 function spotNodeFor(d: Draft, spec: TrainingRunSpec, attempt: number): SpotNode {
-  const { run, nodes, podsOnNode } = d.observed;
-  const pod = buildTrainerPod(run, spec, attempt, checkpointClaimName(run), d.settings, "spot");
+  const { run, location, nodes, podsOnNode } = d.observed;
+  // Validation refuses a spec too broken to name a location before any attempt starts.
+  if (location === undefined) return { none: "the run names no checkpoint location" };
+  const pod = buildTrainerPod(run, spec, attempt, location, d.settings, "spot");
   return nodeFor(pod, nodes, podsOnNode ?? (() => []), d.settings.noticeSignals);
 }

@@ -8,9 +8,14 @@ import {
   parseExitSummary,
   parseProgress,
   resumedFrom,
+  locationName,
+  type BucketLocation,
   type CheckpointFailure,
   type ParsedExitSummary,
+  type VolumeLocation,
 } from "@resumable/protocol";
+import { DEFAULT_MOUNT_PATH } from "../api/checkpoint-spec.js";
+import type { S3StorageSpec } from "../api/spec.js";
 import type { CheckpointInfo, TrainerSummary } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 
@@ -44,18 +49,48 @@ export function checkpointClaimName(run: TrainingRun): string {
   return run.spec.checkpoint?.claimName ?? `${run.metadata.name ?? ""}-checkpoints`;
 }
 
+/** Where the trainer reads spec.checkpoint.storage.s3.credentialsSecret (RESUMABLE_S3_CREDENTIALS_DIR). */
+export const S3_CREDENTIALS_DIR = "/etc/resumable/s3-credentials";
+
+type CredentialsSecret = NonNullable<S3StorageSpec["credentialsSecret"]>;
+
+/**
+ * Where a run keeps its checkpoints: the protocol's location (what its trainer is told), with
+ * what the operator mounts for it, the PVC or the bucket's credentials secret.
+ */
+export type RunLocation = (VolumeLocation & { claimName: string }) | (BucketLocation & { credentialsSecret: CredentialsSecret | undefined });
+
+/**
+ * The location spec.checkpoint names, worked out once per pass into Observed.location, and by
+ * the cache and the CLI from the run as stored. A bucket's prefix loses its trailing "/" (it
+ * means nothing to the trainer). Undefined for a run too broken to name one (it gets no pod).
+ */
+export function checkpointLocation(run: TrainingRun): RunLocation | undefined {
+  const checkpoint = run.spec?.checkpoint;
+  const s3 = checkpoint?.storage?.s3;
+  if (s3 === undefined) {
+    if (run.metadata.name === undefined) return undefined;
+    return { kind: "volume", directory: checkpoint?.mountPath ?? DEFAULT_MOUNT_PATH, claimName: checkpointClaimName(run) };
+  }
+  if (typeof s3.bucket !== "string" || typeof s3.prefix !== "string") return undefined;
+  return {
+    kind: "bucket",
+    bucket: s3.bucket,
+    prefix: s3.prefix.replace(/\/+$/, ""),
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentialsDir: s3.credentialsSecret === undefined ? undefined : S3_CREDENTIALS_DIR,
+    credentialsSecret: s3.credentialsSecret,
+  };
+}
+
 /**
  * Where a run keeps its checkpoints, as status.checkpointStorage, `kubectl get tr` and the CLI
  * show it: s3://bucket/prefix for spec.checkpoint.storage.s3, else pvc/<claim>.
  */
 export function checkpointStorage(run: TrainingRun): string {
-  const s3 = run.spec.checkpoint?.storage?.s3;
-  return s3 === undefined ? `pvc/${checkpointClaimName(run)}` : bucketUrl(s3);
-}
-
-/** s3://bucket/prefix, the trainer's RESUMABLE_CHECKPOINT_URL (a trailing "/" means nothing to it). */
-export function bucketUrl(s3: { bucket: string; prefix: string }): string {
-  return `s3://${s3.bucket}/${s3.prefix.replace(/\/+$/, "")}`;
+  const location = checkpointLocation(run);
+  return location === undefined ? "" : locationName(location);
 }
 
 /** The run's pods, classified by what the decision needs from them. */

@@ -5,7 +5,6 @@ import type {
   V1Affinity,
   V1Capabilities,
   V1EnvVar,
-  V1KeyToPath,
   V1NodeSelectorTerm,
   V1OwnerReference,
   V1PersistentVolumeClaim,
@@ -15,15 +14,15 @@ import type {
   V1ResourceRequirements,
   V1SecurityContext,
   V1Toleration,
-  V1Volume,
-  V1VolumeMount,
 } from "@kubernetes/client-node";
-import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, ENV, S3_CREDENTIAL_FILES } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, CheckpointLocation, ENV } from "@resumable/protocol";
 import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
-import { volumeTemplateSchema, type CheckpointSpec, type S3StorageSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
+import { volumeTemplateSchema } from "../api/checkpoint-spec.js";
+import type { CheckpointSpec, SchedulingSpec, SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { TRAINER_CONTAINER, bucketUrl, podName } from "./observe.js";
+import { locationVolumes } from "./location-volumes.js";
+import { TRAINER_CONTAINER, podName, type RunLocation } from "./observe.js";
 import type { OperatorSettings } from "./types.js";
 
 // ---- Ownership ----
@@ -42,10 +41,6 @@ function controllerRef(run: TrainingRun): V1OwnerReference {
 
 // ---- The trainer pod ----
 
-const CHECKPOINT_VOLUME = "checkpoints";
-/** spec.checkpoint.storage.s3.credentialsSecret, mounted where RESUMABLE_S3_CREDENTIALS_DIR says. */
-const S3_CREDENTIALS_VOLUME = "s3-credentials";
-const S3_CREDENTIALS_DIR = "/etc/resumable/s3-credentials";
 /** The root filesystem is read-only; tfjs, tsx and Node itself still want a scratch /tmp. */
 const TMP_VOLUME = "tmp";
 /** The downwardAPI volume that projects the checkpoint-request annotation (docs/trainer-protocol.md). */
@@ -73,15 +68,16 @@ const SECURITY_DEFAULTS = {
 } as const satisfies SecurityContextSpec;
 
 /**
- * The pod of one attempt: everything the trainer protocol promises, nothing else. With
- * spec.checkpoint.storage.s3 it mounts no PVC (claimName is unused): nothing ties the pod to
- * the zone of a disk, so the scheduler may place the next attempt in any zone.
+ * The pod of one attempt: everything the trainer protocol promises, nothing else. On a bucket
+ * it mounts no PVC: nothing ties the pod to the zone of a disk, so the scheduler may place the
+ * next attempt in any zone.
  */
 export function buildTrainerPod(
   run: TrainingRun,
   spec: TrainingRunSpec,
   attempt: number,
-  claimName: string,
+  /** Observed.location: the pod mounts its PVC, or for a bucket only the credentials secret. */
+  location: RunLocation,
   settings: OperatorSettings,
   /** Where this attempt goes (spec.scheduling.fallback); default: as spec.scheduling.spot says. */
   capacity: CapacityType = spec.scheduling.spot ? "spot" : "on-demand",
@@ -89,6 +85,7 @@ export function buildTrainerPod(
   const runName = run.metadata.name ?? "";
   const name = podName(runName, attempt);
   const security: SecurityContextSpec = { ...SECURITY_DEFAULTS, ...spec.securityContext };
+  const storage = locationVolumes(location);
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -106,7 +103,7 @@ export function buildTrainerPod(
       securityContext: podSecurityContext(security),
       ...podScheduling(spec.scheduling, capacity),
       volumes: [
-        ...checkpointVolumes(spec.checkpoint, claimName),
+        ...storage.volumes,
         { name: TMP_VOLUME, emptyDir: {} },
         // The checkpoint request (a reclaim notice) reaches the trainer as a file: no RBAC, no port.
         {
@@ -121,10 +118,10 @@ export function buildTrainerPod(
           imagePullPolicy: spec.imagePullPolicy,
           command: spec.command,
           args: spec.args,
-          env: [...protocolEnv(run, attempt, spec), ...((spec.env ?? []) as V1EnvVar[])],
+          env: [...protocolEnv(run, attempt, spec, location), ...((spec.env ?? []) as V1EnvVar[])],
           resources: podResources(spec.resources),
           volumeMounts: [
-            ...checkpointMounts(spec.checkpoint),
+            ...storage.mounts,
             { name: TMP_VOLUME, mountPath: "/tmp" },
             { name: REQUEST_VOLUME, mountPath: CHECKPOINT_REQUEST_DIR, readOnly: true },
           ],
@@ -140,13 +137,13 @@ export function buildTrainerPod(
 
 /**
  * docs/trainer-protocol.md; OPERATOR_ENV_NAMES (OPERATOR_S3_ENV_NAMES in place of the
- * directory for a bucket), then what the spec asks for; spec.env may set none of them.
+ * directory for a bucket: the protocol's encoding of the location), then what the spec asks
+ * for; spec.env may set none of them.
  */
-function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec): V1EnvVar[] {
+function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec, location: RunLocation): V1EnvVar[] {
   const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
-  const s3 = spec.checkpoint.storage?.s3;
   return [
-    ...(s3 === undefined ? [{ name: ENV.checkpointDir, value: spec.checkpoint.mountPath }] : bucketEnv(s3)),
+    ...Object.entries(CheckpointLocation.toEnv(location)).map(([name, value]) => ({ name, value })),
     { name: ENV.config, value: JSON.stringify(spec.training) },
     { name: ENV.run, value: run.metadata.name ?? "" },
     // With the namespace, the owner the trainer records in (and checks against) its checkpoint location.
@@ -157,41 +154,6 @@ function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec): 
     { name: ENV.podIp, valueFrom: field("status.podIP") },
     ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
   ];
-}
-
-/** Where the trainer finds the bucket; no credentials variable without a secret (workload identity). */
-function bucketEnv(s3: S3StorageSpec): V1EnvVar[] {
-  return [
-    { name: ENV.checkpointUrl, value: bucketUrl(s3) },
-    ...(s3.endpoint === undefined ? [] : [{ name: ENV.s3Endpoint, value: s3.endpoint }]),
-    ...(s3.region === undefined ? [] : [{ name: ENV.s3Region, value: s3.region }]),
-    ...(s3.credentialsSecret === undefined ? [] : [{ name: ENV.s3CredentialsDir, value: S3_CREDENTIALS_DIR }]),
-  ];
-}
-
-/** The PVC, or for a bucket only its credentials secret (if any). */
-function checkpointVolumes(checkpoint: CheckpointSpec, claimName: string): V1Volume[] {
-  const s3 = checkpoint.storage?.s3;
-  if (s3 === undefined) return [{ name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName } }];
-  const secret = s3.credentialsSecret;
-  if (secret === undefined) return [];
-  // Keys renamed to the files the trainer reads. Without renames the whole secret is
-  // projected, so an optional AWS_SESSION_TOKEN in it reaches the trainer too; with items a
-  // key the secret lacks keeps the pod from starting (FailedMount names it).
-  const items: V1KeyToPath[] | undefined =
-    secret.accessKeyIdKey === undefined && secret.secretAccessKeyKey === undefined
-      ? undefined
-      : [
-          { key: secret.accessKeyIdKey ?? S3_CREDENTIAL_FILES.accessKeyId, path: S3_CREDENTIAL_FILES.accessKeyId },
-          { key: secret.secretAccessKeyKey ?? S3_CREDENTIAL_FILES.secretAccessKey, path: S3_CREDENTIAL_FILES.secretAccessKey },
-        ];
-  return [{ name: S3_CREDENTIALS_VOLUME, secret: { secretName: secret.name, ...(items === undefined ? {} : { items }) } }];
-}
-
-function checkpointMounts(checkpoint: CheckpointSpec): V1VolumeMount[] {
-  const s3 = checkpoint.storage?.s3;
-  if (s3 === undefined) return [{ name: CHECKPOINT_VOLUME, mountPath: checkpoint.mountPath }];
-  return s3.credentialsSecret === undefined ? [] : [{ name: S3_CREDENTIALS_VOLUME, mountPath: S3_CREDENTIALS_DIR, readOnly: true }];
 }
 
 function podResources(resources: TrainingRunSpec["resources"]): V1ResourceRequirements | undefined {

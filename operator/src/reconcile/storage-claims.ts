@@ -3,44 +3,56 @@
 // other's checkpoints as their own and delete them in retention, so only one run holds it
 // and the others wait, Valid=False StorageInUse. Pure: the runs come from the caller.
 import type { V1Pod } from "@kubernetes/client-node";
-import { ENV } from "@resumable/protocol";
+import { CheckpointLocation, CheckpointLocationError, type BucketLocation } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName, isAlive, TRAINER_CONTAINER } from "./observe.js";
+import { checkpointLocation, isAlive, TRAINER_CONTAINER, type RunLocation } from "./observe.js";
 import { findCondition, toDate } from "./types.js";
 
 /** The Valid condition's reason for a run that waits for another to release its location. */
 export const STORAGE_IN_USE = "StorageInUse";
 
 /**
- * A run's checkpoint location as path segments: ["pvc", claim] or ["s3", bucket, ...prefix].
+ * A checkpoint location as path segments: ["pvc", claim] or ["s3", bucket, ...prefix].
  * Empty prefix segments ("a//b") are dropped: reading "a//b" and "a/b" as one place can
  * only make the operator too careful. The endpoint is left out on purpose: one bucket name
- * behind two spellings of one endpoint is still one bucket. Undefined for a run too broken
- * to name one (it gets no pod anyway).
+ * behind two spellings of one endpoint is still one bucket.
  */
-export function storageLocation(run: TrainingRun): string[] | undefined {
-  const s3 = run.spec?.checkpoint?.storage?.s3;
-  if (s3 === undefined) return run.metadata.name === undefined ? undefined : ["pvc", checkpointClaimName(run)];
-  if (typeof s3.bucket !== "string" || typeof s3.prefix !== "string") return undefined;
-  return bucketLocation(s3.bucket, s3.prefix);
+function segments(location: RunLocation): string[] {
+  if (location.kind === "volume") return ["pvc", location.claimName];
+  return ["s3", location.bucket, ...location.prefix.split("/").filter((part) => part !== "")];
 }
 
-function bucketLocation(bucket: string, prefix: string): string[] {
-  return ["s3", bucket, ...prefix.split("/").filter((part) => part !== "")];
+/** A run's checkpoint location as segments; undefined for a run too broken to name one (it gets no pod anyway). */
+export function storageLocation(run: TrainingRun): string[] | undefined {
+  const location = checkpointLocation(run);
+  return location === undefined ? undefined : segments(location);
 }
 
 /**
- * Where a trainer pod writes, read from the pod itself (its PVC volume, or its
- * RESUMABLE_CHECKPOINT_URL): a pod outlives its run while it stops (a run deleted with
- * background propagation is gone before its pods are).
+ * Where a trainer pod writes, read from the pod itself (the protocol's variables it was given,
+ * and its PVC volume): a pod outlives its run while it stops (a run deleted with background
+ * propagation is gone before its pods are). A pod whose variables name no bucket the trainer
+ * would take writes to its PVC, if any.
  */
 export function podLocation(pod: V1Pod): string[] | undefined {
-  const url = pod.spec?.containers.find((c) => c.name === TRAINER_CONTAINER)?.env?.find((e) => e.name === ENV.checkpointUrl)?.value;
-  const m = url === undefined ? null : /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (m) return bucketLocation(m[1] ?? "", m[2] ?? "");
+  const env: Record<string, string | undefined> = {};
+  // The first value of a name: the operator's variables come first, and spec.env may not repeat them.
+  for (const e of pod.spec?.containers.find((c) => c.name === TRAINER_CONTAINER)?.env ?? []) env[e.name] ??= e.value;
+  const bucket = bucketOf(env);
+  if (bucket !== undefined) return segments({ ...bucket, credentialsSecret: undefined });
   const claim = pod.spec?.volumes?.find((v) => v.persistentVolumeClaim !== undefined)?.persistentVolumeClaim?.claimName;
   return claim === undefined ? undefined : ["pvc", claim];
+}
+
+function bucketOf(env: Record<string, string | undefined>): BucketLocation | undefined {
+  try {
+    const location = CheckpointLocation.fromEnv(env);
+    return location.kind === "bucket" ? location : undefined;
+  } catch (err) {
+    if (err instanceof CheckpointLocationError) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -113,9 +125,8 @@ function hasStarted(run: TrainingRun): boolean {
 }
 
 /** The first run (in `precedes` order) that keeps `run` from its location, if any. */
-export function locationHolder(run: TrainingRun, others: readonly TrainingRun[]): TrainingRun | undefined {
-  const location = storageLocation(run);
-  if (location === undefined) return undefined;
+export function locationHolder(run: TrainingRun, runLocation: RunLocation, others: readonly TrainingRun[]): TrainingRun | undefined {
+  const location = segments(runLocation);
   const holders = others.filter((other) => {
     if (other.metadata.namespace !== run.metadata.namespace || other.metadata.name === run.metadata.name) return false;
     const at = storageLocation(other);
@@ -128,9 +139,8 @@ export function locationHolder(run: TrainingRun, others: readonly TrainingRun[])
  * A pod of another run, not yet ended, that writes where `run` would: while one is alive no
  * attempt of `run` starts, whoever holds the location now (the pod's run may be gone).
  */
-export function foreignTrainer(run: TrainingRun, pods: readonly V1Pod[]): V1Pod | undefined {
-  const location = storageLocation(run);
-  if (location === undefined) return undefined;
+export function foreignTrainer(run: TrainingRun, runLocation: RunLocation, pods: readonly V1Pod[]): V1Pod | undefined {
+  const location = segments(runLocation);
   return pods.find((pod) => {
     if (pod.metadata?.namespace !== run.metadata.namespace || pod.metadata?.labels?.[RUN_LABEL] === run.metadata.name || !isAlive(pod)) return false;
     const at = podLocation(pod);

@@ -6,6 +6,7 @@ import type { TrainingRun } from "../api/trainingrun.js";
 import type { Condition, TrainingRunStatus } from "../api/status.js";
 import type { PriceTable } from "./accounting.js";
 import { DEFAULT_NOTICE_SIGNALS, type NoticeSignal } from "./notice.js";
+import type { RunLocation } from "./observe.js";
 
 // ---- What a pass reads and returns ----
 
@@ -18,7 +19,12 @@ export interface Observed {
   run: TrainingRun;
   /** Pods labelled resumable.dev/run=<run name> in the run's namespace, any phase. */
   pods: readonly V1Pod[];
-  /** The checkpoint PVC named checkpointClaimName(run), if it exists. */
+  /**
+   * Where the run keeps its checkpoints, checkpointLocation(run): the one answer to "volume or
+   * bucket" the pass branches on. Undefined for a spec too broken to name one.
+   */
+  location: RunLocation | undefined;
+  /** The checkpoint PVC of a run on a volume (location.claimName), if it exists. */
   pvc?: V1PersistentVolumeClaim;
   /**
    * Every node in the cache, by name. A pod's node missing here counts as deleted (after

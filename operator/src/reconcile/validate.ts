@@ -1,12 +1,13 @@
 // Validation: the spec, what the operator's policy admits, and what the observed world says
 // about it. Each way a run can be kept from a pod has its own reason on the Valid condition.
+import { locationName } from "@resumable/protocol";
 import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
 import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js";
 import { imageAllowed, parseImage } from "../api/image.js";
 import type { SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "./observe.js";
+import type { RunLocation } from "./observe.js";
 import { locationHolder, STORAGE_IN_USE } from "./storage-claims.js";
 import { findCondition, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
 
@@ -33,7 +34,7 @@ const POD_REJECTED = "PodRejected";
  * policy, and facts about the observed world no CRD can check.
  */
 export function validateRun(
-  observed: Pick<Observed, "run" | "pvc" | "podRejection" | "otherRuns">,
+  observed: Pick<Observed, "run" | "location" | "pvc" | "podRejection" | "otherRuns">,
   settings: Pick<OperatorSettings, "allowedImages" | "allowRelaxedSecurityContext">,
 ): Validation {
   const { run, pvc, podRejection } = observed;
@@ -81,7 +82,7 @@ export function validateRun(
   const training = referenceTrainerConfig(spec);
   if (training !== undefined) return training;
   // Last: a run refused for any reason above holds no location against others.
-  return storageInUse(run, spec, observed.otherRuns ?? []) ?? { ok: true, spec };
+  return storageInUse(run, observed.location, spec, observed.otherRuns ?? []) ?? { ok: true, spec };
 }
 
 /**
@@ -104,14 +105,14 @@ export function belowRestricted(c: SecurityContextSpec): { field: string; what: 
 }
 
 /** Valid=False StorageInUse naming the run that holds the location; undefined when none does. */
-function storageInUse(run: TrainingRun, spec: TrainingRunSpec, others: readonly TrainingRun[]): Validation | undefined {
-  const holder = locationHolder(run, others);
+function storageInUse(run: TrainingRun, location: RunLocation | undefined, spec: TrainingRunSpec, others: readonly TrainingRun[]): Validation | undefined {
+  if (location === undefined) return undefined;
+  const holder = locationHolder(run, location, others);
   if (holder === undefined) return undefined;
-  const s3 = spec.checkpoint.storage?.s3;
   const [field, where] =
-    s3 !== undefined ? ["spec.checkpoint.storage.s3.prefix", `s3://${s3.bucket}/${s3.prefix} overlaps the bucket prefix of`]
-    : spec.checkpoint.claimName !== undefined ? ["spec.checkpoint.claimName", `PersistentVolumeClaim ${spec.checkpoint.claimName} is used by`]
-    : ["spec.checkpoint", `its PersistentVolumeClaim ${checkpointClaimName(run)} is used by`];
+    location.kind === "bucket" ? ["spec.checkpoint.storage.s3.prefix", `${locationName(location)} overlaps the bucket prefix of`]
+    : spec.checkpoint.claimName !== undefined ? ["spec.checkpoint.claimName", `PersistentVolumeClaim ${location.claimName} is used by`]
+    : ["spec.checkpoint", `its PersistentVolumeClaim ${location.claimName} is used by`];
   return {
     ok: false,
     field,

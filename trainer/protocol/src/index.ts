@@ -40,5 +40,19 @@ export {
   type CheckpointRequest,
   type EarlyCheckpoint,
 } from "./checkpoint-request.js";
+export {
+  BUCKET_NAME,
+  CheckpointLocation,
+  CheckpointLocationError,
+  ENDPOINT,
+  OBJECT_PREFIX,
+  bucketNameProblem,
+  bucketUrl,
+  endpointProblem,
+  locationName,
+  prefixProblem,
+  type BucketLocation,
+  type VolumeLocation,
+} from "./checkpoint-location.js";
 export { lostSteps, lostStepsOf, type AttemptSteps, type LostSteps } from "./lost-steps.js";
 export { disruptionOf, type Disruption, type PlannedStop, type PodFacts, type TrainerExit } from "./disruption.js";

@@ -1,4 +1,5 @@
-import type { CheckpointBucket, TrainerEnv } from "../config/env.js";
+import type { BucketLocation, CheckpointLocation } from "@resumable/protocol";
+import type { TrainerEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
 import { DirectoryBackend } from "./backends/directory/directory.js";
 import { ObjectBackend } from "./backends/object/object.js";
@@ -9,21 +10,31 @@ import { Fence } from "./fence.js";
 import { ownerOf } from "./owner.js";
 import { CheckpointStore } from "./store.js";
 
-/** The run's checkpoint store and fence, on the directory or the bucket the environment names, owned by the run it names. */
+/**
+ * The run's checkpoint store and fence, on the directory or the bucket the environment names,
+ * owned by the run it names: the trainer's one choice of a backend.
+ */
 export async function openCheckpointStore(env: TrainerEnv, keep: number, log: Logger): Promise<{ store: CheckpointStore; fence: Fence | undefined }> {
   const owner = ownerOf(env);
-  if (!env.checkpointBucket) {
-    const backend = new DirectoryBackend({ dir: env.checkpointDir, log });
-    const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
-    return { store: new CheckpointStore({ backend, keep, log, fence, owner }), fence };
-  }
-  const backend = new ObjectBackend(await bucketStore(env.checkpointBucket));
+  const backend = await openBackend(env.checkpointLocation, log);
   const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
-  log.info({ location: backend.location, endpoint: env.checkpointBucket.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
   return { store: new CheckpointStore({ backend, keep, log, fence, owner }), fence };
 }
 
-async function bucketStore(b: CheckpointBucket): Promise<S3ObjectStore> {
+/** The trainer's one branch on where checkpoints go: a third kind of store is a third case. */
+async function openBackend(location: CheckpointLocation, log: Logger): Promise<DirectoryBackend | ObjectBackend> {
+  switch (location.kind) {
+    case "volume":
+      return new DirectoryBackend({ dir: location.directory, log });
+    case "bucket": {
+      const backend = new ObjectBackend(await bucketStore(location));
+      log.info({ location: backend.location, endpoint: location.endpoint ?? "AWS S3" }, "checkpoints go to object storage");
+      return backend;
+    }
+  }
+}
+
+async function bucketStore(b: BucketLocation): Promise<S3ObjectStore> {
   let credentials;
   if (b.credentialsDir !== undefined) {
     try {

@@ -1,12 +1,10 @@
-import { CHECKPOINT_REQUEST_FILE, ENV, SIGTERM_MODES, type SigtermMode } from "@resumable/protocol";
-import { ConfigError } from "./errors.js";
+import { CHECKPOINT_REQUEST_FILE, CheckpointLocation, CheckpointLocationError, ENV, SIGTERM_MODES, type SigtermMode } from "@resumable/protocol";
+import { ConfigError } from "../config-error.js";
 
 /** Everything the trainer reads from its environment (see docs/trainer-protocol.md). */
 export interface TrainerEnv {
-  /** The checkpoint directory; unused (and may be empty) when `checkpointBucket` is set. */
-  checkpointDir: string;
-  /** RESUMABLE_CHECKPOINT_URL: checkpoints in an S3-compatible bucket instead. */
-  checkpointBucket: CheckpointBucket | undefined;
+  /** RESUMABLE_CHECKPOINT_DIR, or RESUMABLE_CHECKPOINT_URL (a bucket) and its settings. */
+  checkpointLocation: CheckpointLocation;
   inlineConfig: string | undefined;
   run: string | undefined;
   /** RESUMABLE_RUN_UID: the run's uid, part of the owner recorded in the checkpoint location. */
@@ -27,48 +25,24 @@ export interface TrainerEnv {
   checkpointRequestFile: string | undefined;
 }
 
-export interface CheckpointBucket {
-  bucket: string;
-  /** Without leading or trailing "/"; "" for the bucket's root. */
-  prefix: string;
-  endpoint: string | undefined;
-  region: string | undefined;
-  /** A mounted Secret's directory; undefined: the SDK's default credential chain. */
-  credentialsDir: string | undefined;
-}
-
-/** s3://bucket/prefix, as S3 tools write it; the bucket name as S3 allows it (GCS's too). */
-export function parseCheckpointUrl(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
-  if (!m) throw new ConfigError(`${ENV.checkpointUrl}=${JSON.stringify(url)}: expected s3://bucket/prefix (a bucket name of 3-63 lower-case letters, digits, ".", "-" or "_")`);
-  const prefix = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
-  if (prefix.split("/").some((part) => part === "." || part === "..")) throw new ConfigError(`${ENV.checkpointUrl}=${JSON.stringify(url)}: "." and ".." are not allowed in the prefix`);
-  return { bucket: m[1]!, prefix };
-}
-
-function readBucket(env: NodeJS.ProcessEnv): CheckpointBucket | undefined {
-  const url = env[ENV.checkpointUrl];
-  if (url === undefined || url === "") return undefined;
-  const endpoint = env[ENV.s3Endpoint] || undefined;
-  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
-    throw new ConfigError(`${ENV.s3Endpoint}=${JSON.stringify(endpoint)}: expected an http:// or https:// URL`);
+/** The protocol's decoding, its refusals told as config errors (exit 2) like the rest of the environment's. */
+function readLocation(env: NodeJS.ProcessEnv): CheckpointLocation {
+  try {
+    return CheckpointLocation.fromEnv(env);
+  } catch (err) {
+    if (err instanceof CheckpointLocationError) throw new ConfigError(err.message);
+    throw err;
   }
-  return { ...parseCheckpointUrl(url), endpoint, region: env[ENV.s3Region] || undefined, credentialsDir: env[ENV.s3CredentialsDir] || undefined };
 }
 
 export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
-  const checkpointBucket = readBucket(env);
-  const checkpointDir = env[ENV.checkpointDir] ?? "";
-  if (!checkpointBucket && checkpointDir === "") {
-    throw new ConfigError(`${ENV.checkpointDir} is required: the directory checkpoints are written to (or ${ENV.checkpointUrl}=s3://bucket/prefix for object storage)`);
-  }
+  const checkpointLocation = readLocation(env);
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   const podName = env[ENV.podName];
   const podNamespace = env[ENV.podNamespace];
   return {
-    checkpointDir,
-    checkpointBucket,
+    checkpointLocation,
     inlineConfig: env[ENV.config],
     run: env[ENV.run],
     runUid: env[ENV.runUid] || undefined,
