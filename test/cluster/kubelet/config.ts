@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Taint } from "./api-types.js";
+import type { Taint } from "./api/types.js";
 
 export interface NodeConfig {
   name: string;

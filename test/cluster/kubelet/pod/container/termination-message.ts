@@ -2,7 +2,7 @@
 // termination-message file (at most 4 KiB), or with FallbackToLogsOnError
 // and a failed, silent container, the tail of its log (80 lines, 2 KiB).
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import type { Container } from "./api-types.js";
+import type { Container } from "../../api/types.js";
 
 const MAX_MESSAGE_BYTES = 4096;
 const MAX_LOG_BYTES = 2048;

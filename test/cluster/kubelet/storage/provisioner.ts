@@ -10,9 +10,9 @@ import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { JitteredBackoff, type BackoffPolicy } from "@resumable/kube-runtime";
-import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
-import type { PersistentVolume, PersistentVolumeClaim, Unsaved } from "./api-types.js";
-import type { Logger } from "./log.js";
+import { isAlreadyExists, isNotFound, type ApiClient } from "../api/client.js";
+import type { PersistentVolume, PersistentVolumeClaim, Unsaved } from "../api/types.js";
+import type { Logger } from "../log.js";
 
 const STORAGE_CLASS = "local-path";
 const PROVISIONER = "resumable.dev/local-path";

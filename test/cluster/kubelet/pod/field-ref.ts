@@ -1,6 +1,6 @@
 // The downward API: the pod fields a container may read through env
 // (valueFrom.fieldRef) or a downwardAPI volume item.
-import type { Pod } from "./api-types.js";
+import type { Pod } from "../api/types.js";
 
 export interface PodRuntimeFields {
   podIP: string;

@@ -6,22 +6,22 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { JitteredBackoff, systemClock, type BackoffPolicy } from "@resumable/kube-runtime";
-import { ApiError, type ApiClient } from "./api-client.js";
-import type { Pod, PodStatus, RestartPolicy } from "./api-types.js";
-import type { ImageMap } from "./config.js";
-import { ContainerSlot, type InstanceResult } from "./container-slot.js";
-import { lostState, terminated, waiting } from "./container-status.js";
-import { crashLoopMessage } from "./crash-backoff.js";
-import type { ObjectLookups } from "./env.js";
+import { ApiError, type ApiClient } from "../api/client.js";
+import type { Pod, PodStatus, RestartPolicy } from "../api/types.js";
+import type { ImageMap } from "../config.js";
+import { ContainerSlot, type InstanceResult } from "./container/slot.js";
+import { lostState, terminated, waiting } from "./container/status.js";
+import { crashLoopMessage } from "./container/crash-backoff.js";
+import type { ObjectLookups } from "./container/env.js";
 import { podEventRecorder, type RecordEvent } from "./events.js";
-import type { Logger } from "./log.js";
-import type { PidFiles } from "./pid-files.js";
-import type { PodIpPool } from "./pod-ip-pool.js";
-import { buildPodStatus, type AbnormalTermination } from "./pod-status.js";
+import type { Logger } from "../log.js";
+import type { PidFiles } from "./container/pid-files.js";
+import type { PodIpPool } from "./ip-pool.js";
+import { buildPodStatus, type AbnormalTermination } from "./status.js";
 import { StatusPublisher } from "./status-publisher.js";
-import { VolumeError } from "./volume-files.js";
-import { prepareVolumes, refreshDownwardVolumes, type PreparedVolume } from "./volumes.js";
-import { WRITE_RETRY, type WriteGate } from "./write-gate.js";
+import { VolumeError } from "../storage/volume-files.js";
+import { prepareVolumes, refreshDownwardVolumes, type PreparedVolume } from "../storage/volumes.js";
+import { WRITE_RETRY, type WriteGate } from "../node/write-gate.js";
 
 export interface WorkerDeps {
   api: ApiClient;

@@ -4,7 +4,7 @@
 // JSON back, so it speaks REST directly instead of through generated models.
 import { Agent, request, type RequestOptions } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
-import type { Status, WatchEvent } from "./api-types.js";
+import type { Status, WatchEvent } from "./types.js";
 
 export class ApiError extends Error {
   constructor(

@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Container } from "./api-types.js";
-import type { PreparedVolume } from "./volumes.js";
+import type { Container } from "../../api/types.js";
+import type { PreparedVolume } from "../../storage/volumes.js";
 import type { BindMount } from "./wrapper-script.js";
 
 const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
@@ -14,7 +14,7 @@ const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
  * What plays our images' root filesystem: the repo checkout whose programs the process
  * containers run (image-command.ts).
  */
-const IMAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const IMAGE_ROOT = fileURLToPath(new URL("../../../../..", import.meta.url));
 
 export function containerMounts(
   container: Container,

@@ -2,7 +2,7 @@
 // (pkg/kubelet/kubelet_pods.go) computes it with the ContainerRestartRules
 // gate off (1.34's default). Restartable init containers (sidecars) are not
 // run by the process kubelet, so they are treated as regular init containers.
-import type { ContainerStatus, PodPhase, PodSpec } from "./api-types.js";
+import type { ContainerStatus, PodPhase, PodSpec } from "../api/types.js";
 
 const statusOf = (statuses: ContainerStatus[], name: string) => statuses.find((s) => s.name === name);
 

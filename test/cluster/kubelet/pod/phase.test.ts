@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ContainerStatus, PodSpec } from "./api-types.js";
-import { getPhase } from "./pod-phase.js";
+import type { ContainerStatus, PodSpec } from "../api/types.js";
+import { getPhase } from "./phase.js";
 
 const cs = (name: string, state: ContainerStatus["state"], lastState: ContainerStatus["lastState"] = {}): ContainerStatus => ({
   name,

@@ -1,8 +1,8 @@
 // The pod status the kubelet would write (generateAPIPodStatus plus the
 // status manager's transition-time bookkeeping), computed from the
 // containers' API statuses. Pure: everything it needs is in the input.
-import type { Container, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from "./api-types.js";
-import { getPhase } from "./pod-phase.js";
+import type { Container, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from "../api/types.js";
+import { getPhase } from "./phase.js";
 
 /** Set on pods the kubelet itself terminates (graceful node shutdown). */
 export interface AbnormalTermination {

@@ -3,9 +3,9 @@
 // expansion over what came before, then the `kubernetes` service variables
 // where the pod didn't set them. The apiserver is reached at its real
 // loopback address, so in-cluster clients work unchanged.
-import type { ConfigMap, Container, KeySelector, Pod, Secret } from "./api-types.js";
+import type { ConfigMap, Container, KeySelector, Pod, Secret } from "../../api/types.js";
 import { expand } from "./expand.js";
-import { podField, type PodRuntimeFields } from "./field-ref.js";
+import { podField, type PodRuntimeFields } from "../field-ref.js";
 
 /** Fetches a ConfigMap or Secret; resolves undefined when it does not exist. */
 export interface ObjectLookups {

@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Logger } from "./log.js";
+import type { Logger } from "../log.js";
 
 export interface LogSource {
   /** The uid of the pod as the API has it now. */

@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { ApiClient } from "./api-client.js";
-import type { Pod } from "./api-types.js";
-import type { ObjectLookups } from "./env.js";
+import type { ApiClient } from "../api/client.js";
+import type { Pod } from "../api/types.js";
+import type { ObjectLookups } from "../pod/container/env.js";
 import { prepareVolumes, refreshDownwardVolumes, writeVolume } from "./volumes.js";
 
 const root = mkdtempSync(join(tmpdir(), "kubelet-volumes-"));

@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { pino } from "pino";
-import { eventually } from "../../support/cluster.js";
-import type { ApiClient } from "./api-client.js";
-import type { PersistentVolumeClaim } from "./api-types.js";
+import { eventually } from "../../../support/cluster.js";
+import type { ApiClient } from "../api/client.js";
+import type { PersistentVolumeClaim } from "../api/types.js";
 import { LocalPathProvisioner } from "./provisioner.js";
 
 const FAST = { initialMs: 20, maxMs: 40, resetAfterMs: 1_000 };

@@ -1,8 +1,8 @@
 // What a container runs, as Docker decides it: the image's entrypoint comes
 // from the image map, the pod's `command` replaces it, `args` are appended.
 // An image the map doesn't know runs the pod's command as given on the host.
-import type { Container } from "./api-types.js";
-import type { ImageMap } from "./config.js";
+import type { Container } from "../../api/types.js";
+import type { ImageMap } from "../../config.js";
 
 export interface ResolvedCommand {
   argv: string[];

@@ -5,10 +5,10 @@
 // DisruptionTarget condition; when the budget is spent the VM dies, taking
 // what is left, and the cloud deletes the Node.
 import { systemClock } from "@resumable/kube-runtime";
-import { isNotFound, type ApiClient } from "./api-client.js";
-import type { Logger } from "./log.js";
-import type { AbnormalTermination } from "./pod-status.js";
-import type { PodWorker } from "./pod-worker.js";
+import { isNotFound, type ApiClient } from "../api/client.js";
+import type { Logger } from "../log.js";
+import type { AbnormalTermination } from "../pod/status.js";
+import type { PodWorker } from "../pod/worker.js";
 
 const NODE_SHUTDOWN_REASON = "Terminated";
 const NODE_SHUTDOWN_MESSAGE = "Pod was terminated in response to imminent node shutdown.";

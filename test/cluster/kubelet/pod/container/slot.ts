@@ -5,20 +5,20 @@
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import type { Container, ContainerStatus, Pod } from "./api-types.js";
-import type { ImageMap } from "./config.js";
+import type { Container, ContainerStatus, Pod } from "../../api/types.js";
+import type { ImageMap } from "../../config.js";
 import { CrashBackoff } from "./crash-backoff.js";
-import type { RecordEvent } from "./events.js";
-import { exitState, initialStatus, nextInstance, running, startErrorState, terminated, waiting } from "./container-status.js";
+import type { RecordEvent } from "../events.js";
+import { exitState, initialStatus, nextInstance, running, startErrorState, terminated, waiting } from "./status.js";
 import { ContainerConfigError, containerEnv, expandArgv, type EnvContext, type ObjectLookups } from "./env.js";
 import { resolveCommand } from "./image-command.js";
 import { launch, type Launched } from "./launcher.js";
-import type { Logger } from "./log.js";
+import type { Logger } from "../../log.js";
 import { containerMounts } from "./mounts.js";
 import type { PidFiles } from "./pid-files.js";
 import { terminationMessage } from "./termination-message.js";
 import { startProbe } from "./probe.js";
-import type { PreparedVolume } from "./volumes.js";
+import type { PreparedVolume } from "../../storage/volumes.js";
 
 /** kuberuntime's minimumGracePeriodInSeconds. */
 const MIN_GRACE_MS = 2_000;

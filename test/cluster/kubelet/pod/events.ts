@@ -2,10 +2,10 @@
 // Pulled, Created, Started, Killing, BackOff, FailedMount, Failed. Posted
 // without blocking the pod, and only while the node can reach the apiserver.
 import { randomBytes } from "node:crypto";
-import type { ApiClient } from "./api-client.js";
-import type { Pod } from "./api-types.js";
-import type { Logger } from "./log.js";
-import type { WriteGate } from "./write-gate.js";
+import type { ApiClient } from "../api/client.js";
+import type { Pod } from "../api/types.js";
+import type { Logger } from "../log.js";
+import type { WriteGate } from "../node/write-gate.js";
 
 export type EventType = "Normal" | "Warning";
 export type RecordEvent = (type: EventType, reason: string, message: string, container?: string) => void;

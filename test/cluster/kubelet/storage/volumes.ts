@@ -4,8 +4,8 @@
 // live under the pod's directory (DIR/pods/<uid>/volumes/<plugin>/<name>).
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { isNotFound } from "./api-client.js";
-import type { PersistentVolume, PersistentVolumeClaim, Volume } from "./api-types.js";
+import { isNotFound } from "../api/client.js";
+import type { PersistentVolume, PersistentVolumeClaim, Volume } from "../api/types.js";
 import {
   configMapFiles,
   downwardFiles,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ContainerStatus, Pod } from "./api-types.js";
-import { exitState, initialStatus, running, terminated } from "./container-status.js";
-import { nodeShutdownTermination } from "./node-shutdown.js";
-import { buildPodStatus, statusPatch, type PodStatusInput } from "./pod-status.js";
+import type { ContainerStatus, Pod } from "../api/types.js";
+import { exitState, initialStatus, running, terminated } from "./container/status.js";
+import { nodeShutdownTermination } from "../node/shutdown.js";
+import { buildPodStatus, statusPatch, type PodStatusInput } from "./status.js";
 
 const pod: Pod = {
   metadata: { name: "p", namespace: "default", uid: "u1", generation: 1 },

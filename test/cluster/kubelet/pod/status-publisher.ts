@@ -2,11 +2,11 @@
 // one write at a time, skips writes that change nothing, retries failures
 // with backoff, and waits while the node cannot reach the apiserver.
 import { JitteredBackoff, systemClock } from "@resumable/kube-runtime";
-import { ApiError, type ApiClient } from "./api-client.js";
-import type { PodStatus } from "./api-types.js";
-import type { Logger } from "./log.js";
-import { statusPatch } from "./pod-status.js";
-import { WRITE_RETRY, type WriteGate } from "./write-gate.js";
+import { ApiError, type ApiClient } from "../api/client.js";
+import type { PodStatus } from "../api/types.js";
+import type { Logger } from "../log.js";
+import { statusPatch } from "./status.js";
+import { WRITE_RETRY, type WriteGate } from "../node/write-gate.js";
 
 export class StatusPublisher {
   /** The status last written: the status manager's cache, input to the next build. */

@@ -1,8 +1,8 @@
 // What the runtime's reflector lists and watches, over the kubelet's own JSON client: the
 // apiserver's plain JSON both ways, so listed and watched objects already have one form.
 import type { ResourceSource } from "@resumable/kube-runtime";
-import type { ApiClient } from "./api-client.js";
-import type { ObjectMeta } from "./api-types.js";
+import type { ApiClient } from "./client.js";
+import type { ObjectMeta } from "./types.js";
 
 interface ListResult<T> {
   metadata: { resourceVersion: string; continue?: string };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConfigMap, Pod, Secret } from "./api-types.js";
+import type { ConfigMap, Pod, Secret } from "../../api/types.js";
 import { ContainerConfigError, containerEnv, expandArgv, type ObjectLookups } from "./env.js";
 import { expand } from "./expand.js";
 

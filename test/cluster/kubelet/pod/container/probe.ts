@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
-import type { Container, Probe } from "./api-types.js";
+import type { Container, Probe } from "../../api/types.js";
 
 export interface ProbeTarget {
   podIP: string;

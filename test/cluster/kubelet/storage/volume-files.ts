@@ -1,10 +1,10 @@
 // The files of the volumes whose content comes from the API: ConfigMaps,
 // Secrets, the downward API, service-account tokens, and projected volumes
 // made of those. Each source yields a list of files; the caller writes them.
-import type { ApiClient } from "./api-client.js";
-import type { DownwardAPIVolumeFile, KeyToPath, Pod, VolumeProjection } from "./api-types.js";
-import type { ObjectLookups } from "./env.js";
-import { podField, type PodRuntimeFields } from "./field-ref.js";
+import type { ApiClient } from "../api/client.js";
+import type { DownwardAPIVolumeFile, KeyToPath, Pod, VolumeProjection } from "../api/types.js";
+import type { ObjectLookups } from "../pod/container/env.js";
+import { podField, type PodRuntimeFields } from "../pod/field-ref.js";
 
 export interface VolumeFile {
   path: string;

@@ -3,8 +3,8 @@
 // (pkg/kubelet/kubelet_node_status.go, pkg/kubelet/nodestatus/setters.go).
 import { readFileSync } from "node:fs";
 import { arch, hostname, release } from "node:os";
-import type { Node, NodeCondition, Unsaved } from "./api-types.js";
-import type { NodeConfig } from "./config.js";
+import type { Node, NodeCondition, Unsaved } from "../api/types.js";
+import type { NodeConfig } from "../config.js";
 
 export const HOST_IP = "127.0.0.1";
 

@@ -1,7 +1,7 @@
 // A container's API status through its life, in the shapes the kubelet
 // reports (convertToAPIContainerStatuses): waiting → running → terminated,
 // and on a restart the last termination moves to lastState.
-import type { Container, ContainerStateTerminated, ContainerStatus } from "./api-types.js";
+import type { Container, ContainerStateTerminated, ContainerStatus } from "../../api/types.js";
 
 /** The runtime's StartError carries the zero time as startedAt. */
 const ZERO_TIME = "1970-01-01T00:00:00Z";
@@ -52,7 +52,7 @@ export function running(
     containerID: instance.containerID,
     imageID: instance.imageID,
     state: { running: { startedAt: instance.startedAt } },
-    // Ready at once; a readiness probe, if any, takes over (container-slot.ts).
+    // Ready at once; a readiness probe, if any, takes over (slot.ts).
     ready: true,
     started: true,
   };

@@ -1,15 +1,15 @@
 // One node: registers it, keeps it alive, runs the pods bound to it, and
 // plays the faults its `resumable.dev/fault` annotation asks for.
-import { isAlreadyExists } from "./api-client.js";
-import type { Node, Pod } from "./api-types.js";
-import type { NodeConfig } from "./config.js";
+import { isAlreadyExists } from "../api/client.js";
+import type { Node, Pod } from "../api/types.js";
+import type { NodeConfig } from "../config.js";
 import { systemClock } from "@resumable/kube-runtime";
 import { FAULT_ANNOTATION, noticeSpec, parseFault, parseNotice, type Fault, type PlannedNotice } from "./faults.js";
-import type { Logger } from "./log.js";
-import { NodeHeartbeat } from "./node-heartbeat.js";
-import { HOST_IP, nodeObject, type KubeletInfo } from "./node-object.js";
-import { gracefulShutdown } from "./node-shutdown.js";
-import { PodWorker, type WorkerDeps } from "./pod-worker.js";
+import type { Logger } from "../log.js";
+import { NodeHeartbeat } from "./heartbeat.js";
+import { HOST_IP, nodeObject, type KubeletInfo } from "./object.js";
+import { gracefulShutdown } from "./shutdown.js";
+import { PodWorker, type WorkerDeps } from "../pod/worker.js";
 import { WriteGate } from "./write-gate.js";
 
 /** ok ↔ partitioned; ok or partitioned ↔ lost; ok → shutting-down → gone. */

@@ -3,11 +3,11 @@
 // the real node lifecycle controller sees it alive. Stopping the heartbeat
 // is how a lost or partitioned node goes silent.
 import { randomUUID } from "node:crypto";
-import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client.js";
-import type { Node, ObjectMeta } from "./api-types.js";
-import type { NodeConfig } from "./config.js";
-import type { Logger } from "./log.js";
-import { nodeConditions, nodeStatus, type KubeletInfo, type ReadyState } from "./node-object.js";
+import { isAlreadyExists, isNotFound, type ApiClient } from "../api/client.js";
+import type { Node, ObjectMeta } from "../api/types.js";
+import type { NodeConfig } from "../config.js";
+import type { Logger } from "../log.js";
+import { nodeConditions, nodeStatus, type KubeletInfo, type ReadyState } from "./object.js";
 
 const LEASE_RENEW_MS = 2_000;
 const STATUS_UPDATE_MS = 10_000;
