@@ -4,17 +4,12 @@
 // the kubelet does; a subPath naming a file is mounted as a file.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Container } from "../../api/types.js";
+import { REPO_ROOT } from "../../config.js";
 import type { PreparedVolume } from "../../storage/volumes.js";
 import type { BindMount } from "./wrapper-script.js";
 
 const DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log";
-/**
- * What plays our images' root filesystem: the repo checkout whose programs the process
- * containers run (image-command.ts).
- */
-const IMAGE_ROOT = fileURLToPath(new URL("../../../../..", import.meta.url));
 
 export function containerMounts(
   container: Container,
@@ -39,7 +34,8 @@ export function containerMounts(
     readOnly: false,
     isFile: true,
   });
-  return shadowingLast(withoutImageShadowing(mounts, IMAGE_ROOT));
+  // The repo checkout plays our images' root filesystem (image-command.ts).
+  return shadowingLast(withoutImageShadowing(mounts, REPO_ROOT));
 }
 
 const under = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
