@@ -41,7 +41,7 @@ for image in "${images[@]}"; do
   case "$image" in
     # trainer/ holds trainer/protocol; the operator compiles it too (tsc -b operator).
     trainer) file=trainer/Dockerfile; name=resumable/trainer; sources=(trainer) ;;
-    operator) file=operator/Dockerfile; name=resumable/operator; sources=(operator trainer/protocol) ;;
+    operator) file=Dockerfile; name=resumable/operator; sources=(operator trainer/protocol) ;;
     trainer-gpu) file=trainer/Dockerfile.gpu; name=resumable/trainer-gpu; sources=(trainer) ;;
     *) echo "unknown image $image (trainer, operator, trainer-gpu)" >&2; exit 2 ;;
   esac

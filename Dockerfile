@@ -1,7 +1,7 @@
 # The operator image. Build from the repository root, where the workspace's
 # lock file lives (`make images` does, with a local base where node:20-slim
 # cannot be pulled):
-#   docker build -f operator/Dockerfile -t resumable/operator:dev .
+#   docker build -f Dockerfile -t resumable/operator:dev .
 ARG BASE=node:20-slim
 
 # The lock file and each workspace's package.json (and bin shims, which npm
