@@ -2,6 +2,9 @@
 // from a kubeconfig. The kubelet needs exact control over what it sends
 // (patch content types, preconditions, nulls that clear fields) and plain
 // JSON back, so it speaks REST directly instead of through generated models.
+// @resumable/kube-runtime has no REST client of its own to use instead: it
+// wraps client-node, and what it does have (the reflector, backoff, clock)
+// the kubelet uses, with this client's watch in the runtime's WatchClient shape.
 import { Agent, request, type RequestOptions } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Status, WatchEvent } from "./types.js";
