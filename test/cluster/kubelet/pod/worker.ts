@@ -5,13 +5,12 @@
 // for a deleted pod confirms the deletion with grace 0.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { JitteredBackoff, systemClock, type BackoffPolicy } from "@resumable/kube-runtime";
+import { JitteredBackoff, systemClock } from "@resumable/kube-runtime";
 import { ApiError, type ApiClient } from "../api/client.js";
 import type { Pod, PodStatus, RestartPolicy } from "../api/types.js";
 import type { ImageMap } from "../config.js";
 import { ContainerSlot, type InstanceResult } from "./container/slot.js";
 import { lostState, terminated, waiting } from "./container/status.js";
-import { crashLoopMessage } from "./container/crash-backoff.js";
 import type { ObjectLookups } from "./container/env.js";
 import { podEventRecorder, type RecordEvent } from "./events.js";
 import type { Logger } from "../log.js";
@@ -19,8 +18,7 @@ import type { PidFiles } from "./container/pid-files.js";
 import type { PodIpPool } from "./ip-pool.js";
 import { buildPodStatus, type AbnormalTermination } from "./status.js";
 import { StatusPublisher } from "./status-publisher.js";
-import { VolumeError } from "../storage/volume-files.js";
-import { prepareVolumes, refreshDownwardVolumes, type PreparedVolume } from "../storage/volumes.js";
+import { PodVolumes } from "../storage/pod-volumes.js";
 import { WRITE_RETRY, type WriteGate } from "../node/write-gate.js";
 
 export interface WorkerDeps {
@@ -38,8 +36,6 @@ export interface WorkerDeps {
 }
 
 const CONFIG_RETRY_MS = 5_000;
-/** A volume that cannot be set up yet (a missing ConfigMap, an unbound claim): 1 s doubling to 30 s. */
-const MOUNT_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, resetAfterMs: 120_000 };
 const DEFAULT_GRACE_SECONDS = 30;
 const isTerminalPhase = (p: string | undefined) => p === "Succeeded" || p === "Failed";
 
@@ -68,7 +64,7 @@ export class PodWorker {
   private readonly publisher: StatusPublisher;
   private readonly podDir: string;
   private readonly stop = new AbortController();
-  private volumes = new Map<string, PreparedVolume>();
+  private readonly volumes: PodVolumes;
   private lifecycle: Lifecycle = { phase: "starting", deletion: "none" };
   private podIP?: string;
   private startTime?: string;
@@ -86,6 +82,19 @@ export class PodWorker {
     this.event = podEventRecorder(deps.api, deps.gate, () => this.pod, this.log);
     this.podDir = join(deps.stateDir, "pods", uid);
     const logRoot = join(deps.stateDir, "logs", `${namespace}_${name}_${uid}`);
+    this.volumes = new PodVolumes({
+      api: deps.api,
+      lookups: deps.lookups,
+      log: this.log,
+      hostIP: deps.hostIP,
+      podDir: this.podDir,
+      pod: () => this.pod,
+      podIP: () => this.podIP,
+      failedMount: (message) => {
+        this.log.warn({ err: message }, "FailedMount");
+        this.event("Warning", "FailedMount", message);
+      },
+    });
     const hasInit = (pod.spec.initContainers?.length ?? 0) > 0;
     const slot = (c: Pod["spec"]["containers"][number]) =>
       new ContainerSlot(c, hasInit, {
@@ -97,7 +106,7 @@ export class PodWorker {
           apiserverPort: deps.apiserverPort,
         }),
         lookups: deps.lookups,
-        volumes: () => this.volumes,
+        volumes: () => this.volumes.prepared,
         imageMap: deps.imageMap,
         pids: deps.pids,
         podDir: this.podDir,
@@ -158,8 +167,8 @@ export class PodWorker {
     const before = this.pod.metadata;
     this.pod = pod;
     const downward = (m: Pod["metadata"]) => JSON.stringify([m.annotations, m.labels]);
-    if (this.volumes.size > 0 && this.lifecycle.phase === "running" && downward(before) !== downward(pod.metadata)) {
-      this.refreshVolumes();
+    if (this.volumes.prepared.size > 0 && this.lifecycle.phase === "running" && downward(before) !== downward(pod.metadata)) {
+      this.volumes.refresh();
     }
     if (pod.metadata.deletionTimestamp) {
       if (this.lifecycle.deletion === "none") this.lifecycle.deletion = "requested";
@@ -232,7 +241,7 @@ export class PodWorker {
         : this.deps.ips.allocate(this.pod.metadata.uid, this.pod.status?.podIP);
       this.enter("running");
       this.publisher.request();
-      if (await this.setUpVolumes()) {
+      if (await this.volumes.setUp(this.stop.signal)) {
         if (await this.runInitContainers()) await Promise.all(this.containers.map((s) => this.runContainer(s)));
       }
     } catch (err) {
@@ -267,38 +276,6 @@ export class PodWorker {
     }
   }
 
-  private async setUpVolumes(): Promise<boolean> {
-    const backoff = new JitteredBackoff(MOUNT_RETRY);
-    while (!this.terminating) {
-      try {
-        this.volumes = await prepareVolumes(
-          { pod: this.pod, api: this.deps.api, lookups: this.deps.lookups, rt: { podIP: this.podIP ?? "", hostIP: this.deps.hostIP } },
-          this.podDir,
-        );
-        return true;
-      } catch (err) {
-        if (!(err instanceof VolumeError)) throw err;
-        this.log.warn({ err: err.message }, "FailedMount");
-        this.event("Warning", "FailedMount", err.message);
-        await systemClock.sleep(backoff.next(), this.stop.signal);
-      }
-    }
-    return false;
-  }
-
-  /** Labels or annotations changed: the downward API volumes show it, as with the kubelet. */
-  private refreshVolumes(): void {
-    try {
-      const changed = refreshDownwardVolumes(
-        { pod: this.pod, api: this.deps.api, lookups: this.deps.lookups, rt: { podIP: this.podIP ?? "", hostIP: this.deps.hostIP } },
-        this.podDir,
-      );
-      if (changed.length > 0) this.log.info({ volumes: changed }, "downward API volumes updated");
-    } catch (err) {
-      this.log.warn({ err: String(err) }, "could not update downward API volumes");
-    }
-  }
-
   /** Runs the init containers in order; false when the pod cannot proceed. */
   private async runInitContainers(): Promise<boolean> {
     for (const slot of this.init) {
@@ -318,7 +295,7 @@ export class PodWorker {
     if (slot.status.state.terminated) {
       const restart = shouldRestart(this.policy, slot.status.state.terminated.exitCode);
       if (!restart) return slot.status.state.terminated.exitCode === 0;
-      await this.backOff(slot, Date.now());
+      await slot.waitOutBackOff(Date.now(), this.stop.signal);
     }
     while (!this.terminating) {
       const result: InstanceResult = await slot.runOnce();
@@ -329,18 +306,9 @@ export class PodWorker {
       }
       if (!shouldRestart(this.policy, result.exitCode)) return result.exitCode === 0;
       if (result.startError) slot.setStatus(waiting(slot.status, "RunContainerError", slot.status.state.terminated?.message));
-      await this.backOff(slot, result.finishedAtMs);
+      await slot.waitOutBackOff(result.finishedAtMs, this.stop.signal);
     }
     return slot.status.state.terminated?.exitCode === 0;
-  }
-
-  private async backOff(slot: ContainerSlot, finishedAtMs: number): Promise<void> {
-    const { waitMs, backoffMs } = slot.backoff.delayAfterExit(finishedAtMs, Date.now());
-    if (waitMs <= 0) return;
-    const { name, namespace = "default", uid } = this.pod.metadata;
-    slot.setStatus(waiting(slot.status, "CrashLoopBackOff", crashLoopMessage(backoffMs, slot.spec.name, { name, namespace, uid })));
-    this.event("Warning", "BackOff", `Back-off restarting failed container ${slot.spec.name} in pod ${name}_${namespace}(${uid})`, slot.spec.name);
-    await systemClock.sleep(waitMs, this.stop.signal);
   }
 
   /** The kubelet's last word on a deleted pod: delete it for good, only if it is still this pod. */

@@ -1,13 +1,14 @@
 // One container of a pod across its restarts: builds each instance's
-// environment and mounts, launches it, keeps its API status, and stops it
-// the kubelet's way (SIGTERM to the process group, SIGKILL after the grace
-// period, never less than 2 s).
+// environment and mounts, launches it, keeps its API status, waits out its
+// crash back-off between instances, and stops it the kubelet's way (SIGTERM
+// to the process group, SIGKILL after the grace period, never less than 2 s).
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { systemClock } from "@resumable/kube-runtime";
 import type { Container, ContainerStatus, Pod } from "../../api/types.js";
 import type { ImageMap } from "../../config.js";
-import { CrashBackoff } from "./crash-backoff.js";
+import { CrashBackoff, crashLoopMessage } from "./crash-backoff.js";
 import type { RecordEvent } from "../events.js";
 import { exitState, initialStatus, nextInstance, running, startErrorState, terminated, waiting } from "./status.js";
 import { ContainerConfigError, containerEnv, expandArgv, type EnvContext, type ObjectLookups } from "./env.js";
@@ -45,7 +46,7 @@ export type InstanceResult = { exitCode: number; finishedAtMs: number; startErro
 
 export class ContainerSlot {
   status: ContainerStatus;
-  readonly backoff = new CrashBackoff();
+  private readonly backoff = new CrashBackoff();
   private current?: Launched;
   private instances = 0;
   private killDeadline?: number;
@@ -68,6 +69,20 @@ export class ContainerSlot {
   adopt(status: ContainerStatus): void {
     this.status = status;
     this.instances = 1;
+  }
+
+  /**
+   * Waits out the crash back-off after an instance that ended at `finishedAtMs`, the
+   * container shown as CrashLoopBackOff and a BackOff event posted meanwhile; returns at
+   * once when no wait is due (the first restart) or when `stop` aborts.
+   */
+  async waitOutBackOff(finishedAtMs: number, stop: AbortSignal): Promise<void> {
+    const { waitMs, backoffMs } = this.backoff.delayAfterExit(finishedAtMs, Date.now());
+    if (waitMs <= 0) return;
+    const { name, namespace = "default", uid } = this.ctx.pod().metadata;
+    this.setStatus(waiting(this.status, "CrashLoopBackOff", crashLoopMessage(backoffMs, this.spec.name, { name, namespace, uid })));
+    this.ctx.event("Warning", "BackOff", `Back-off restarting failed container ${this.spec.name} in pod ${name}_${namespace}(${uid})`, this.spec.name);
+    await systemClock.sleep(waitMs, stop);
   }
 
   /** Runs one instance to its end. A configuration error leaves the container waiting. */
