@@ -18,7 +18,7 @@ REPORTERS = --test-reporter=tap --test-reporter-destination=stdout --test-report
 
 all: build
 
-node_modules/.package-lock.json: package-lock.json package.json operator/runtime/package.json operator/package.json trainer/package.json trainer/protocol/package.json
+node_modules/.package-lock.json: package-lock.json package.json operator/runtime/package.json operator/package.json trainer/package.json trainer/protocol/package.json test/cluster/kubelet/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 

@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Pod } from "@kubernetes/client-node";
 import { NAMESPACE, type E2E } from "../e2e/harness.js";
+import { seededRandom } from "../support/seeded-random.js";
 import { OBJECT, POOL_LABEL, type System } from "./_goodput-systems.js";
 
 export const DISRUPTION_KINDS = ["reclaim", "evict", "hard-loss"] as const;
@@ -18,18 +19,6 @@ export interface Disruption { at: number; kind: DisruptionKind; pod: string; nod
 
 /** Shares of the schedule, each of all disruptions; what is left over are evictions. */
 export interface DisruptionShares { reclaim: number; hardLoss: number }
-
-/** mulberry32: a small seeded PRNG, so a schedule reproduces from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function checkShares(shares: DisruptionShares): void {
   for (const [name, share] of Object.entries(shares)) {

@@ -16,7 +16,6 @@ import { disrupt, preemptionSchedule, type Disruption, type DisruptionKind, type
 import { attemptsOf, summarise, type SystemResult } from "./_goodput-records.js";
 import { checkpointEvery, GRACE_SECONDS, jobFor, nodesFor, OBJECT, POOL_LABEL, pvcFor, SYSTEMS, trainerEnv, trainingConfig, type CheckpointChoice, type System } from "./_goodput-systems.js";
 
-export { seededRandom } from "./_goodput-faults.js";
 export { SYSTEMS, type System } from "./_goodput-systems.js";
 export type { SystemResult } from "./_goodput-records.js";
 

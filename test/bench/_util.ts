@@ -1,4 +1,4 @@
-/** Shared by the benchmarks (the leading _ keeps make bench from running it): the disk baseline (dd with fsync) and small formatting helpers. */
+/** Shared by the benchmarks (the leading _ keeps make bench from running it): the disk baseline (dd with fsync), small formatting helpers and a bounded pool of concurrent calls. */
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -72,3 +72,17 @@ function formatNumber(x: number): string {
   if (Number.isInteger(x)) return String(x);
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3);
 }
+
+/** Runs `fn` over `items`, `width` at a time; results in the items' order. */
+export async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  }));
+  return out;
+}
+

@@ -11,8 +11,8 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { reuseConnections } from "@resumable/kube-runtime";
 import { kubeClusterWriter } from "../../operator/src/controller/cluster-writer.js";
 import { startE2E, NAMESPACE, type E2E } from "../e2e/harness.js";
-import { pool, quantiles } from "./_scale.js";
-import { table, timeAlternately } from "./_util.js";
+import { quantiles } from "./_scale-measure.js";
+import { pool, table, timeAlternately } from "./_util.js";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const WRITES = num("BENCH_WRITES", 200);

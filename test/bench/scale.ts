@@ -9,7 +9,8 @@
 //          SCALE_PROGRESS_BURST=1 (every pod reports at the start of a round, not spread over it)
 import { table } from "./_util.js";
 import { availableParallelism } from "node:os";
-import { runScale, type MachineCpu, type Quantiles, type Writes } from "./_scale.js";
+import { runScale } from "./_scale.js";
+import type { MachineCpu, Quantiles, Writes } from "./_scale-measure.js";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const opts = {

@@ -40,9 +40,10 @@ inputs_hash() { # DOCKERFILE SOURCE_ROOT...
 for image in "${images[@]}"; do
   case "$image" in
     # trainer/ holds trainer/protocol; the operator compiles it too (tsc -b operator).
-    trainer) file=trainer/Dockerfile; name=resumable/trainer; sources=(trainer) ;;
-    operator) file=operator/Dockerfile; name=resumable/operator; sources=(operator trainer/protocol) ;;
-    trainer-gpu) file=trainer/Dockerfile.gpu; name=resumable/trainer-gpu; sources=(trainer) ;;
+    # One Dockerfile for both, the workspace its argument.
+    trainer) file=Dockerfile; name=resumable/trainer; sources=(trainer); args=(--build-arg WORKSPACE=trainer) ;;
+    operator) file=Dockerfile; name=resumable/operator; sources=(operator trainer/protocol); args=(--build-arg WORKSPACE=operator) ;;
+    trainer-gpu) file=trainer/Dockerfile.gpu; name=resumable/trainer-gpu; sources=(trainer); args=() ;;
     *) echo "unknown image $image (trainer, operator, trainer-gpu)" >&2; exit 2 ;;
   esac
   start=$SECONDS
@@ -55,7 +56,7 @@ for image in "${images[@]}"; do
   echo "building $name:$version from $file …" >&2
   # --network host: the engine runs without a bridge (engine.sh); npm ci
   # reaches the registry through the host's own network.
-  docker build --network host -f "$file" --build-arg "BASE=$base" \
+  docker build --network host -f "$file" "${args[@]}" --build-arg "BASE=$base" \
     --build-arg "NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-}" \
     --label "dev.resumable.inputs=$inputs" -t "$name:$version" -t "$name:dev" . >&2
   echo "built $name:$version in $((SECONDS - start))s" >&2

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Taint } from "./api-types.js";
+import type { Taint } from "./api/types.js";
 
 export interface NodeConfig {
   name: string;
@@ -22,13 +22,16 @@ export interface ImageEntry {
 
 export type ImageMap = Record<string, ImageEntry>;
 
-/** The checkout this kubelet belongs to: test/cluster/kubelet/ → the repo root. */
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/**
+ * The checkout this kubelet belongs to (test/cluster/kubelet/ → the repo root): where the
+ * default image map finds the programs, and what plays the images' root filesystem.
+ */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 export function defaultImageMap(): ImageMap {
   return {
-    "resumable/trainer": { command: [process.execPath, join(repoRoot, "trainer", "dist", "cli.js")] },
-    "resumable/operator": { command: [process.execPath, join(repoRoot, "operator", "dist", "cli.js")] },
+    "resumable/trainer": { command: [process.execPath, join(REPO_ROOT, "trainer", "dist", "cli.js")] },
+    "resumable/operator": { command: [process.execPath, join(REPO_ROOT, "operator", "dist", "cli.js")] },
   };
 }
 

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { systemClock } from "@resumable/kube-runtime";
 import { startCluster, type Cluster } from "../cluster.js";
-import { ApiClient, isNotFound } from "./api-client.js";
-import type { Node, Pod } from "./api-types.js";
+import { ApiClient, isNotFound } from "./api/client.js";
+import type { Node, Pod } from "./api/types.js";
 
 let cluster: Cluster;
 let api: ApiClient;

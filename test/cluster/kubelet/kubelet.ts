@@ -4,17 +4,17 @@
 // node or provisioner it concerns.
 import { join } from "node:path";
 import { isUnchanged, objectKey, Reflector, type Change } from "@resumable/kube-runtime";
-import { isNotFound, type ApiClient } from "./api-client.js";
-import type { ConfigMap, Node, ObjectMeta, PersistentVolume, PersistentVolumeClaim, Pod, Secret } from "./api-types.js";
+import { isNotFound, type ApiClient } from "./api/client.js";
+import type { ConfigMap, Node, ObjectMeta, PersistentVolume, PersistentVolumeClaim, Pod, Secret } from "./api/types.js";
 import type { ImageMap, NodeConfig } from "./config.js";
-import type { ObjectLookups } from "./env.js";
+import type { ObjectLookups } from "./pod/container/env.js";
 import type { Logger } from "./log.js";
-import { NodeAgent } from "./node-agent.js";
-import { PidFiles } from "./pid-files.js";
-import { PodIpPool } from "./pod-ip-pool.js";
-import { LocalPathProvisioner } from "./provisioner.js";
-import { startLogServer } from "./log-server.js";
-import { jsonSource } from "./list-watch.js";
+import { NodeAgent } from "./node/agent.js";
+import { PidFiles } from "./pod/container/pid-files.js";
+import { PodIpPool } from "./pod/ip-pool.js";
+import { LocalPathProvisioner } from "./storage/provisioner.js";
+import { startLogServer } from "./node/log-server.js";
+import { jsonSource } from "./api/list-watch.js";
 
 export interface KubeletOptions {
   api: ApiClient;

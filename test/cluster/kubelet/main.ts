@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ApiClient } from "./api-client.js";
+import { ApiClient } from "./api/client.js";
 import { loadImageMap, loadNodes } from "./config.js";
 import { startKubelet } from "./kubelet.js";
 import { createLogger } from "./log.js";
