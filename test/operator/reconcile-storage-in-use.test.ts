@@ -8,7 +8,7 @@ import { deepFreeze } from "@resumable/kube-runtime";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { locationIndexKeys, overlapLookups, overlaps, podLocation, storageLocation } from "../../operator/src/reconcile/storage-claims.js";
+import { locationIndexKeys, overlapLookups, overlaps, podLocation, storageLocation } from "../../operator/src/model/storage-claims.js";
 import { SETTINGS, T0, aNode, aPvc, aRun, afterWrite, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { V1Pod } from "@kubernetes/client-node";

@@ -2,8 +2,8 @@ import type { CoreV1Event, KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, W
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName, isAlive } from "../reconcile/observe.js";
-import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../reconcile/storage-claims.js";
+import { checkpointClaimName, isAlive } from "../model/observe.js";
+import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../model/storage-claims.js";
 import { parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type Change, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
 import { runKeyOf } from "./run-keys.js";

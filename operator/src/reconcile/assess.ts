@@ -17,8 +17,8 @@ import {
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, EndReason, TrainingRunStatus } from "../api/status.js";
 import { afterAttemptEnd } from "./capacity.js";
-import { readSummary, summaryForStatus, trainerMessage, trainerStatus, type ProgressReport } from "./observe.js";
-import { findCondition, seenAt, toDate, toTimestamp, type Draft } from "./types.js";
+import { readSummary, summaryForStatus, trainerMessage, trainerStatus, type ProgressReport } from "../model/observe.js";
+import { findCondition, seenAt, toDate, toTimestamp, type Draft } from "../model/types.js";
 
 // ---- One pod: ended, running, or on a lost node ----
 

@@ -6,16 +6,16 @@ import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, Phase } from "../api/status.js";
 import { addRecord, assessPod, endAttempt, findRecord, notePod, noteProgress, trimHistory, watchProgressReports } from "./assess.js";
-import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "./observe.js";
-import { checkpointRequestAction, checkpointRequestFor, nodeNotice } from "./notice.js";
+import { checkpointClaimName, checkpointStorage, classifyPods, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "../model/observe.js";
+import { checkpointRequestAction, checkpointRequestFor, nodeNotice } from "../model/notice.js";
 import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
-import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings } from "./types.js";
+import { Draft, findCondition, toDate, toTimestamp, type Decision, type Observed, type OperatorSettings } from "../model/types.js";
 import { validateRun } from "./validate.js";
-import { foreignTrainer, STORAGE_IN_USE } from "./storage-claims.js";
+import { foreignTrainer, STORAGE_IN_USE } from "../model/storage-claims.js";
 import { capacityOfNewAttempt, capacityTypeOf, initialCapacity, plannedStopOf } from "./capacity.js";
 import { applyFallback } from "./fallback.js";
 import { blockedMessage, missingObject, objectsFound, waitForObject } from "./missing-object.js";
-import { nextAccounting } from "./accounting.js";
+import { nextAccounting } from "../model/accounting.js";
 import { coalesceProgress } from "./progress-writes.js";
 
 /** The node label the price table is keyed by. */

@@ -6,8 +6,8 @@ import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
 import { endAttempt } from "./assess.js";
-import { trainerStatus } from "./observe.js";
-import { findCondition, toDate, type Draft } from "./types.js";
+import { trainerStatus } from "../model/observe.js";
+import { findCondition, toDate, type Draft } from "../model/types.js";
 
 export interface MissingObject {
   kind: "Secret" | "ConfigMap";

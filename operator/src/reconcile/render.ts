@@ -23,8 +23,8 @@ import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.
 import { volumeTemplateSchema, type CheckpointSpec, type S3StorageSpec, type SchedulingSpec, type SecurityContextSpec, type TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { TRAINER_CONTAINER, bucketUrl, podName } from "./observe.js";
-import type { OperatorSettings } from "./types.js";
+import { TRAINER_CONTAINER, bucketUrl, podName } from "../model/observe.js";
+import type { OperatorSettings } from "../model/types.js";
 
 // ---- Ownership ----
 

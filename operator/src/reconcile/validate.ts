@@ -6,9 +6,9 @@ import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js"
 import { imageAllowed, parseImage } from "../api/image.js";
 import type { SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
-import { checkpointClaimName } from "./observe.js";
-import { locationHolder, STORAGE_IN_USE } from "./storage-claims.js";
-import { findCondition, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
+import { checkpointClaimName } from "../model/observe.js";
+import { locationHolder, STORAGE_IN_USE } from "../model/storage-claims.js";
+import { findCondition, type Observed, type OperatorSettings, type PodRejection } from "../model/types.js";
 
 /**
  * Why a run gets no pod (the Valid condition's reason):
