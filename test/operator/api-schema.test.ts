@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { trainingRunSpecSchema } from "../../operator/src/api/spec.js";
 import { trainingRunSchema } from "../../operator/src/api/trainingrun.js";
-import { DEFAULT_SETTINGS } from "../../operator/src/model/types.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/model/settings.js";
 import { validateRun } from "../../operator/src/reconcile/validate.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { corpus, minimal, minimalDefaulted } from "./corpus.js";

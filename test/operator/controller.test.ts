@@ -8,7 +8,7 @@ import { Controller, type RunCache } from "../../operator/src/controller/control
 import type { ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
 import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
 import { RunObserver } from "../../operator/src/metrics/run-observer.js";
-import { DEFAULT_SETTINGS } from "../../operator/src/model/types.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/model/settings.js";
 import type { Decision, Observed } from "../../operator/src/model/types.js";
 import { deepFreeze, ManualClock, WorkQueue } from "@resumable/kube-runtime";
 

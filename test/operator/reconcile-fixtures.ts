@@ -6,7 +6,7 @@ import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/model/types.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/model/settings.js";
 import type { Decision, Observed } from "../../operator/src/model/types.js";
 
 export const RUN_UID = "run-uid-1";

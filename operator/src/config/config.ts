@@ -5,7 +5,7 @@ import { z } from "zod";
 import { parseAllowedImage } from "../api/image.js";
 import { parseNoticeSignals, type NoticeSignal } from "../model/notice.js";
 import { priceTableSchema } from "../model/accounting.js";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../model/types.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../model/settings.js";
 
 /**
  * The flags, each with the environment variable that stands in for it. A flag wins over

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { PHASES, type Accounting } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { toDate } from "../model/types.js";
+import { toDate } from "../model/time.js";
 import { liveAccounting, type PriceTable } from "../model/accounting.js";
 import { runTime } from "./run-accounting.js";
 

@@ -11,7 +11,7 @@ import {
   type CheckpointFailure,
   type ParsedExitSummary,
 } from "@resumable/protocol";
-import type { CheckpointInfo, TrainerSummary } from "../api/status.js";
+import type { AttemptRecord, CheckpointInfo, TrainerSummary, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 
 // ---- The run's pods ----
@@ -37,6 +37,15 @@ export function attemptOfPod(pod: V1Pod, runName: string): number | undefined {
 /** The pod of one attempt among the run's pods, e.g. the newest (status.attempt). */
 export function podOfAttempt(pods: readonly V1Pod[], runName: string, attempt: number): V1Pod | undefined {
   return pods.find((pod) => attemptOfPod(pod, runName) === attempt);
+}
+
+/**
+ * status.attempts is the operator's memory of every attempt it started: the record is
+ * written before (or with) the pod, and an attempt's outcome is counted only when its
+ * record gains an endTime, so seeing the same pod again never counts it twice.
+ */
+export function findRecord(status: TrainingRunStatus, attempt: number): AttemptRecord | undefined {
+  return status.attempts?.find((r) => r.attempt === attempt);
 }
 
 /** The PVC a run keeps its checkpoints on: the user's claimName, else the one the operator creates. */

@@ -17,8 +17,10 @@ import {
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, EndReason, TrainingRunStatus } from "../api/status.js";
 import { afterAttemptEnd } from "./capacity.js";
-import { readSummary, summaryForStatus, trainerMessage, trainerStatus, type ProgressReport } from "../model/observe.js";
-import { findCondition, seenAt, toDate, toTimestamp, type Draft } from "../model/types.js";
+import { findRecord, readSummary, summaryForStatus, trainerMessage, trainerStatus, type ProgressReport } from "../model/observe.js";
+import { findCondition } from "../model/conditions.js";
+import { seenAt, toDate, toTimestamp } from "../model/time.js";
+import type { Draft } from "./draft.js";
 
 // ---- One pod: ended, running, or on a lost node ----
 
@@ -121,15 +123,6 @@ function nodeHealth(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): NodeHealth 
 }
 
 // ---- The attempt history ----
-
-/**
- * status.attempts is the operator's memory of every attempt it started: the record is
- * written before (or with) the pod, and an attempt's outcome is counted only when its
- * record gains an endTime, so seeing the same pod again never counts it twice.
- */
-export function findRecord(status: TrainingRunStatus, attempt: number): AttemptRecord | undefined {
-  return status.attempts?.find((r) => r.attempt === attempt);
-}
 
 export function addRecord(status: TrainingRunStatus, attempt: number, pod: string): AttemptRecord {
   const record: AttemptRecord = { attempt, pod };

@@ -4,7 +4,8 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FallbackSpec, TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, CapacityReason, CapacityStatus, CapacityType, TrainingRunStatus } from "../api/status.js";
-import { toDate, toTimestamp, type EventSpec } from "../model/types.js";
+import { toDate, toTimestamp } from "../model/time.js";
+import type { EventSpec } from "../model/types.js";
 
 /** Where the run's next attempt goes: the policy's state, else what the spec asks for. */
 export function capacityTypeOf(spec: TrainingRunSpec, status: TrainingRunStatus): CapacityType {

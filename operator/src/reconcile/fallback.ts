@@ -7,11 +7,11 @@ import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
 import { endAttempt } from "./assess.js";
 import { pendingOnSpot, returnRequestId, returnToSpot, type SpotNode } from "./capacity.js";
-import { checkpointRequestAction } from "../model/notice.js";
+import { checkpointRequestAction } from "./reclaim.js";
 import { checkpointClaimName, readProgress } from "../model/observe.js";
 import { nodeFor } from "./placement.js";
 import { buildTrainerPod } from "./render.js";
-import type { Draft } from "../model/types.js";
+import type { Draft } from "./draft.js";
 
 /**
  * The capacity policy on the current attempt. Returns the message of a move that ended the

@@ -7,7 +7,9 @@ import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
 import { endAttempt } from "./assess.js";
 import { trainerStatus } from "../model/observe.js";
-import { findCondition, toDate, type Draft } from "../model/types.js";
+import { findCondition } from "../model/conditions.js";
+import { toDate } from "../model/time.js";
+import type { Draft } from "./draft.js";
 
 export interface MissingObject {
   kind: "Secret" | "ConfigMap";

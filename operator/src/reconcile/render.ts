@@ -24,7 +24,7 @@ import { volumeTemplateSchema, type CheckpointSpec, type S3StorageSpec, type Sch
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { TRAINER_CONTAINER, bucketUrl, podName } from "../model/observe.js";
-import type { OperatorSettings } from "../model/types.js";
+import type { OperatorSettings } from "../model/settings.js";
 
 // ---- Ownership ----
 

@@ -8,7 +8,9 @@ import type { SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName } from "../model/observe.js";
 import { locationHolder, STORAGE_IN_USE } from "../model/storage-claims.js";
-import { findCondition, type Observed, type OperatorSettings, type PodRejection } from "../model/types.js";
+import { findCondition } from "../model/conditions.js";
+import type { Observed, PodRejection } from "../model/types.js";
+import type { OperatorSettings } from "../model/settings.js";
 
 /**
  * Why a run gets no pod (the Valid condition's reason):
