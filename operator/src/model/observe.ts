@@ -1,6 +1,7 @@
-// What the controller gathers about a run, read from the cached objects: its pods classified
-// by attempt, and the trainer's own reports (progress annotation, exit summary) parsed
-// through the protocol package. Nothing here decides anything.
+// What is read about a run from the cached objects and its status, by the pass, the metrics
+// and the CLI alike: its pods classified by attempt, an attempt's record, the names of what
+// the operator creates, and the trainer's own reports (progress annotation, exit summary)
+// parsed through the protocol package. Nothing here decides anything.
 import type { V1ContainerStatus, V1ObjectMeta, V1Pod } from "@kubernetes/client-node";
 import {
   PROGRESS_ANNOTATION,
