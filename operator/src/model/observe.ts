@@ -40,15 +40,6 @@ export function podOfAttempt(pods: readonly V1Pod[], runName: string, attempt: n
   return pods.find((pod) => attemptOfPod(pod, runName) === attempt);
 }
 
-/**
- * status.attempts is the operator's memory of every attempt it started: the record is
- * written before (or with) the pod, and an attempt's outcome is counted only when its
- * record gains an endTime, so seeing the same pod again never counts it twice.
- */
-export function findRecord(status: TrainingRunStatus, attempt: number): AttemptRecord | undefined {
-  return status.attempts?.find((r) => r.attempt === attempt);
-}
-
 /** The PVC a run keeps its checkpoints on: the user's claimName, else the one the operator creates. */
 export function checkpointClaimName(run: TrainingRun): string {
   return run.spec.checkpoint?.claimName ?? `${run.metadata.name ?? ""}-checkpoints`;
@@ -108,6 +99,15 @@ export function isTerminating(object: { metadata?: V1ObjectMeta }): boolean {
 /** False for a pod left over from an earlier run of the same name (deleted and recreated). */
 function isOwnedBy(pod: V1Pod, run: TrainingRun): boolean {
   return pod.metadata?.ownerReferences?.some((r) => r.controller === true && r.uid === run.metadata.uid) ?? false;
+}
+
+/**
+ * status.attempts is the operator's memory of every attempt it started: the record is
+ * written before (or with) the pod, and an attempt's outcome is counted only when its
+ * record gains an endTime, so seeing the same pod again never counts it twice.
+ */
+export function findRecord(status: TrainingRunStatus, attempt: number): AttemptRecord | undefined {
+  return status.attempts?.find((r) => r.attempt === attempt);
 }
 
 // ---- The trainer's reports ----
