@@ -145,13 +145,13 @@ describe("the citation checker", () => {
 
   it("reports a dangling path, test title and code name with the doc and line", () => {
     const cited: Citation[] = [
-      { doc: "README.md", line: 3, kind: "path", text: "operator/src/reconcile/attempts.ts" },
+      { doc: "README.md", line: 3, kind: "path", text: "operator/src/reconcile/no-such-step.ts" },
       { doc: "docs/x.md", line: 7, kind: "test", text: "a second run on the same prefix is refused", files: ["fuzz.test.ts"] },
       { doc: "docs/x.md", line: 9, kind: "name", text: "StorageInUseNowhere" },
       { doc: "docs/x.md", line: 9, kind: "path", text: "operator/src/reconcile/decide.ts" },
     ];
     assert.deepEqual(dangling(cited), [
-      "README.md:3: no such file or directory: operator/src/reconcile/attempts.ts",
+      "README.md:3: no such file or directory: operator/src/reconcile/no-such-step.ts",
       'docs/x.md:7: no test titled "a second run on the same prefix is refused" in test/trainer/fuzz.test.ts',
       "docs/x.md:9: `StorageInUseNowhere` is named nowhere in the code, chart or tests",
     ]);

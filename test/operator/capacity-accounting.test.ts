@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AttemptRecord, TrainingRunStatus } from "../../operator/src/api/status.js";
-import { liveAccounting, nextAccounting, type PriceTable } from "../../operator/src/reconcile/accounting.js";
+import { liveAccounting, nextAccounting, type PriceTable } from "../../operator/src/model/accounting.js";
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 12, 0, s)).toISOString();
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { changePriority, isHeartbeatOnly, trimNode } from "../../operator/src/controller/cluster-cache.js";
+import { changePriority, isHeartbeatOnly, trimNode } from "../../operator/src/controller/change-priority.js";
 
 describe("cluster cache: nodes", () => {
   it("drops a node's images and managedFields, keeps its labels, taints, conditions and cordon", () => {

@@ -8,8 +8,8 @@ import { Controller, type RunCache } from "../../operator/src/controller/control
 import type { ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
 import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
 import { RunObserver } from "../../operator/src/metrics/run-observer.js";
-import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/types.js";
-import type { Decision, Observed } from "../../operator/src/reconcile/types.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/model/settings.js";
+import type { Decision, Observed } from "../../operator/src/model/types.js";
 import { deepFreeze, ManualClock, WorkQueue } from "@resumable/kube-runtime";
 
 const KEY = "team/mnist";
@@ -101,15 +101,25 @@ function setup(decide: (observed: Observed) => Decision) {
     originalDone(key);
   };
   controller.start();
+  /** Waits until `n` passes in all have finished. */
+  const passesDone = async (n: number): Promise<void> => {
+    for (let i = 0; i < 1000 && passes < n; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(passes >= n, "the pass did not finish");
+    await controller.eventsSent();
+  };
   /** Adds the key and waits until a pass over it has finished. */
   const pass = async (): Promise<void> => {
     const target = passes + 1;
     queue.add(KEY);
-    for (let i = 0; i < 1000 && passes < target; i++) await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(passes >= target, "the pass did not finish");
-    await controller.eventsSent();
+    await passesDone(target);
   };
-  return { cache, writer, clock, queue, metrics, controller, seen, pass };
+  return { cache, writer, clock, queue, metrics, controller, seen, pass, passesDone, passes: () => passes };
+}
+
+/** The run as the watch brings it back after the controller's status write. */
+function written8(): TrainingRun {
+  const r = run({ phase: "Pending" });
+  return { ...r, metadata: { ...r.metadata, resourceVersion: "8" } };
 }
 
 const pod = (name: string): V1Pod => ({
@@ -237,10 +247,11 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
-  it("tells the user why the apiserver refused a pod, as a Warning event and in status, and retries", async () => {
+  it("tells the user why the apiserver refused a pod, as a Warning event and in the next pass's status, and retries after the backoff", async () => {
+    // As reconcile does: knowing the refusal it creates nothing and says why the run waits.
     const t = setup((observed) =>
       observed.podRefusal
-        ? { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", conditions: [{ type: "Running", status: "False", reason: observed.podRefusal.reason, message: observed.podRefusal.message, lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Normal", reason: "Preempted", message: "attempt 1 was preempted" }] }
+        ? { actions: [], status: { phase: "Pending", conditions: [{ type: "Running", status: "False", reason: observed.podRefusal.reason, message: observed.podRefusal.message, lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Normal", reason: "Preempted", message: "attempt 1 was preempted" }] }
         : { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [] },
     );
     t.cache.runs.set(KEY, run({ phase: "Pending" }));
@@ -253,22 +264,56 @@ describe("Controller", () => {
       }));
     };
     await t.pass();
+    await t.passesDone(2);
     const event = t.writer.events[0];
     assert.equal(event?.type, "Warning");
     assert.equal(event?.reason, "QuotaExceeded");
     assert.equal(event?.message, 'Error creating pod mnist-1: pods "mnist-1" is forbidden: exceeded quota: gpu, requested: nvidia.com/gpu=1 (HTTP 403; retrying)');
-    assert.deepEqual(t.seen.map((o) => o.podRefusal?.reason), [undefined, "QuotaExceeded"], "decided again knowing the refusal");
+    assert.deepEqual(t.seen.map((o) => o.podRefusal?.reason), [undefined, "QuotaExceeded"], "the next pass, queued at once, decides knowing the refusal");
     assert.equal(t.writer.statusPatches.length, 1, "the status says why the run waits");
     const written = t.writer.statusPatches[0]?.patch as TrainingRunStatus;
     assert.equal(written.attempt, undefined, "no attempt for a pod that does not exist");
     assert.equal(written.conditions?.[0]?.reason, "QuotaExceeded");
-    assert.equal(creates, 1, "the second decision's create is not sent again in the same pass");
-    assert.deepEqual(t.writer.events.map((e) => e.reason), ["QuotaExceeded", "Preempted"], "the second decision's events go out once its status is written: no later pass sees those transitions again");
-    assert.equal(t.queue.retries(KEY), 1);
+    assert.equal(creates, 1);
+    assert.deepEqual(t.writer.events.map((e) => e.reason), ["QuotaExceeded", "Preempted"], "the second decision's events go out once its status is written");
+    assert.equal(t.queue.retries(KEY), 1, "the pass that told the refusal keeps the backoff");
+    // After the backoff (and the watch event of the status write) the create is tried again,
+    // by a decision that no longer knows the refusal.
+    t.cache.runs.set(KEY, written8());
+    t.clock.advance(1_000);
+    await t.passesDone(3);
+    assert.equal(creates, 2);
+    assert.equal(t.seen[2]?.podRefusal, undefined);
+    assert.equal(t.queue.retries(KEY) >= 2, true, "the backoff grows while the refusal lasts");
     await t.controller.stop();
   });
 
-  it("a pod the apiserver refuses as invalid is decided again knowing why: that decision is written, no retry, no FailedCreate", async () => {
+  it("decides once per pass: a refused create is read by the next pass, never by a second reconcile in the same one", async () => {
+    const t = setup((observed) =>
+      observed.podRefusal || observed.podRejection
+        ? { actions: [], status: { phase: "Pending" }, events: [] }
+        : { actions: [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending", attempt: 1 }, events: [] },
+    );
+    t.cache.runs.set(KEY, run({}));
+    const refusals = [
+      Object.assign(new Error("HTTP-Code: 403"), { code: 403, body: JSON.stringify({ kind: "Status", message: "exceeded quota: gpu" }) }),
+      Object.assign(new Error("HTTP-Code: 422"), { code: 422, body: JSON.stringify({ kind: "Status", reason: "Invalid", message: "invalid", details: { causes: [{ field: "spec.nodeSelector", message: "bad" }] } }) }),
+    ];
+    t.writer.createPod = () => Promise.reject(refusals.shift() ?? new Error("unexpected create"));
+    await t.pass();
+    await t.passesDone(2);
+    t.cache.runs.set(KEY, written8());
+    t.clock.advance(1_000);
+    await t.passesDone(4);
+    assert.equal(t.seen.length, t.passes(), "one reconcile call per pass");
+    assert.deepEqual(
+      t.seen.map((o) => (o.podRefusal ? "refusal" : o.podRejection ? "rejection" : "none")),
+      ["none", "refusal", "none", "rejection"],
+    );
+    await t.controller.stop();
+  });
+
+  it("a pod the apiserver refuses as invalid is decided again by the next pass, knowing why: that decision is written, no retry, no FailedCreate", async () => {
     const t = setup((observed) =>
       observed.podRejection
         ? { actions: [], status: { phase: "Pending", conditions: [{ type: "Valid", status: "False", reason: "PodRejected", message: observed.podRejection.causes[0]?.field ?? "", lastTransitionTime: "2026-11-28T12:00:00Z" }] }, events: [{ type: "Warning", reason: "PodRejected", message: "refused" }] }
@@ -280,11 +325,31 @@ describe("Controller", () => {
       body: JSON.stringify({ kind: "Status", reason: "Invalid", message: 'Pod "mnist-1" is invalid: spec.nodeSelector: Invalid value: "bad key!"', details: { causes: [{ field: "spec.nodeSelector", message: "Invalid value" }] } }),
     }));
     await t.pass();
+    await t.passesDone(2);
     assert.deepEqual(t.seen.map((o) => o.podRejection?.causes[0]?.field), [undefined, "spec.nodeSelector"]);
     assert.equal(t.writer.statusPatches.length, 1);
     assert.deepEqual((t.writer.statusPatches[0]?.patch as { phase: string }).phase, "Pending");
     assert.deepEqual(t.writer.events.map((e) => e.reason), ["PodRejected"], "the second decision's event only: no FailedCreate, no PodCreated");
     assert.equal(t.queue.retries(KEY), 0, "not retried with backoff");
+    await t.controller.stop();
+  });
+
+  it("a refusal of an older generation is not told to a pass over a changed spec", async () => {
+    const t = setup((observed) => ({ actions: observed.podRejection ? [] : [{ kind: "createPod", pod: pod("mnist-1") }], status: { phase: "Pending" }, events: [] }));
+    t.cache.runs.set(KEY, run({}));
+    const changed = run({});
+    t.writer.createPod = () => {
+      // The spec is fixed before the next pass runs.
+      t.cache.runs.set(KEY, { ...changed, metadata: { ...changed.metadata, generation: 2 } });
+      t.writer.createPod = () => Promise.resolve();
+      return Promise.reject(Object.assign(new Error("HTTP-Code: 422"), {
+        code: 422,
+        body: JSON.stringify({ kind: "Status", reason: "Invalid", message: "invalid", details: { causes: [{ field: "spec.nodeSelector", message: "bad" }] } }),
+      }));
+    };
+    await t.pass();
+    await t.passesDone(2);
+    assert.deepEqual(t.seen.map((o) => o.podRejection !== undefined), [false, false]);
     await t.controller.stop();
   });
 

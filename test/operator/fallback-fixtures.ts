@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import type { Decision } from "../../operator/src/reconcile/types.js";
+import type { Decision } from "../../operator/src/model/types.js";
 import { T0, aNode, aPod, actionKinds, afterWrite, disruption, pass } from "./reconcile-fixtures.js";
 
 export const at = (s: number) => new Date(T0.getTime() + s * 1000);

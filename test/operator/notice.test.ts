@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
-import { checkpointRequestFor, DEFAULT_NOTICE_SIGNALS, nodeNotice, parseNoticeSignals } from "../../operator/src/reconcile/notice.js";
+import { checkpointRequestFor, DEFAULT_NOTICE_SIGNALS, nodeNotice, parseNoticeSignals } from "../../operator/src/model/notice.js";
 
 const node = (spec: V1Node["spec"], conditions: NonNullable<V1Node["status"]>["conditions"] = []): V1Node => ({ metadata: { name: "spot-a" }, spec, status: { conditions } });
 const now = new Date("2026-11-30T12:00:00Z");

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
-import { DEFAULT_NOTICE_SIGNALS } from "../../operator/src/reconcile/notice.js";
+import { DEFAULT_NOTICE_SIGNALS } from "../../operator/src/model/notice.js";
 import { nodeFor, quantityValue, whyNot } from "../../operator/src/reconcile/placement.js";
 
 const spotNode = (o: { name?: string; gpus?: string; taints?: V1Taint[]; cordoned?: boolean; ready?: string; labels?: Record<string, string> } = {}): V1Node => ({

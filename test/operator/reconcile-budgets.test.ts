@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import { retryDelaySeconds } from "../../operator/src/reconcile/assess.js";
+import { retryDelaySeconds } from "../../operator/src/reconcile/attempt-end.js";
 import { trainingRunSpecSchema } from "../../operator/src/api/spec.js";
 import { FakeClock, aPod, aRun, actionKinds, afterWrite, disruption, eventReasons, pass, running } from "./reconcile-fixtures.js";
 

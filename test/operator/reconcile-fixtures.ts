@@ -6,9 +6,9 @@ import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/reconcile/types.js";
-import type { Decision, Observed } from "../../operator/src/reconcile/types.js";
+import { checkpointLocation } from "../../operator/src/model/observe.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/model/settings.js";
+import type { Decision, Observed } from "../../operator/src/model/types.js";
 
 export const RUN_UID = "run-uid-1";
 export const T0 = new Date("2026-11-28T12:00:00.000Z");

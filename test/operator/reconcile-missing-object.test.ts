@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { MISSING_OBJECT_GRACE_SECONDS } from "../../operator/src/reconcile/missing-object.js";
-import type { Decision } from "../../operator/src/reconcile/types.js";
+import type { Decision } from "../../operator/src/model/types.js";
 import { T0, aPod, aRun, actionKinds, afterWrite, eventReasons, pass } from "./reconcile-fixtures.js";
 
 const at = (s: number) => new Date(T0.getTime() + s * 1000);

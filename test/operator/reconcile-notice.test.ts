@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CHECKPOINT_REQUEST_ANNOTATION } from "@resumable/protocol";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
-import type { Observed } from "../../operator/src/reconcile/types.js";
+import { checkpointLocation } from "../../operator/src/model/observe.js";
+import type { Observed } from "../../operator/src/model/types.js";
 import { FakeClock, SETTINGS, aNode, aPod, aPvc, aRun, afterWrite, disruption, eventReasons, running, startedStatus } from "./reconcile-fixtures.js";
 
 const noticed = () => {

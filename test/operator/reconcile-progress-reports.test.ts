@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/types.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/model/settings.js";
 import { FakeClock, T0, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const TIMEOUT_S = DEFAULT_SETTINGS.progressReportTimeoutSeconds;

@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { mergePatchBetween } from "../../operator/src/controller/merge-patch.js";
-import type { Decision, OperatorSettings } from "../../operator/src/reconcile/types.js";
+import type { Decision } from "../../operator/src/model/types.js";
+import type { OperatorSettings } from "../../operator/src/model/settings.js";
 import { FakeClock, SETTINGS, aPod, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const EVERY_15S: OperatorSettings = { ...SETTINGS, progressWriteIntervalSeconds: 15 };

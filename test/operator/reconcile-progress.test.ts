@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setCondition } from "../../operator/src/reconcile/types.js";
+import { setCondition } from "../../operator/src/model/conditions.js";
 import { FakeClock, aPod, aRun, afterWrite, disruption, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const report = (step: number, extra: Record<string, unknown> = {}) => ({

@@ -10,10 +10,10 @@ import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import type { Clients } from "../../operator/src/ctl/client.js";
 import { list } from "../../operator/src/ctl/list.js";
 import { describe as describeRun } from "../../operator/src/ctl/status.js";
-import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
-import { podLocation, storageLocation } from "../../operator/src/reconcile/storage-claims.js";
-import type { Action } from "../../operator/src/reconcile/types.js";
 import { readEnv } from "../../trainer/src/config/env.js";
+import { podLocation, storageLocation } from "../../operator/src/model/storage-claims.js";
+import { checkpointLocation } from "../../operator/src/model/observe.js";
+import type { Action } from "../../operator/src/model/types.js";
 import { T0, aPod, aPvc, aRun, actionKinds, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const BUCKET = { bucket: "ml-checkpoints", prefix: "team-a/mnist/" } as const;

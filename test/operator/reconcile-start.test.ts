@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { OPERATOR_ENV_NAMES } from "@resumable/protocol";
-import type { Action } from "../../operator/src/reconcile/types.js";
+import type { Action } from "../../operator/src/model/types.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
+import { checkpointLocation } from "../../operator/src/model/observe.js";
 import { RUN_UID, SETTINGS, T0, aNode, aPod, aPvc, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const createdPod = (actions: Action[]): V1Pod => {

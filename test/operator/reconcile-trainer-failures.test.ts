@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EXIT_CODES, type ExitSummary, type ProgressReport } from "@resumable/protocol";
-import type { Decision } from "../../operator/src/reconcile/types.js";
+import type { Decision } from "../../operator/src/model/types.js";
 import { FakeClock, T0, aPod, aRun, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
 
 const failedWith = (exitCode: number, failure?: ExitSummary["failure"]) =>

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
-import { checkpointLocation } from "../../operator/src/reconcile/observe.js";
+import { checkpointLocation } from "../../operator/src/model/observe.js";
 import { FakeClock, SETTINGS, T0, aNode, aPvc, aRun, afterWrite, pass, running, startedStatus } from "./reconcile-fixtures.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 

@@ -6,7 +6,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import type { OperatorConfig } from "../../operator/src/config/config.js";
 import { startOperator } from "../../operator/src/controller/operator.js";
-import { DEFAULT_SETTINGS } from "../../operator/src/reconcile/types.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/model/settings.js";
 
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces/ops/leases";
 

@@ -3,9 +3,9 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseAllowedImage } from "../api/image.js";
-import { parseNoticeSignals, type NoticeSignal } from "../reconcile/notice.js";
-import { priceTableSchema } from "../reconcile/accounting.js";
-import { DEFAULT_SETTINGS, type OperatorSettings } from "../reconcile/types.js";
+import { parseNoticeSignals, type NoticeSignal } from "../model/notice.js";
+import { priceTableSchema } from "../model/accounting.js";
+import { DEFAULT_SETTINGS, type OperatorSettings } from "../model/settings.js";
 
 /**
  * The flags, each with the environment variable that stands in for it. A flag wins over

@@ -2,13 +2,15 @@ import type { Logger } from "pino";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
-import { checkpointLocation } from "../reconcile/observe.js";
-import type { Action, Decision, EventSpec, Observed, OperatorSettings, PodRefusal, Reconcile } from "../reconcile/types.js";
-import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type Refusal, type WorkQueue } from "@resumable/kube-runtime";
+import { checkpointLocation } from "../model/observe.js";
+import type { Action, Decision, EventSpec, Observed, Reconcile } from "../model/types.js";
+import type { OperatorSettings } from "../model/settings.js";
+import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type WorkQueue } from "@resumable/kube-runtime";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
 import { EventRecorder } from "./event-recorder.js";
 import { mergePatchBetween } from "./merge-patch.js";
+import { RefusalMemory, refusalEvent, refusedCreate } from "./refusals.js";
 import { runEvent } from "./run-event.js";
 
 /** What a pass reads: the caches, nothing else. */
@@ -44,32 +46,30 @@ class PassError extends Error {
   constructor(
     readonly stage: Stage,
     readonly failure: unknown,
-    /** The action that failed (stage "action"). */
-    readonly action?: Action,
+    readonly action?: Action, // the action that failed (stage "action")
   ) {
     super(`${stage} failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   }
 }
 
-/** The Job controller's reason for a refused write; a refusal with a kind of its own gets its own. */
-const REFUSAL_REASONS: Record<Refusal["kind"], string | undefined> = {
-  quota: "QuotaExceeded",
-  admission: "AdmissionRefused",
-  forbidden: "Forbidden",
-  invalid: undefined,
-  other: undefined,
-};
+/** How a pass ends: when to look again, and whether the key keeps its retry backoff. */
+interface PassResult {
+  requeueAfterMs?: number | undefined;
+  /** The pass told a refused create that is retried: the retry waits out the backoff, which grows. */
+  keepBackoff?: boolean;
+}
 
 /**
  * The thin loop around the pure reconcile function. Each pass for one run key:
- * 1. builds Observed from the caches alone;
- * 2. calls reconcile;
+ * 1. builds Observed from the caches alone, and a create refused in the run's previous pass;
+ * 2. calls reconcile, once;
  * 3. applies the actions in order (creates tolerate AlreadyExists, deletes NotFound);
  * 4. writes the status once, as a merge patch pinned to the resourceVersion it read, and
  *    only if it changed;
  * 5. hands the events to the recorder, which sends them off the pass, only once that write
  *    succeeded, so a failed pass that is retried does not announce the same transition twice;
- * 6. requeues after requeueAfterMs. Any failure requeues the key with backoff.
+ * 6. requeues after requeueAfterMs. Any failure requeues the key with backoff; a refused
+ *    create also queues the key at once, for a pass that decides knowing the refusal.
  */
 export class Controller {
   private readonly now: () => Date;
@@ -81,6 +81,7 @@ export class Controller {
   private readonly writtenOver = new Map<string, { resourceVersion: string; at: number }>();
   private workers: Promise<void>[] = [];
   private readonly events: EventRecorder;
+  private readonly refusals = new RefusalMemory();
 
   constructor(private readonly options: ControllerOptions) {
     this.now = options.now ?? (() => new Date());
@@ -129,8 +130,8 @@ export class Controller {
     for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
       const stopTimer = metrics.reconcileDuration.startTimer();
       try {
-        const requeueAfterMs = await this.pass(key);
-        queue.forget(key);
+        const { requeueAfterMs, keepBackoff } = await this.pass(key);
+        if (keepBackoff !== true) queue.forget(key);
         if (requeueAfterMs !== undefined) queue.addAfter(key, requeueAfterMs);
         metrics.reconciles.inc({ result: "success" });
       } catch (err) {
@@ -147,6 +148,8 @@ export class Controller {
           logger.warn({ ...where, ...failureFields(failure) }, "reconcile failed, retrying");
         }
         queue.addRateLimited(key);
+        // The run's status says why it waits from the next pass on: no need to wait the backoff for that.
+        if (this.refusals.has(key)) queue.add(key);
       } finally {
         stopTimer();
         queue.done(key);
@@ -154,74 +157,51 @@ export class Controller {
     }
   }
 
-  /** One pass; resolves with the requeue delay the decision asked for. */
-  private async pass(key: string): Promise<number | undefined> {
+  /** One pass, with one decision; resolves with the requeue delay it asked for. */
+  private async pass(key: string): Promise<PassResult> {
     const { cache, observer } = this.options;
     const run = cache.run(key);
     if (!run) {
       // Deleted: garbage collection removes its pods; nothing of ours to do but forget it.
       observer.runDeleted(key);
       this.writtenOver.delete(key);
-      return undefined;
+      this.refusals.forget(key);
+      return {};
     }
     const { namespace, name } = splitKey(key);
     const stopDecideTimer = this.options.metrics.reconcileDecideDuration.startTimer();
     const observed = this.observe(run, namespace, name);
     // Before the lag check: recovery timing wants every pod change as it is seen.
     observer.podsSeen(key, name, run.status, observed.pods, observed.now);
-    if (this.cacheBehindOwnWrite(key, run)) return CACHE_LAG_RECHECK_MS;
+    if (this.cacheBehindOwnWrite(key, run)) return { requeueAfterMs: CACHE_LAG_RECHECK_MS };
+    const refused = this.refusals.take(key, run);
     let decision: Decision;
     try {
-      decision = this.options.reconcile(observed, this.options.settings);
+      decision = this.options.reconcile({ ...observed, ...refused }, this.options.settings);
     } catch (err) {
       throw new PassError("reconcile", err);
     } finally {
       stopDecideTimer();
     }
     // The attempt the decision is about, e.g. the new one whose pod it creates.
-    let log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
+    const log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
     try {
       for (const action of decision.actions) await this.apply(run, action, observed.now, log);
     } catch (err) {
-      const podRejection = invalidPod(err);
-      if (podRejection === undefined) {
-        const podRefusal = retriedRefusal(err);
-        if (podRefusal !== undefined) await this.tellWhyWaiting(run, observed, podRefusal, log);
-        throw err;
-      }
+      const refusedNow = err instanceof PassError && err.action !== undefined ? refusedCreate(err.action, err.failure) : undefined;
+      if (refusedNow === undefined) throw err;
+      // Learned too late for this decision, whose status records a pod that does not exist:
+      // it is not written, and the next pass decides knowing the refusal.
+      this.refusals.remember(key, run, refusedNow);
+      // A refusal that may pass is retried with backoff: the pass fails.
+      if (refusedNow.podRejection === undefined) throw err;
       // The run's own fields make a pod the API refuses: sending it again can never work.
-      // Decide once more knowing that; the decision (Valid=False, no pod) is written instead.
       log.warn({ ...failureFields((err as PassError).failure) }, "the apiserver refused the pod as invalid; the run is Valid=False until its spec changes");
-      try {
-        decision = this.options.reconcile({ ...observed, podRejection }, this.options.settings);
-      } catch (again) {
-        throw new PassError("reconcile", again);
-      }
-      log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
-      for (const action of decision.actions) await this.apply(run, action, observed.now, log);
+      return { requeueAfterMs: 0 };
     }
     await this.writeStatus(run, decision, observed.now, log);
     this.emitEvents(run, decision, observed.now);
-    return decision.requeueAfterMs;
-  }
-
-  /**
-   * A create refused for a reason that may pass is retried with backoff (the pass fails), but
-   * the run's status says why it waits: decided again knowing the refusal, and only that
-   * decision's status and events are written (its actions would be refused again; the
-   * refusal's Warning event is already out).
-   */
-  private async tellWhyWaiting(run: TrainingRun, observed: Observed, podRefusal: PodRefusal, log: Logger): Promise<void> {
-    let decision: Decision;
-    try {
-      decision = this.options.reconcile({ ...observed, podRefusal }, this.options.settings);
-    } catch (err) {
-      throw new PassError("reconcile", err);
-    }
-    await this.writeStatus(run, decision, observed.now, log);
-    // Transitions this pass recorded besides the refusal (an attempt's end, a notice) are in
-    // the status now: no later pass sees them again, so their events go out here.
-    this.emitEvents(run, decision, observed.now);
+    return { requeueAfterMs: decision.requeueAfterMs, keepBackoff: refused.podRefusal !== undefined };
   }
 
   /** True while the cached run is still the version our last status write replaced. */
@@ -276,9 +256,8 @@ export class Controller {
       }
     } catch (err) {
       const refusal = classifyRefusal(err);
-      // An invalid pod is told through the Valid condition and its event, once.
-      const invalidPod = refusal?.kind === "invalid" && action.kind === "createPod";
-      if (refusal && !invalidPod) this.reportRefusal(run, action, refusal, httpStatus(err), now);
+      const told = refusal === undefined ? undefined : refusalEvent(action, refusal, httpStatus(err));
+      if (told !== undefined) this.emitEvent(run, told, now);
       if (action.kind === "requestCheckpoint") {
         // Best effort: a failed ask must not hold back the pass's other actions and its status
         // write while a reclaim is coming. The next pass asks again (the pod lacks the id).
@@ -287,23 +266,6 @@ export class Controller {
       }
       throw new PassError("action", err, action);
     }
-  }
-
-  /**
-   * A write the apiserver refused for a reason that may go away (quota, admission, RBAC) is
-   * retried with backoff like any failure, but also told to the user as a Warning event on
-   * the run, as the Job controller's FailedCreate: otherwise only the operator's log would
-   * know why nothing happens. An invalid pod is not retried (see pass()).
-   */
-  private reportRefusal(run: TrainingRun, action: Action, refusal: Refusal, status: number | undefined, now: Date): void {
-    const [failed, what] =
-      action.kind === "createPod" ? ["FailedCreate", `creating pod ${action.pod.metadata?.name}`]
-      : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
-      : action.kind === "requestCheckpoint" ? ["FailedPatch", `asking pod ${action.name} for a checkpoint`]
-      : ["FailedDelete", `deleting pod ${action.name}`];
-    const reason = REFUSAL_REASONS[refusal.kind] ?? failed;
-    const message = `Error ${what}: ${refusal.message} (HTTP ${status}; retrying)`;
-    this.emitEvent(run, { type: "Warning", reason, message }, now);
   }
 
   private async writeStatus(run: TrainingRun, decision: Decision, now: Date, log: Logger): Promise<void> {
@@ -335,19 +297,4 @@ export class Controller {
   private emitEvent(run: TrainingRun, spec: EventSpec, now: Date): void {
     this.events.record(run.metadata.namespace ?? "", runEvent(run, spec, now, this.options.instance));
   }
-}
-
-/** The reason and message of a create the apiserver refused for a reason that may pass. */
-function retriedRefusal(err: unknown): PodRefusal | undefined {
-  if (!(err instanceof PassError) || (err.action?.kind !== "createPod" && err.action?.kind !== "createPVC")) return undefined;
-  const refusal = classifyRefusal(err.failure);
-  const reason = refusal === undefined ? undefined : REFUSAL_REASONS[refusal.kind];
-  return refusal !== undefined && reason !== undefined ? { reason, message: refusal.message } : undefined;
-}
-
-/** The apiserver's verdict when a failed pass was a pod it refused as invalid. */
-function invalidPod(err: unknown): { message: string; causes: { field: string; message: string }[] } | undefined {
-  if (!(err instanceof PassError) || err.action?.kind !== "createPod") return undefined;
-  const refusal = classifyRefusal(err.failure);
-  return refusal?.kind === "invalid" ? { message: refusal.message, causes: refusal.causes } : undefined;
 }

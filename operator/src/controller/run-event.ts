@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
-import type { EventSpec } from "../reconcile/types.js";
+import type { EventSpec } from "../model/types.js";
 
 export const COMPONENT = "resumable-operator";
 

@@ -1,6 +1,6 @@
 // `resumable list`: one line per run.
 import type { Clients } from "./client.js";
-import { checkpointStorage } from "../reconcile/observe.js";
+import { checkpointStorage } from "../model/observe.js";
 import { listRuns } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
 

@@ -3,7 +3,7 @@
 // handler — so users rehearse recovery before a real spot reclaim.
 import type { V1Pod } from "@kubernetes/client-node";
 import { RUN_LABEL } from "../api/group.js";
-import { podOfAttempt } from "../reconcile/observe.js";
+import { podOfAttempt } from "../model/observe.js";
 import { CliError, explain, getRun, type Clients } from "./client.js";
 
 export async function preempt(c: Clients, name: string): Promise<string> {

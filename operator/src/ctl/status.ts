@@ -6,8 +6,8 @@
 import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { liveAccounting } from "../reconcile/accounting.js";
-import { checkpointStorage } from "../reconcile/observe.js";
+import { liveAccounting } from "../model/accounting.js";
+import { checkpointStorage } from "../model/observe.js";
 import { getRun, type Clients } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
 

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { PHASES, type Accounting } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
-import { toDate } from "../reconcile/types.js";
-import { liveAccounting, type PriceTable } from "../reconcile/accounting.js";
+import { toDate } from "../model/time.js";
+import { liveAccounting, type PriceTable } from "../model/accounting.js";
 import { runTime } from "./run-accounting.js";
 
 const PREFIX = "resumable_";

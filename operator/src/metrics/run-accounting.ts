@@ -1,7 +1,7 @@
 import { lostSteps } from "@resumable/protocol";
 import type { TrainingRunStatus } from "../api/status.js";
-import { lostSecondsOf, seconds } from "../reconcile/accounting.js";
-import { toDate } from "../reconcile/types.js";
+import { lostSecondsOf, seconds } from "../model/accounting.js";
+import { toDate } from "../model/time.js";
 
 export interface RunTime {
   /** From the run's start to its completion (or now). */

@@ -1,9 +1,9 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { disruptionOf } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
-import { findRecord } from "../reconcile/assess.js";
-import { seenAt, toDate } from "../reconcile/types.js";
-import { podOfAttempt, trainerStatus } from "../reconcile/observe.js";
+import { findRecord } from "../model/observe.js";
+import { seenAt, toDate } from "../model/time.js";
+import { podOfAttempt, trainerStatus } from "../model/observe.js";
 import type { OperatorMetrics } from "./operator-metrics.js";
 import { runTime } from "./run-accounting.js";
 

@@ -1,10 +1,13 @@
 // The capacity policy of spec.scheduling.fallback: where the next attempt goes (spot or
-// on-demand) and when the run moves. Pure functions of the spec, the status and the pod;
-// the reconcile pass applies what they return.
+// on-demand) and when the run moves. Pure functions of the spec, the status and the pod,
+// and the one writer of status.capacity (keepCapacityState, noteCapacity, moveCapacity),
+// through which the pass applies what they return.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FallbackSpec, TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, CapacityReason, CapacityStatus, CapacityType, TrainingRunStatus } from "../api/status.js";
-import { toDate, toTimestamp, type EventSpec } from "./types.js";
+import { toDate, toTimestamp } from "../model/time.js";
+import type { EventSpec } from "../model/types.js";
+import type { Draft } from "./draft.js";
 
 /** Where the run's next attempt goes: the policy's state, else what the spec asks for. */
 export function capacityTypeOf(spec: TrainingRunSpec, status: TrainingRunStatus): CapacityType {
@@ -36,6 +39,25 @@ function acceleratorCount(spec: TrainingRunSpec): number {
 /** status.capacity for a run with a fallback policy that has none yet: on spot, as the spec says. */
 export function initialCapacity(now: Date): CapacityStatus {
   return { type: "spot", reason: "Spec", since: toTimestamp(now), moves: 0, spotPreemptions: 0 };
+}
+
+/** A policy removed from the spec takes its state with it (metrics and the CLI read it). */
+export function keepCapacityState(d: Draft, spec: TrainingRunSpec): void {
+  if (spec.scheduling.fallback !== undefined && spec.scheduling.spot) d.status.capacity ??= initialCapacity(d.now);
+  else delete d.status.capacity;
+}
+
+/** A change of status.capacity the policy decided, with the event that tells it (none for a message update). */
+export function moveCapacity(d: Draft, next: { capacity: CapacityStatus; event?: EventSpec | undefined }): void {
+  d.status.capacity = next.capacity;
+  if (next.event) d.event(next.event.type, next.event.reason, next.event.message);
+}
+
+/** The capacity policy's view of an ended attempt: a preemption on spot, the end of a return. */
+export function noteCapacity(d: Draft, record: AttemptRecord, spec: TrainingRunSpec): void {
+  const fallback = spec.scheduling.fallback;
+  if (fallback === undefined || d.status.capacity === undefined) return;
+  moveCapacity(d, afterAttemptEnd(fallback, d.status.capacity, record, d.now));
 }
 
 export interface Move {

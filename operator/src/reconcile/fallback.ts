@@ -5,13 +5,13 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
-import { endAttempt } from "./assess.js";
-import { pendingOnSpot, returnRequestId, returnToSpot, type SpotNode } from "./capacity.js";
-import { checkpointRequestAction } from "./notice.js";
-import { readProgress } from "./observe.js";
+import { endAttempt } from "./attempt-end.js";
+import { moveCapacity, pendingOnSpot, returnRequestId, returnToSpot, type SpotNode } from "./capacity.js";
+import { checkpointRequestAction } from "./reclaim.js";
+import { readProgress } from "../model/observe.js";
 import { nodeFor } from "./placement.js";
 import { buildTrainerPod } from "./render.js";
-import type { Draft } from "./types.js";
+import type { Draft } from "./draft.js";
 
 /**
  * The capacity policy on the current attempt. Returns the message of a move that ended the
@@ -27,8 +27,7 @@ export function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRe
     // Its end is recorded here and the pod deleted by the next pass, as for any ended attempt
     // (removeFinishedPods): if this status write failed, a pod deleted now would come back as
     // a preemption and the move would be lost.
-    d.status.capacity = pending.replace.capacity;
-    d.event(pending.replace.event.type, pending.replace.event.reason, pending.replace.event.message);
+    moveCapacity(d, pending.replace);
     endAttempt(d, record, { reason: "Moved", detail: "PendingOnSpot" }, spec);
     return pending.replace.event.message;
   }
@@ -38,11 +37,10 @@ export function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRe
   const back = returnToSpot(fallback, d.status, d.now, () => spotNodeFor(d, spec, record.attempt + 1), answered);
   if (back && "recheckInMs" in back) d.requeueIn(back.recheckInMs);
   if (back && "waitForSpot" in back && capacity.message !== back.waitForSpot) {
-    d.status.capacity = { ...capacity, message: back.waitForSpot };
+    moveCapacity(d, { capacity: { ...capacity, message: back.waitForSpot } });
   }
   if (back && "request" in back) {
-    d.status.capacity = back.request;
-    d.event(back.event.type, back.event.reason, back.event.message);
+    moveCapacity(d, { capacity: back.request, event: back.event });
   }
   // Graceful: the trainer flushes a final checkpoint, so the move loses no step.
   if (back && "stopPod" in back) {

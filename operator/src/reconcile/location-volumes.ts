@@ -3,7 +3,7 @@
 // variables themselves are the protocol's toEnv (render.ts).
 import type { V1KeyToPath, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { S3_CREDENTIAL_FILES } from "@resumable/protocol";
-import type { RunLocation } from "./observe.js";
+import type { RunLocation } from "../model/observe.js";
 
 const CHECKPOINT_VOLUME = "checkpoints";
 /** spec.checkpoint.storage.s3.credentialsSecret, mounted where RESUMABLE_S3_CREDENTIALS_DIR says. */

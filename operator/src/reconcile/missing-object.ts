@@ -5,9 +5,11 @@
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
-import { endAttempt } from "./assess.js";
-import { trainerStatus } from "./observe.js";
-import { findCondition, toDate, type Draft } from "./types.js";
+import { endAttempt } from "./attempt-end.js";
+import { trainerStatus } from "../model/observe.js";
+import { findCondition } from "../model/conditions.js";
+import { toDate } from "../model/time.js";
+import type { Draft } from "./draft.js";
 
 export interface MissingObject {
   kind: "Secret" | "ConfigMap";

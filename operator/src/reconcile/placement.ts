@@ -3,8 +3,8 @@
 // evaluated on cached objects before a healthy pod is stopped for one that would wait.
 // Pure: a best judgement from the cache, never a promise the scheduler keeps.
 import type { V1Node, V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Pod, V1Toleration } from "@kubernetes/client-node";
-import { nodeNotice, type NoticeSignal } from "./notice.js";
-import { isAlive } from "./observe.js";
+import { nodeNotice, type NoticeSignal } from "../model/notice.js";
+import { isAlive } from "../model/observe.js";
 
 /**
  * Why `node` cannot take `pod` now, or undefined when it could. `others` are the pods the

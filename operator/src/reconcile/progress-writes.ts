@@ -15,7 +15,8 @@
 // deleted at once (grace 0) on a healthy node takes at most one interval of reports with it.
 import { isDeepStrictEqual } from "node:util";
 import type { TrainingRunStatus } from "../api/status.js";
-import { toDate, toTimestamp, type Draft } from "./types.js";
+import { toDate, toTimestamp } from "../model/time.js";
+import type { Draft } from "./draft.js";
 
 /**
  * Decides the progress fields of the pass's status: held as observed (and a requeue for when

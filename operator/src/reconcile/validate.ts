@@ -1,5 +1,6 @@
 // Validation: the spec, what the operator's policy admits, and what the observed world says
-// about it. Each way a run can be kept from a pod has its own reason on the Valid condition.
+// about it. Each way a run can be kept from a pod has its own reason on the Valid condition,
+// which this file alone writes.
 import { locationName } from "@resumable/protocol";
 import { configProblems, trainingConfigSchema } from "@resumable/protocol/reference-trainer";
 import type { z } from "zod";
@@ -7,9 +8,12 @@ import { API_GROUP_VERSION, DEFAULT_TRAINER_IMAGE, KIND } from "../api/group.js"
 import { imageAllowed, parseImage } from "../api/image.js";
 import type { SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import { trainingRunSchema, type TrainingRun } from "../api/trainingrun.js";
-import type { RunLocation } from "./observe.js";
-import { locationHolder, STORAGE_IN_USE } from "./storage-claims.js";
-import { findCondition, type Observed, type OperatorSettings, type PodRejection } from "./types.js";
+import type { RunLocation } from "../model/observe.js";
+import { locationHolder, STORAGE_IN_USE } from "../model/storage-claims.js";
+import { findCondition } from "../model/conditions.js";
+import type { Observed, PodRejection } from "../model/types.js";
+import type { OperatorSettings } from "../model/settings.js";
+import type { Draft } from "./draft.js";
 
 /**
  * Why a run gets no pod (the Valid condition's reason):
@@ -27,6 +31,20 @@ export type Validation =
 
 /** Valid=False for this reason lasts until the spec changes: sending the same pod again is futile. */
 const POD_REJECTED = "PodRejected";
+
+/** The Valid condition of the pass: the spec with defaults applied, or undefined (and why, once) when the run gets no pod. */
+export function validSpec(d: Draft): TrainingRunSpec | undefined {
+  const validation = validateRun(d.observed, d.settings);
+  if (!validation.ok) {
+    const message = validation.field === "" ? validation.message : `${validation.field}: ${validation.message}`;
+    if (d.condition({ type: "Valid", status: "False", reason: validation.reason, message })) {
+      d.event("Warning", validation.reason, message);
+    }
+    return undefined;
+  }
+  d.condition({ type: "Valid", status: "True", reason: "Valid", message: "the spec is valid" });
+  return validation.spec;
+}
 
 /**
  * The spec with defaults applied, or the first reason it gets no pod: schema and cross-field

@@ -7,7 +7,8 @@ import { CheckpointLocation, CheckpointLocationError, type BucketLocation } from
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointLocation, isAlive, TRAINER_CONTAINER, type RunLocation } from "./observe.js";
-import { findCondition, toDate } from "./types.js";
+import { findCondition } from "./conditions.js";
+import { toDate } from "./time.js";
 
 /** The Valid condition's reason for a run that waits for another to release its location. */
 export const STORAGE_IN_USE = "StorageInUse";

@@ -1,6 +1,7 @@
-// What the controller gathers about a run, read from the cached objects: its pods classified
-// by attempt, and the trainer's own reports (progress annotation, exit summary) parsed
-// through the protocol package. Nothing here decides anything.
+// What is read about a run from the cached objects and its status, by the pass, the metrics
+// and the CLI alike: its pods classified by attempt, an attempt's record, the names of what
+// the operator creates, and the trainer's own reports (progress annotation, exit summary)
+// parsed through the protocol package. Nothing here decides anything.
 import type { V1ContainerStatus, V1ObjectMeta, V1Pod } from "@kubernetes/client-node";
 import {
   PROGRESS_ANNOTATION,
@@ -16,7 +17,7 @@ import {
 } from "@resumable/protocol";
 import { DEFAULT_MOUNT_PATH } from "../api/checkpoint-spec.js";
 import type { S3StorageSpec } from "../api/spec.js";
-import type { CheckpointInfo, TrainerSummary } from "../api/status.js";
+import type { AttemptRecord, CheckpointInfo, TrainerSummary, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 
 // ---- The run's pods ----
@@ -133,6 +134,15 @@ export function isTerminating(object: { metadata?: V1ObjectMeta }): boolean {
 /** False for a pod left over from an earlier run of the same name (deleted and recreated). */
 function isOwnedBy(pod: V1Pod, run: TrainingRun): boolean {
   return pod.metadata?.ownerReferences?.some((r) => r.controller === true && r.uid === run.metadata.uid) ?? false;
+}
+
+/**
+ * status.attempts is the operator's memory of every attempt it started: the record is
+ * written before (or with) the pod, and an attempt's outcome is counted only when its
+ * record gains an endTime, so seeing the same pod again never counts it twice.
+ */
+export function findRecord(status: TrainingRunStatus, attempt: number): AttemptRecord | undefined {
+  return status.attempts?.find((r) => r.attempt === attempt);
 }
 
 // ---- The trainer's reports ----

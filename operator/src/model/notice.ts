@@ -1,9 +1,8 @@
 // Reclaim notices: which node signals say a node is about to go (configured, with defaults
 // for the clouds' handlers), and the one checkpoint request per notice and pod. Pure:
-// reconcile reads the pod's node through these.
+// reconcile reads the pod's node through these (the action that asks is reconcile/reclaim.ts's).
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION, parseCheckpointRequest, type CheckpointRequest } from "@resumable/protocol";
-import type { Action } from "./types.js";
 
 /**
  * What says a node is about to go, before the kubelet sends SIGTERM (docs/reclaim-notices.md):
@@ -96,23 +95,13 @@ export function nodeNotice(node: V1Node | undefined, signals: readonly NoticeSig
  */
 export function checkpointRequestFor(pod: V1Pod, notice: NodeNotice, at: string): CheckpointRequest | undefined {
   const id = `${notice.source}@${notice.node}`;
-  return carries(pod, id) ? undefined : { id, reason: `${notice.source}: ${notice.detail} on node ${notice.node}`, at };
+  return carriesRequest(pod, id) ? undefined : { id, reason: `${notice.source}: ${notice.detail} on node ${notice.node}`, at };
 }
 
-function carries(pod: V1Pod, id: string): boolean {
+/** Whether `pod` already carries the checkpoint request `id`: asked once per request. */
+export function carriesRequest(pod: V1Pod, id: string): boolean {
   const current = parseCheckpointRequest(pod.metadata?.annotations?.[CHECKPOINT_REQUEST_ANNOTATION] ?? "");
   return current.kind === "request" && current.request.id === id;
-}
-
-/**
- * The action that asks the trainer of `pod` for a checkpoint now (a reclaim notice, a return
- * to spot), or undefined when the pod already carries this request or has no uid for the
- * patch's precondition.
- */
-export function checkpointRequestAction(pod: V1Pod, request: CheckpointRequest | undefined): Action | undefined {
-  const uid = pod.metadata?.uid;
-  if (request === undefined || uid === undefined || carries(pod, request.id)) return undefined;
-  return { kind: "requestCheckpoint", name: pod.metadata?.name ?? "", uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) };
 }
 
 function timeString(t: Date | string | undefined): string | undefined {

@@ -6,7 +6,7 @@
 import { lostStepsOf } from "@resumable/protocol";
 import { z } from "zod";
 import type { Accounting, AttemptRecord, CapacityType, TrainingRunStatus } from "../api/status.js";
-import { toDate } from "./types.js";
+import { toDate } from "./time.js";
 
 /** Prices per hour. */
 const priceSchema = z.strictObject({ spot: z.number().nonnegative(), onDemand: z.number().nonnegative() });

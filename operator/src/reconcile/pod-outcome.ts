@@ -1,0 +1,106 @@
+// What one pod says about its attempt: ended (and how, from the trainer's exit code, its
+// summary and the disruption rule), still running, or stuck on a lost node. Reads only:
+// writes nothing to status.
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { disruptionOf, exitReason, type FailureKind, type ParsedExitSummary, type PlannedStop } from "@resumable/protocol";
+import type { EndReason } from "../api/status.js";
+import { readSummary, trainerMessage, trainerStatus } from "../model/observe.js";
+import { toDate } from "../model/time.js";
+
+/** How an attempt ended, decided from one pod. */
+export interface Outcome {
+  reason: Exclude<EndReason, "Suspended">;
+  /** The signal it was decided from: a DisruptionTarget reason, OOMKilled, ExitCode, … */
+  detail: string;
+  exitCode?: number;
+  summary?: ParsedExitSummary;
+  /** The trainer's own words about a failure (its summary's failure.message or error). */
+  message?: string;
+  /** A failure a retry cannot fix: a rejected config or a storage refusal (exit 2), unusable checkpoints (exit 5). */
+  permanent?: boolean;
+}
+
+export type PodAssessment =
+  | { ended: Outcome }
+  | { ended?: undefined; running: boolean; node: NodeHealth };
+
+export type NodeHealth = { lost: false } | { lost: true; since?: Date };
+
+/** Waiting reasons after which the trainer will not start without a change somewhere. */
+const CANNOT_START_REASONS = new Set([
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+  "InvalidImageName",
+  "ImagePullBackOff",
+  "ErrImageNeverPull",
+]);
+
+/** The detail of a failure the trainer named by its exit code (docs/trainer-protocol.md). */
+const EXIT_FAILURES: Partial<Record<NonNullable<ReturnType<typeof exitReason>>, { detail: string; permanent?: true }>> = {
+  config: { detail: "InvalidConfig", permanent: true },
+  fenced: { detail: "Fenced" },
+  storage: { detail: "StorageError" },
+  checkpointsUnusable: { detail: "CheckpointsUnusable", permanent: true },
+  diverged: { detail: "Diverged" },
+};
+
+/** Exit 2 failures about checkpoint storage, by the summary's failure kind: not InvalidConfig of spec.training. */
+const STORAGE_CONFIG_FAILURES: Partial<Record<FailureKind, { detail: string; permanent: true }>> = {
+  storageRefused: { detail: "StorageRefused", permanent: true },
+  locationOwned: { detail: "StorageInUse", permanent: true },
+};
+
+/** `planned`: the operator asked this pod to stop for a planned move (see disruptionOf). */
+export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planned?: PlannedStop): PodAssessment {
+  const phase = pod.status?.phase;
+  if (phase === "Succeeded" || phase === "Failed") return { ended: terminalOutcome(pod, planned) };
+  const waiting = trainerStatus(pod)?.state?.waiting?.reason;
+  if (waiting !== undefined && CANNOT_START_REASONS.has(waiting)) {
+    return { ended: { reason: "Failed", detail: waiting } };
+  }
+  return { running: phase === "Running", node: nodeHealth(pod, nodes) };
+}
+
+function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined): Outcome {
+  const terminated = trainerStatus(pod)?.state?.terminated;
+  const exitCode = terminated?.exitCode;
+  const summary = readSummary(terminated?.message);
+  const ended = (reason: Outcome["reason"], detail: string, extra: Partial<Outcome> = {}): Outcome => ({
+    reason,
+    detail,
+    ...(exitCode === undefined ? {} : { exitCode }),
+    ...(summary === undefined ? {} : { summary }),
+    ...extra,
+  });
+
+  const disruption = disruptionOf(pod, { code: exitCode, summary }, planned);
+  if (disruption?.planned) return ended("Moved", "ReturnToSpot");
+  if (disruption !== undefined) return ended("Preempted", disruption.signal);
+  if (exitCode === 0 && summary?.reason !== "failed") return ended("Succeeded", "Completed");
+  const message = trainerMessage(summary, terminated?.message);
+  const failed = (detail: string, permanent?: boolean) =>
+    ended("Failed", detail, { ...(message === undefined ? {} : { message }), ...(permanent ? { permanent } : {}) });
+  if (terminated?.reason === "OOMKilled") return failed("OOMKilled");
+  // Exit 2 is a refused config unless the summary says the checkpoint store refused the
+  // trainer, or that another run owns the checkpoint location.
+  const configKind = exitReason(exitCode) === "config" ? summary?.failure?.kind : undefined;
+  const named = (configKind && STORAGE_CONFIG_FAILURES[configKind]) ?? EXIT_FAILURES[exitReason(exitCode) ?? "failed"];
+  if (named !== undefined) return failed(named.detail, named.permanent);
+  if (exitCode !== undefined) return failed("ExitCode");
+  // Failed without the trainer ever running, e.g. rejected at kubelet admission.
+  return ended("Failed", pod.status?.reason ?? "PodFailed");
+}
+
+function nodeHealth(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): NodeHealth {
+  const nodeName = pod.spec?.nodeName;
+  // No nodes at all means a node cache that is empty or broken (the operator itself runs on
+  // a node), not a cluster without nodes: giving up every pod on that evidence would be worse.
+  if (nodeName === undefined || nodes.size === 0) return { lost: false };
+  const node = nodes.get(nodeName);
+  if (node === undefined) return { lost: true };
+  const ready = node.status?.conditions?.find((c) => c.type === "Ready");
+  if (ready?.status === "True") return { lost: false };
+  const since = toDate(ready?.lastTransitionTime);
+  return since === undefined ? { lost: true } : { lost: true, since };
+}
