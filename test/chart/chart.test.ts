@@ -193,6 +193,12 @@ describe("values people change", () => {
     assert.ok(operatorContainer(await renderChart({ progressWriteIntervalSeconds: 0 })).args.includes("--progress-write-interval-seconds=0"));
   });
 
+  it("returnToSpotPendingSeconds: passed as --return-to-spot-pending-seconds, 300 by default; 0 refused at install", async () => {
+    assert.ok(operatorContainer(await renderChart()).args.includes("--return-to-spot-pending-seconds=300"));
+    assert.ok(operatorContainer(await renderChart({ returnToSpotPendingSeconds: 120 })).args.includes("--return-to-spot-pending-seconds=120"));
+    await assert.rejects(renderChart({ returnToSpotPendingSeconds: 0 }), /returnToSpotPendingSeconds/);
+  });
+
   it("prices: passed to the operator as one --prices JSON flag it parses back; unset, no flag (no cost fields)", async () => {
     const prices = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.19, onDemand: 0.55 } }, perGpu: { spot: 0.14, onDemand: 0.35 } };
     const args = operatorContainer(await renderChart({ prices })).args;

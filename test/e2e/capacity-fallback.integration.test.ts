@@ -5,7 +5,7 @@
 // loses no step. The run ends bit-identical to its uninterrupted twin, each resume proven
 // by the trainers' own records, with every attempt's capacity and the cost in its status.
 // Then a return to spot that finds no room after all (a pod the operator does not watch took
-// it) goes back to on-demand after the default bound, with afterPendingSeconds unset.
+// it) goes back to on-demand after the operator's bound, with afterPendingSeconds unset.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { NAMESPACE, useE2E } from "./harness.js";
@@ -19,10 +19,13 @@ const e = useE2E({ startOperator: false });
 const PRICES = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.18, onDemand: 0.54 }, "e2-standard-4": { spot: 0.05, onDemand: 0.13 } } };
 const RUN = "fallback";
 const SPOT_NODES = ["spot-a", "spot-b"];
+const RETURN_BOUND = 20;
 
 describe("capacity fallback", { timeout: 1_200_000 }, () => {
   before(async () => {
-    await e.startOperator([`--prices=${JSON.stringify(PRICES)}`]);
+    // The bound on a returned pod's wait is the operator's (300 s by default, unit-tested):
+    // 20 s here, so the stranded return does not wait five minutes.
+    await e.startOperator([`--prices=${JSON.stringify(PRICES)}`, `--return-to-spot-pending-seconds=${RETURN_BOUND}`]);
   });
 
   test("spot runs dry: on-demand after the pending timeout, back to spot at a checkpoint, bit-identical", async (t) => {
@@ -91,7 +94,7 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
     await assertBitIdentical(run);
   });
 
-  test("a returned pod with no room after all goes back to on-demand after the default bound; periodic saves off, the return still happens", async () => {
+  test("a returned pod with no room after all goes back to on-demand after the operator's bound; periodic saves off, the return still happens", async () => {
     const name = "stranded";
     // No periodic saves: the return's checkpoint can only come from the checkpoint request.
     // Slow steps: the on-demand attempt must outlast returnToSpotAfterSeconds and the requested
@@ -113,7 +116,7 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
       name,
       "the returned pod moved back to on-demand",
       (r) => (r.status?.attempts ?? []).some((a) => a.capacityReason === "ReturnToSpot" && a.endDetail === "PendingOnSpot"),
-      10 * 60_000,
+      5 * 60_000,
     );
     const attempts = stranded.status?.attempts ?? [];
     const where = attempts.map((a) => `${a.attempt}:${a.capacityType}/${a.capacityReason}@${a.node ?? "-"} ${a.endReason}(${a.endDetail ?? ""})`).join("; ");
@@ -124,7 +127,7 @@ describe("capacity fallback", { timeout: 1_200_000 }, () => {
     ], where);
     assert.equal(attempts[2]?.node, undefined, `the returned pod never ran: ${where}`);
     const events = await e.core.listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name}` });
-    assert.ok(events.items.some((ev) => ev.reason === "FellBackToOnDemand" && /the bound on a return to spot, 300 s/.test(ev.message ?? "")), events.items.map((ev) => `${ev.reason}: ${ev.message}`).join("\n"));
+    assert.ok(events.items.some((ev) => ev.reason === "FellBackToOnDemand" && ev.message?.includes(`the bound on a return to spot, ${RETURN_BOUND} s`)), events.items.map((ev) => `${ev.reason}: ${ev.message}`).join("\n"));
 
     // Where the run ends is not asserted: the on-demand attempt may finish its steps before the
     // next return is due (it did once in CI). A return that finds room is the first test's.

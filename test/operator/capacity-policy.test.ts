@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { CapacityStatus, TrainingRunStatus } from "../../operator/src/api/status.js";
-import { RETURN_PENDING_SECONDS, afterAttemptEnd, initialCapacity, pendingOnSpot, returnToSpot, type SpotNode } from "../../operator/src/reconcile/capacity.js";
+import { DEFAULT_SETTINGS } from "../../operator/src/model/settings.js";
+import { afterAttemptEnd, initialCapacity, pendingOnSpot, returnToSpot, type SpotNode } from "../../operator/src/reconcile/capacity.js";
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 12, 0, s));
 const onSpot: CapacityStatus = initialCapacity(at(0));
@@ -16,6 +17,8 @@ const unschedulable = (since: number): V1Pod => ({
   spec: { containers: [] },
   status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available", lastTransitionTime: at(since) }] },
 });
+
+const RETURN_PENDING_SECONDS = DEFAULT_SETTINGS.returnToSpotPendingSeconds;
 
 describe("capacity policy: falling back to on-demand", () => {
   it("after afterPreemptions preemptions on spot, and not one before", () => {
@@ -40,8 +43,8 @@ describe("capacity policy: falling back to on-demand", () => {
   it("replaces a pod unschedulable on spot once afterPendingSeconds have passed, and says when to look again before", () => {
     const fallback = { afterPendingSeconds: 30 };
     const record = { attempt: 2, pod: "r-2", capacityType: "spot" as const };
-    assert.deepEqual(pendingOnSpot(fallback, onSpot, record, unschedulable(0), at(20)), { recheckInMs: 10_000 });
-    const verdict = pendingOnSpot(fallback, onSpot, record, unschedulable(0), at(30));
+    assert.deepEqual(pendingOnSpot(fallback, onSpot, record, unschedulable(0), at(20), RETURN_PENDING_SECONDS), { recheckInMs: 10_000 });
+    const verdict = pendingOnSpot(fallback, onSpot, record, unschedulable(0), at(30), RETURN_PENDING_SECONDS);
     assert.ok(verdict && "replace" in verdict);
     assert.equal(verdict.replace.capacity.type, "on-demand");
     assert.equal(verdict.replace.capacity.reason, "PendingOnSpot");
@@ -52,11 +55,11 @@ describe("capacity policy: falling back to on-demand", () => {
     const fallback = { afterPendingSeconds: 1 };
     const record = { attempt: 2, pod: "r-2", capacityType: "spot" as const };
     const bound = { ...unschedulable(0), spec: { containers: [], nodeName: "spot-a" } };
-    assert.equal(pendingOnSpot(fallback, onSpot, record, bound, at(60)), undefined);
+    assert.equal(pendingOnSpot(fallback, onSpot, record, bound, at(60), RETURN_PENDING_SECONDS), undefined);
     const gated = unschedulable(0);
     gated.status!.conditions![0]!.reason = "SchedulingGated";
-    assert.equal(pendingOnSpot(fallback, onSpot, record, gated, at(60)), undefined);
-    assert.equal(pendingOnSpot(fallback, onSpot, { ...record, capacityType: "on-demand" }, unschedulable(0), at(60)), undefined);
+    assert.equal(pendingOnSpot(fallback, onSpot, record, gated, at(60), RETURN_PENDING_SECONDS), undefined);
+    assert.equal(pendingOnSpot(fallback, onSpot, { ...record, capacityType: "on-demand" }, unschedulable(0), at(60), RETURN_PENDING_SECONDS), undefined);
   });
 });
 
@@ -116,13 +119,13 @@ describe("capacity policy: returning to spot", () => {
   it("bounds a returned attempt's wait for a spot node even without afterPendingSeconds, and only a returned one", () => {
     const returned = { attempt: 3, pod: "r-3", capacityType: "spot" as const, capacityReason: "ReturnToSpot" as const };
     const back: CapacityStatus = { ...onSpot, reason: "ReturnToSpot", moves: 2 };
-    assert.deepEqual(pendingOnSpot(fallback, back, returned, unschedulable(0), at(10)), { recheckInMs: (RETURN_PENDING_SECONDS - 10) * 1000 });
+    assert.deepEqual(pendingOnSpot(fallback, back, returned, unschedulable(0), at(10), RETURN_PENDING_SECONDS), { recheckInMs: (RETURN_PENDING_SECONDS - 10) * 1000 });
     const later = new Date(at(0).getTime() + RETURN_PENDING_SECONDS * 1000);
-    const verdict = pendingOnSpot(fallback, back, returned, unschedulable(0), later);
+    const verdict = pendingOnSpot(fallback, back, returned, unschedulable(0), later, RETURN_PENDING_SECONDS);
     assert.ok(verdict && "replace" in verdict, JSON.stringify(verdict));
     assert.equal(verdict.replace.capacity.type, "on-demand");
     assert.match(verdict.replace.event.message, /the bound on a return to spot/);
     const first = { attempt: 1, pod: "r-1", capacityType: "spot" as const, capacityReason: "Spec" as const };
-    assert.equal(pendingOnSpot(fallback, onSpot, first, unschedulable(0), later), undefined, "a spot run that never fell back waits as long as the spec says");
+    assert.equal(pendingOnSpot(fallback, onSpot, first, unschedulable(0), later, RETURN_PENDING_SECONDS), undefined, "a spot run that never fell back waits as long as the spec says");
   });
 });

@@ -7,7 +7,6 @@ import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
-import { RETURN_PENDING_SECONDS } from "../../operator/src/reconcile/capacity.js";
 import { T0, aPod, aRun, actionKinds, eventReasons, pass, running } from "./reconcile-fixtures.js";
 import { WORLD, at, createdPod, nodeKeys, play, reclaimed, spotNode } from "./fallback-fixtures.js";
 
@@ -21,6 +20,9 @@ const toOnDemand = [
 const onDemand = (o: Parameters<typeof aPod>[1] = {}) => aPod(2, { node: "ondemand-a", startTime: at(61), phase: "Running", ...o });
 const checkpointAt = (step: number, s: number) => ({ step, totalSteps: 600, resumedFromStep: 100, checkpoint: { step, time: at(s).toISOString(), bytes: 1, reason: "periodic" } });
 const withAnnotations = (pod: V1Pod, annotations: Record<string, string>): V1Pod => ({ ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } } });
+
+// The operator's default, DEFAULT_SETTINGS.returnToSpotPendingSeconds (the passes below use it).
+const RETURN_PENDING_SECONDS = 300;
 
 describe("reconcile: returning to spot", () => {
   it("never stops a healthy on-demand pod while no spot node could take the spot pod, and returns once one could", () => {

@@ -63,6 +63,13 @@ describe("operator config", () => {
     assert.throws(() => load(["--progress-write-interval-seconds=-1"]), /--progress-write-interval-seconds/);
   });
 
+  it("the bound on a returned pod's wait for spot: 300 s by default, set by flag or environment, at least 1", () => {
+    assert.equal(load([]).settings.returnToSpotPendingSeconds, 300);
+    assert.equal(load(["--return-to-spot-pending-seconds=20"]).settings.returnToSpotPendingSeconds, 20);
+    assert.equal(load([], { RESUMABLE_RETURN_TO_SPOT_PENDING_SECONDS: "600" }).settings.returnToSpotPendingSeconds, 600);
+    assert.throws(() => load(["--return-to-spot-pending-seconds=0"]), /--return-to-spot-pending-seconds/);
+  });
+
   it("takes flags over environment variables over defaults", () => {
     const c = load(["--namespaces=a, b,a", "--metrics-port=9000", "--leader-elect=false"], {
       RESUMABLE_NAMESPACES: "x",

@@ -41,6 +41,10 @@ const FLAGS = {
     env: "RESUMABLE_PROGRESS_WRITE_INTERVAL_SECONDS",
     help: `while only a run's progress changes, write its status at most once per this many seconds; 0: on every report (default ${DEFAULT_SETTINGS.progressWriteIntervalSeconds})`,
   },
+  "return-to-spot-pending-seconds": {
+    env: "RESUMABLE_RETURN_TO_SPOT_PENDING_SECONDS",
+    help: `how long a pod that returned to spot may wait for a spot node before the run goes back to on-demand, when the run's fallback.afterPendingSeconds is unset (default ${DEFAULT_SETTINGS.returnToSpotPendingSeconds})`,
+  },
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
     help: "comma-separated registries, repository prefixes (whole path segments) or images pinned by tag or digest that spec.image must fall under, e.g. registry.example.com/ml (default: any image)",
@@ -94,6 +98,7 @@ const configSchema = z.object({
   "attempt-history-limit": count(1).default(DEFAULT_SETTINGS.attemptHistoryLimit),
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "progress-write-interval-seconds": count(0).default(DEFAULT_SETTINGS.progressWriteIntervalSeconds),
+  "return-to-spot-pending-seconds": count(1).default(DEFAULT_SETTINGS.returnToSpotPendingSeconds),
   "allowed-images": commaList.superRefine((entries, ctx) => {
     for (const entry of entries) {
       if (parseAllowedImage(entry) === undefined) {
@@ -188,6 +193,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       allowRelaxedSecurityContext: c["allow-relaxed-security-context"],
       prices: c.prices,
       noticeSignals,
+      returnToSpotPendingSeconds: c["return-to-spot-pending-seconds"],
     },
   };
 }

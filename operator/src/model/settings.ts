@@ -38,6 +38,13 @@ export interface OperatorSettings {
   prices?: PriceTable;
   /** What counts as a reclaim notice on a trainer's node (notice.ts, docs/reclaim-notices.md). */
   noticeSignals: readonly NoticeSignal[];
+  /**
+   * How long an attempt that returned to spot may wait for a spot node when the run's
+   * fallback.afterPendingSeconds is unset: the run left a healthy on-demand pod for it, so it
+   * must not wait forever. Five minutes by default lets a node autoscaler bring up a spot node
+   * (typically one to three); a platform whose autoscaler is slower or faster sets its own.
+   */
+  returnToSpotPendingSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: OperatorSettings = {
@@ -50,4 +57,5 @@ export const DEFAULT_SETTINGS: OperatorSettings = {
   allowedImages: [],
   allowRelaxedSecurityContext: false,
   noticeSignals: DEFAULT_NOTICE_SIGNALS,
+  returnToSpotPendingSeconds: 300,
 };

@@ -98,16 +98,13 @@ export function unschedulableSince(pod: V1Pod): { since: Date; message: string }
 export type PendingVerdict = { replace: Move } | { recheckInMs: number } | undefined;
 
 /**
- * How long an attempt that returned to spot may wait for a spot node when afterPendingSeconds
- * is unset: the run left a healthy on-demand pod for it, so it must not wait forever. Five
- * minutes lets a node autoscaler bring up a spot node (typically one to three).
+ * The bound on a spot attempt's wait for a node: afterPendingSeconds, else, for an attempt that
+ * returned to spot, the operator's returnToSpotPendingSeconds (a returned run left a healthy
+ * on-demand pod, so it must not wait forever).
  */
-export const RETURN_PENDING_SECONDS = 300;
-
-/** The bound on a spot attempt's wait for a node: afterPendingSeconds, else the return's own bound for a returned attempt. */
-function pendingBound(fallback: FallbackSpec, record: AttemptRecord): { seconds: number; source: string } | undefined {
+function pendingBound(fallback: FallbackSpec, record: AttemptRecord, returnBoundSeconds: number): { seconds: number; source: string } | undefined {
   if (fallback.afterPendingSeconds !== undefined) return { seconds: fallback.afterPendingSeconds, source: "fallback.afterPendingSeconds" };
-  if (record.capacityReason === "ReturnToSpot") return { seconds: RETURN_PENDING_SECONDS, source: "the bound on a return to spot" };
+  if (record.capacityReason === "ReturnToSpot") return { seconds: returnBoundSeconds, source: "the bound on a return to spot" };
   return undefined;
 }
 
@@ -115,8 +112,8 @@ function pendingBound(fallback: FallbackSpec, record: AttemptRecord): { seconds:
  * The current attempt's pod waits for a spot node: after the bound it is replaced by an
  * attempt on on-demand (the pod never ran, so nothing is lost).
  */
-export function pendingOnSpot(fallback: FallbackSpec, capacity: CapacityStatus, record: AttemptRecord, pod: V1Pod, now: Date): PendingVerdict {
-  const limit = pendingBound(fallback, record);
+export function pendingOnSpot(fallback: FallbackSpec, capacity: CapacityStatus, record: AttemptRecord, pod: V1Pod, now: Date, returnBoundSeconds: number): PendingVerdict {
+  const limit = pendingBound(fallback, record, returnBoundSeconds);
   if (limit === undefined || capacity.type !== "spot" || (record.capacityType ?? "spot") !== "spot") return undefined;
   const pending = unschedulableSince(pod);
   if (pending === undefined) return undefined;

@@ -21,7 +21,7 @@ export function applyFallback(d: Draft, spec: TrainingRunSpec, record: AttemptRe
   const fallback = spec.scheduling.fallback;
   const capacity = d.status.capacity;
   if (fallback === undefined || capacity === undefined) return undefined;
-  const pending = pendingOnSpot(fallback, capacity, record, pod, d.now);
+  const pending = pendingOnSpot(fallback, capacity, record, pod, d.now, d.settings.returnToSpotPendingSeconds);
   if (pending && "recheckInMs" in pending) d.requeueIn(pending.recheckInMs);
   if (pending && "replace" in pending) {
     // Its end is recorded here and the pod deleted by the next pass, as for any ended attempt
