@@ -4,9 +4,10 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 NODE_TS := node --import tsx
-# Cluster tests start real control planes: one file at a time on 2 cores.
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.ts' -not -path 'test/bench/*' | sort)
 # make test runs them all; make test-e2e only the operator's end-to-end scenarios.
+# Each integration file starts its own control plane on free ports and its own state dir, so
+# two run at once: most of a file's time is waiting (grace periods, node monitors, bounds).
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 # TAP on stdout as before, and each file's wall seconds into .test-times/PHASE.tsv, for the
@@ -54,7 +55,7 @@ test-unit: build
 
 test-integration: prebuild build binaries kwok
 	@mkdir -p $(TEST_TIMES)
-	$(NODE_TS) --test --test-concurrency=1 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
+	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
 
 test-e2e: build binaries
 	@mkdir -p $(TEST_TIMES)

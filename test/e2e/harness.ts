@@ -57,6 +57,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   t.kubectl = (args, input) => kubectl(t.cluster.kubeconfig, args, input);
   t.operatorLog = join(stateDir, "logs", "operator.log");
 
+  let crashed: string | undefined;
   t.startOperator = async (extraArgs = []) => {
     const log = createWriteStream(t.operatorLog, { flags: "a" });
     const leaderElect = extraArgs.some((a) => a.startsWith("--leader-elect")) ? [] : ["--leader-elect=false"];
@@ -66,6 +67,11 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     });
     operator.stdout?.pipe(log);
     operator.stderr?.pipe(log);
+    // An operator that exits on its own with an error (it could not start, say) is remembered:
+    // a wait on a run fails at once with its log, rather than after its whole timeout.
+    operator.on("exit", (code) => {
+      if (code !== null && code !== 0) crashed = `the operator exited with code ${code}`;
+    });
     operators.push(operator);
     return operator;
   };
@@ -90,17 +96,20 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
 
   t.waitRun = async (name, what, check, timeoutMs = 5 * 60_000) => {
     let last: TrainingRun | undefined;
-    let ended: string | undefined;
+    // Why the wait cannot end well, found on the way: fail now, not after the whole timeout.
+    let hopeless: string | undefined;
     try {
       return await eventually(`${name}: ${what}`, async () => {
-        last = await t.getRun(name);
-        if (check(last)) return last;
-        // A run that has ended never gets there: fail now, not after the whole timeout.
-        const phase = last.status?.phase;
-        if (phase === "Succeeded" || phase === "Failed") ended = phase;
-        return ended ? last : undefined;
+        if (crashed) hopeless = crashed;
+        else {
+          last = await t.getRun(name);
+          if (check(last)) return last;
+          const phase = last.status?.phase;
+          if (phase === "Succeeded" || phase === "Failed") hopeless = `${name} ended ${phase} before ${what}`;
+        }
+        return hopeless ? null : undefined;
       }, timeoutMs).then((run) => {
-        if (ended) throw new Error(`${name} ended ${ended} before ${what}`);
+        if (hopeless || run === null) throw new Error(hopeless);
         return run;
       });
     } catch (err) {
