@@ -4,7 +4,8 @@ import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kuber
 import { pino } from "pino";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
-import { Controller, type RunCache } from "../../operator/src/controller/controller.js";
+import { Controller } from "../../operator/src/controller/controller.js";
+import type { RunCache } from "../../operator/src/controller/observe-run.js";
 import type { ClusterWriter } from "../../operator/src/controller/cluster-writer.js";
 import { OperatorMetrics } from "../../operator/src/metrics/operator-metrics.js";
 import { RunObserver } from "../../operator/src/metrics/run-observer.js";
@@ -35,6 +36,7 @@ class FakeCache implements RunCache {
     this.pods.filter((p) => p.metadata?.namespace === namespace && p.metadata.labels?.["resumable.dev/run"] === name);
   pvc = (namespace: string, name: string) => this.pvcs.get(`${namespace}/${name}`);
   nodes = () => this.nodeMap;
+  endedPodsGone = (): V1Pod[] => [];
   podsOnNode = (node: string) => this.pods.filter((p) => p.spec?.nodeName === node);
   mountFailures: CoreV1Event[] = [];
   mountFailuresOf = (_namespace: string, pod: V1Pod) => this.mountFailures.filter((e) => e.involvedObject.uid === pod.metadata?.uid);

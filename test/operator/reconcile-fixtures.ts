@@ -126,7 +126,7 @@ export function pass(
   run: TrainingRun,
   pods: V1Pod[],
   now: Date,
-  world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null; mountFailures?: CoreV1Event[] } = {},
+  world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null; mountFailures?: CoreV1Event[]; endedPodsGone?: V1Pod[] } = {},
   settings: OperatorSettings = SETTINGS,
 ): Decision {
   const observed: Observed = {
@@ -137,6 +137,7 @@ export function pass(
     now,
     ...(world.pvc === null ? {} : { pvc: world.pvc ?? aPvc() }),
     ...(world.mountFailures ? { mountFailures: world.mountFailures } : {}),
+    ...(world.endedPodsGone ? { endedPodsGone: world.endedPodsGone } : {}),
   };
   return reconcile(observed, settings);
 }

@@ -37,6 +37,26 @@ describe("reconcile: suspend and resume", () => {
     assert.equal(resumed.status.conditions?.find((c) => c.type === "Suspended")?.status, "False");
   });
 
+  it("a stopped pod that ended and was deleted before the next pass still has its final flush recorded", () => {
+    // The kubelet deletes a gracefully deleted pod as soon as it has posted its terminal
+    // status: the pass may see the pod only in the cache's memory of ended pods.
+    const clock = new FakeClock();
+    let run = aRun({ suspend: true }, startedStatus(1));
+    run = afterWrite(run, pass(run, [running(1)], clock.now()));
+    const summary = { reason: "preempted", step: 420, checkpoint: { step: 420, bytes: 1000 } };
+    const ended = aPod(1, { phase: "Failed", node: "spot-1", exitCode: 143, summary, deletedAt: clock.now() });
+    const gone = pass(run, [], clock.advance(5), { endedPodsGone: [ended] });
+    assert.equal(gone.status.attempts?.[0]?.endReason, "Suspended");
+    assert.equal(gone.status.attempts?.[0]?.exitCode, 143, "the end is read from the pod's last state, not taken for a deletion");
+    assert.equal(gone.status.lastCheckpoint?.step, 420);
+    assert.equal(gone.status.lastCheckpoint?.reason, "preemption");
+    assert.equal(gone.status.preemptions, 0);
+    // A pod of another attempt (or an older pod of the same name) is not this attempt's.
+    const other = pass(run, [], clock.advance(5), { endedPodsGone: [aPod(1, { phase: "Failed", exitCode: 143, summary, uid: "pod-uid-old" })] });
+    assert.equal(other.status.lastCheckpoint, undefined);
+    assert.equal(other.status.attempts?.[0]?.endDetail, "PodDeleted");
+  });
+
   it("a run created suspended starts nothing", () => {
     const d = pass(aRun({ suspend: true }), [], new FakeClock().now(), { pvc: null });
     assert.deepEqual(d.actions, []);

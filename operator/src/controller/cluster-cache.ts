@@ -36,6 +36,9 @@ interface Scope {
  */
 const MOUNT_FAILURES = "involvedObject.kind=Pod,reason=FailedMount";
 
+/** Ended pods remembered per run after their deletion: the current attempt's and a spare. */
+const ENDED_GONE_PER_RUN = 2;
+
 /**
  * Everything the controller reads, from watches only: TrainingRuns, their pods (by label)
  * and the PVCs of the watched namespaces, plus every node. PVCs are watched without a
@@ -44,6 +47,8 @@ const MOUNT_FAILURES = "involvedObject.kind=Pod,reason=FailedMount";
 export class ClusterCache {
   private readonly scopes = new Map<string, Scope>();
   private readonly nodeReflector: Reflector<V1Node>;
+  /** Per run key, the last state of its pods deleted after they ended, newest last. */
+  private readonly endedGone = new Map<string, V1Pod[]>();
 
   constructor(options: ClusterCacheOptions) {
     const make = <T extends ObjectMeta>(resource: string, source: ResourceSource<T>, extra: Pick<ReflectorOptions<T>, "transform" | "indexers"> = {}): Reflector<T> =>
@@ -66,6 +71,30 @@ export class ClusterCache {
       });
     }
     this.nodeReflector = make("nodes", nodeSource(kc), { transform: trimNode });
+    for (const scope of this.scopes.values()) {
+      scope.pods.onEvent((change) => {
+        if (change.type === "Delete" && !isAlive(change.object)) this.rememberEnded(change.object);
+      });
+      scope.runs.onEvent((change) => {
+        if (change.type === "Delete") this.endedGone.delete(objectKey(change.object));
+      });
+    }
+  }
+
+  /**
+   * Keeps an ended pod's last state after its deletion, until the run's next attempts push it
+   * out: the pass that records its end may run only after it is gone (see Observed).
+   */
+  private rememberEnded(pod: V1Pod): void {
+    const key = runKeyOf(pod);
+    if (key === undefined) return;
+    const kept = (this.endedGone.get(key) ?? []).filter((p) => p.metadata?.uid !== pod.metadata?.uid);
+    this.endedGone.set(key, [...kept, pod].slice(-ENDED_GONE_PER_RUN));
+  }
+
+  /** The last state of the run's pods deleted after they ended (Observed.endedPodsGone). */
+  endedPodsGone(namespace: string, name: string): V1Pod[] {
+    return this.endedGone.get(objectKey({ metadata: { namespace, name } })) ?? [];
   }
 
   private reflectors(): Lifecycle[] {

@@ -2,19 +2,16 @@ import type { Logger } from "pino";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { OperatorMetrics } from "../metrics/operator-metrics.js";
 import type { RunObserver } from "../metrics/run-observer.js";
-import { checkpointLocation } from "../model/observe.js";
-import type { Action, Decision, EventSpec, Observed, Reconcile } from "../model/types.js";
+import type { Action, Decision, EventSpec, Reconcile } from "../model/types.js";
 import type { OperatorSettings } from "../model/settings.js";
 import { classifyRefusal, failureFields, httpStatus, objectKey, splitKey, type WorkQueue } from "@resumable/kube-runtime";
-import type { ClusterCache } from "./cluster-cache.js";
 import type { ClusterWriter } from "./cluster-writer.js";
 import { EventRecorder } from "./event-recorder.js";
 import { mergePatchBetween } from "./merge-patch.js";
+import { observeRun, type RunCache } from "./observe-run.js";
 import { RefusalMemory, refusalEvent, refusedCreate } from "./refusals.js";
 import { runEvent } from "./run-event.js";
 
-/** What a pass reads: the caches, nothing else. */
-export type RunCache = Pick<ClusterCache, "run" | "podsOfRun" | "podsOnNode" | "mountFailuresOf" | "pvc" | "nodes" | "onRunChange" | "runsSharingStorage" | "podsSharingStorage">;
 
 export interface ControllerOptions {
   cache: RunCache;
@@ -170,7 +167,7 @@ export class Controller {
     }
     const { namespace, name } = splitKey(key);
     const stopDecideTimer = this.options.metrics.reconcileDecideDuration.startTimer();
-    const observed = this.observe(run, namespace, name);
+    const observed = observeRun(this.options.cache, run, namespace, name, this.now());
     // Before the lag check: recovery timing wants every pod change as it is seen.
     observer.podsSeen(key, name, run.status, observed.pods, observed.now);
     if (this.cacheBehindOwnWrite(key, run)) return { requeueAfterMs: CACHE_LAG_RECHECK_MS };
@@ -213,27 +210,6 @@ export class Controller {
     if (behind && this.now().getTime() - written.at < CACHE_LAG_GIVE_UP_MS) return true;
     this.writtenOver.delete(key);
     return false;
-  }
-
-  private observe(run: TrainingRun, namespace: string, name: string): Observed {
-    const { cache } = this.options;
-    const location = checkpointLocation(run);
-    const pvc = location?.kind === "volume" ? cache.pvc(namespace, location.claimName) : undefined;
-    const nodes = cache.nodes();
-    const pods = cache.podsOfRun(namespace, name);
-    const mountFailures = pods.flatMap((pod) => cache.mountFailuresOf(namespace, pod));
-    return {
-      run,
-      location,
-      pods,
-      ...(mountFailures.length > 0 ? { mountFailures } : {}),
-      ...(pvc ? { pvc } : {}),
-      nodes,
-      otherRuns: cache.runsSharingStorage(run),
-      otherPods: cache.podsSharingStorage(run),
-      podsOnNode: (node) => cache.podsOnNode(node),
-      now: this.now(),
-    };
   }
 
   private async apply(run: TrainingRun, action: Action, now: Date, log: Logger): Promise<void> {

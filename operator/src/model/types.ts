@@ -16,6 +16,13 @@ export interface Observed {
   /** Pods labelled resumable.dev/run=<run name> in the run's namespace, any phase. */
   pods: readonly V1Pod[];
   /**
+   * The last state of the run's pods that ended and were then deleted, as the cache last saw
+   * them. A pod can end and go between two passes (the kubelet deletes a gracefully deleted
+   * pod as soon as it has posted its terminal status); its exit summary, the final flush among
+   * it, is read from here. Unset: none.
+   */
+  endedPodsGone?: readonly V1Pod[];
+  /**
    * Where the run keeps its checkpoints, checkpointLocation(run): the one answer to "volume or
    * bucket" the pass branches on. Undefined for a spec too broken to name one.
    */

@@ -4,7 +4,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
-import { findRecord, isAlive, isTerminating, readProgress, type ObservedPods } from "../model/observe.js";
+import { attemptOfPod, findRecord, isAlive, isTerminating, readProgress, type ObservedPods } from "../model/observe.js";
 import { seenAt, toDate, toTimestamp } from "../model/time.js";
 import { endAttempt } from "./attempt-end.js";
 import { plannedStopOf } from "./capacity.js";
@@ -61,7 +61,7 @@ export function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSp
 
   for (const record of d.status.attempts ?? []) {
     if (record.endTime !== undefined) continue;
-    const pod = pods.byAttempt.get(record.attempt);
+    const pod = pods.byAttempt.get(record.attempt) ?? endedAndGone(d, record);
     if (pod) {
       followPod(d, record, pod, spec);
     } else if (record.uid !== undefined || record.attempt < d.status.attempt) {
@@ -72,6 +72,13 @@ export function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSp
     }
     // Otherwise the pod was created but is not in the cache yet: advance() re-creates it.
   }
+}
+
+/** The attempt's pod as it was when it ended, if it has been deleted since (Observed.endedPodsGone). */
+function endedAndGone(d: Draft, record: AttemptRecord): V1Pod | undefined {
+  const run = d.observed.run.metadata.name ?? "";
+  return d.observed.endedPodsGone?.find((p) =>
+    attemptOfPod(p, run) === record.attempt && (record.uid === undefined || p.metadata?.uid === record.uid));
 }
 
 function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec): void {
