@@ -72,7 +72,13 @@ export type Verdict =
 /** The verdict `object` deserves. */
 export function deserved(object: Json): Verdict {
   const run = trainingRunSchema.safeParse(withoutNulls(object, []));
-  if (!run.success) return { verdict: "rejected", fields: run.error.issues.map((i) => apiserverField(i.path)) };
+  if (!run.success) {
+    const fields = run.error.issues.map((i) => apiserverField(i.path));
+    // The CRD's int-or-string quantity has no minimum (only its string branch has a pattern):
+    // a negative integer there is created, and the operator's schema makes it Valid=False.
+    if (run.error.issues.every((i) => i.code === "too_small" && NEGATIVE_QUANTITY.test(apiserverField(i.path)))) return { verdict: "Valid=False", fields };
+    return { verdict: "rejected", fields };
+  }
   const spec = run.data.spec;
   // The reference trainer's image (the examples' only image) has its config checked up front,
   // unless --config points it at a file instead of spec.training.
@@ -105,6 +111,9 @@ export function judged(want: Verdict, got: Settled): string | undefined {
   if (want.verdict !== "runs" && !fieldNamed(got.message, want.fields)) return `"${got.message}" names none of ${want.fields.join(", ")}`;
   return undefined;
 }
+
+/** The quantities of the spec (resources, the checkpoint volume's size). */
+const NEGATIVE_QUANTITY = /^spec\.(resources\.(limits|requests)\.[^.]+|checkpoint\.volume\.size)$/;
 
 /** Fields the CRD passes through as they are (x-kubernetes-preserve-unknown-fields). */
 const OPAQUE = ["spec.training", "spec.scheduling.affinity", "spec.env.*.valueFrom"];
