@@ -19,6 +19,13 @@ export const EXIT_CODES = {
   checkpointsUnusable: 5,
   /** The loss became NaN or infinite: a failure, nothing non-finite was committed. */
   diverged: 6,
+  /**
+   * A gang peer went away or stalled (its connection closed, or no message within the bound),
+   * or the gang never formed: this rank stopped without a checkpoint of its own. Whether the
+   * attempt was preempted or failed depends on what happened to that peer (the operator reads
+   * every rank's pod), not on this rank.
+   */
+  peerLost: 7,
   /** SIGTERM/SIGINT, final checkpoint flushed. Never 0: Kubernetes would call the pod Succeeded. */
   preempted: 143,
 } as const;

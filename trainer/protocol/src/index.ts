@@ -54,5 +54,6 @@ export {
   type BucketLocation,
   type VolumeLocation,
 } from "./checkpoint-location.js";
+export { GANG_ENV, GANG_ENV_NAMES, GANG_PORT, PEERS_ANNOTATION, PEERS_FILE, encodePeers, parsePeers, peersSchema, type Peers } from "./gang.js";
 export { lostSteps, lostStepsOf, type AttemptSteps, type LostSteps } from "./lost-steps.js";
 export { disruptionOf, type Disruption, type PlannedStop, type PodFacts, type TrainerExit } from "./disruption.js";

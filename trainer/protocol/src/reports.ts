@@ -56,7 +56,7 @@ export type ParsedProgress = z.output<typeof progressSchema>;
  * `locationOwned` comes with exit 2 too: the checkpoint location belongs to another run (its
  * fence or manifests name another namespace/name/uid), so the trainer touched nothing there.
  */
-export const FAILURE_KINDS = ["error", "config", "storageRefused", "locationOwned", "fenced", "storage", "checkpointsUnusable", "diverged"] as const;
+export const FAILURE_KINDS = ["error", "config", "storageRefused", "locationOwned", "fenced", "storage", "checkpointsUnusable", "diverged", "peerLost"] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** Why a `failed` summary failed, in the trainer's own words. */
