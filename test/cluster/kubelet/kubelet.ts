@@ -12,6 +12,7 @@ import type { Logger } from "./log.js";
 import { NodeAgent } from "./node/agent.js";
 import { PidFiles } from "./pod/container/pid-files.js";
 import { PodIpPool } from "./pod/ip-pool.js";
+import { claimPodNetwork } from "./pod/pod-network.js";
 import { LocalPathProvisioner } from "./storage/provisioner.js";
 import { startLogServer } from "./node/log-server.js";
 import { jsonSource } from "./api/list-watch.js";
@@ -89,8 +90,10 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   const apiserverPort = Number(api.server.port || 443);
   // Shared by all nodes: pod IPs are unique across the cluster, and cluster-down finds every pid in one place.
   const pids = new PidFiles(join(stateDir, "pids"));
-  const ips = new PodIpPool((ip, uid) =>
-    pods.store.list().some((p) => p.status?.podIP === ip && p.metadata.uid !== uid && !p.spec.hostNetwork),
+  const network = claimPodNetwork(stateDir);
+  const ips = new PodIpPool(
+    (ip, uid) => pods.store.list().some((p) => p.status?.podIP === ip && p.metadata.uid !== uid && !p.spec.hostNetwork),
+    network.octet,
   );
   for (const cfg of opts.nodes) {
     agents.set(
@@ -125,7 +128,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   nodes.start();
   await nodes.waitForSync();
   for (const r of [pods, claims, volumes]) r.start();
-  log.info({ nodes: [...agents.keys()], version: version.gitVersion }, "kubelet running");
+  log.info({ nodes: [...agents.keys()], version: version.gitVersion, podNetwork: `127.${network.octet}.0.0/16` }, "kubelet running");
 
   return {
     async stop(graceMs: number) {
@@ -136,6 +139,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
         return [...a.workers.values()];
       });
       await Promise.all([...workers.map((w) => w.exit(graceMs)), ...[nodes, pods, claims, volumes].map((r) => r.stop())]);
+      network.release();
     },
   };
 }
