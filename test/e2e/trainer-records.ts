@@ -24,11 +24,8 @@ export interface TrainerAttempt {
 
 /** Every attempt of `run` the kubelet saw, oldest first; several pods of one attempt never happen. */
 export function trainerAttempts(e: Pick<E2E, "cluster">, run: string): TrainerAttempt[] {
-  // The process kubelet's logs, and the real node's as its log keeper holds them after the
-  // kubelet removed a deleted pod's (test/realnode/up.sh; CRI format, the same layout).
-  const roots = [join(e.cluster.stateDir, "kubelet", "logs"), join(e.cluster.stateDir, "realnode", "kept-logs")];
   const attempts: TrainerAttempt[] = [];
-  for (const root of roots.filter((r) => existsSync(r))) {
+  for (const root of logRoots(e)) {
     for (const dir of readdirSync(root)) {
       const m = /^(.+)_(.+)-(\d+)_([0-9a-f-]+)$/.exec(dir);
       if (!m || m[1] !== NAMESPACE || m[2] !== run) continue;
@@ -36,6 +33,38 @@ export function trainerAttempts(e: Pick<E2E, "cluster">, run: string): TrainerAt
     }
   }
   return attempts.sort((a, b) => a.attempt - b.attempt);
+}
+
+/** One rank of a gang's attempt: a trainer's records, from the pod `<run>-<attempt>-<rank>`. */
+export interface RankRecords extends TrainerAttempt {
+  rank: number;
+}
+
+/**
+ * Every rank of every attempt of the gang `run` the kubelet saw, by attempt (oldest first),
+ * ranks in order within each.
+ */
+export function gangAttempts(e: Pick<E2E, "cluster">, run: string): RankRecords[][] {
+  const byAttempt = new Map<number, RankRecords[]>();
+  for (const root of logRoots(e)) {
+    for (const dir of readdirSync(root)) {
+      const m = /^(.+)_(.+)-(\d+)-(\d+)_([0-9a-f-]+)$/.exec(dir);
+      if (!m || m[1] !== NAMESPACE || m[2] !== run) continue;
+      const attempt = Number(m[3]);
+      const ranks = byAttempt.get(attempt) ?? [];
+      ranks.push({ attempt, rank: Number(m[4]), uid: m[5]!, ...readTrainerRecords(join(root, dir, "trainer")) });
+      byAttempt.set(attempt, ranks);
+    }
+  }
+  return [...byAttempt.keys()].sort((a, b) => a - b).map((a) => byAttempt.get(a)!.sort((x, y) => x.rank - y.rank));
+}
+
+/**
+ * The process kubelet's logs, and the real node's as its log keeper holds them after the
+ * kubelet removed a deleted pod's (test/realnode/up.sh; CRI format, the same layout).
+ */
+function logRoots(e: Pick<E2E, "cluster">): string[] {
+  return [join(e.cluster.stateDir, "kubelet", "logs"), join(e.cluster.stateDir, "realnode", "kept-logs")].filter((r) => existsSync(r));
 }
 
 /**
