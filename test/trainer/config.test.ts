@@ -47,7 +47,15 @@ const invalid: [string, string, RegExp][] = [
   ["epochs that add up to more steps than the limit", "epochs: 1000000\nbatchSize: 1", /epochs: 1000000 epochs are more than/],
   ["an infinite learning rate", '{"totalSteps": 10, "learningRate": 1e400}', /learningRate: /],
   ["a keep beyond the limit", "totalSteps: 10\ncheckpoint: {keep: 100000}", /checkpoint\.keep: /],
+  ["an everySteps that is neither a number nor auto", "totalSteps: 10\ncheckpoint: {everySteps: often}", /checkpoint\.everySteps: /],
+  ["an overhead budget with a fixed interval", "totalSteps: 10\ncheckpoint: {everySteps: 100, maxOverhead: 0.01}", /checkpoint\.maxOverhead: applies only to everySteps: "auto" \(everySteps is 100\)/],
+  ["an overhead budget of more than half the time", "totalSteps: 10\ncheckpoint: {everySteps: auto, maxOverhead: 0.9}", /checkpoint\.maxOverhead: /],
 ];
+
+test('everySteps: auto parses, with its budget and goal left to the trainer\'s defaults unless given', () => {
+  assert.deepEqual(parseConfig("totalSteps: 10\ncheckpoint: {everySteps: auto}", "cfg.yaml").checkpoint, { everySteps: "auto", everySeconds: 300, keep: 3 });
+  assert.equal(parseConfig("totalSteps: 10\ncheckpoint: {everySteps: auto, maxLostSteps: 3}", "cfg.yaml").checkpoint.maxLostSteps, 3);
+});
 
 for (const [what, text, message] of invalid) {
   test(`rejects ${what}, naming the field and the reason`, () => {
@@ -78,6 +86,9 @@ test("environment: the checkpoint dir is required, numbers are checked, defaults
   assert.equal(env.attempt, undefined);
   assert.equal(env.pod, undefined);
   assert.equal(readEnv({ RESUMABLE_CHECKPOINT_DIR: "/c", RESUMABLE_METRICS_PORT: "0" }).metrics.port, 0);
+  assert.equal(env.disruptionsPerHour, undefined);
+  assert.equal(readEnv({ RESUMABLE_CHECKPOINT_DIR: "/c", RESUMABLE_DISRUPTIONS_PER_HOUR: "0.25" }).disruptionsPerHour, 0.25);
+  assert.throws(() => readEnv({ RESUMABLE_CHECKPOINT_DIR: "/c", RESUMABLE_DISRUPTIONS_PER_HOUR: "-1" }), /RESUMABLE_DISRUPTIONS_PER_HOUR="-1": expected a number >= 0/);
 });
 
 test("environment: the checkpoint location is the protocol's, its refusals config errors", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AdaptiveSaveSchedule, chooseInterval, DEFAULT_INTERVAL_POLICY, type SaveCosts } from "../../trainer/src/train/save-interval.js";
+import { AdaptiveSaveSchedule, chooseInterval, DEFAULT_INTERVAL_POLICY, SaveCostMeter, type SaveCosts } from "../../trainer/src/train/save-interval.js";
 import { seededRandom } from "../support/seeded-random.js";
 
 // A pool that loses a node every ten hours: Young/Daly alone would save every 12 s on the MLP.
@@ -68,27 +68,37 @@ describe("the adaptive checkpoint interval", () => {
 describe("the adaptive save schedule", () => {
   test("saves after the first steps, then at the interval its measurements give, and reports each change", () => {
     const changes: number[] = [];
-    const s = new AdaptiveSaveSchedule(0, 100_000, policy, (i) => changes.push(i.steps), 10);
+    const meter = new SaveCostMeter();
+    const s = new AdaptiveSaveSchedule(0, 100_000, meter, policy, (i) => changes.push(i.steps), 10);
+    // A function, so the type checker does not narrow the getter's value across the calls below.
+    const current = () => s.interval;
     assert.equal(s.due(9), false);
     assert.equal(s.due(10), true, "the first save comes early: its cost is what the interval needs");
     s.started(10);
-    for (let k = 0; k < 5; k++) s.observeStep(0.005);
-    s.observeStall(0.002);
-    assert.equal(s.interval, undefined, "not before the write is measured too");
-    s.observeWrite(0.04);
-    assert.equal(s.interval?.steps, 1000);
+    for (let k = 0; k < 5; k++) meter.observeStep(0.005);
+    meter.observeStall(0.002);
+    assert.equal(current(), undefined, "not before the write is measured too");
+    assert.equal(meter.flushSeconds, undefined);
+    meter.observeWrite(0.04);
+    assert.equal(current()?.steps, 1000);
+    assert.ok(Math.abs(meter.flushSeconds! - 0.047) < 1e-9, "a flush: a step, a stall and a write");
     assert.equal(s.due(1009), false);
     assert.equal(s.due(1010), true);
+    // Noise is not a change: steps 3 % slower leave the interval (and the log) alone.
+    for (let k = 0; k < 20; k++) meter.observeStep(0.00515);
+    meter.observeStall(0.002);
+    assert.equal(current()?.steps, 1000);
+    assert.deepEqual(changes, [1000]);
     // The disk slows down: the interval follows within a few saves, and each change is told.
-    for (let k = 0; k < 10; k++) s.observeWrite(30);
-    assert.ok(s.interval!.steps > 1000);
-    assert.equal(s.interval!.bound, "write");
+    for (let k = 0; k < 10; k++) meter.observeWrite(30);
+    assert.ok(current()!.steps > 1000);
+    assert.equal(current()!.bound, "write");
     assert.deepEqual(changes.slice(0, 1), [1000]);
     assert.ok(changes.length >= 2);
   });
 
   test("never at or past the last step: the final save follows", () => {
-    const s = new AdaptiveSaveSchedule(0, 5, policy, undefined, 1);
+    const s = new AdaptiveSaveSchedule(0, 5, new SaveCostMeter(), policy, undefined, 1);
     assert.equal(s.due(5), false);
   });
 });

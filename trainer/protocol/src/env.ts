@@ -34,6 +34,12 @@ export const ENV = {
   metricsPort: "RESUMABLE_METRICS_PORT",
   progressSeconds: "RESUMABLE_PROGRESS_SECONDS",
   serviceAccountDir: "RESUMABLE_SERVICEACCOUNT_DIR",
+  /**
+   * Hard losses per hour of the capacity the attempt runs on, as the operator knows it (the
+   * run's own preemptions per spot hour once it has some, else the operator's prior): what
+   * `everySteps: "auto"` weighs a save's cost against. Unset: the trainer's own prior.
+   */
+  disruptionsPerHour: "RESUMABLE_DISRUPTIONS_PER_HOUR",
   /** The projected file holding the checkpoint request (default CHECKPOINT_REQUEST_FILE); empty: off. */
   checkpointRequestFile: "RESUMABLE_CHECKPOINT_REQUEST_FILE",
   /**

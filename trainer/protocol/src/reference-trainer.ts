@@ -51,10 +51,20 @@ export const trainingConfigSchema = z
     stepDelayMs: z.int().nonnegative().max(limits.stepDelayMs).default(0),
     checkpoint: z
       .strictObject({
-        /** 0 turns step-based periodic saves off. */
-        everySteps: z.int().nonnegative().max(limits.everySteps).default(200),
+        /**
+         * 0 turns step-based periodic saves off. "auto": the trainer picks the interval from
+         * what its saves cost and how often the capacity it runs on is lost (trainer/src/train/
+         * save-interval.ts), within maxOverhead and the lost-work goal; everySeconds is then
+         * not used.
+         */
+        everySteps: z.union([z.int().nonnegative().max(limits.everySteps), z.literal("auto")]).default(200),
         /** 0 turns time-based periodic saves off. */
         everySeconds: z.number().nonnegative().max(limits.everySeconds).default(300),
+        /** "auto" only (default 0.02): the share of training time saves may hold the loop. */
+        maxOverhead: z.number().positive().max(0.5).optional(),
+        /** "auto" only (defaults 10 and 5): a hard loss may cost up to this many steps, or maxLostSeconds of training, whichever is more. */
+        maxLostSteps: z.int().positive().max(limits.everySteps).optional(),
+        maxLostSeconds: z.number().nonnegative().max(limits.everySeconds).optional(),
         keep: z.int().positive().max(limits.keep).default(3),
       })
       .prefault({}),
@@ -70,6 +80,13 @@ export const trainingConfigSchema = z
     }
     if (c.epochs !== undefined && c.epochs * Math.floor(examples / c.batchSize) > limits.totalSteps) {
       ctx.addIssue({ code: "custom", path: ["epochs"], message: `${c.epochs} epochs are more than ${limits.totalSteps} steps` });
+    }
+    if (c.checkpoint.everySteps !== "auto") {
+      for (const field of ["maxOverhead", "maxLostSteps", "maxLostSeconds"] as const) {
+        if (c.checkpoint[field] !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["checkpoint", field], message: `applies only to everySteps: "auto" (everySteps is ${c.checkpoint.everySteps})` });
+        }
+      }
     }
     if (c.backend === "wasm" && c.model === "cnn") {
       ctx.addIssue({

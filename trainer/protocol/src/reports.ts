@@ -29,6 +29,18 @@ export const checkpointFailureSchema = z.object({
 });
 export type CheckpointFailure = z.infer<typeof checkpointFailureSchema>;
 
+/** The checkpoint interval in force under `everySteps: "auto"`, and what it rests on. */
+export const checkpointIntervalSchema = z.object({
+  steps: z.int().positive(),
+  /** The training a hard loss just before a save would lose. */
+  seconds: z.number().nonnegative(),
+  /** Which bound decided: "write", "overhead", "lost-work" or "optimal" (a newer trainer may say more). */
+  bound: z.string(),
+  /** The share of training time saves hold the loop. */
+  overhead: z.number().nonnegative(),
+});
+export type CheckpointInterval = z.infer<typeof checkpointIntervalSchema>;
+
 /** The `resumable.dev/progress` annotation's JSON value. */
 export const progressSchema = z.object({
   step: z.int().nonnegative(),
@@ -42,6 +54,14 @@ export const progressSchema = z.object({
   checkpointFailure: checkpointFailureSchema.nullish(),
   /** The newest checkpoint saved on a checkpoint request (a reclaim notice); absent: none, or a trainer that does not say. */
   earlyCheckpoint: earlyCheckpointSchema.nullish().catch(undefined),
+  /** Under `everySteps: "auto"`; absent otherwise. */
+  checkpointInterval: checkpointIntervalSchema.nullish().catch(undefined),
+  /**
+   * What a final flush at SIGTERM is measured to take (the step in progress, the snapshot and
+   * the write), in seconds: the operator warns (FlushAtRisk) when it does not fit the grace
+   * period. Absent: not measured yet, or a trainer that does not say.
+   */
+  flushSeconds: z.number().nonnegative().nullish().catch(undefined),
   updatedAt: z.string().nullish(),
 });
 /** What a trainer writes. */

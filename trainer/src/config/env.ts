@@ -23,6 +23,8 @@ export interface TrainerEnv {
   apiServer: { host: string; port: string; serviceAccountDir: string } | undefined;
   /** The projected checkpoint-request file; undefined when turned off (set to ""). */
   checkpointRequestFile: string | undefined;
+  /** RESUMABLE_DISRUPTIONS_PER_HOUR: the operator's figure for `everySteps: "auto"`; undefined: the trainer's prior. */
+  disruptionsPerHour: number | undefined;
 }
 
 /** The protocol's decoding, its refusals told as config errors (exit 2) like the rest of the environment's. */
@@ -65,7 +67,16 @@ export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
           }
         : undefined,
     checkpointRequestFile: env[ENV.checkpointRequestFile] === "" ? undefined : (env[ENV.checkpointRequestFile] ?? CHECKPOINT_REQUEST_FILE),
+    disruptionsPerHour: optionalRate(env, ENV.disruptionsPerHour),
   };
+}
+
+function optionalRate(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${name}=${JSON.stringify(text)}: expected a number >= 0 (hard losses per hour)`);
+  return value;
 }
 
 function optionalInt(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {

@@ -20,6 +20,8 @@ export class TrainerMetrics {
   private readonly checkpointBytes = this.gauge("checkpoint_bytes", "Size of the last committed checkpoint");
   private readonly lastCheckpointStep = this.gauge("last_checkpoint_step", "Step of the last committed checkpoint");
   private readonly lastCheckpointTime = this.gauge("last_checkpoint_timestamp_seconds", "Unix time of the last committed checkpoint");
+  /** Under everySteps: "auto": the interval the trainer chose (save-interval.ts). */
+  readonly checkpointIntervalSteps = this.gauge("checkpoint_interval_steps", 'Steps between periodic checkpoints, as everySteps: "auto" chose them');
   readonly checkpointFailures = new Counter({
     name: `${prefix}checkpoint_failures_total`,
     help: "Checkpoint saves that failed",

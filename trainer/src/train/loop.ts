@@ -1,9 +1,16 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { CheckpointWriter } from "../checkpoint/writer.js";
+import type { SaveCostMeter } from "./save-interval.js";
 import type { TrainingSession } from "./session.js";
 
+/** When a periodic save is due: SaveSchedule (a fixed interval) or AdaptiveSaveSchedule ("auto"). */
+export interface SaveTrigger {
+  due(step: number): boolean;
+  started(step: number): void;
+}
+
 /** When a periodic save is due: every N steps and/or N seconds since the last one started. */
-export class SaveSchedule {
+export class SaveSchedule implements SaveTrigger {
   private lastStep: number;
   private lastTime = performance.now();
 
@@ -40,6 +47,8 @@ export interface LoopHooks {
   onRequestedSave?: (step: number) => void;
   /** The config's stepDelayMs: each step waits this long first, as a slow step would. */
   stepDelayMs?: number;
+  /** Measures steps and save stalls (the adaptive interval and the flush estimate read it). */
+  costs?: SaveCostMeter;
 }
 
 /**
@@ -50,19 +59,24 @@ export interface LoopHooks {
 export async function trainLoop(
   session: TrainingSession,
   writer: CheckpointWriter,
-  schedule: SaveSchedule | undefined,
+  schedule: SaveTrigger | undefined,
   untilStep: number,
   hooks: LoopHooks,
 ): Promise<void> {
   while (session.step < untilStep && !hooks.shouldStop() && !writer.fatal) {
+    const stepStart = performance.now();
     // Part of the step: a stop request waits for it, as for a long computation.
     if (hooks.stepDelayMs) await sleep(hooks.stepDelayMs);
     hooks.onStep(session.trainStep());
     const requested = hooks.checkpointRequested?.() ?? false;
     if ((requested || schedule?.due(session.step)) && !writer.busy) {
+      const stallStart = performance.now();
       writer.startAsync(await session.snapshot("periodic"));
+      hooks.costs?.observeStall((performance.now() - stallStart) / 1000);
       schedule?.started(session.step);
       if (requested) hooks.onRequestedSave?.(session.step);
+    } else {
+      hooks.costs?.observeStep((performance.now() - stepStart) / 1000);
     }
     // Lets signals, background writes and the metrics server run between steps.
     await yieldToEventLoop();

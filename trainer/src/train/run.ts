@@ -20,7 +20,8 @@ import type { CheckpointRequest, EarlyCheckpoint } from "@resumable/protocol";
 import type { CheckpointRequests } from "../signals/checkpoint-request.js";
 import type { StopRequest } from "../signals/stop.js";
 import { DivergedError } from "./errors.js";
-import { SaveSchedule, trainLoop } from "./loop.js";
+import { SaveSchedule, trainLoop, type SaveTrigger } from "./loop.js";
+import { AdaptiveSaveSchedule, DEFAULT_INTERVAL_POLICY, SaveCostMeter, type SaveInterval } from "./save-interval.js";
 import { restoreNewest } from "./resume.js";
 import { TrainingSession } from "./session.js";
 
@@ -59,6 +60,10 @@ interface Run {
   requestedSave: { request: CheckpointRequest; step: number } | undefined;
   /** The newest requested save that committed: reported in progress. */
   earlyCheckpoint: EarlyCheckpoint | undefined;
+  /** What saves cost here: the adaptive interval and the flush estimate read it. */
+  readonly costs: SaveCostMeter;
+  /** The interval `everySteps: "auto"` chose; undefined for a fixed one, or before the first save. */
+  interval: SaveInterval | undefined;
 }
 
 /** Examples-per-second is measured over windows of this many steps. */
@@ -136,9 +141,12 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     lastCommitted,
     requestedSave: undefined,
     earlyCheckpoint: undefined,
+    costs: new SaveCostMeter(),
+    interval: undefined,
     writer: new CheckpointWriter(store, env.attempt, log, {
       onCommitted: (c) => {
         run.lastCommitted = c;
+        run.costs.observeWrite(c.saveSeconds);
         metrics.recordCheckpoint(c);
         log.info({ checkpoint: c.path, step: c.step, bytes: c.bytes, saveSeconds: c.saveSeconds, kind: c.kind }, "checkpoint committed");
         recordEarlyCheckpoint(run, c);
@@ -180,10 +188,11 @@ async function train(run: Run): Promise<void> {
   let windowStart = performance.now();
   // One line per attempt: where recovery ends (the recovery benchmark reads it).
   let firstStepOfAttempt = true;
-  const schedule = new SaveSchedule(config.checkpoint.everySteps, config.checkpoint.everySeconds, session.step, run.totalSteps);
+  const schedule = saveSchedule(run);
   const requests = run.opts.requests;
   await trainLoop(session, run.writer, schedule, run.totalSteps, {
     stepDelayMs: config.stepDelayMs,
+    costs: run.costs,
     checkpointRequested: () => requests?.pending !== undefined,
     onRequestedSave: (step) => {
       const request = requests?.take();
@@ -210,6 +219,29 @@ async function train(run: Run): Promise<void> {
   });
   await run.writer.drain();
   if (run.writer.fatal) throw run.writer.fatal;
+}
+
+/** A fixed interval, or under `everySteps: "auto"` the one that pays (save-interval.ts), logged and reported as it changes. */
+function saveSchedule(run: Run): SaveTrigger {
+  const { config, env, log, metrics, progress } = run.opts;
+  const { everySteps, everySeconds, maxOverhead, maxLostSteps, maxLostSeconds } = config.checkpoint;
+  const step = run.training.step;
+  if (everySteps !== "auto") return new SaveSchedule(everySteps, everySeconds, step, run.totalSteps);
+  const d = DEFAULT_INTERVAL_POLICY;
+  const policy = {
+    disruptionsPerHour: env.disruptionsPerHour ?? d.disruptionsPerHour,
+    maxOverhead: maxOverhead ?? d.maxOverhead,
+    maxLostSteps: maxLostSteps ?? d.maxLostSteps,
+    maxLostSeconds: maxLostSeconds ?? d.maxLostSeconds,
+  };
+  log.info({ ...policy, fromOperator: env.disruptionsPerHour !== undefined }, "checkpoint interval: auto");
+  return new AdaptiveSaveSchedule(step, run.totalSteps, run.costs, policy, (interval, costs) => {
+    run.interval = interval;
+    metrics.checkpointIntervalSteps.set(interval.steps);
+    log.info({ ...interval, ...costs }, "checkpoint interval chosen");
+    publish(run);
+    progress.sendSoon();
+  });
 }
 
 /** The final checkpoint (unless the last commit is of this step); a failure here is an error, not a warning. */
@@ -261,5 +293,7 @@ function publish(run: Run): void {
       : null,
     checkpointFailure: run.writer.failing,
     earlyCheckpoint: run.earlyCheckpoint ?? null,
+    ...(run.interval ? { checkpointInterval: run.interval } : {}),
+    ...(run.costs.flushSeconds !== undefined ? { flushSeconds: run.costs.flushSeconds } : {}),
   });
 }

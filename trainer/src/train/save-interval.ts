@@ -84,22 +84,63 @@ export class MovingMean {
 }
 
 /**
- * The save schedule of `everySteps: "auto"`: due every `interval.steps` steps since the last
- * save started, the interval recomputed from what the loop measures. Until the first save
- * has been measured it saves after `firstSaveSteps` steps (a save's cost is not known before
- * one is made; the step time is known after a few steps).
+ * What saves cost, measured by the training loop as it goes: a step, the stall a save's start
+ * holds the loop for, and the background write. Kept for every run, not only "auto" ones: a
+ * final flush at SIGTERM costs about a step, a stall and a write, and the operator warns when
+ * that does not fit the grace period (progress `flushSeconds`).
  */
-export class AdaptiveSaveSchedule {
-  private lastStep: number;
+export class SaveCostMeter {
   private readonly step = new MovingMean();
   private readonly stall = new MovingMean();
   private readonly write = new MovingMean();
+  /** Counts save measurements, so a schedule recomputes only when one came in. */
+  saves = 0;
+
+  /** A training step took `seconds` (a step that started a save excluded). */
+  observeStep(seconds: number): void {
+    this.step.add(seconds);
+  }
+
+  /** Starting a save held the loop `seconds`. */
+  observeStall(seconds: number): void {
+    this.stall.add(seconds);
+    this.saves += 1;
+  }
+
+  /** A save committed `seconds` after it started. */
+  observeWrite(seconds: number): void {
+    this.write.add(seconds);
+    this.saves += 1;
+  }
+
+  /** Undefined until a step, a stall and a write have each been measured. */
+  get costs(): SaveCosts | undefined {
+    const [stepSeconds, stallSeconds, writeSeconds] = [this.step.current, this.stall.current, this.write.current];
+    return stepSeconds === undefined || stallSeconds === undefined || writeSeconds === undefined ? undefined : { stepSeconds, stallSeconds, writeSeconds };
+  }
+
+  /** A final flush: the step in progress, the snapshot and the write. */
+  get flushSeconds(): number | undefined {
+    const c = this.costs;
+    return c && c.stepSeconds + c.stallSeconds + c.writeSeconds;
+  }
+}
+
+/**
+ * The save schedule of `everySteps: "auto"`: due every `interval.steps` steps since the last
+ * save started, the interval recomputed from the meter whenever a save was measured. Until
+ * then it saves after `firstSaveSteps` steps (a save's cost is not known before one is made).
+ */
+export class AdaptiveSaveSchedule {
+  private lastStep: number;
   private chosen: SaveInterval | undefined;
+  private seenSaves = 0;
 
   constructor(
     startStep: number,
     /** No periodic save at or past this step: the final save follows. */
     private readonly endStep: number,
+    private readonly meter: SaveCostMeter,
     private readonly policy: IntervalPolicy,
     /** Told each time the interval changes (log, progress report, metric). */
     private readonly onChange: (interval: SaveInterval, costs: SaveCosts) => void = () => {},
@@ -110,46 +151,28 @@ export class AdaptiveSaveSchedule {
 
   /** The interval in force; undefined until a save has been measured. */
   get interval(): SaveInterval | undefined {
+    this.refresh();
     return this.chosen;
-  }
-
-  /** The measured costs so far (what a flush at SIGTERM will take: a step, the stall and the write). */
-  get costs(): SaveCosts | undefined {
-    const [stepSeconds, stallSeconds, writeSeconds] = [this.step.current, this.stall.current, this.write.current];
-    return stepSeconds === undefined || stallSeconds === undefined || writeSeconds === undefined ? undefined : { stepSeconds, stallSeconds, writeSeconds };
   }
 
   due(step: number): boolean {
     if (step >= this.endStep) return false;
-    return step - this.lastStep >= (this.chosen?.steps ?? this.firstSaveSteps);
+    return step - this.lastStep >= (this.interval?.steps ?? this.firstSaveSteps);
   }
 
   started(step: number): void {
     this.lastStep = step;
   }
 
-  /** A training step took `seconds` (a step that started a save excluded). */
-  observeStep(seconds: number): void {
-    this.step.add(seconds);
-  }
-
-  /** Starting a save held the loop `seconds`. */
-  observeStall(seconds: number): void {
-    this.stall.add(seconds);
-    this.recompute();
-  }
-
-  /** A save committed `seconds` after it started. */
-  observeWrite(seconds: number): void {
-    this.write.add(seconds);
-    this.recompute();
-  }
-
-  private recompute(): void {
-    const costs = this.costs;
+  private refresh(): void {
+    if (this.meter.saves === this.seenSaves) return;
+    this.seenSaves = this.meter.saves;
+    const costs = this.meter.costs;
     if (costs === undefined) return;
     const next = chooseInterval(costs, this.policy);
-    if (next.steps === this.chosen?.steps && next.bound === this.chosen.bound) return;
+    // Within a tenth of the interval in force: noise in the measurements, not a change worth a
+    // log line and a progress report.
+    if (this.chosen !== undefined && Math.abs(next.steps - this.chosen.steps) <= this.chosen.steps / 10) return;
     this.chosen = next;
     this.onChange(next, costs);
   }
