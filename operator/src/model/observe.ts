@@ -166,6 +166,8 @@ export interface ProgressReport {
   earlyCheckpointStep?: number | undefined;
   /** The id of the request that early checkpoint answered. */
   earlyCheckpointRequestId?: string | undefined;
+  /** What a final flush at SIGTERM is measured to take, in seconds; undefined: not said yet. */
+  flushSeconds?: number | undefined;
 }
 
 /** The trainer's latest progress report, or undefined when absent or malformed (never trusted blindly). */
@@ -183,6 +185,7 @@ export function readProgress(pod: V1Pod): ProgressReport | undefined {
     updatedAt: p.updatedAt ?? undefined,
     earlyCheckpointStep: p.earlyCheckpoint?.step,
     earlyCheckpointRequestId: p.earlyCheckpoint?.requestId,
+    flushSeconds: p.flushSeconds ?? undefined,
   };
 }
 

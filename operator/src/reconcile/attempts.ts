@@ -11,7 +11,7 @@ import { plannedStopOf } from "./capacity.js";
 import type { Draft } from "./draft.js";
 import { missingObject, objectsFound, waitForObject } from "./missing-object.js";
 import { assessPod } from "./pod-outcome.js";
-import { noteProgress, watchProgressReports } from "./progress.js";
+import { noteProgress, watchFlushFit, watchProgressReports } from "./progress.js";
 import { followNotice, noteEarlyCheckpoint } from "./reclaim.js";
 
 /** The node label the price table is keyed by. */
@@ -102,6 +102,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
     delete record.nodeLostAt;
     if (assessment.running) objectsFound(d, record);
     watchProgressReports(d, record, pod, progress !== undefined);
+    if (progress?.flushSeconds !== undefined) watchFlushFit(d, record, pod, progress.flushSeconds);
     followNotice(d, record, pod);
     return;
   }

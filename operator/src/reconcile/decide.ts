@@ -10,7 +10,8 @@
 //   attempt-end.ts      an attempt's end on its record, preemptions, failures, nextAttemptAt,
 //                       result, conditions Complete, Failed, CheckpointsUnusable
 //   progress.ts         progress, lastCheckpoint, lostSteps, a record's reached and
-//                       resumed-from steps, conditions CheckpointFailing, ProgressReported
+//                       resumed-from steps, conditions CheckpointFailing, ProgressReported,
+//                       FlushAtRisk
 //   progress-writes.ts  progress.recordedAt, and holding a progress-only change back
 //   capacity.ts         capacity
 //   advance.ts          condition Suspended, a record's stoppedForSuspend

@@ -1,6 +1,7 @@
 // What the trainer's progress reports change: status.progress and lastCheckpoint (the newest
 // attempt's), each attempt's reached and resumed-from steps, the lost steps a resume costs,
-// and the conditions about reports and saves (CheckpointFailing, ProgressReported). How
+// and the conditions about reports and saves (CheckpointFailing, ProgressReported,
+// FlushAtRisk). How
 // often a progress-only change is written is progress-writes.ts's.
 import type { V1Pod } from "@kubernetes/client-node";
 import { PROGRESS_ANNOTATION, lostStepsOf, type CheckpointFailure } from "@resumable/protocol";
@@ -106,4 +107,45 @@ export function watchProgressReports(d: Draft, record: AttemptRecord, pod: V1Pod
   if (d.condition({ type: PROGRESS_REPORTED, status: "False", reason: "NoProgressReports", message })) {
     d.event("Warning", "NoProgressReports", message);
   }
+}
+
+// ---- Whether a final flush fits the grace period ----
+
+const FLUSH_AT_RISK = "FlushAtRisk";
+/** A flush measured above this share of the grace period is at risk: a step or a write can take longer than their mean. */
+const FLUSH_SHARE = 0.8;
+
+/**
+ * Whether the final flush at SIGTERM, as the trainer measures it (a step, the snapshot, the
+ * write), fits the pod's grace period with room to spare: a flush cut short by SIGKILL loses
+ * every step since the last periodic save, so say so before a preemption does. A measured
+ * reclaim notice of an earlier attempt (notice to the pod's end) is the margin a notice gave.
+ */
+export function watchFlushFit(d: Draft, record: AttemptRecord, pod: V1Pod, flushSeconds: number): void {
+  if (record.attempt !== d.status.attempt) return;
+  const grace = pod.spec?.terminationGracePeriodSeconds;
+  if (grace === undefined || grace === null) return;
+  const measured = `a final flush is measured at ${flushSeconds.toFixed(1)} s (a step, the snapshot and the write)`;
+  if (flushSeconds <= grace * FLUSH_SHARE) {
+    const message = `${measured}, within the ${grace} s grace period`;
+    const was = findCondition(d.status.conditions, FLUSH_AT_RISK)?.status;
+    if (d.condition({ type: FLUSH_AT_RISK, status: "False", reason: "FlushFits", message }) && was === "True") d.event("Normal", "FlushFits", message);
+    return;
+  }
+  const notice = noticeMargin(d);
+  const message =
+    `${measured}, and the pod has ${grace} s between SIGTERM and SIGKILL: a preemption could cut it short and lose the steps since ` +
+    `the last periodic save. Raise spec.preemption.gracePeriodSeconds to at least ${Math.ceil(flushSeconds / FLUSH_SHARE)}, or make saves cheaper` +
+    (notice === undefined ? "" : `; ${notice}`);
+  if (d.condition({ type: FLUSH_AT_RISK, status: "True", reason: "FlushLongerThanGrace", message })) d.event("Warning", FLUSH_AT_RISK, message);
+}
+
+/** The newest attempt of this run that had a reclaim notice, and how long before its pod ended it came. */
+function noticeMargin(d: Draft): string | undefined {
+  const noticed = [...(d.status.attempts ?? [])].reverse().find((r) => r.noticeAt !== undefined && r.endTime !== undefined);
+  const at = toDate(noticed?.noticeAt);
+  const end = toDate(noticed?.endTime);
+  if (noticed === undefined || at === undefined || end === undefined) return undefined;
+  const seconds = Math.round((end.getTime() - at.getTime()) / 1000);
+  return `attempt ${noticed.attempt}'s reclaim notice (${noticed.noticeSource ?? "a notice"}) came ${seconds} s before its pod ended, and the checkpoint it asks for does not wait for SIGTERM`;
 }
