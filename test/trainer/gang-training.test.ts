@@ -1,0 +1,62 @@
+/**
+ * Data-parallel training in a gang (in one process, ranks joined by the FakeGang): every rank
+ * ends with the same weights, a gang is bit-identical to another gang of the same size, and a
+ * gang's run ends completed on every rank with rank 0's checkpoints recording the gang.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { store } from "./helpers/snapshots.js";
+import { runGangAttempt } from "./helpers/gang-run.js";
+import { tempDir, tinyConfig } from "./helpers/trainer-process.js";
+
+// A global batch of 16 on 3 ranks splits 5, 5, 6: uneven slices are part of every gang-of-3 run.
+const config = tinyConfig({ totalSteps: 12, checkpoint: { everySteps: 4, everySeconds: 0, keep: 3 } });
+
+async function gang(worldSize: number) {
+  const dir = join(await tempDir(), "ckpt");
+  return { dir, ranks: await runGangAttempt({ worldSize, config, dir, attempt: 1 }) };
+}
+
+test("a gang of 3 is bit-identical to another gang of 3, and its ranks to each other", async () => {
+  const first = await gang(3);
+  const second = await gang(3);
+  for (const r of [...first.ranks, ...second.ranks]) {
+    assert.equal(r.exitCode, 0, `rank ${r.rank}: ${JSON.stringify(r.summary)}`);
+    assert.equal(r.summary.reason, "completed");
+    assert.equal(r.summary.step, 12);
+    assert.equal(r.summary.rank, r.rank);
+    assert.equal(r.summary.worldSize, 3);
+    assert.equal(r.progress?.rank, r.rank);
+    assert.equal(r.progress?.worldSize, 3);
+  }
+  const digests = new Set([...first.ranks, ...second.ranks].map((r) => r.summary.weightsSha256));
+  assert.equal(digests.size, 1, `one set of weights across both gangs' ranks: ${[...digests].join(", ")}`);
+  assert.deepEqual(
+    first.ranks.map((r) => r.summary.loss),
+    second.ranks.map((r) => r.summary.loss),
+  );
+});
+
+test("ranks > 0 report the final checkpoint rank 0 committed, and only rank 0 wrote any", async () => {
+  const { dir, ranks } = await gang(2);
+  // Which periodic saves happen depends on how long each takes (one in flight at a time); the final one always does.
+  const listed = await store(dir).list();
+  assert.equal(listed[0]?.step, 12);
+  for (const r of ranks) assert.equal((r.summary.checkpoint as { step: number }).step, 12, `rank ${r.rank} reports step 12's checkpoint`);
+  for (const c of listed) {
+    const loaded = await store(dir).load(c.path);
+    assert.equal(loaded.manifest.worldSize, 2, `step ${c.step}: the manifest records the world size`);
+  }
+  assert.equal(ranks[0]!.summary.weightsSha256, ranks[1]!.summary.weightsSha256);
+});
+
+test("a gang of 1 trains exactly as one pod: no gang record, no rank in its reports", async () => {
+  const dir = join(await tempDir(), "ckpt");
+  const [only] = await runGangAttempt({ worldSize: 1, config, dir, attempt: 1 });
+  assert.equal(only!.exitCode, 0, JSON.stringify(only!.summary));
+  assert.equal(only!.summary.rank, undefined);
+  assert.equal(only!.progress?.rank, undefined);
+  const loaded = await store(dir).loadNewestValid();
+  assert.equal(loaded?.manifest.worldSize, undefined);
+});
