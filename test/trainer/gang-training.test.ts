@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { store } from "./helpers/snapshots.js";
+import * as tf from "@tensorflow/tfjs";
+import { buildModel, trainingForward } from "../../trainer/src/model/build.js";
+import { sliceOf } from "../../trainer/src/train/data-parallel.js";
+import { store, testConfig } from "./helpers/snapshots.js";
 import { runGangAttempt } from "./helpers/gang-run.js";
 import { tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
@@ -59,4 +62,32 @@ test("a gang of 1 trains exactly as one pod: no gang record, no rank in its repo
   assert.equal(only!.progress?.rank, undefined);
   const loaded = await store(dir).loadNewestValid();
   assert.equal(loaded?.manifest.worldSize, undefined);
+});
+
+test("dropout is drawn for the global batch: each rank's rows get exactly the mask one pod draws for them", async () => {
+  await tf.setBackend("cpu");
+  const model = buildModel({ ...testConfig, hiddenUnits: 32, dropout: 0.5 });
+  const batch = 16;
+  const x = tf.randomUniform([batch, 784], 0, 1, "float32", 7);
+  const whole = trainingForward(model, x, 1234, 9).dataSync();
+  for (const worldSize of [2, 3]) {
+    const parts = Array.from({ length: worldSize }, (_, rank) => {
+      const { start, end } = sliceOf(rank, worldSize, batch);
+      return trainingForward(model, x.slice(start, end - start), 1234, 9, { start, total: batch }).dataSync();
+    });
+    const joined = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+    assert.deepEqual(joined, whole, `the ${worldSize} slices' outputs are the whole batch's, bit for bit`);
+  }
+});
+
+test("the loss a gang reports is the global batch's: the first step's agrees with one pod's up to float rounding", async () => {
+  const firstLoss = async (worldSize: number) => {
+    const ranks = await runGangAttempt({ worldSize, config, dir: join(await tempDir(), "ckpt"), attempt: 1 });
+    return ranks.map((r) => r.lines.find((l) => l.msg === "first step of this attempt")!.loss as number);
+  };
+  const [single] = await firstLoss(1);
+  const gangOf3 = await firstLoss(3);
+  assert.equal(new Set(gangOf3).size, 1, "every rank reports the same loss");
+  assert.ok(Math.abs(gangOf3[0]! - single!) < 1e-5, `gang ${gangOf3[0]} vs one pod ${single}`);
 });
