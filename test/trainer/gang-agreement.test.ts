@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { lostStepsOf } from "@resumable/protocol";
 import { store } from "./helpers/snapshots.js";
-import { reclaimNotice, runGangAttempt, type RankRecord } from "./helpers/gang-run.js";
+import { reclaimNotice, runGangAttempt, sigtermAfter, type RankRecord } from "./helpers/gang-run.js";
 import { tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
 const totalSteps = 12;
@@ -24,15 +24,7 @@ test("a gang of 3 stopped by SIGTERM on rank 2 and resumed is bit-identical to a
   const dir = join(await tempDir(), "ckpt");
   const stopAt = 7;
   // The signal lands on rank 2 after step 6: its next contribution asks the gang to stop after step 7.
-  const first = await runGangAttempt({
-    worldSize: 3,
-    config,
-    dir,
-    attempt: 1,
-    onLine: (rank, line, controls) => {
-      if (rank === 2 && line.msg === "step" && line.step === stopAt - 1) controls[2]!.stop.request("SIGTERM");
-    },
-  });
+  const first = await runGangAttempt({ worldSize: 3, config, dir, attempt: 1, onLine: sigtermAfter(2, stopAt - 1) });
   for (const r of first) {
     assert.equal(r.exitCode, 143, `rank ${r.rank}: ${JSON.stringify(r.summary)}`);
     assert.equal(r.summary.reason, "preempted");
@@ -95,15 +87,7 @@ test("a lost peer ends every rank with exit 7 (peerLost) and nothing saved from 
 
 test("a gang resumes a checkpoint written by a gang of another size, and says so", async () => {
   const dir = join(await tempDir(), "ckpt");
-  const first = await runGangAttempt({
-    worldSize: 2,
-    config,
-    dir,
-    attempt: 1,
-    onLine: (rank, line, controls) => {
-      if (rank === 1 && line.msg === "step" && line.step === 4) controls[1]!.stop.request("SIGTERM");
-    },
-  });
+  const first = await runGangAttempt({ worldSize: 2, config, dir, attempt: 1, onLine: sigtermAfter(1, 4) });
   assert.deepEqual(
     first.map((r) => r.exitCode),
     [143, 143],

@@ -100,3 +100,10 @@ export async function runGangAttempt(opts: GangRunOptions): Promise<RankRecord[]
 export function reclaimNotice(id: string): CheckpointRequest {
   return { id, reason: `aws-spot-itn on the node of ${id}`, at: new Date().toISOString() };
 }
+
+/** An onLine that sends `rank` SIGTERM once it has logged step `step`: its next contribution asks the gang to stop. */
+export function sigtermAfter(rank: number, step: number): GangRunOptions["onLine"] {
+  return (r, line, controls) => {
+    if (r === rank && line.msg === "step" && line.step === step) controls[rank]!.stop.request("SIGTERM");
+  };
+}
