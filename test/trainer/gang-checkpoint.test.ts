@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { test } from "node:test";
 import { DirectoryBackend } from "../../trainer/src/checkpoint/backends/directory/directory.js";
+import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { CorruptCheckpointError } from "../../trainer/src/checkpoint/errors.js";
 import { encodeGangRecord, gangFile, GangDisagreementError, type GangRecord } from "../../trainer/src/checkpoint/gang.js";
 import { checkpointDirName } from "../../trainer/src/checkpoint/layout.js";
 import { formatVersion, manifestName, modelFile, optimizerFile, sealManifest } from "../../trainer/src/checkpoint/manifest.js";
 import type { TrainingSnapshot } from "../../trainer/src/checkpoint/snapshot.js";
 import { encodeSafetensors } from "../../trainer/src/safetensors/format.js";
+import { MemoryObjectStore } from "./helpers/memory-object-store.js";
 import { gangSnapshot, silentLog, store } from "./helpers/snapshots.js";
 import { tempDir } from "./helpers/trainer-process.js";
 
@@ -95,4 +97,32 @@ test("a good gang checkpoint loads, its world size recorded", async () => {
   const loaded = await store(dir).loadNewestValid();
   assert.equal(loaded?.manifest.step, 10);
   assert.equal(loaded?.manifest.worldSize, 3);
+});
+
+test("in a bucket too, a crash at any write of a gang's commit leaves the old checkpoint or the whole new one", async () => {
+  let puts = 0;
+  let failFrom = Number.MAX_SAFE_INTEGER;
+  // The puts of step 20's objects (the commits log written after them is not the commit).
+  const objects: MemoryObjectStore = new MemoryObjectStore((call, key) =>
+    call === "put" && key.startsWith("ckpt-00000020/") && puts++ >= failFrom ? objects.error("io", key, "InternalError", "injected crash") : undefined,
+  );
+  const bucket = () => store("", { backend: new ObjectBackend(objects) });
+  await bucket().save(gangSnapshot(10, 3), undefined);
+  const before = new Map(objects.objects);
+  puts = 0;
+  await bucket().save(gangSnapshot(20, 3), undefined);
+  const writes = puts;
+  assert.equal(writes, 4, "the gang's commit writes its three files, then the manifest");
+  for (let failAt = 0; failAt < writes; failAt++) {
+    objects.objects.clear();
+    for (const [key, value] of before) objects.objects.set(key, value);
+    puts = 0;
+    failFrom = failAt;
+    await assert.rejects(bucket().save(gangSnapshot(20, 3), undefined));
+    failFrom = Number.MAX_SAFE_INTEGER;
+    const loaded = await bucket().loadNewestValid();
+    assert.ok(loaded, `a checkpoint loads (crash at put ${failAt})`);
+    assert.equal(loaded.manifest.worldSize, 3);
+    assert.equal(loaded.manifest.step, 10, `step 20 never shows without its manifest (crash at put ${failAt})`);
+  }
 });

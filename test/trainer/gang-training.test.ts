@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { buildModel, trainingForward } from "../../trainer/src/model/build.js";
+import { parseConfig } from "../../trainer/src/config/load.js";
+import { loadDataset } from "../../trainer/src/data/dataset.js";
 import { sliceOf } from "../../trainer/src/train/data-parallel.js";
+import { TrainingSession } from "../../trainer/src/train/session.js";
+import { FakeGang } from "./helpers/fake-gang.js";
 import { store, testConfig } from "./helpers/snapshots.js";
 import { runGangAttempt } from "./helpers/gang-run.js";
 import { tempDir, tinyConfig } from "./helpers/trainer-process.js";
@@ -90,4 +94,17 @@ test("the loss a gang reports is the global batch's: the first step's agrees wit
   const gangOf3 = await firstLoss(3);
   assert.equal(new Set(gangOf3).size, 1, "every rank reports the same loss");
   assert.ok(Math.abs(gangOf3[0]! - single!) < 1e-5, `gang ${gangOf3[0]} vs one pod ${single}`);
+});
+
+test("a gang step leaves no tensor behind", async () => {
+  await tf.setBackend("cpu");
+  const parsed = parseConfig(JSON.stringify(config), "test config");
+  const session = new TrainingSession(parsed, await loadDataset(parsed), "cpu");
+  const [rank] = new FakeGang(1).ranks;
+  const wanted = { stop: false, checkpoint: false };
+  await session.gangStep(rank!, wanted); // Adam makes its moments on the first step
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) await session.gangStep(rank!, wanted);
+  assert.equal(tf.memory().numTensors, before);
+  session.dispose();
 });
