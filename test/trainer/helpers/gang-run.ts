@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { pino } from "pino";
 import type { CheckpointRequest } from "@resumable/protocol";
 import { readEnv } from "../../../trainer/src/config/env.js";
@@ -64,7 +63,6 @@ export async function runGangAttempt(opts: GangRunOptions): Promise<RankRecord[]
       RESUMABLE_WORLD_SIZE: String(opts.worldSize),
       RESUMABLE_CHECKPOINT_REQUEST_FILE: "",
       RESUMABLE_METRICS_PORT: "0",
-      RESUMABLE_TERMINATION_LOG: join(opts.dir, `..`, `termination-${rank}`),
     });
     const lines: LogLine[] = [];
     const log = pino(
