@@ -9,7 +9,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fsCommitIo, type CommitIo } from "../../trainer/src/checkpoint/backends/directory/io.js";
-import { fakeSnapshot, store } from "./helpers/snapshots.js";
+import { fakeSnapshot, gangSnapshot, store } from "./helpers/snapshots.js";
 import { tempDir } from "./helpers/trainer-process.js";
 
 /** Fails the `failAt`-th io call (0-based); in crash mode every call after it fails too. */
@@ -34,10 +34,10 @@ function faultyIo(failAt: number, crash: boolean): { io: CommitIo; calls: () => 
   };
 }
 
-async function countCommitCalls(): Promise<number> {
+async function countCommitCalls(worldSize: number): Promise<number> {
   const dir = await tempDir();
   const probe = faultyIo(Number.MAX_SAFE_INTEGER, false);
-  await store(dir, { io: probe.io }).save(fakeSnapshot(1), undefined);
+  await store(dir, { io: probe.io }).save(worldSize > 1 ? gangSnapshot(1, worldSize) : fakeSnapshot(1), undefined);
   return probe.calls();
 }
 
@@ -47,20 +47,23 @@ async function countCommitCalls(): Promise<number> {
  * which one it loaded.
  */
 const cases = [
-  { what: "a new step", step: 20, value: 20 },
-  { what: "a replacement of an existing step", step: 10, value: 99 },
+  { what: "a new step", step: 20, value: 20, worldSize: 1 },
+  { what: "a replacement of an existing step", step: 10, value: 99, worldSize: 1 },
+  // A gang's parts (gang.json) are written with the tensors, before the one commit: a crash
+  // between them and the commit must leave nothing loadable of the gang's checkpoint.
+  { what: "a gang's new step", step: 20, value: 20, worldSize: 3 },
 ];
 
-for (const { what, step, value } of cases) {
+for (const { what, step, value, worldSize } of cases) {
   for (const crash of [false, true]) {
     test(`a ${crash ? "crash" : "failure"} at any step of committing ${what} leaves the old checkpoints plus nothing or the complete new one`, async () => {
-      const steps = await countCommitCalls();
+      const steps = await countCommitCalls(worldSize);
       assert.ok(steps >= 7, `the commit takes its steps through the io (${steps})`);
       for (let failAt = 0; failAt < steps + 2; failAt++) {
         const dir = await tempDir();
         await store(dir).save(fakeSnapshot(10), undefined);
         const { io } = faultyIo(failAt, crash);
-        const snapshot = fakeSnapshot(step);
+        const snapshot = worldSize > 1 ? gangSnapshot(step, worldSize, value) : fakeSnapshot(step);
         snapshot.weights[0]!.data.fill(value);
         const committed = await store(dir, { io })
           .save(snapshot, undefined)
@@ -77,6 +80,7 @@ for (const { what, step, value } of cases) {
         assert.ok(loaded, "a valid checkpoint loads");
         const newOne = loaded.manifest.step === step && loaded.weights[0]!.data[0] === value;
         if (committed) assert.ok(newOne, `a commit reported done is visible (fail at ${failAt})`);
+        if (newOne && worldSize > 1) assert.equal(loaded.manifest.worldSize, worldSize, `the gang's checkpoint loads whole, parts verified (fail at ${failAt})`);
         if (!newOne) {
           assert.equal(loaded.manifest.step, 10);
           assert.equal(loaded.weights[0]!.data[0], 10, `the old checkpoint is intact (fail at ${failAt})`);

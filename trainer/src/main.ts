@@ -6,14 +6,16 @@ import { readEnv, type TrainerEnv } from "./config/env.js";
 import { ConfigError } from "./config-error.js";
 import { loadConfig } from "./config/load.js";
 import type { TrainingConfig } from "./config/schema.js";
-import { createLogger } from "./log.js";
+import { createLogger, type Logger } from "./log.js";
 import { serveMetrics, TrainerMetrics } from "./metrics/metrics.js";
 import { ProgressReporter } from "./report/progress.js";
 import { emitSummary, type Failure } from "./report/summary.js";
 import { CheckpointRequests } from "./signals/checkpoint-request.js";
 import type { StopRequest } from "./signals/stop.js";
+import { PeerLostError } from "./gang/collective.js";
+import { openCollective } from "./gang/open.js";
 import { DivergedError } from "./train/errors.js";
-import { runTraining } from "./train/run.js";
+import { runTraining, type RunOutcome } from "./train/run.js";
 
 /** Each failure's kind and exit code, from the error's class: one place decides both. */
 export function classifyFailure(error: Error): { failure: Failure; exitCode: number } {
@@ -28,6 +30,7 @@ export function classifyFailure(error: Error): { failure: Failure; exitCode: num
   if (error instanceof StorageError) return { failure: at("storage", error), exitCode: exitCodes.storage };
   if (error instanceof CheckpointsUnusableError) return { failure: { kind: "checkpointsUnusable", message }, exitCode: exitCodes.checkpointsUnusable };
   if (error instanceof DivergedError) return { failure: { kind: "diverged", message }, exitCode: exitCodes.diverged };
+  if (error instanceof PeerLostError) return { failure: { kind: "peerLost", message }, exitCode: exitCodes.peerLost };
   return { failure: { kind: "error", message }, exitCode: exitCodes.failed };
 }
 
@@ -38,6 +41,7 @@ const failureLogLines: Partial<Record<Failure["kind"], string>> = {
   storage: "checkpoint storage failed; nothing was quarantined",
   checkpointsUnusable: "checkpoints exist but none loads: refusing to start from step 0",
   diverged: "training diverged",
+  peerLost: "a peer of the gang was lost: the gang resumes from its newest committed checkpoint",
 };
 
 /** The CLI: parses arguments, environment and config, runs training, writes the summary. Returns the exit code. */
@@ -65,9 +69,22 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: 
       log.warn({ reason: err.message }, "metrics server not started"),
     );
   }
+  let collective;
+  try {
+    collective = await openCollective(env, config, log);
+  } catch (err) {
+    return settle({ reason: "failed", error: err as Error, state: { attempt: env.attempt ?? null } }, env, log);
+  }
   const outcome = await runTraining({ config, env, resumeFrom: args["resume-from"], log, stop, metrics, progress: new ProgressReporter(env, log),
     requests: new CheckpointRequests(env.checkpointRequestFile, log),
+    collective,
   });
+  await collective.close();
+  return settle(outcome, env, log);
+}
+
+/** The summary of how the run ended, written out, and the exit code that goes with it. */
+export async function settle(outcome: RunOutcome, env: Pick<TrainerEnv, "terminationLog">, log: Logger): Promise<number> {
   if (outcome.reason !== "failed") {
     await emitSummary({ reason: outcome.reason, ...outcome.state }, env.terminationLog, log);
     return exitCodes[outcome.reason];

@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { DirectoryBackend, type DirectoryBackendOptions } from "../../../trainer/src/checkpoint/backends/directory/directory.js";
-import type { TrainingSnapshot } from "../../../trainer/src/checkpoint/snapshot.js";
+import { weightsSha256, type TrainingSnapshot } from "../../../trainer/src/checkpoint/snapshot.js";
 import { CheckpointStore, type StoreOptions } from "../../../trainer/src/checkpoint/store.js";
 import { trainingConfigSchema } from "../../../trainer/src/config/schema.js";
 
@@ -30,6 +30,18 @@ export function fakeSnapshot(step: number, kind: "periodic" | "final" = "periodi
       kind,
     },
   };
+}
+
+/**
+ * fakeSnapshot as a gang of `worldSize` saves it: weights filled with `value`, and every
+ * rank's part agreeing with them (a test then spoils what it means to).
+ */
+export function gangSnapshot(step: number, worldSize: number, value = step): TrainingSnapshot {
+  const snapshot = fakeSnapshot(step);
+  snapshot.weights[0]!.data.fill(value);
+  const digest = weightsSha256(snapshot.weights);
+  snapshot.gang = { worldSize, parts: Array.from({ length: worldSize }, (_, rank) => ({ rank, step, worldSize, weightsSha256: digest })) };
+  return snapshot;
 }
 
 /**

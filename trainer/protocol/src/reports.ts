@@ -63,6 +63,9 @@ export const progressSchema = z.object({
    */
   flushSeconds: z.number().nonnegative().nullish().catch(undefined),
   updatedAt: z.string().nullish(),
+  /** A gang's rank and size (docs/trainer-protocol.md, "Gangs"); absent: one pod, or a trainer that does not say. */
+  rank: z.int().nonnegative().nullish(),
+  worldSize: z.int().positive().nullish(),
 });
 /** What a trainer writes. */
 export type ProgressReport = z.input<typeof progressSchema>;
@@ -111,6 +114,9 @@ const summaryValues = {
   backend: z.string(),
   weightsSha256: z.string(),
   accuracy: z.number(),
+  /** As in progress: a gang's rank and size; absent for one pod. */
+  rank: z.int().nonnegative(),
+  worldSize: z.int().positive(),
 };
 type SummaryValues = typeof summaryValues;
 const eachValue = <T>(wrap: (schema: SummaryValues[keyof SummaryValues]) => z.ZodType): T =>

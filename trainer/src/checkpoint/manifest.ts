@@ -58,6 +58,12 @@ const bodyFields = {
   attempt: z.int().min(1).nullable(),
   /** final: written at completion or preemption; kept by retention beyond `keep`. */
   kind: z.enum(["periodic", "final"]),
+  /**
+   * The ranks of the gang that wrote it (gang.ts); absent: one pod, as before gangs. The state
+   * is replicated, so a gang of any size loads it; the size is kept for the log and for
+   * elastic gangs later.
+   */
+  worldSize: z.int().min(2).optional(),
   files: z.record(z.string(), z.object({ sha256: sha256Hex, bytes: count })),
 };
 

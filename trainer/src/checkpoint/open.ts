@@ -16,6 +16,8 @@ import { CheckpointStore } from "./store.js";
  */
 export async function openCheckpointStore(env: TrainerEnv, keep: number, log: Logger): Promise<{ store: CheckpointStore; fence: Fence | undefined }> {
   const owner = ownerOf(env);
+  // readEnv requires a location of rank 0 and of a single pod: only a gang's other ranks lack one.
+  if (!env.checkpointLocation) throw new Error(`rank ${env.gang.rank} has no checkpoint location: only rank 0 opens the checkpoint store`);
   const backend = await openBackend(env.checkpointLocation, log);
   const fence = env.attempt === undefined ? undefined : new Fence(backend.fenceStorage(), env.attempt, { owner });
   return { store: new CheckpointStore({ backend, keep, log, fence, owner }), fence };

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { NamedTensor } from "../safetensors/format.js";
+import type { GangRecord } from "./gang.js";
 import type { UnsealedManifest } from "./manifest.js";
 
 /**
@@ -11,8 +12,10 @@ export interface TrainingSnapshot {
   weights: NamedTensor[];
   /** Optimizer tensors (`hidden/kernel/m`, ...), in the optimizer's order. */
   optimizerTensors: NamedTensor[];
-  /** The manifest minus what only the writer knows (files, createdAt, attempt, claim). */
-  meta: Omit<UnsealedManifest, "files" | "createdAt" | "attempt" | "formatVersion" | "claim" | "owner">;
+  /** The manifest minus what only the writer knows (files, createdAt, attempt, claim, world size). */
+  meta: Omit<UnsealedManifest, "files" | "createdAt" | "attempt" | "formatVersion" | "claim" | "owner" | "worldSize">;
+  /** A gang's save: every rank's part, gathered by rank 0 (gang.ts); absent for one pod. */
+  gang?: GangRecord;
 }
 
 /**

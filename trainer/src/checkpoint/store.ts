@@ -8,7 +8,8 @@ import { checkpointDirName, checkpointName, commitLogFile, quarantineDir } from 
 import { formatVersion, manifestName, modelFile, optimizerFile, sealManifest, type Claim, type Manifest } from "./manifest.js";
 import { refuseIfOwnedByAnother, type RunOwner } from "./owner.js";
 import { applyRetention } from "./retention.js";
-import type { TrainingSnapshot } from "./snapshot.js";
+import { encodeGangRecord, gangFile, gangProblem, GangDisagreementError } from "./gang.js";
+import { weightsSha256, type TrainingSnapshot } from "./snapshot.js";
 import { readVerified, type LoadedCheckpoint } from "./verify.js";
 
 export { CorruptCheckpointError } from "./errors.js";
@@ -195,6 +196,10 @@ export class CheckpointStore {
     const fence = this.opts.fence;
     const claim = (await fence?.ownClaim()) ?? null;
     const name = checkpointDirName(step, attempt);
+    const gang = snapshot.gang;
+    // Before anything is written: a gang whose ranks disagree has nothing worth committing.
+    const disagreement = gang && gangProblem(gang, { step, weightsSha256: weightsSha256(snapshot.weights) });
+    if (disagreement) throw new GangDisagreementError(`not committing step ${step}: ${disagreement}`);
     let committed: { path: string; bytes: number };
     try {
       committed = await this.backend.commit({
@@ -202,9 +207,19 @@ export class CheckpointStore {
         files: [
           { name: modelFile, chunks: encodeSafetensors(snapshot.weights, { format: "pt", step: String(step) }) },
           { name: optimizerFile, chunks: encodeSafetensors(snapshot.optimizerTensors, { optimizer: snapshot.meta.optimizer.name }) },
+          ...(gang ? [{ name: gangFile, chunks: [encodeGangRecord(gang)] }] : []),
         ],
         manifest: (files) => {
-          const manifest = sealManifest({ formatVersion, ...snapshot.meta, createdAt: new Date().toISOString(), attempt: attempt ?? null, claim, ...(this.opts.owner && { owner: this.opts.owner }), files });
+          const manifest = sealManifest({
+            formatVersion,
+            ...snapshot.meta,
+            ...(gang && { worldSize: gang.worldSize }),
+            createdAt: new Date().toISOString(),
+            attempt: attempt ?? null,
+            claim,
+            ...(this.opts.owner && { owner: this.opts.owner }),
+            files,
+          });
           return { name: manifestName, bytes: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) };
         },
         beforeVisible: fence ? () => fence.check() : undefined,

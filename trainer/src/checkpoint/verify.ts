@@ -3,7 +3,9 @@ import { basename } from "node:path";
 import { decodeSafetensors, type NamedTensor } from "../safetensors/format.js";
 import type { CheckpointBackend } from "./backend.js";
 import { CheckpointFileMissingError, CorruptCheckpointError } from "./errors.js";
+import { gangFile, gangProblem, parseGangRecord } from "./gang.js";
 import { checkpointName } from "./layout.js";
+import { weightsSha256 } from "./snapshot.js";
 import { manifestName, maxManifestBytes, modelFile, optimizerFile, parseManifest, type Manifest } from "./manifest.js";
 
 export interface LoadedCheckpoint {
@@ -55,7 +57,31 @@ export async function readVerified(backend: CheckpointBackend, path: string): Pr
   };
   const model = decode(modelFile);
   if (model.metadata.step !== String(manifest.step)) throw corrupt(`${modelFile} is of step ${model.metadata.step}, the manifest says ${manifest.step}`);
+  checkGang(manifest, files[gangFile], model.tensors, corrupt);
   const optimizer = decode(optimizerFile);
   const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, manifestBytes.byteLength);
   return { path, manifest, weights: model.tensors, optimizerTensors: optimizer.tensors, bytes };
+}
+
+/**
+ * A gang checkpoint (manifest worldSize) loads only with every rank's part, each of the
+ * manifest's step and of exactly the weights loaded; gang.json without a world size is as wrong.
+ */
+function checkGang(manifest: Manifest, record: Buffer | undefined, weights: NamedTensor[], corrupt: (why: string) => Error): void {
+  if (manifest.worldSize === undefined) {
+    if (record !== undefined) throw corrupt(`${gangFile} in a checkpoint whose manifest records no gang`);
+    return;
+  }
+  if (record === undefined) throw corrupt(`a gang checkpoint of ${manifest.worldSize} ranks whose manifest lists no ${gangFile}`);
+  let problem: string | undefined;
+  try {
+    const parsed = parseGangRecord(record);
+    problem =
+      parsed.worldSize === manifest.worldSize
+        ? gangProblem(parsed, { step: manifest.step, weightsSha256: weightsSha256(weights) })
+        : `${gangFile} is of a world of ${parsed.worldSize}, the manifest says ${manifest.worldSize}`;
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (problem) throw corrupt(`gang checkpoint: ${problem}`);
 }

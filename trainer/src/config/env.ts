@@ -1,10 +1,16 @@
-import { CHECKPOINT_REQUEST_FILE, CheckpointLocation, CheckpointLocationError, ENV, SIGTERM_MODES, type SigtermMode } from "@resumable/protocol";
+import { CHECKPOINT_REQUEST_FILE, CheckpointLocation, CheckpointLocationError, ENV, GANG_ENV, SIGTERM_MODES, type SigtermMode } from "@resumable/protocol";
 import { ConfigError } from "../config-error.js";
 
 /** Everything the trainer reads from its environment (see docs/trainer-protocol.md). */
 export interface TrainerEnv {
-  /** RESUMABLE_CHECKPOINT_DIR, or RESUMABLE_CHECKPOINT_URL (a bucket) and its settings. */
-  checkpointLocation: CheckpointLocation;
+  /**
+   * RESUMABLE_CHECKPOINT_DIR, or RESUMABLE_CHECKPOINT_URL (a bucket) and its settings. Undefined
+   * only on a gang's ranks > 0: only rank 0 touches checkpoint storage, so the operator gives
+   * the others none.
+   */
+  checkpointLocation: CheckpointLocation | undefined;
+  /** This pod's place in its gang: rank 0 of 1 for a single pod (RESUMABLE_RANK, RESUMABLE_WORLD_SIZE unset). */
+  gang: { rank: number; worldSize: number };
   inlineConfig: string | undefined;
   run: string | undefined;
   /** RESUMABLE_RUN_UID: the run's uid, part of the owner recorded in the checkpoint location. */
@@ -37,14 +43,34 @@ function readLocation(env: NodeJS.ProcessEnv): CheckpointLocation {
   }
 }
 
+/**
+ * RESUMABLE_RANK and RESUMABLE_WORLD_SIZE come together or not at all: one without the other
+ * is a pod spec written by hand, and guessing the missing one would train the wrong gang.
+ */
+function readGang(env: NodeJS.ProcessEnv): { rank: number; worldSize: number } {
+  const rank = optionalInt(env, GANG_ENV.rank, 0);
+  const worldSize = optionalInt(env, GANG_ENV.worldSize, 1);
+  if (rank === undefined && worldSize === undefined) return { rank: 0, worldSize: 1 };
+  if (rank === undefined || worldSize === undefined) {
+    throw new ConfigError(`${rank === undefined ? GANG_ENV.rank : GANG_ENV.worldSize} is required with ${rank === undefined ? GANG_ENV.worldSize : GANG_ENV.rank}: a gang's rank and world size come together`);
+  }
+  if (rank >= worldSize) throw new ConfigError(`${GANG_ENV.rank}=${rank}: expected a rank below ${GANG_ENV.worldSize}=${worldSize}`);
+  return { rank, worldSize };
+}
+
 export function readEnv(env: NodeJS.ProcessEnv): TrainerEnv {
-  const checkpointLocation = readLocation(env);
+  const gang = readGang(env);
+  // A rank > 0 that is given a location anyway ignores it (run.ts logs so), but a bad one is
+  // still a bad pod spec.
+  const locationGiven = Boolean(env[ENV.checkpointDir] || env[ENV.checkpointUrl]);
+  const checkpointLocation = gang.rank === 0 || locationGiven ? readLocation(env) : undefined;
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   const podName = env[ENV.podName];
   const podNamespace = env[ENV.podNamespace];
   return {
     checkpointLocation,
+    gang,
     inlineConfig: env[ENV.config],
     run: env[ENV.run],
     runUid: env[ENV.runUid] || undefined,

@@ -34,17 +34,36 @@ export function buildModel(config: TrainingConfig): tf.Sequential {
  * the same mask every step, and one without draws from Math.random. The exported model keeps
  * its ordinary Dropout layers (identity at inference).
  */
-export function trainingForward(model: tf.Sequential, x: tf.Tensor, seed: number, step: number): tf.Tensor {
+export function trainingForward(model: tf.Sequential, x: tf.Tensor, seed: number, step: number, rows?: BatchRows): tf.Tensor {
   let h = x;
   model.layers.forEach((layer, index) => {
     if (layer.getClassName() === "Dropout") {
       const rate = (layer.getConfig() as { rate: number }).rate;
-      if (rate > 0) h = tf.dropout(h, rate, undefined, dropoutSeed(seed, step, index));
+      if (rate > 0) h = rows ? slicedDropout(h, rate, dropoutSeed(seed, step, index), rows) : tf.dropout(h, rate, undefined, dropoutSeed(seed, step, index));
     } else {
       h = layer.apply(h, { training: true }) as tf.Tensor;
     }
   });
   return h;
+}
+
+/** A gang rank's rows of the global batch: [start, start + its slice) of `total`. */
+export interface BatchRows {
+  start: number;
+  total: number;
+}
+
+/**
+ * tf.dropout's mask drawn for the whole global batch, and this rank's rows of it: an example
+ * gets the same mask whichever rank computes it and however the batch is split (a mask drawn
+ * for the slice alone would depend on the split). tf.dropout's own arithmetic, so a row's
+ * multiplier is the one a single pod draws for that row.
+ */
+function slicedDropout(h: tf.Tensor, rate: number, seed: number, rows: BatchRows): tf.Tensor {
+  const keep = 1 - rate;
+  const noise = tf.randomUniform([rows.total, ...h.shape.slice(1)], 0, 1, "float32", seed);
+  const multiplier = tf.div(tf.floor(tf.add(noise, keep)), keep);
+  return tf.mul(h, multiplier.slice(rows.start, h.shape[0]));
 }
 
 /** Documented in the manifest as `dropoutSeeds` so a reader knows how masks were drawn. */

@@ -1,6 +1,8 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { CheckpointWriter } from "../checkpoint/writer.js";
-import type { SaveCostMeter } from "./save-interval.js";
+import { publish } from "./publish.js";
+import type { Run } from "./run-types.js";
+import { AdaptiveSaveSchedule, DEFAULT_INTERVAL_POLICY, type SaveCostMeter } from "./save-interval.js";
 import type { TrainingSession } from "./session.js";
 
 /** When a periodic save is due: SaveSchedule (a fixed interval) or AdaptiveSaveSchedule ("auto"). */
@@ -81,4 +83,27 @@ export async function trainLoop(
     // Lets signals, background writes and the metrics server run between steps.
     await yieldToEventLoop();
   }
+}
+
+/** A fixed interval, or under `everySteps: "auto"` the one that pays (save-interval.ts), logged and reported as it changes. */
+export function saveSchedule(run: Run): SaveTrigger {
+  const { config, env, log, metrics, progress } = run.opts;
+  const { everySteps, everySeconds, maxOverhead, maxLostSteps, maxLostSeconds } = config.checkpoint;
+  const step = run.training.step;
+  if (everySteps !== "auto") return new SaveSchedule(everySteps, everySeconds, step, run.totalSteps);
+  const d = DEFAULT_INTERVAL_POLICY;
+  const policy = {
+    disruptionsPerHour: env.disruptionsPerHour ?? d.disruptionsPerHour,
+    maxOverhead: maxOverhead ?? d.maxOverhead,
+    maxLostSteps: maxLostSteps ?? d.maxLostSteps,
+    maxLostSeconds: maxLostSeconds ?? d.maxLostSeconds,
+  };
+  log.info({ ...policy, fromOperator: env.disruptionsPerHour !== undefined }, "checkpoint interval: auto");
+  return new AdaptiveSaveSchedule(step, run.totalSteps, run.costs, policy, (interval, costs) => {
+    run.interval = interval;
+    metrics.checkpointIntervalSteps.set(interval.steps);
+    log.info({ ...interval, ...costs }, "checkpoint interval chosen");
+    publish(run);
+    progress.sendSoon();
+  });
 }

@@ -39,7 +39,7 @@ export async function restoreNewest(store: CheckpointStore, opts: RestoreOptions
   return loaded ? { loaded, training: training! } : undefined;
 }
 
-async function restoredSession(config: TrainingConfig, data: Dataset, backend: string, loaded: LoadedCheckpoint): Promise<TrainingSession> {
+export async function restoredSession(config: TrainingConfig, data: Dataset, backend: string, loaded: LoadedCheckpoint): Promise<TrainingSession> {
   const session = new TrainingSession(config, data, backend);
   try {
     await session.restore(loaded);

@@ -8,7 +8,9 @@ import { DataOrder } from "../data/order.js";
 import { buildModel, dropoutSeedDerivation, trainingForward } from "../model/build.js";
 import { buildOptimizer } from "../model/optimizer.js";
 import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from "../model/state.js";
+import type { Collective } from "../gang/collective.js";
 import { DivergedError } from "./errors.js";
+import { packContribution, sliceOf, unpackSum, type Control } from "./data-parallel.js";
 
 /**
  * The model, optimizer and data order of one run, stepped one batch at a time by our own loop
@@ -74,6 +76,39 @@ export class TrainingSession {
     });
     const loss = lossTensor.dataSync()[0]!;
     lossTensor.dispose();
+    return this.stepDone(loss);
+  }
+
+  /**
+   * One data-parallel step of a gang: this rank's rows of the global batch (the batch a single
+   * pod would take), its gradients scaled by its share, summed over the gang with the global
+   * loss and the control values, and the summed gradients applied. Every rank applies the same
+   * sum, so every rank holds the same weights. A gang of N is bit-identical to another gang of N
+   * (same slices, same fixed reduction order) but not to one pod or a gang of another size:
+   * float32 sums taken in another grouping round differently in the last bits.
+   */
+  async gangStep(collective: Collective, wanted: Control): Promise<{ loss: number; control: Control }> {
+    const indices = this.order.nextBatch(this.config.batchSize);
+    const { start, end } = sliceOf(collective.rank, collective.worldSize, indices.length);
+    const step = this.step;
+    const contribution = tf.tidy(() => {
+      const { x, y } = this.batch(indices.subarray(start, end));
+      const rows = { start, total: indices.length };
+      const forward = () => tf.losses.softmaxCrossEntropy(y, trainingForward(this.model, x, this.config.seed, step, rows)) as tf.Scalar;
+      const { value, grads } = this.optimizer.computeGradients(forward, this.trainable);
+      const host = this.trainable.map((v) => grads[v.name]!.dataSync() as Float32Array);
+      return packContribution(host, value.dataSync()[0]!, (end - start) / indices.length, wanted);
+    });
+    const sum = await collective.allReduceSum(contribution);
+    const { grads, loss, control } = unpackSum(
+      sum,
+      this.trainable.map((v) => v.size),
+    );
+    tf.tidy(() => this.optimizer.applyGradients(Object.fromEntries(this.trainable.map((v, i) => [v.name, tf.tensor(grads[i]!, v.shape, "float32")]))));
+    return { loss: this.stepDone(loss), control };
+  }
+
+  private stepDone(loss: number): number {
     this.step += 1;
     this.lossHistory.push([this.step, Number.isFinite(loss) ? loss : null]);
     if (this.lossHistory.length > lossHistoryLength) this.lossHistory.shift();
