@@ -87,7 +87,9 @@ build_together() {
   unlock_out
 }
 
-# The module proxy records when a version was tagged: the honest build date.
+# The module proxy records when a version was tagged: the honest build date. `go list -m`, not
+# `go mod download`: the latter leaves "Time" out once the module is in the module cache.
 module_time() { # DIR MODULE@VERSION
-  (cd "$1" && go mod download -json "$2" | sed -n 's/.*"Time": "\(.*\)".*/\1/p')
+  (cd "$1" && go list -m -json "$2" | sed -n 's/.*"Time": "\(.*\)".*/\1/p')
 }
+
