@@ -102,31 +102,54 @@ describe("Kueue on the local cluster", () => {
     assert.equal(condition(await workloadOf("second"), "Admitted")?.status, "True");
   });
 
+  /** A pod group (the plain-pod integration) of `count` GPU pods, as the operator's gangs will be made. */
+  const podGroup = (group: string, count: number) => JSON.stringify({ apiVersion: "v1", kind: "List", items: [...Array(count).keys()].map((i) => ({
+    apiVersion: "v1", kind: "Pod",
+    metadata: {
+      name: `${group}-${i}`, namespace: "default",
+      labels: { "kueue.x-k8s.io/queue-name": QUEUE, "kueue.x-k8s.io/pod-group-name": group },
+      annotations: { "kueue.x-k8s.io/pod-group-total-count": String(count) },
+    },
+    spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", resources: GPU, command: ["sh", "-c", "true"] }] },
+  })) });
+  const admissionGated = (p: Pod) => p.spec.schedulingGates?.some((g) => g.name === "kueue.x-k8s.io/admission") ?? false;
+
   test("a pod group of 3 GPU pods with quota for 2 is not admitted: every pod stays behind Kueue's scheduling gate", async () => {
-    const group = "gang";
-    const pod = (i: number) => ({
-      apiVersion: "v1", kind: "Pod",
-      metadata: {
-        name: `${group}-${i}`, namespace: "default",
-        labels: { "kueue.x-k8s.io/queue-name": QUEUE, "kueue.x-k8s.io/pod-group-name": group },
-        annotations: { "kueue.x-k8s.io/pod-group-total-count": "3" },
-      },
-      spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", resources: GPU, command: ["sh", "-c", "true"] }] },
-    });
-    await t.kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [0, 1, 2].map(pod) }));
+    await t.kubectl(["create", "-f", "-"], podGroup("gang", 3));
     const pending = await eventually("Kueue to find no quota for the group", async () => {
-      const c = condition(await workloadOf(`${group}-0`), "QuotaReserved");
+      const c = condition(await workloadOf("gang-0"), "QuotaReserved");
       return c?.status === "False" ? c : undefined;
     });
     assert.match(pending.message ?? "", /insufficient (unused )?quota/i);
-    const pods = await podsOf(`kueue.x-k8s.io/pod-group-name=${group}`);
+    const pods = await podsOf("kueue.x-k8s.io/pod-group-name=gang");
     assert.equal(pods.length, 3);
     for (const p of pods) {
       // Gated by Kueue's webhook at creation, so the scheduler never saw it: no node, no GPU held.
       // (v0.19 adds its topology gate beside it, for topology-aware scheduling.)
-      assert.ok(p.spec.schedulingGates?.some((g) => g.name === "kueue.x-k8s.io/admission"), `${p.metadata.name}: ${JSON.stringify(p.spec.schedulingGates)}`);
+      assert.ok(admissionGated(p), `${p.metadata.name}: ${JSON.stringify(p.spec.schedulingGates)}`);
       assert.equal(p.spec.nodeName, undefined, p.metadata.name);
     }
+  });
+
+  test("a pod group of 2 that fits is admitted whole: the gates are lifted, the flavor places both on spot nodes, both succeed", async () => {
+    await t.kubectl(["create", "-f", "-"], podGroup("pair", 2));
+    const done = await eventually("both pods of the group to succeed", async () => {
+      const pods = await podsOf("kueue.x-k8s.io/pod-group-name=pair");
+      return pods.length === 2 && pods.every((p) => p.status.phase === "Succeeded") ? pods : undefined;
+    }, 120_000);
+    assert.deepEqual(done.map((p) => p.spec.nodeName).sort(), ["spot-a", "spot-b"]);
+    assert.ok(done.every((p) => !admissionGated(p)));
+    assert.equal(condition(await workloadOf("pair-0"), "Admitted")?.status, "True");
+  });
+
+  test("the CRDs' conversion webhook answers from the host: the ClusterQueue reads back as v1beta1", async () => {
+    // With strategy Webhook the apiserver cannot serve another version without calling it.
+    const crd = await getJson<{ spec: { conversion?: { strategy?: string; webhook?: { clientConfig?: { url?: string } } } } }>(
+      ["crd", "clusterqueues.kueue.x-k8s.io"]);
+    assert.equal(crd.spec.conversion?.strategy, "Webhook");
+    assert.match(crd.spec.conversion?.webhook?.clientConfig?.url ?? "", /^https:\/\/127\.0\.0\.1:\d+\/convert$/);
+    const cq = await getJson<{ apiVersion: string }>(["clusterqueues.v1beta1.kueue.x-k8s.io", "gpus"]);
+    assert.equal(cq.apiVersion, "kueue.x-k8s.io/v1beta1");
   });
 
   test("a pod without a queue label is left alone by Kueue's webhook and runs as before", async () => {
