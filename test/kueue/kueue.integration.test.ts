@@ -2,7 +2,7 @@
 // a ClusterQueue with 2 GPUs on a spot flavor, a LocalQueue in front of it, and what issue #24
 // stands on: a queued Job waits for quota and runs when it frees, the flavor places admitted
 // pods on spot nodes, and a pod group that does not fit is held whole behind its scheduling gates.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -26,10 +26,12 @@ describe("Kueue on the local cluster", () => {
       { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ResourceFlavor", metadata: { name: "spot" },
         spec: { nodeLabels: { "cloud.google.com/gke-spot": "true" }, tolerations: [SPOT_TAINT] } },
       { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ClusterQueue", metadata: { name: "gpus" },
-        spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ["cpu", "nvidia.com/gpu"], flavors: [
+        spec: { namespaceSelector: {}, preemption: { withinClusterQueue: "LowerPriority" }, resourceGroups: [{ coveredResources: ["cpu", "nvidia.com/gpu"], flavors: [
           { name: "spot", resources: [{ name: "cpu", nominalQuota: "8" }, { name: "nvidia.com/gpu", nominalQuota: "2" }] },
         ] }] } },
-      { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "LocalQueue", metadata: { name: QUEUE, namespace: "default" }, spec: { clusterQueue: "gpus" } },
+      ...[["low", 100], ["high", 1000]].map(([name, value]) =>
+      ({ apiVersion: "kueue.x-k8s.io/v1beta2", kind: "WorkloadPriorityClass", metadata: { name }, value })),
+    { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "LocalQueue", metadata: { name: QUEUE, namespace: "default" }, spec: { clusterQueue: "gpus" } },
     ] }));
   }, { timeout: 30 * 60_000 });
 
@@ -103,15 +105,21 @@ describe("Kueue on the local cluster", () => {
   });
 
   /** A pod group (the plain-pod integration) of `count` GPU pods, as the operator's gangs will be made. */
-  const podGroup = (group: string, count: number) => JSON.stringify({ apiVersion: "v1", kind: "List", items: [...Array(count).keys()].map((i) => ({
-    apiVersion: "v1", kind: "Pod",
-    metadata: {
-      name: `${group}-${i}`, namespace: "default",
-      labels: { "kueue.x-k8s.io/queue-name": QUEUE, "kueue.x-k8s.io/pod-group-name": group },
-      annotations: { "kueue.x-k8s.io/pod-group-total-count": String(count) },
-    },
-    spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", resources: GPU, command: ["sh", "-c", "true"] }] },
-  })) });
+  const podGroup = (group: string, count: number, opts: { script?: (pod: string) => string; priority?: string } = {}) =>
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: [...Array(count).keys()].map((i) => ({
+      apiVersion: "v1", kind: "Pod",
+      metadata: {
+        name: `${group}-${i}`, namespace: "default",
+        labels: {
+          "kueue.x-k8s.io/queue-name": QUEUE, "kueue.x-k8s.io/pod-group-name": group,
+          ...(opts.priority ? { "kueue.x-k8s.io/priority-class": opts.priority } : {}),
+        },
+        annotations: { "kueue.x-k8s.io/pod-group-total-count": String(count) },
+      },
+      spec: { restartPolicy: "Never", containers: [{
+        name: "main", image: "busybox", resources: GPU, command: ["sh", "-c", opts.script?.(`${group}-${i}`) ?? "true"],
+      }] },
+    })) });
   const admissionGated = (p: Pod) => p.spec.schedulingGates?.some((g) => g.name === "kueue.x-k8s.io/admission") ?? false;
 
   test("a pod group of 3 GPU pods with quota for 2 is not admitted: every pod stays behind Kueue's scheduling gate", async () => {
@@ -140,6 +148,28 @@ describe("Kueue on the local cluster", () => {
     assert.deepEqual(done.map((p) => p.spec.nodeName).sort(), ["spot-a", "spot-b"]);
     assert.ok(done.every((p) => !admissionGated(p)));
     assert.equal(condition(await workloadOf("pair-0"), "Admitted")?.status, "True");
+  });
+
+  test("a higher-priority group preempts a running one: Kueue evicts it whole, its pods get SIGTERM, the higher one runs", async () => {
+    // Each low pod records its SIGTERM: what the operator's trainers will flush on.
+    const script = (pod: string) => `trap 'touch ${join(gates, "sigterm-")}${pod}; exit 143' TERM; while true; do sleep 0.2; done`;
+    await t.kubectl(["create", "-f", "-"], podGroup("low", 2, { script, priority: "low" }));
+    await eventually("both pods of the low group to run", async () => {
+      const pods = await podsOf("kueue.x-k8s.io/pod-group-name=low");
+      return pods.length === 2 && pods.every((p) => p.status.phase === "Running") ? true : undefined;
+    }, 120_000);
+    await t.kubectl(["create", "-f", "-"], podGroup("high", 2, { priority: "high" }));
+    const evicted = await eventually("Kueue to evict the low group", async () => {
+      const c = condition(await workloadOf("low-0"), "Evicted");
+      return c?.status === "True" ? c : undefined;
+    });
+    assert.equal(evicted.reason, "Preempted");
+    await eventually("both low pods to have had SIGTERM", async () =>
+      ["low-0", "low-1"].every((pod) => existsSync(join(gates, `sigterm-${pod}`))) ? true : undefined);
+    await eventually("both pods of the high group to succeed", async () => {
+      const pods = await podsOf("kueue.x-k8s.io/pod-group-name=high");
+      return pods.length === 2 && pods.every((p) => p.status.phase === "Succeeded") ? true : undefined;
+    }, 120_000);
   });
 
   test("the CRDs' conversion webhook answers from the host: the ClusterQueue reads back as v1beta1", async () => {
