@@ -1,7 +1,7 @@
 // Kueue (sigs.k8s.io/kueue, pinned in versions.env) as a host process beside a local cluster:
 // built, installed and configured by ../cluster/addon.ts, with the settings of its own below.
 // docs/kueue.md says why each is what it is.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster } from "../cluster/cluster.js";
 import { clusterCa, startAddon, type Addon } from "../cluster/addon.js";
@@ -24,14 +24,7 @@ export const KUEUE_METRICS_CERT_DIR = "/etc/kueue/metrics/certs";
 export const KUEUE_INTEGRATIONS = ["pod", "batch/job", "jobset.x-k8s.io/jobset"];
 
 export function startKueue(cluster: Pick<Cluster, "stateDir" | "kubeconfig" | "adopt">): Promise<Addon> {
-  if (!existsSync(join(KUEUE_METRICS_CERT_DIR, "tls.crt"))) {
-    try {
-      mkdirSync(KUEUE_METRICS_CERT_DIR, { recursive: true });
-    } catch (err) {
-      throw new Error(`Kueue needs a certificate in ${KUEUE_METRICS_CERT_DIR} and it cannot be created: ${(err as Error).message}`);
-    }
-    issueServingCert({ dir: KUEUE_METRICS_CERT_DIR, ...clusterCa(cluster.stateDir) }, "tls", "kueue-metrics", ["IP:127.0.0.1"]);
-  }
+  ensureMetricsCert(cluster.stateDir);
   return startAddon(cluster, {
     name: "kueue",
     buildScript: "test/kueue/build.sh",
@@ -43,4 +36,25 @@ export function startKueue(cluster: Pick<Cluster, "stateDir" | "kubeconfig" | "a
       featureGates: { VisibilityOnDemand: false },
     },
   });
+}
+
+/**
+ * Writes the pair Kueue insists on, once per machine. Issued in a directory of its own and renamed
+ * into place, so a second cluster starting Kueue at the same moment never reads half a key.
+ */
+function ensureMetricsCert(stateDir: string): void {
+  if (existsSync(join(KUEUE_METRICS_CERT_DIR, "tls.crt"))) return;
+  const staging = `${KUEUE_METRICS_CERT_DIR}.${process.pid}`;
+  try {
+    mkdirSync(staging, { recursive: true });
+  } catch (err) {
+    throw new Error(`Kueue needs a certificate in ${KUEUE_METRICS_CERT_DIR} and it cannot be created: ${(err as Error).message}`);
+  }
+  issueServingCert({ dir: staging, ...clusterCa(stateDir) }, "tls", "kueue-metrics", ["IP:127.0.0.1"]);
+  try {
+    renameSync(staging, KUEUE_METRICS_CERT_DIR);
+  } catch {
+    // Another start put its pair there first: that one serves.
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
