@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { eventually, useCluster } from "../support/cluster.js";
+import { startJobSet } from "../jobset/start.js";
 import { startKueue } from "./start.js";
 
 const t = useCluster();
@@ -20,6 +21,8 @@ after(() => rmSync(gates, { recursive: true, force: true }));
 // In a suite, so that its set-up runs after useCluster's: two root-level `before` hooks run at once.
 describe("Kueue on the local cluster", () => {
   before(async () => {
+    // JobSet first, so Kueue finds its CRD and sets its jobset integration up at start.
+    await startJobSet(t.cluster);
     await startKueue(t.cluster);
     // nodes.json gives spot-a and spot-b one nvidia.com/gpu each: 2 GPUs of quota fit the nodes.
     await t.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [
@@ -30,8 +33,8 @@ describe("Kueue on the local cluster", () => {
           { name: "spot", resources: [{ name: "cpu", nominalQuota: "8" }, { name: "nvidia.com/gpu", nominalQuota: "2" }] },
         ] }] } },
       ...[["low", 100], ["high", 1000]].map(([name, value]) =>
-      ({ apiVersion: "kueue.x-k8s.io/v1beta2", kind: "WorkloadPriorityClass", metadata: { name }, value })),
-    { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "LocalQueue", metadata: { name: QUEUE, namespace: "default" }, spec: { clusterQueue: "gpus" } },
+        ({ apiVersion: "kueue.x-k8s.io/v1beta2", kind: "WorkloadPriorityClass", metadata: { name }, value })),
+      { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "LocalQueue", metadata: { name: QUEUE, namespace: "default" }, spec: { clusterQueue: "gpus" } },
     ] }));
   }, { timeout: 30 * 60_000 });
 
@@ -148,6 +151,21 @@ describe("Kueue on the local cluster", () => {
     assert.deepEqual(done.map((p) => p.spec.nodeName).sort(), ["spot-a", "spot-b"]);
     assert.ok(done.every((p) => !admissionGated(p)));
     assert.equal(condition(await workloadOf("pair-0"), "Admitted")?.status, "True");
+  });
+
+  test("a JobSet labelled with the queue is admitted through Kueue's jobset integration and runs to completion", async () => {
+    await t.kubectl(["create", "-f", "-"], JSON.stringify({
+      apiVersion: "jobset.x-k8s.io/v1alpha2", kind: "JobSet",
+      metadata: { name: "queued", namespace: "default", labels: { "kueue.x-k8s.io/queue-name": QUEUE } },
+      spec: { replicatedJobs: [{ name: "workers", replicas: 2, template: { spec: { parallelism: 1, completions: 1, backoffLimit: 0, template: {
+        spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", resources: GPU, command: ["sh", "-c", "true"] }] },
+      } } } }] },
+    }));
+    await eventually("the queued JobSet to complete", async () => {
+      const js = await getJson<{ status?: { conditions?: Condition[] } }>(["jobset", "queued", "-n", "default"]);
+      return js.status?.conditions?.some((c) => c.type === "Completed" && c.status === "True") ? true : undefined;
+    }, 120_000);
+    assert.equal(condition(await workloadOf("queued"), "Admitted")?.status, "True");
   });
 
   test("a higher-priority group preempts a running one: Kueue evicts it whole, its pods get SIGTERM, the higher one runs", async () => {
