@@ -73,11 +73,15 @@ FUZZ_OBJECTS ?= 200
 fuzz: build binaries
 	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_OBJECTS=$(FUZZ_OBJECTS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(NODE_TS) --test --test-concurrency=1 --test-reporter=spec $(shell find test -name 'fuzz*.test.ts' | sort)
 
-# REAL_NODE=1 adds real-spot-a: a real kubelet with containerd (test/realnode/).
+# REAL_NODE=1 adds real-spot-a: a real kubelet with containerd (test/realnode/). KUEUE=1 and
+# JOBSET=1 start Kueue and JobSet beside it as host processes (docs/kueue.md), built from their
+# modules when the cache lacks them (minutes, once); cluster-down stops them with the rest.
 CLUSTER_DIR = $(or $(RESUMABLE_CLUSTER_DIR),.cluster)
 cluster-up: build binaries
 	$(NODE_TS) test/cluster/up.ts
 	@if [ "$(REAL_NODE)" = 1 ]; then bash test/realnode/up.sh $(CLUSTER_DIR); fi
+	@if [ "$(JOBSET)" = 1 ]; then $(NODE_TS) test/jobset/up.ts; fi
+	@if [ "$(KUEUE)" = 1 ]; then $(NODE_TS) test/kueue/up.ts; fi
 
 # The real node first: its containerd and mounts live in the state dir.
 cluster-down: setup

@@ -46,4 +46,9 @@ if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ] && grep -qw overlay /proc/fil
   step bash "$here/realnode/install-host.sh"
   step bash "$here/realnode/build.sh"
 fi
+# Last: only their own smoke files and `make cluster-up KUEUE=1 / JOBSET=1` start them. Kueue
+# first (the longer build); JobSet's module selects the same dependencies, so it mostly reuses
+# Kueue's compiled packages.
+step bash "$here/kueue/build.sh"
+step bash "$here/jobset/build.sh"
 echo "prebuild finished in $((SECONDS - start)) s"

@@ -30,6 +30,8 @@ export interface Cluster {
    * as a crash would, and after `downMs` starts it again with the same command line.
    */
   crashAndRestart(name: string, downMs: number): Promise<void>;
+  /** Records a process started beside the cluster (an add-on controller): stopping the cluster stops it first. */
+  adopt(p: Started): void;
   stop(): Promise<void>;
 }
 
@@ -74,11 +76,30 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       processes[i] = startDetached(old.name, old.command, old.args, old.log);
       save(cp.adminKubeconfig, cp.server);
     };
-    return { stateDir, kubeconfig: cp.adminKubeconfig, server: cp.server, processes, crashAndRestart, stop: () => stopCluster(stateDir) };
+    const adopt = (p: Started) => {
+      processes.push(p);
+      save(cp.adminKubeconfig, cp.server);
+    };
+    return { stateDir, kubeconfig: cp.adminKubeconfig, server: cp.server, processes, crashAndRestart, adopt, stop: () => stopCluster(stateDir) };
   } catch (err) {
     await stopCluster(stateDir);
     throw err;
   }
+}
+
+/**
+ * `adopt` for a cluster another process started (`make cluster-up KUEUE=1` starts Kueue after
+ * cluster-up has returned): its kubeconfig, and a way to record one more process in its state.
+ */
+export function runningCluster(stateDir: string): Pick<Cluster, "stateDir" | "kubeconfig" | "adopt"> {
+  if (!existsSync(stateFile(stateDir))) throw new Error(`no cluster runs in ${stateDir}; start one first (make cluster-up)`);
+  const read = () => JSON.parse(readFileSync(stateFile(stateDir), "utf8")) as { kubeconfig: string; processes: Started[] };
+  const adopt = (p: Started) => {
+    const state = read();
+    state.processes.push(p);
+    writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2) + "\n");
+  };
+  return { stateDir, kubeconfig: read().kubeconfig, adopt };
 }
 
 /** Stops every process a cluster in `stateDir` started, then removes the directory. */

@@ -65,19 +65,10 @@ export function createPki(dir: string, hostIps: string[] = []): Pki {
   // The SANs cover every name an in-cluster client may use: loopback (the
   // process kubelet points KUBERNETES_SERVICE_HOST there), the machine's own
   // address (the `kubernetes` Service's endpoint), and the Service's IP and names.
-  const ext = p("apiserver.ext");
-  writeFileSync(ext, [
-    "basicConstraints=CA:FALSE",
-    "keyUsage=digitalSignature,keyEncipherment",
-    "extendedKeyUsage=serverAuth",
-    `subjectAltName=IP:127.0.0.1,${hostIps.map((ip) => `IP:${ip},`).join("")}IP:10.0.0.1,DNS:localhost,` +
-      "DNS:kubernetes,DNS:kubernetes.default," +
-      "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
-  ].join("\n"));
-  const csr = p("apiserver.csr");
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.servingKey, "-out", csr, "-subj", "/CN=kube-apiserver"]);
-  openssl(["x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-CAcreateserial",
-    "-out", pki.servingCert, "-days", "365", "-extfile", ext]);
+  issueServingCert(pki, "apiserver", "kube-apiserver", [
+    "IP:127.0.0.1", ...hostIps.map((ip) => `IP:${ip}`), "IP:10.0.0.1", "DNS:localhost",
+    "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local",
+  ]);
 
   openssl(["genrsa", "-out", pki.serviceAccountKey, "2048"]);
   openssl(["rsa", "-in", pki.serviceAccountKey, "-pubout", "-out", pki.serviceAccountPub]);
@@ -88,4 +79,23 @@ export function createPki(dir: string, hostIps: string[] = []): Pki {
   );
   writeFileSync(pki.tokenFile, rows.join("\n") + "\n", { mode: 0o600 });
   return pki;
+}
+
+/**
+ * Issues `<dir>/<name>.crt` and `.key`, a serving certificate signed by the cluster's CA for
+ * `sans` ("IP:…", "DNS:…"): the apiserver's, and the host webhooks' of add-on controllers,
+ * whose configurations then carry the CA as their caBundle.
+ */
+export function issueServingCert(pki: Pick<Pki, "dir" | "caCert" | "caKey">, name: string, cn: string, sans: string[]): { cert: string; key: string } {
+  const p = (ext: string) => join(pki.dir, `${name}.${ext}`);
+  writeFileSync(p("ext"), [
+    "basicConstraints=CA:FALSE",
+    "keyUsage=digitalSignature,keyEncipherment",
+    "extendedKeyUsage=serverAuth",
+    `subjectAltName=${sans.join(",")}`,
+  ].join("\n"));
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", p("key"), "-out", p("csr"), "-subj", `/CN=${cn}`]);
+  openssl(["x509", "-req", "-in", p("csr"), "-CA", pki.caCert, "-CAkey", pki.caKey, "-CAcreateserial",
+    "-out", p("crt"), "-days", "365", "-extfile", p("ext")]);
+  return { cert: p("crt"), key: p("key") };
 }

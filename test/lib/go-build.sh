@@ -87,7 +87,27 @@ build_together() {
   unlock_out
 }
 
-# The module proxy records when a version was tagged: the honest build date.
+# The module proxy records when a version was tagged: the honest build date. `go list -m`, not
+# `go mod download`: the latter leaves "Time" out once the module is in the module cache.
 module_time() { # DIR MODULE@VERSION
-  (cd "$1" && go mod download -json "$2" | sed -n 's/.*"Time": "\(.*\)".*/\1/p')
+  (cd "$1" && go list -m -json "$2" | sed -n 's/.*"Time": "\(.*\)".*/\1/p')
+}
+
+# Renders kustomize directories of a module's config/ (its CRDs, its webhook configurations)
+# into $out/NAME.yaml, as the module's own release manifests are made, so what a test installs
+# comes from the very module its binary was built from. Needs kubectl (its built-in kustomize).
+render_manifests() { # MODULE_DIR MODULE@VERSION NAME=CONFIG_SUBDIR...
+  local dir=$1 module=$2 spec missing=0; shift 2
+  for spec in "$@"; do [ -s "$out/${spec%%=*}.yaml" ] || missing=1; done
+  [ "$missing" = 0 ] && return
+  local src; src=$(cd "$dir" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$src/config" ] || { echo "no config/ in $module's source ($src)" >&2; return 1; }
+  # kustomize takes a path with '@' in it (every module cache path) for a git URL: render a copy.
+  local tmp; tmp=$(mktemp -d)
+  cp -r "$src/config" "$tmp/config" && chmod -R u+w "$tmp"
+  for spec in "$@"; do
+    if ! kubectl kustomize "$tmp/config/${spec#*=}" > "$out/${spec%%=*}.yaml.tmp"; then rm -rf "$tmp"; return 1; fi
+    mv "$out/${spec%%=*}.yaml.tmp" "$out/${spec%%=*}.yaml"
+  done
+  rm -rf "$tmp"
 }
