@@ -32,8 +32,9 @@ export type CheckpointFailure = z.infer<typeof checkpointFailureSchema>;
 /** The checkpoint interval in force under `everySteps: "auto"`, and what it rests on. */
 export const checkpointIntervalSchema = z.object({
   steps: z.int().positive(),
-  /** The training a hard loss just before a save would lose. */
   seconds: z.number().nonnegative(),
+  /** The most a hard loss can cost with it: the interval and the write of a save in flight. */
+  lostSteps: z.int().nonnegative().optional(),
   /** Which bound decided: "write", "overhead", "lost-work" or "optimal" (a newer trainer may say more). */
   bound: z.string(),
   /** The share of training time saves hold the loop. */

@@ -3,15 +3,18 @@
 // training C seconds and hard losses at rate λ), kept within the run's goals. Pure: the
 // measurements come in, an interval goes out, and the loop asks again as they change.
 //
+// A hard loss just before a save commits loses the interval and the write: the save of step
+// S+I commits W seconds after it started, and until then the resume point is S. So the goal
+// bounds interval + write, and that sum is what is reported as the loss a hard loss can cost.
 // The bounds, in the order they win:
-//   1. "write": no interval shorter than the background write (one save in flight at a time:
+//   1. "write": no interval shorter than the write and a step (one save in flight at a time:
 //      a shorter one would only skip boundaries).
 //   2. "overhead": the in-loop stall over the interval stays within maxOverhead (default 2 %).
-//   3. "lost-work": no longer than what a hard loss may cost, max(maxLostSteps steps,
-//      maxLostSeconds seconds): the goal of 10 steps or 5 s, whichever is larger.
+//   3. "lost-work": interval + write no longer than max(maxLostSteps steps, maxLostSeconds
+//      seconds): the goal of 10 steps or 5 s, whichever is larger.
 //   4. "optimal": Young/Daly, when it asks for saves more often than the goal does.
 // A budget that cannot meet the goal (a slow disk, a large model) says so: the bound that
-// decided is reported, and the figures show by how much.
+// decided is reported, with the figures that show by how much.
 
 export interface SaveCosts {
   /** Wall seconds of one training step, saves excluded. */
@@ -38,10 +41,13 @@ export const DEFAULT_INTERVAL_POLICY: IntervalPolicy = { disruptionsPerHour: 1, 
 export type IntervalBound = "write" | "overhead" | "lost-work" | "optimal";
 
 export interface SaveInterval {
+  /** Steps between saves. */
   steps: number;
-  /** steps × stepSeconds: the training a hard loss just before a save would lose. */
+  /** steps × stepSeconds. */
   seconds: number;
-  /** Which bound decided (see the file's header). */
+  /** The most a hard loss can cost, in steps: the interval and the write (see the header). */
+  lostSteps: number;
+  /** Which bound decided (see the header). */
   bound: IntervalBound;
   /** stallSeconds / seconds: the share of training time saves stall. */
   overhead: number;
@@ -49,18 +55,19 @@ export interface SaveInterval {
 
 export function chooseInterval(costs: SaveCosts, policy: IntervalPolicy): SaveInterval {
   const step = Math.max(costs.stepSeconds, 1e-6);
+  const writeSteps = Math.ceil(costs.writeSeconds / step - 1e-9);
+  const goalSteps = Math.max(policy.maxLostSteps, Math.floor(policy.maxLostSeconds / step + 1e-9));
   const hazardPerSecond = policy.disruptionsPerHour / 3600;
-  const optimal = hazardPerSecond > 0 ? Math.sqrt((2 * costs.stallSeconds) / hazardPerSecond) : Infinity;
-  const lostWork = Math.max(policy.maxLostSteps * step, policy.maxLostSeconds);
-  let seconds = Math.min(optimal, lostWork);
-  let bound: IntervalBound = optimal < lostWork ? "optimal" : "lost-work";
-  const overheadFloor = costs.stallSeconds / policy.maxOverhead;
-  if (seconds < overheadFloor) [seconds, bound] = [overheadFloor, "overhead"];
+  const optimalSteps = hazardPerSecond > 0 ? Math.floor(Math.sqrt((2 * costs.stallSeconds) / hazardPerSecond) / step) : Infinity;
+  let steps = goalSteps - writeSteps;
+  let bound: IntervalBound = "lost-work";
+  if (optimalSteps < steps) [steps, bound] = [optimalSteps, "optimal"];
+  const overheadSteps = Math.ceil(costs.stallSeconds / policy.maxOverhead / step - 1e-9);
+  if (steps < overheadSteps) [steps, bound] = [overheadSteps, "overhead"];
   // The next save can start once the previous one committed, at the step boundary after it.
-  const writeFloor = costs.writeSeconds + step;
-  if (seconds < writeFloor) [seconds, bound] = [writeFloor, "write"];
-  const steps = Math.max(1, Math.ceil(seconds / step - 1e-9));
-  return { steps, seconds: steps * step, bound, overhead: costs.stallSeconds / (steps * step) };
+  if (steps < writeSteps + 1) [steps, bound] = [writeSteps + 1, "write"];
+  steps = Math.max(1, steps);
+  return { steps, seconds: steps * step, lostSteps: steps + writeSteps, bound, overhead: costs.stallSeconds / (steps * step) };
 }
 
 /**
