@@ -12,6 +12,7 @@ import { ProgressReporter } from "./report/progress.js";
 import { emitSummary, type Failure } from "./report/summary.js";
 import { CheckpointRequests } from "./signals/checkpoint-request.js";
 import type { StopRequest } from "./signals/stop.js";
+import { PeerLostError } from "./gang/collective.js";
 import { DivergedError } from "./train/errors.js";
 import { runTraining } from "./train/run.js";
 
@@ -28,6 +29,7 @@ export function classifyFailure(error: Error): { failure: Failure; exitCode: num
   if (error instanceof StorageError) return { failure: at("storage", error), exitCode: exitCodes.storage };
   if (error instanceof CheckpointsUnusableError) return { failure: { kind: "checkpointsUnusable", message }, exitCode: exitCodes.checkpointsUnusable };
   if (error instanceof DivergedError) return { failure: { kind: "diverged", message }, exitCode: exitCodes.diverged };
+  if (error instanceof PeerLostError) return { failure: { kind: "peerLost", message }, exitCode: exitCodes.peerLost };
   return { failure: { kind: "error", message }, exitCode: exitCodes.failed };
 }
 
