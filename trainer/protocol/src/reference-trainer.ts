@@ -66,7 +66,10 @@ export const trainingConfigSchema = z
         formationTimeoutSeconds: z.number().positive().max(limits.gangTimeoutSeconds).default(300),
         /** A peer that sends nothing this long while a message is awaited is lost: exit peerLost (7). */
         peerTimeoutSeconds: z.number().positive().max(limits.gangTimeoutSeconds).default(60),
-        /** How gradients are summed; both have a fixed reduction order (docs/trainer-protocol.md, "Gangs"). */
+        /**
+         * How gradients are summed; both have a fixed reduction order (docs/trainer-protocol.md,
+         * "Gangs"). Ring by default: measured faster than star at N = 2 and 4 (docs/benchmarks.md).
+         */
         allReduce: z.enum(["ring", "star"]).default("ring"),
       })
       .prefault({}),

@@ -12,7 +12,10 @@ import { asFloat32, FRAME, type Link } from "./wire.js";
  *   2(N-1)/N of the vector whatever N is.
  * - star: every rank sends its vector to rank 0, which sums in rank order (((x_0 + x_1) + x_2)
  *   + ...) and sends the sum back: rank 0 moves 2(N-1) vectors.
- * Default ring: see DEFAULT_ALL_REDUCE in ../gang/open.ts for the measured figures.
+ * Ring is the default (gang.allReduce): it was faster at every N measured, and the gap grows
+ * with N as star's rank 0 becomes the bottleneck. test/bench/allreduce.ts, 2026-12-05, the
+ * default mlp's 398 KiB gradient, ranks as processes on loopback, 2 shared cores: N = 2 ring
+ * 4.0 ms vs star 5.2 ms (0.78), N = 4 ring 6.7 ms vs star 18.0 ms (0.37).
  */
 export type AllReduceAlgorithm = TrainingConfig["gang"]["allReduce"];
 
