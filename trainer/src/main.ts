@@ -13,7 +13,7 @@ import { emitSummary, type Failure } from "./report/summary.js";
 import { CheckpointRequests } from "./signals/checkpoint-request.js";
 import type { StopRequest } from "./signals/stop.js";
 import { PeerLostError } from "./gang/collective.js";
-import { openCollective } from "./gang/open.js";
+import { openCollective, readGangEnv } from "./gang/open.js";
 import { DivergedError } from "./train/errors.js";
 import { runTraining, type RunOutcome } from "./train/run.js";
 
@@ -71,7 +71,7 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv, stop: 
   }
   let collective;
   try {
-    collective = await openCollective(env, config, log);
+    collective = await openCollective(config.gang, readGangEnv(processEnv));
   } catch (err) {
     return settle({ reason: "failed", error: err as Error, state: { attempt: env.attempt ?? null } }, env, log);
   }

@@ -19,6 +19,7 @@ export const limits = {
   everySeconds: 7 * 24 * 3600,
   keep: 1_000,
   stepDelayMs: 600_000,
+  gangTimeoutSeconds: 24 * 3600,
 } as const;
 
 /**
@@ -66,6 +67,20 @@ export const trainingConfigSchema = z
         maxLostSteps: z.int().positive().max(limits.everySteps).optional(),
         maxLostSeconds: z.number().nonnegative().max(limits.everySeconds).optional(),
         keep: z.int().positive().max(limits.keep).default(3),
+      })
+      .prefault({}),
+    /** The transport between a gang's ranks (spec.workers > 1); a world of one ignores it. */
+    gang: z
+      .strictObject({
+        /** Waiting for the peers file and every connection; then the rank exits peerLost (7). */
+        formationTimeoutSeconds: z.number().positive().max(limits.gangTimeoutSeconds).default(300),
+        /** A peer that sends nothing this long while a message is awaited is lost: exit peerLost (7). */
+        peerTimeoutSeconds: z.number().positive().max(limits.gangTimeoutSeconds).default(60),
+        /**
+         * How gradients are summed; both have a fixed reduction order (docs/trainer-protocol.md,
+         * "Gangs"). Ring by default: measured faster than star at N = 2 and 4 (docs/benchmarks.md).
+         */
+        allReduce: z.enum(["ring", "star"]).default("ring"),
       })
       .prefault({}),
   })

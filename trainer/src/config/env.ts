@@ -47,7 +47,7 @@ function readLocation(env: NodeJS.ProcessEnv): CheckpointLocation {
  * RESUMABLE_RANK and RESUMABLE_WORLD_SIZE come together or not at all: one without the other
  * is a pod spec written by hand, and guessing the missing one would train the wrong gang.
  */
-function readGang(env: NodeJS.ProcessEnv): { rank: number; worldSize: number } {
+export function readGang(env: NodeJS.ProcessEnv): { rank: number; worldSize: number } {
   const rank = optionalInt(env, GANG_ENV.rank, 0);
   const worldSize = optionalInt(env, GANG_ENV.worldSize, 1);
   if (rank === undefined && worldSize === undefined) return { rank: 0, worldSize: 1 };

@@ -1,37 +1,64 @@
-import type { TrainerEnv } from "../config/env.js";
-import type { TrainingConfig } from "../config/schema.js";
-import type { Logger } from "../log.js";
+import { ENV, GANG_ENV, GANG_PORT, PEERS_FILE } from "@resumable/protocol";
+import type { TrainingConfig } from "@resumable/protocol/reference-trainer";
+import { ConfigError } from "../config-error.js";
+import { readGang } from "../config/env.js";
 import type { Collective } from "./collective.js";
+import { GangListener, type GangIdentity } from "./form.js";
+import { MeshCollective, soloCollective } from "./mesh.js";
+import { waitForPeers } from "./peers.js";
 
-/**
- * A gang of one: every collective is the identity, with nothing to wait for. A single pod's
- * run never calls it on the step path (it keeps its own optimizer step, train/session.ts);
- * it is here so that a run always has a Collective.
- */
-class SoloCollective implements Collective {
-  readonly rank = 0;
-  readonly worldSize = 1;
-  allReduceSum(data: Float32Array): Promise<Float32Array> {
-    return Promise.resolve(data.slice());
-  }
-  broadcast(data: Uint8Array | undefined): Promise<Uint8Array> {
-    if (data === undefined) return Promise.reject(new Error("broadcast: the root has no data"));
-    return Promise.resolve(data);
-  }
-  gather(data: Uint8Array): Promise<Uint8Array[]> {
-    return Promise.resolve([data]);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
+/** This rank's place in its gang, from the environment the operator sets (docs/trainer-protocol.md, "Gangs"). */
+export interface GangEnv extends GangIdentity {
+  peersFile: string;
+  /** RESUMABLE_POD_IP: where this rank listens (all interfaces when unset). */
+  podIp: string | undefined;
 }
 
 /**
- * The one place the gang's transport is plugged in: the ranks of this pod's gang, connected.
- * World size 1 needs no transport. The TCP transport (formation from the peers file, ring
- * all-reduce) is wired here when it lands; until then a gang refuses to start.
+ * The gang this process is a rank of; a world of one when RESUMABLE_RANK and
+ * RESUMABLE_WORLD_SIZE are unset. Rank and world size are read by the environment's one
+ * reader (config/env.ts), the rest is what only the transport needs.
  */
-export function openCollective(env: TrainerEnv, _config: TrainingConfig, _log: Logger): Promise<Collective> {
-  if (env.gang.worldSize === 1) return Promise.resolve(new SoloCollective());
-  return Promise.reject(new Error(`a gang of ${env.gang.worldSize}: the gang transport is not wired into this trainer yet`));
+export function readGangEnv(env: NodeJS.ProcessEnv): GangEnv {
+  const { rank, worldSize } = readGang(env);
+  const attempt = Number(env[ENV.attempt] || 1);
+  const run = env[ENV.runUid] || env[ENV.run] || "";
+  if (worldSize > 1 && run === "") throw new ConfigError(`a gang rank needs ${ENV.runUid} or ${ENV.run}: the handshake tells runs apart by it`);
+  return { run, attempt, rank, worldSize, peersFile: env[GANG_ENV.peersFile] || PEERS_FILE, podIp: env[ENV.podIp] || undefined };
+}
+
+export interface OpenOptions {
+  /** This rank's port (GANG_PORT; 0: any free one). */
+  port?: number;
+  /** Every rank's port by rank, when ranks share a host (tests, the benchmark). */
+  ports?: readonly number[];
+  onRefused?: (reason: string) => void;
+}
+
+/**
+ * The collective of this rank: no network for a world of one; otherwise listen, wait for the
+ * peers file, connect to every peer, all within gang.formationTimeoutSeconds (PeerLostError
+ * past it).
+ */
+export async function openCollective(gang: TrainingConfig["gang"], env: GangEnv, options: OpenOptions = {}): Promise<Collective> {
+  if (env.worldSize === 1) return soloCollective(gang.allReduce);
+  const deadline = performance.now() + gang.formationTimeoutSeconds * 1000;
+  const listener = await GangListener.listen(env, {
+    host: env.podIp ?? "0.0.0.0",
+    port: options.port ?? options.ports?.[env.rank] ?? GANG_PORT,
+    peerTimeoutMs: gang.peerTimeoutSeconds * 1000,
+    onRefused: options.onRefused,
+  });
+  try {
+    const peers = await waitForPeers(env.peersFile, env, deadline);
+    const listed = peers.addresses[env.rank];
+    if (env.podIp !== undefined && listed !== env.podIp) {
+      throw new ConfigError(`the gang's peers file ${env.peersFile} lists ${listed} for rank ${env.rank}, but this pod's IP is ${env.podIp}`);
+    }
+    const ports = options.ports ?? peers.addresses.map(() => GANG_PORT);
+    const links = await listener.form({ addresses: peers.addresses, ports, deadline });
+    return new MeshCollective(env.rank, env.worldSize, links, gang.allReduce);
+  } finally {
+    listener.close();
+  }
 }
