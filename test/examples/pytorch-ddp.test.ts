@@ -1,0 +1,169 @@
+/**
+ * The PyTorch DDP example (examples/pytorch/) keeps the trainer protocol as a gang: two ranks as
+ * local processes with the gang environment the operator would set, gloo over loopback.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { EXIT_CODES } from "@resumable/protocol";
+import { repoRoot, tempDir, testRandom, TrainerProcess, type TrainerResult } from "../trainer/helpers/trainer-process.js";
+
+/** Debian's torch is built for Debian's interpreter: never a python3 found first on PATH. */
+const PYTHON = "/usr/bin/python3";
+const TRAINER = [PYTHON, join(repoRoot, "examples/pytorch/train_ddp.py")];
+
+function torchMissing(): string | false {
+  const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
+  if (probe.status === 0) return false;
+  const why = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1);
+  return `${PYTHON} cannot import torch (${why}): \`make pytorch\` installs Debian's python3-torch`;
+}
+const skip = torchMissing();
+
+const CONFIG = { totalSteps: 150, batchSize: 32, learningRate: 0.01, seed: 11, checkpoint: { everySteps: 50, keep: 3 } };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((res) => server.close(res));
+  return port;
+}
+
+interface GangOptions {
+  dir: string;
+  attempt: number;
+  config: Record<string, unknown>;
+  worldSize?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * The ranks of one attempt, each with the environment the operator sets on a gang's pods. Only
+ * rank 0 gets the checkpoint directory. MASTER_ADDR is a name that cannot resolve, as in a
+ * cluster without DNS: the ranks find rank 0 in the peers file.
+ */
+async function startGang(o: GangOptions): Promise<TrainerProcess[]> {
+  const worldSize = o.worldSize ?? 2;
+  const peersFile = join(o.dir, `peers-${o.attempt}`);
+  await writeFile(peersFile, JSON.stringify({ attempt: o.attempt, addresses: Array<string>(worldSize).fill("127.0.0.1") }));
+  const port = String(await freePort());
+  return Array.from({ length: worldSize }, (_, rank) => {
+    const env: Record<string, string> = {
+      RESUMABLE_CONFIG: JSON.stringify(o.config),
+      RESUMABLE_ATTEMPT: String(o.attempt),
+      RESUMABLE_TERMINATION_LOG: join(o.dir, `termination-log-${o.attempt}-${rank}`),
+      RESUMABLE_CHECKPOINT_REQUEST_FILE: "",
+      ...(worldSize > 1 && {
+        RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: "0",
+        MASTER_ADDR: "rank-0.gang.invalid", MASTER_PORT: port, RESUMABLE_PEERS_FILE: peersFile,
+      }),
+      ...(rank === 0 && { RESUMABLE_CHECKPOINT_DIR: join(o.dir, "checkpoints") }),
+      ...o.env,
+    };
+    return new TrainerProcess([], env, TRAINER);
+  });
+}
+
+async function finished(ranks: TrainerProcess[]): Promise<TrainerResult[]> {
+  const results = await Promise.all(ranks.map((r) => r.done));
+  results.forEach((r, rank) => assert.ok(r.summary, `rank ${rank} wrote its summary (code ${r.code}); stderr: ${r.stderr.slice(-1500)}`));
+  return results;
+}
+
+const summaryOf = (r: TrainerResult) => r.summary as { reason: string; step: number; resumedFromStep: number | null; weightsSha256: string; checkpoint: { step: number; path: string } | null; failure?: { kind: string; message: string } };
+const checkpointName = (step: number, attempt: number) => `ckpt-${String(step).padStart(8, "0")}-a${attempt}`;
+const firstStep = (r: TrainerResult) => r.lines.find((l) => l.msg === "step")?.step;
+
+describe("the PyTorch DDP example", { skip, timeout: 300_000 }, () => {
+  test("SIGTERM to rank 1 stops both ranks at one step with rank 0's checkpoint there; the resume loses nothing and ends bit-identical", async () => {
+    const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
+    console.log(`seed ${seed} (TEST_SEED=${seed} repeats it)`);
+    const stopAfter = 10 + testRandom(seed)(110);
+
+    const straight = await finished(await startGang({ dir: await tempDir("pytorch-ddp-"), attempt: 1, config: CONFIG }));
+    straight.forEach((r) => assert.equal(r.code, EXIT_CODES.completed, r.stderr));
+    const expected = summaryOf(straight[0]!).weightsSha256;
+    assert.equal(summaryOf(straight[1]!).weightsSha256, expected, "the ranks hold the same weights");
+
+    const dir = await tempDir("pytorch-ddp-");
+    const first = await startGang({ dir, attempt: 1, config: { ...CONFIG, stepDelayMs: 20 } });
+    await first[1]!.waitFor((l) => l.msg === "step" && (l.step ?? 0) >= stopAfter);
+    first[1]!.kill("SIGTERM");
+    const stopped = await finished(first);
+    stopped.forEach((r, rank) => assert.equal(r.code, EXIT_CODES.preempted, `rank ${rank}: ${r.stderr.slice(-1500)}`));
+    const [s0, s1] = stopped.map(summaryOf);
+    assert.equal(s0!.reason, "preempted");
+    assert.equal(s1!.step, s0!.step, "both ranks stopped at the same step");
+    assert.ok(s0!.step >= stopAfter && s0!.step < CONFIG.totalSteps, `stopped mid-run, at ${s0!.step}`);
+    assert.equal(s0!.checkpoint?.step, s0!.step, "rank 0 committed a checkpoint at the step they stopped at");
+    const committed = join(dir, "checkpoints", checkpointName(s0!.step, 1));
+    const manifest = JSON.parse(readFileSync(join(committed, "manifest.json"), "utf8"));
+    assert.equal(manifest.step, s0!.step);
+    assert.equal(manifest.worldSize, 2);
+    assert.equal(manifest.kind, "final");
+    assert.equal(manifest.files["state.pt"].sha256, createHash("sha256").update(readFileSync(join(committed, "state.pt"))).digest("hex"));
+
+    const resumed = await finished(await startGang({ dir, attempt: 2, config: CONFIG }));
+    resumed.forEach((r, rank) => {
+      assert.equal(r.code, EXIT_CODES.completed, `rank ${rank}: ${r.stderr.slice(-1500)}`);
+      assert.equal(summaryOf(r).resumedFromStep, s0!.step, `rank ${rank} resumed from the stop step`);
+      assert.equal(firstStep(r), s0!.step + 1, `rank ${rank}'s first computed step follows the checkpoint`);
+    });
+    // The trainers' own records: the highest step attempt 1 reached minus where attempt 2 resumed.
+    const reached = Math.max(...stopped.map((r) => summaryOf(r).step));
+    assert.equal(reached - summaryOf(resumed[0]!).resumedFromStep!, 0, "no lost steps");
+    for (const r of resumed) assert.equal(summaryOf(r).weightsSha256, expected, "bit-identical to the uninterrupted gang");
+  });
+
+  test("a corrupt newest checkpoint is quarantined and never loaded: the one before is", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    const config = { ...CONFIG, totalSteps: 100 };
+    const [first] = await finished(await startGang({ dir, attempt: 1, config, worldSize: 1 }));
+    assert.equal(first!.code, EXIT_CODES.completed, first!.stderr);
+    const newest = join(dir, "checkpoints", checkpointName(100, 1), "state.pt");
+    const bytes = readFileSync(newest);
+    const middle = bytes.length >> 1;
+    bytes[middle] = bytes[middle]! ^ 0xff;
+    await writeFile(newest, bytes);
+
+    const [second] = await finished(await startGang({ dir, attempt: 2, config: { ...config, totalSteps: 120 }, worldSize: 1 }));
+    assert.equal(second!.code, EXIT_CODES.completed, second!.stderr);
+    assert.equal(summaryOf(second!).resumedFromStep, 50);
+    const warning = second!.lines.find((l) => l.msg === "corrupt checkpoint quarantined, trying the one before");
+    assert.equal(warning?.checkpoint, checkpointName(100, 1));
+    assert.match(String(warning?.reason), /sha256/);
+    assert.ok(readdirSync(join(dir, "checkpoints", "quarantine")).some((n) => n.startsWith(checkpointName(100, 1))), "set aside, not deleted");
+  });
+
+  test("checkpoints that exist but none loads: exit 5, no fresh start", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    const [first] = await finished(await startGang({ dir, attempt: 1, config: { ...CONFIG, totalSteps: 20 }, worldSize: 1 }));
+    assert.equal(first!.code, EXIT_CODES.completed, first!.stderr);
+    await writeFile(join(dir, "checkpoints", checkpointName(20, 1), "manifest.json"), "{");
+    const [second] = await finished(await startGang({ dir, attempt: 2, config: CONFIG, worldSize: 1 }));
+    assert.equal(second!.code, EXIT_CODES.checkpointsUnusable);
+    assert.equal(summaryOf(second!).failure?.kind, "checkpointsUnusable");
+    assert.equal(firstStep(second!), undefined, "not one step trained");
+  });
+
+  for (const [how, signal] of [["killed (SIGKILL)", "SIGKILL"], ["stalled (SIGSTOP)", "SIGSTOP"]] as const) {
+    test(`a rank ${how}: the other exits 7 (peerLost) within the gloo timeout instead of hanging`, async () => {
+      const dir = await tempDir("pytorch-ddp-");
+      const ranks = await startGang({ dir, attempt: 1, config: { ...CONFIG, totalSteps: 100_000, stepDelayMs: 10 }, env: { RESUMABLE_GANG_TIMEOUT_SECONDS: "5" } });
+      await ranks[0]!.waitFor((l) => l.msg === "step" && (l.step ?? 0) >= 10);
+      ranks[1]!.kill(signal);
+      const survivor = await ranks[0]!.done;
+      ranks[1]!.kill("SIGKILL");
+      assert.equal(survivor.code, EXIT_CODES.peerLost, survivor.stderr.slice(-1500));
+      assert.equal(summaryOf(survivor).reason, "failed");
+      assert.equal(summaryOf(survivor).failure?.kind, "peerLost");
+      assert.ok(existsSync(join(dir, "termination-log-1-0")), "the summary reached the termination log");
+    });
+  }
+});
