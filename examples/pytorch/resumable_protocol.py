@@ -156,7 +156,8 @@ class CheckpointDir:
         shutil.rmtree(os.path.join(self.root, f".replaced-{name}"), ignore_errors=True)
         for old in self.listed()[self.keep:]:
             shutil.rmtree(os.path.join(self.root, old), ignore_errors=True)
-        return {"step": step, "path": final, "bytes": manifest["files"][PAYLOAD]["bytes"], "saveSeconds": round(time.monotonic() - started, 3)}
+        return {"step": step, "path": final, "bytes": manifest["files"][PAYLOAD]["bytes"], "time": manifest["createdAt"], "reason": kind,
+                "saveSeconds": round(time.monotonic() - started, 3)}
 
 
 def _digest(manifest):
@@ -381,7 +382,7 @@ class Session:
                 optimizer = self.optimizer.state_dict()
                 tensors = {"model": self.model.state_dict(), "optimizerState": optimizer["state"]}
                 result = self.store.save(self.step, self.world_size, tensors, {"paramGroups": optimizer["param_groups"]}, own["sha256"], kind)
-                log("checkpoint committed", **result, kind=kind)
+                log("checkpoint committed", **result)
             except (OSError, ValueError, RuntimeError) as err:
                 result = {"error": f"{type(err).__name__}: {err}"}
         if self.world_size > 1:  # every rank reports the same checkpoint, and fails a final save alike
@@ -402,7 +403,7 @@ class Session:
     def _report(self):
         self.reporter.current = {
             "step": self.step, "totalSteps": self.total_steps, "epoch": self.epoch, "loss": self.loss, "resumedFromStep": self.resumed_from,
-            "checkpoint": self.checkpoint and {k: self.checkpoint[k] for k in ("step", "path", "bytes")},
+            "checkpoint": self.checkpoint and {k: v for k, v in self.checkpoint.items() if k != "saveSeconds"},
             "checkpointFailure": self.failure, **({"earlyCheckpoint": self.early} if self.early else {}),
         }
 

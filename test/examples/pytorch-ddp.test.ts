@@ -10,7 +10,8 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { EXIT_CODES } from "@resumable/protocol";
+import { EXIT_CODES, PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { fakeApiServer } from "../trainer/helpers/fake-api-server.js";
 import { repoRoot, tempDir, testRandom, TrainerProcess, type TrainerResult } from "../trainer/helpers/trainer-process.js";
 
 /** Debian's torch is built for Debian's interpreter: never a python3 found first on PATH. */
@@ -41,6 +42,8 @@ interface GangOptions {
   config: Record<string, unknown>;
   worldSize?: number;
   env?: Record<string, string>;
+  /** One rank's own settings, on top of `env`. */
+  rankEnv?: (rank: number) => Record<string, string>;
 }
 
 /**
@@ -65,6 +68,7 @@ async function startGang(o: GangOptions): Promise<TrainerProcess[]> {
       }),
       ...(rank === 0 && { RESUMABLE_CHECKPOINT_DIR: join(o.dir, "checkpoints") }),
       ...o.env,
+      ...o.rankEnv?.(rank),
     };
     return new TrainerProcess([], env, TRAINER);
   });
@@ -150,6 +154,48 @@ describe("the PyTorch DDP example", { skip, timeout: 300_000 }, () => {
     assert.equal(second!.code, EXIT_CODES.checkpointsUnusable);
     assert.equal(summaryOf(second!).failure?.kind, "checkpointsUnusable");
     assert.equal(firstStep(second!), undefined, "not one step trained");
+  });
+
+  test("each rank merge-patches its own pod's progress annotation, the gang's checkpoint included", async () => {
+    const api = await fakeApiServer(200);
+    const dir = await tempDir("pytorch-ddp-");
+    const ranks = await startGang({ dir, attempt: 1, config: { ...CONFIG, stepDelayMs: 10 }, env: api.env, rankEnv: (rank) => ({ RESUMABLE_POD_NAME: `run-1-${rank}` }) });
+    const results = await finished(ranks);
+    api.close();
+    results.forEach((r) => assert.equal(r.code, EXIT_CODES.completed, r.stderr));
+    for (const rank of [0, 1]) {
+      const mine = api.patches.filter((p) => p.url === `/api/v1/namespaces/team-x/pods/run-1-${rank}`);
+      assert.ok(mine.length >= 1, `rank ${rank} reported`);
+      for (const p of mine) {
+        assert.equal(p.method, "PATCH");
+        assert.equal(p.headers["content-type"], "application/merge-patch+json");
+        assert.equal(p.headers.authorization, "Bearer test-token");
+      }
+      const last = JSON.parse(mine.at(-1)!.body.metadata.annotations[PROGRESS_ANNOTATION]!);
+      assert.equal(last.step, CONFIG.totalSteps);
+      assert.equal(last.resumedFromStep, null);
+      assert.equal(last.checkpoint.step, CONFIG.totalSteps);
+      assert.equal(last.checkpoint.reason, "final");
+      assert.equal(last.checkpoint.path, join(dir, "checkpoints", checkpointName(CONFIG.totalSteps, 1)), "rank 0's commit, as every rank reports it");
+    }
+  });
+
+  test("a checkpoint request on one rank's node: every rank saves at the same step and trains on", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    const requestFile = join(dir, "checkpoint-request-rank-1");
+    await writeFile(requestFile, "");
+    const ranks = await startGang({
+      dir, attempt: 1, config: { ...CONFIG, stepDelayMs: 20, checkpoint: { everySteps: 0, keep: 3 } },
+      rankEnv: (rank): Record<string, string> => (rank === 1 ? { RESUMABLE_CHECKPOINT_REQUEST_FILE: requestFile } : {}),
+    });
+    await ranks[1]!.waitFor((l) => l.msg === "step" && (l.step ?? 0) >= 10);
+    await writeFile(requestFile, JSON.stringify({ id: "aws-spot-itn@spot-b", reason: "aws-spot-itn on spot-b", at: new Date().toISOString() }));
+    const early = await ranks[1]!.waitFor((l) => l.msg === "early checkpoint committed on request");
+    const results = await finished(ranks);
+    results.forEach((r) => assert.equal(r.code, EXIT_CODES.completed, r.stderr));
+    assert.ok(typeof early.step === "number" && early.step < CONFIG.totalSteps, "saved mid-run");
+    const commits = results[0]!.lines.filter((l) => l.msg === "checkpoint committed").map((l) => [l.step, l.reason]);
+    assert.deepEqual(commits, [[early.step, "periodic"], [CONFIG.totalSteps, "final"]], "rank 0 committed at the step rank 1 was asked, then at the end");
   });
 
   for (const [how, signal] of [["killed (SIGKILL)", "SIGKILL"], ["stalled (SIGSTOP)", "SIGSTOP"]] as const) {
