@@ -3,7 +3,6 @@
  * local processes with the gang environment the operator would set, gloo over loopback.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -11,19 +10,10 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { EXIT_CODES, PROGRESS_ANNOTATION } from "@resumable/protocol";
+import { PYTORCH_TRAINER, torchMissing } from "./torch.js";
 import { fakeApiServer } from "../trainer/helpers/fake-api-server.js";
-import { repoRoot, tempDir, testRandom, TrainerProcess, type TrainerResult } from "../trainer/helpers/trainer-process.js";
+import { tempDir, testRandom, TrainerProcess, type TrainerResult } from "../trainer/helpers/trainer-process.js";
 
-/** Debian's torch is built for Debian's interpreter: never a python3 found first on PATH. */
-const PYTHON = "/usr/bin/python3";
-const TRAINER = [PYTHON, join(repoRoot, "examples/pytorch/train_ddp.py")];
-
-function torchMissing(): string | false {
-  const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
-  if (probe.status === 0) return false;
-  const why = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1);
-  return `${PYTHON} cannot import torch (${why}): \`make pytorch\` installs Debian's python3-torch`;
-}
 const skip = torchMissing();
 
 const CONFIG = { totalSteps: 150, batchSize: 32, learningRate: 0.01, seed: 11, checkpoint: { everySteps: 50, keep: 3 } };
@@ -70,7 +60,7 @@ async function startGang(o: GangOptions): Promise<TrainerProcess[]> {
       ...o.env,
       ...o.rankEnv?.(rank),
     };
-    return new TrainerProcess([], env, TRAINER);
+    return new TrainerProcess([], env, PYTORCH_TRAINER);
   });
 }
 
