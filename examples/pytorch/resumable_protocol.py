@@ -176,6 +176,8 @@ class ProgressReporter(threading.Thread):
     def __init__(self, seconds):
         super().__init__(daemon=True)
         self.current, self.sent, self.wake = None, None, threading.Event()
+        # One request at a time: the last report at exit waits for the timer's and goes after it.
+        self.sending = threading.Lock()
         pod, ns = os.environ.get("RESUMABLE_POD_NAME"), os.environ.get("RESUMABLE_POD_NAMESPACE")
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
         self.sa = os.environ.get("RESUMABLE_SERVICEACCOUNT_DIR") or "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -194,6 +196,10 @@ class ProgressReporter(threading.Thread):
             self.send()
 
     def send(self):
+        with self.sending:
+            self._send()
+
+    def _send(self):
         value = json.dumps(self.current)
         if self.url is None or self.current is None or value == self.sent:
             return
@@ -255,6 +261,8 @@ class Session:
         self.store = None
         if self.rank == 0:  # only rank 0 touches checkpoint storage: ranks > 0 get no volume
             root = os.environ.get("RESUMABLE_CHECKPOINT_DIR")
+            if os.environ.get("RESUMABLE_CHECKPOINT_URL") and not root:
+                raise ProtocolExit(EXIT["config"], "RESUMABLE_CHECKPOINT_URL: this helper keeps checkpoints in a directory only (spec.checkpoint.storage.s3 is not supported)", "config")
             if not root:
                 raise ProtocolExit(EXIT["config"], "RESUMABLE_CHECKPOINT_DIR is not set (rank 0 keeps the checkpoints)", "config")
             self.store = CheckpointDir(root, self.attempt)

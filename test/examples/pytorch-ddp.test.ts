@@ -6,25 +6,17 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { EXIT_CODES, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { PYTORCH_TRAINER, torchMissing } from "./torch.js";
+import { freePort } from "../cluster/processes.js";
 import { fakeApiServer } from "../trainer/helpers/fake-api-server.js";
 import { tempDir, testRandom, TrainerProcess, type TrainerResult } from "../trainer/helpers/trainer-process.js";
 
 const skip = torchMissing();
 
 const CONFIG = { totalSteps: 150, batchSize: 32, learningRate: 0.01, seed: 11, checkpoint: { everySteps: 50, keep: 3 } };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((res) => server.close(res));
-  return port;
-}
 
 interface GangOptions {
   dir: string;
