@@ -1,4 +1,4 @@
-"""The resumable trainer protocol for a PyTorch script (docs/trainer-protocol.md, "PyTorch").
+"""The resumable trainer protocol for a PyTorch script (docs/trainer-protocol.md, "From PyTorch").
 
 Stdlib and torch only. What it keeps: SIGTERM stops at the next step boundary with a final
 checkpoint and exit 143; checkpoints are committed atomically (temp dir, fsync, rename) with a
@@ -273,8 +273,6 @@ class Session:
         if request_file:
             self.requests = CheckpointRequests(request_file)
             self.requests.start()
-        if self.world_size > 1:
-            self._join_gang()
 
     def _on_signal(self, signum, _frame):
         if self.stop_signal is None:
@@ -288,7 +286,8 @@ class Session:
         except RuntimeError as err:
             raise ProtocolExit(EXIT["peerLost"], f"{what}: a peer is gone or stalled: {err}", "peerLost") from err
 
-    def _join_gang(self):
+    def join_gang(self):
+        """Forms the gang (WORLD_SIZE > 1): rank 0's address, then gloo's rendezvous; exit 7 if it never forms."""
         timeout = _int_env("RESUMABLE_GANG_TIMEOUT_SECONDS", 60, 1)
         addr = os.environ.get("MASTER_ADDR", "")
         try:
@@ -433,6 +432,8 @@ def run(train):
     session, code, summary = None, EXIT["failed"], None
     try:
         session = Session()
+        if session.world_size > 1:
+            session.join_gang()
         train(session)
         session._save("final")
         code, summary = EXIT["completed"], session.summary("completed")

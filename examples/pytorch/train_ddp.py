@@ -1,4 +1,4 @@
-"""A data-parallel PyTorch trainer that keeps the resumable protocol (docs/trainer-protocol.md, "PyTorch").
+"""A data-parallel PyTorch trainer that keeps the resumable protocol (docs/trainer-protocol.md, "From PyTorch").
 
 An MLP on a seeded synthetic dataset (no downloads), DistributedDataParallel over gloo on CPU.
 The data order is the global batch's: step s of epoch e takes the same examples whatever the

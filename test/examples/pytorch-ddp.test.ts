@@ -24,6 +24,8 @@ interface GangOptions {
   config: Record<string, unknown>;
   worldSize?: number;
   env?: Record<string, string>;
+  /** What the peers file holds; default: this attempt's gang, every rank on loopback. */
+  peers?: { attempt: number; addresses: string[] };
   /** One rank's own settings, on top of `env`. */
   rankEnv?: (rank: number) => Record<string, string>;
 }
@@ -36,7 +38,7 @@ interface GangOptions {
 async function startGang(o: GangOptions): Promise<TrainerProcess[]> {
   const worldSize = o.worldSize ?? 2;
   const peersFile = join(o.dir, `peers-${o.attempt}`);
-  await writeFile(peersFile, JSON.stringify({ attempt: o.attempt, addresses: Array<string>(worldSize).fill("127.0.0.1") }));
+  await writeFile(peersFile, JSON.stringify(o.peers ?? { attempt: o.attempt, addresses: Array<string>(worldSize).fill("127.0.0.1") }));
   const port = String(await freePort());
   return Array.from({ length: worldSize }, (_, rank) => {
     const env: Record<string, string> = {
@@ -178,6 +180,18 @@ describe("the PyTorch DDP example", { skip, timeout: 300_000 }, () => {
     assert.ok(typeof early.step === "number" && early.step < CONFIG.totalSteps, "saved mid-run");
     const commits = results[0]!.lines.filter((l) => l.msg === "checkpoint committed").map((l) => [l.step, l.reason]);
     assert.deepEqual(commits, [[early.step, "periodic"], [CONFIG.totalSteps, "final"]], "rank 0 committed at the step rank 1 was asked, then at the end");
+  });
+
+  test("a gang that never forms (no peers published, no DNS): exit 7 naming the peers file, not a hang", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    // The previous attempt's list: not this gang's addresses.
+    const peers = { attempt: 2, addresses: ["127.0.0.1", "127.0.0.1"] };
+    const ranks = await startGang({ dir, attempt: 3, config: CONFIG, peers, env: { RESUMABLE_GANG_TIMEOUT_SECONDS: "2" } });
+    ranks[1]!.kill("SIGKILL"); // rank 0 alone
+    const alone = await ranks[0]!.done;
+    assert.equal(alone.code, EXIT_CODES.peerLost, alone.stderr.slice(-1500));
+    assert.equal(summaryOf(alone).failure?.kind, "peerLost");
+    assert.match(summaryOf(alone).failure!.message, /the gang never formed: no peers for attempt 3 and 2 ranks in .*peers-3/);
   });
 
   for (const [how, signal] of [["killed (SIGKILL)", "SIGKILL"], ["stalled (SIGSTOP)", "SIGSTOP"]] as const) {
