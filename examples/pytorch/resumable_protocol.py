@@ -26,8 +26,28 @@ import threading
 import time
 import urllib.request
 
-import torch
-import torch.distributed as dist
+
+def log(msg, level="info", **fields):
+    print(json.dumps({"level": level, "time": int(time.time() * 1000), "msg": msg, **fields}), flush=True)
+
+
+# The stop signal, caught from the moment this module is imported, before torch loads (a second
+# or two): a SIGTERM then still ends in a final checkpoint and 143, not in a bare kill.
+STOP = {"signal": None}
+
+
+def _on_signal(signum, _frame):
+    # Only the flag: a handler that printed could run inside the main thread's print (a reentrant
+    # write to stdout raises). The step boundary logs the stop.
+    if STOP["signal"] is None:
+        STOP["signal"] = signal.Signals(signum).name
+
+
+for _sig in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(_sig, _on_signal)
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
 
 EXIT = {"completed": 0, "failed": 1, "config": 2, "checkpointsUnusable": 5, "peerLost": 7, "preempted": 143}
 PROGRESS_ANNOTATION = "resumable.dev/progress"
@@ -45,10 +65,6 @@ class ProtocolExit(Exception):
     def __init__(self, code, message, kind=None):
         super().__init__(message)
         self.code, self.kind = code, kind
-
-
-def log(msg, level="info", **fields):
-    print(json.dumps({"level": level, "time": int(time.time() * 1000), "msg": msg, **fields}), flush=True)
 
 
 def _int_env(name, default, minimum=0):
@@ -244,9 +260,6 @@ class Session:
     """One rank's side of the protocol; `run` makes one and ends the process with its exit code."""
 
     def __init__(self):
-        self.stop_signal = None
-        for sig in (signal.SIGTERM, signal.SIGINT):  # first thing: a signal during start-up still flushes
-            signal.signal(sig, self._on_signal)
         self.total_steps, self.checkpoint_every = None, 0
         self.step, self.epoch, self.loss = 0, None, None
         self.resumed_from, self.checkpoint, self.failure, self.early = None, None, None, None
@@ -274,16 +287,11 @@ class Session:
             self.requests = CheckpointRequests(request_file)
             self.requests.start()
 
-    def _on_signal(self, signum, _frame):
-        if self.stop_signal is None:
-            self.stop_signal = signal.Signals(signum).name
-            log("stop requested: finishing the step, then a final checkpoint", signal=self.stop_signal)
-
     def _collective(self, what, call, *args, **kwargs):
         """A collective; a peer that is gone or silent past the timeout ends this rank with exit 7."""
         try:
             return call(*args, **kwargs)
-        except RuntimeError as err:
+        except (RuntimeError, OSError) as err:  # gloo raises RuntimeError; the rendezvous TimeoutError or ConnectionError
             raise ProtocolExit(EXIT["peerLost"], f"{what}: a peer is gone or stalled: {err}", "peerLost") from err
 
     def join_gang(self):
@@ -298,8 +306,17 @@ class Session:
         os.environ["MASTER_ADDR"] = addr
         os.environ["MASTER_PORT"] = str(_int_env("MASTER_PORT", 29500, 1))
         log("joining the gang", rank=self.rank, worldSize=self.world_size, master=f"{addr}:{os.environ['MASTER_PORT']}")
-        self._collective("the gang never formed", dist.init_process_group, "gloo", rank=self.rank, world_size=self.world_size,
-                         timeout=datetime.timedelta(seconds=timeout))
+        try:
+            self._collective("the gang never formed", dist.init_process_group, "gloo", rank=self.rank, world_size=self.world_size,
+                             timeout=datetime.timedelta(seconds=timeout))
+        except ProtocolExit:
+            self._stopped_before_forming()  # a signal can break the rendezvous: it was a stop, not a lost peer
+            raise
+
+    def _stopped_before_forming(self):
+        """Stopped while the gang formed: nothing was trained, so the newest checkpoint is already where the next attempt starts."""
+        if STOP["signal"]:
+            raise ProtocolExit(EXIT["preempted"], f"stopped by {STOP['signal']} before the gang formed")
 
     def _peers(self, timeout):
         path = os.environ.get("RESUMABLE_PEERS_FILE") or PEERS_FILE
@@ -313,6 +330,7 @@ class Session:
                     return peers["addresses"]
             except (OSError, ValueError, AttributeError):
                 pass
+            self._stopped_before_forming()
             time.sleep(0.5)
         raise ProtocolExit(EXIT["peerLost"], f"the gang never formed: no peers for attempt {self.attempt} and {self.world_size} ranks in {path} within {timeout} s (last: {text[:200]!r})", "peerLost")
 
@@ -353,7 +371,7 @@ class Session:
         self._boundary()
 
     def _boundary(self, periodic=True):
-        flags = torch.tensor([self.stop_signal is not None, self.requests is not None and self.requests.pending is not None], dtype=torch.int32)
+        flags = torch.tensor([STOP["signal"] is not None, self.requests is not None and self.requests.pending is not None], dtype=torch.int32)
         if self.world_size > 1:  # the same sum on every rank: all stop, or save, at this step
             self._collective("agreeing on the step boundary", dist.all_reduce, flags)
         stop, requested = bool(flags[0]), bool(flags[1])
@@ -368,8 +386,9 @@ class Session:
             self._save("periodic")
         self._report()
         if stop:
+            log("stop requested: a final checkpoint at this step", step=self.step, signal=STOP["signal"] or "a peer's")
             self._save("final")
-            raise ProtocolExit(EXIT["preempted"], f"stopped by {self.stop_signal or 'a peer'}")
+            raise ProtocolExit(EXIT["preempted"], f"stopped by {STOP['signal'] or 'a peer'}")
 
     def _save(self, kind):
         """Gathers every rank's (rank, step, world size, weights sha256) on rank 0, which commits only if all agree."""
@@ -389,7 +408,7 @@ class Session:
                 optimizer = self.optimizer.state_dict()
                 tensors = {"model": self.model.state_dict(), "optimizerState": optimizer["state"]}
                 result = self.store.save(self.step, self.world_size, tensors, {"paramGroups": optimizer["param_groups"]}, own["sha256"], kind)
-                log("checkpoint committed", **result)
+                log("checkpoint committed", **{k: v for k, v in result.items() if k != "time"})  # the log line has its own time
             except (OSError, ValueError, RuntimeError) as err:
                 result = {"error": f"{type(err).__name__}: {err}"}
         if self.world_size > 1:  # every rank reports the same checkpoint, and fails a final save alike

@@ -109,6 +109,19 @@ describe("the PyTorch DDP example", { skip, timeout: 300_000 }, () => {
     for (const r of resumed) assert.equal(summaryOf(r).weightsSha256, expected, "bit-identical to the uninterrupted gang");
   });
 
+  test("a SIGTERM while the gang forms: exit 143, not one step trained, no lost peer blamed", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    const ranks = await startGang({ dir, attempt: 1, config: CONFIG, env: { RESUMABLE_GANG_TIMEOUT_SECONDS: "5" } });
+    ranks[0]!.kill("SIGSTOP"); // rank 0 never answers: the gang cannot form
+    await ranks[1]!.waitFor((l) => l.msg === "joining the gang");
+    ranks[1]!.kill("SIGTERM");
+    const stopped = await ranks[1]!.done;
+    ranks[0]!.kill("SIGKILL");
+    assert.equal(stopped.code, EXIT_CODES.preempted, JSON.stringify(stopped.summary));
+    assert.equal(summaryOf(stopped).reason, "preempted");
+    assert.equal(firstStep(stopped), undefined, "not one step trained");
+  });
+
   test("a corrupt newest checkpoint is quarantined and never loaded: the one before is", async () => {
     const dir = await tempDir("pytorch-ddp-");
     const config = { ...CONFIG, totalSteps: 100 };
