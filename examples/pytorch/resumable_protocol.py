@@ -108,7 +108,10 @@ class CheckpointDir:
         self.root, self.attempt, self.keep = root, attempt, keep
         os.makedirs(root, exist_ok=True)
         for name in os.listdir(root):  # a crash mid-save leaves only these behind
-            if name.startswith(".tmp-") or name.startswith(".replaced-"):
+            replaced = name.startswith(".replaced-") and name[len(".replaced-"):]
+            if replaced and not os.path.exists(os.path.join(root, replaced)):
+                os.rename(os.path.join(root, name), os.path.join(root, replaced))  # its replacement never landed: keep it
+            elif name.startswith(".tmp-") or replaced:
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
     def listed(self):
@@ -357,8 +360,11 @@ class Session:
             found = box[0]
         if found:
             state, self.checkpoint = found
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+            except (RuntimeError, ValueError, KeyError) as err:  # another model's shapes: the config changed
+                raise ProtocolExit(EXIT["config"], f"{self.checkpoint['path']} does not fit this model: {err}", "config") from err
             self.step = self.resumed_from = state["step"]
         self._boundary(periodic=False)  # a signal during start-up: a checkpoint at the start step, exit 143
         return self.step

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { EXIT_CODES, PROGRESS_ANNOTATION } from "@resumable/protocol";
@@ -140,6 +140,27 @@ describe("the PyTorch DDP example", { skip, timeout: 300_000 }, () => {
     assert.equal(warning?.checkpoint, checkpointName(100, 1));
     assert.match(String(warning?.reason), /sha256/);
     assert.ok(readdirSync(join(dir, "checkpoints", "quarantine")).some((n) => n.startsWith(checkpointName(100, 1))), "set aside, not deleted");
+  });
+
+  test("a checkpoint a crash left renamed aside mid-replacement is put back and resumed from", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    const [first] = await finished(await startGang({ dir, attempt: 1, config: { ...CONFIG, totalSteps: 20 }, worldSize: 1 }));
+    assert.equal(first!.code, EXIT_CODES.completed, first!.stderr);
+    await rename(join(dir, "checkpoints", checkpointName(20, 1)), join(dir, "checkpoints", `.replaced-${checkpointName(20, 1)}`));
+    const [second] = await finished(await startGang({ dir, attempt: 2, config: { ...CONFIG, totalSteps: 30 }, worldSize: 1 }));
+    assert.equal(second!.code, EXIT_CODES.completed, second!.stderr);
+    assert.equal(summaryOf(second!).resumedFromStep, 20);
+  });
+
+  test("a checkpoint of another model's shapes: exit 2 naming it, nothing trained", async () => {
+    const dir = await tempDir("pytorch-ddp-");
+    const [first] = await finished(await startGang({ dir, attempt: 1, config: { ...CONFIG, totalSteps: 20 }, worldSize: 1 }));
+    assert.equal(first!.code, EXIT_CODES.completed, first!.stderr);
+    const [second] = await finished(await startGang({ dir, attempt: 2, config: { ...CONFIG, hiddenUnits: 16 }, worldSize: 1 }));
+    assert.equal(second!.code, EXIT_CODES.config);
+    assert.equal(summaryOf(second!).failure?.kind, "config");
+    assert.match(summaryOf(second!).failure!.message, new RegExp(`${checkpointName(20, 1)} does not fit this model`));
+    assert.equal(firstStep(second!), undefined);
   });
 
   test("checkpoints that exist but none loads: exit 5, no fresh start", async () => {
