@@ -15,7 +15,7 @@ E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 TEST_TIMES = .test-times
 REPORTERS = --test-reporter=tap --test-reporter-destination=stdout --test-reporter=./test/support/file-times.mjs --test-reporter-destination=$(TEST_TIMES)/$(1).tsv
 
-.PHONY: all setup build prebuild binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench bench-scale kwok clean images
+.PHONY: all setup build pytorch prebuild binaries lint typecheck test test-unit test-integration test-e2e fuzz demo cluster-up cluster-down bench bench-scale kwok clean images
 
 all: build
 
@@ -27,6 +27,11 @@ setup: node_modules/.package-lock.json
 
 build: setup
 	npx tsc -b trainer/protocol operator trainer
+
+# Debian's python3-torch for the PyTorch example's tests (examples/pytorch/), installed when
+# missing; where it cannot be (not root, no apt-get) the script says why and those tests skip.
+pytorch:
+	@bash examples/pytorch/install-host.sh || echo "PyTorch example tests will be skipped" >&2
 
 # A cold cache's Go builds (helm, Prometheus, the cluster's) start first, in the background at idle
 # priority (test/prebuild.sh): they use the cores lint, typecheck and the unit tests leave idle,
@@ -49,15 +54,15 @@ lint: setup
 typecheck: setup
 	npx tsc -p tsconfig.json
 
-test-unit: build
+test-unit: build pytorch
 	@mkdir -p $(TEST_TIMES)
 	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,unit) $(UNIT_TESTS)
 
-test-integration: prebuild build binaries kwok
+test-integration: prebuild build binaries kwok pytorch
 	@mkdir -p $(TEST_TIMES)
 	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
 
-test-e2e: build binaries
+test-e2e: build binaries pytorch
 	@mkdir -p $(TEST_TIMES)
 	$(NODE_TS) --test --test-concurrency=1 $(call REPORTERS,e2e) $(E2E_TESTS)
 

@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const docs = ["README.md", ...filesUnder(root, ["docs", "trainer", "operator", "charts", "examples"], (p) => p.endsWith(".md"))];
 const testFiles = filesUnder(root, ["test"], (p) => p.endsWith(".test.ts"));
 // This checker and its fixtures are left out: they name things on purpose that exist nowhere.
-const sources = filesUnder(root, ["operator", "trainer", "test", "charts", "examples", "crds"], (p) => /\.(ts|ya?ml|json|tpl|sh|go)$/.test(p) && !p.startsWith("test/docs/"));
+const sources = filesUnder(root, ["operator", "trainer", "test", "charts", "examples", "crds"], (p) => /\.(ts|ya?ml|json|tpl|sh|go|py)$/.test(p) && !p.startsWith("test/docs/"));
 
 // Names the docs quote from other projects' code and configuration: nothing here defines them.
 const foreignNames = new Set([

@@ -1,49 +1,11 @@
 /** What the operator reads while the trainer runs: the pod annotation and /metrics. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
-import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PROGRESS_ANNOTATION as progressAnnotation } from "@resumable/protocol";
+import { fakeApiServer } from "./helpers/fake-api-server.js";
 import { startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
-
-interface Patch {
-  method: string;
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: { metadata: { annotations: Record<string, string> } };
-}
-
-/** A stand-in API server on loopback, with a self-signed certificate for 127.0.0.1. */
-async function fakeApiServer(status: number) {
-  const dir = await tempDir("trainer-sa-");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.crt"), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-  ], { stdio: "ignore" });
-  await writeFile(join(dir, "token"), "test-token\n");
-  const patches: Patch[] = [];
-  const server = createHttpsServer({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "ca.crt")) }, (req, res) => {
-    let body = "";
-    req.on("data", (d: Buffer) => (body += d.toString()));
-    req.on("end", () => {
-      patches.push({ method: req.method!, url: req.url!, headers: req.headers, body: JSON.parse(body) });
-      res.writeHead(status).end("{}");
-    });
-  });
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
-  const env = {
-    KUBERNETES_SERVICE_HOST: "127.0.0.1",
-    KUBERNETES_SERVICE_PORT: String((server.address() as AddressInfo).port),
-    RESUMABLE_SERVICEACCOUNT_DIR: dir,
-    RESUMABLE_POD_NAME: "run-a-1",
-    RESUMABLE_POD_NAMESPACE: "team-x",
-    RESUMABLE_PROGRESS_SECONDS: "1",
-  };
-  return { env, patches, close: () => server.close() };
-}
 
 test("progress: merge-patches the pod's annotation with step, loss and the last checkpoint", async () => {
   const api = await fakeApiServer(200);

@@ -32,6 +32,8 @@ export function defaultImageMap(): ImageMap {
   return {
     "resumable/trainer": { command: [process.execPath, join(REPO_ROOT, "trainer", "dist", "cli.js")] },
     "resumable/operator": { command: [process.execPath, join(REPO_ROOT, "operator", "dist", "cli.js")] },
+    // examples/pytorch/Dockerfile's image: Debian's torch is built for Debian's own interpreter.
+    "resumable/pytorch-example": { command: ["/usr/bin/python3", join(REPO_ROOT, "examples", "pytorch", "train_ddp.py")] },
   };
 }
 

@@ -63,8 +63,9 @@ export class TrainerProcess {
   readonly done: Promise<TrainerResult>;
   private watchers: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, ["--import", "tsx", cliSource, ...args], {
+  /** `program`: the reference trainer from source, unless another trainer of the protocol is named (the PyTorch example). */
+  constructor(args: string[], env: Record<string, string>, program: string[] = [process.execPath, "--import", "tsx", cliSource]) {
+    this.child = spawn(program[0]!, [...program.slice(1), ...args], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH, RESUMABLE_METRICS_PORT: "0", LOG_LEVEL: "trace", ...env },
       stdio: ["ignore", "pipe", "pipe"],
