@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import { pino } from "pino";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
@@ -62,6 +62,7 @@ class FakeWriter implements ClusterWriter {
   createPod = (_ns: string, pod: V1Pod) => this.record(`createPod ${pod.metadata?.name}`);
   deletePod = (_ns: string, name: string) => this.record(`deletePod ${name}`);
   createPvc = (_ns: string, pvc: V1PersistentVolumeClaim) => this.record(`createPvc ${pvc.metadata?.name}`);
+  createService = (_ns: string, service: V1Service) => this.record(`createService ${service.metadata?.name}`);
   patchRunStatus = (_ns: string, _name: string, resourceVersion: string, patch: unknown) => {
     this.statusPatches.push({ resourceVersion, patch });
     return this.record("status");
@@ -358,7 +359,7 @@ describe("Controller", () => {
   it("a checkpoint request that fails does not hold back the pass: the other actions, the status and the events still go out", async () => {
     const t = setup(() => ({
       actions: [
-        { kind: "requestCheckpoint", name: "mnist-1", uid: "pod-uid", annotation: "resumable.dev/checkpoint-request", value: "{}" },
+        { kind: "annotatePod", name: "mnist-1", uid: "pod-uid", annotation: "resumable.dev/checkpoint-request", value: "{}", purpose: "asking for a checkpoint" },
         { kind: "createPVC", pvc: { metadata: { name: "mnist-checkpoints" } } },
       ],
       status: { phase: "Running", attempt: 1 },

@@ -45,9 +45,11 @@ export type Progress = z.infer<typeof progressSchema>;
 
 /**
  * How an attempt ended: the budget it counts against follows from it. Blocked: its pod could
- * not start for a Secret or ConfigMap that does not exist; no budget, retried with backoff.
+ * not start for a Secret or ConfigMap that does not exist; GangUnschedulable: not every rank
+ * of a gang was running within scheduling.gangTimeoutSeconds. Neither is charged to a budget;
+ * both are retried with backoff.
  */
-const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved", "Blocked"] as const;
+const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved", "Blocked", "GangUnschedulable"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /** Where an attempt ran: spot or on-demand nodes (spec.scheduling.fallback moves between them). */
