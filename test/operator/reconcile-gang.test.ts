@@ -84,8 +84,10 @@ describe("reconcile: a gang's pods", () => {
     assert.equal(record?.createdAt, T0.toISOString());
   });
 
-  it("gives only rank 0 the checkpoint volume; the others get everything else alike", () => {
-    const pods = createdPods(pass(gang({ scheduling: { spot: true }, resources: { limits: { "nvidia.com/gpu": 1 } } }), [], T0));
+  it("gives only rank 0 the checkpoint volume; the others get everything else alike; the attempt holds every rank's GPUs", () => {
+    const d = pass(gang({ scheduling: { spot: true }, resources: { limits: { "nvidia.com/gpu": 1 } } }), [], T0);
+    assert.equal(d.status.attempts?.[0]?.gpus, 3);
+    const pods = createdPods(d);
     const mounts = pods.map((p) => p.spec?.containers[0]?.volumeMounts?.map((m) => m.name));
     assert.deepEqual(mounts, [["checkpoints", "tmp", "checkpoint-request"], ["tmp", "checkpoint-request"], ["tmp", "checkpoint-request"]]);
     assert.equal(env(pods[0]!).get("RESUMABLE_CHECKPOINT_DIR"), "/checkpoints");
