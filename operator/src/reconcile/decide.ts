@@ -6,7 +6,8 @@
 //   decide.ts           observedGeneration, checkpointStorage, accounting
 //   validate.ts         condition Valid
 //   phase.ts            phase, completionTime, condition Running
-//   attempts.ts         attempts (their records, pod, uid, node, start), attempt, startTime
+//   attempts.ts         attempts (their records, pod, uid, node, start, disruptedRank), attempt, startTime
+//   gang.ts             a gang's record: its ranks (pod, uid, node) and createdAt
 //   attempt-end.ts      an attempt's end on its record, preemptions, failures, nextAttemptAt,
 //                       result, conditions Complete, Failed, CheckpointsUnusable
 //   progress.ts         progress, lastCheckpoint, lostSteps, a record's reached and
