@@ -373,6 +373,24 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
+  it("a gang's headless service that cannot be created holds back nothing: the gang runs without it", async () => {
+    const t = setup(() => ({
+      actions: [
+        { kind: "createPod", pod: { metadata: { name: "mnist-1-0" } } },
+        { kind: "createService", service: { metadata: { name: "mnist" } } },
+        { kind: "createPod", pod: { metadata: { name: "mnist-1-1" } } },
+      ],
+      status: { phase: "Pending", attempt: 1 },
+      events: [{ type: "Normal", reason: "PodCreated", message: "x" }],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Pending" }));
+    t.writer.failing.add("createService");
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["createPod mnist-1-0", "createService mnist", "createPod mnist-1-1", "status", "event PodCreated"]);
+    assert.equal(t.queue.retries(KEY), 0);
+    await t.controller.stop();
+  });
+
   it("survives a reconcile that throws, and retries it", async () => {
     const t = setup(() => {
       throw new Error("bug");

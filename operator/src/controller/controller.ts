@@ -243,6 +243,12 @@ export class Controller {
         log.warn({ pod: action.name, ...failureFields(err) }, `could not annotate the pod (${action.purpose}); trying again on the next pass`);
         return;
       }
+      if (action.kind === "createService") {
+        // A bonus for clusters with DNS (the peers file is what a gang needs): never a reason
+        // to hold back its pods. The next gang attempt creates it again.
+        log.warn({ service: action.service.metadata?.name, ...failureFields(err) }, "could not create the gang's headless service; the gang runs without it");
+        return;
+      }
       throw new PassError("action", err, action);
     }
   }

@@ -118,8 +118,8 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
   d.status.checkpointStorage = locationName(location);
   const capacity = isNew ? capacityTypeOf(spec, d.status) : findRecord(d.status, attempt)?.capacityType;
   const pods = buildAttemptPods(run, spec, attempt, location, d.settings, capacity);
-  if (pods.length > 1) d.actions.push({ kind: "createService", service: buildRunService(run) });
   for (const pod of pods) d.actions.push({ kind: "createPod", pod });
+  if (pods.length > 1) d.actions.push({ kind: "createService", service: buildRunService(run) });
   if (isNew) {
     const names = pods.map((pod) => pod.metadata?.name ?? "");
     beginAttempt(d, attempt, names[0] ?? "", { ...capacityOfNewAttempt(spec, d.status), ...gangRecord(names, d.now) });
