@@ -255,11 +255,11 @@ describe("reconcile: a gang's outcome is one", () => {
     assert.equal(d.status.attempts?.[0]?.endDetail, "PeerLost");
   });
 
-  it("survivors that lost their peer wait for it: a rank on a lost node ends the gang as NodeLost after the timeout", () => {
+  it("a rank on a lost node while the others still train: the gang ends as NodeLost after the stuck-pod timeout", () => {
     const clock = new FakeClock();
     const lostNodes = [aNode("spot-0"), aNode("spot-1", "Unknown", T0), aNode("spot-2")];
     const run = gang({}, gangStatus());
-    const pods = [peerLost(0), runningRank(1, 1), peerLost(2)];
+    const pods = [runningRank(1, 0), runningRank(1, 1), runningRank(1, 2)];
     const before = pass(run, pods, clock.advance(10), { nodes: lostNodes });
     assert.equal(before.status.attempts?.[0]?.endTime, undefined);
     const after = pass(afterWrite(run, before), pods, clock.advance(300), { nodes: lostNodes });
@@ -267,6 +267,20 @@ describe("reconcile: a gang's outcome is one", () => {
     assert.equal(record?.endReason, "Preempted");
     assert.equal(record?.endDetail, "NodeLost");
     assert.equal(record?.disruptedRank, 1);
+  });
+
+  it("a rank on a lost node whose peers all exited 7: preempted at once, and its pod force-deleted by the next pass", () => {
+    const lostNodes = [aNode("spot-0"), aNode("spot-1", "Unknown", T0), aNode("spot-2")];
+    const run = gang({}, gangStatus());
+    const pods = [peerLost(0), runningRank(1, 1), peerLost(2)];
+    const d = pass(run, pods, T0, { nodes: lostNodes });
+    const record = d.status.attempts?.[0];
+    assert.equal(record?.endReason, "Preempted");
+    assert.equal(record?.endDetail, "NodeLost");
+    assert.equal(record?.disruptedRank, 1);
+    assert.equal(d.status.failures, 0);
+    const next = pass(afterWrite(run, d), pods, T0, { nodes: lostNodes });
+    assert.deepEqual(next.actions.flatMap((a) => (a.kind === "deletePod" ? [[a.name, a.gracePeriodSeconds]] : [])), [["mnist-1-1", 0]], "the ended ranks are kept for their logs");
   });
 
   it("all ranks completed: the run succeeded with rank 0's summary as the result", () => {

@@ -103,6 +103,11 @@ export function assessGang(
   const lostRank = each.findIndex((a) => a !== undefined && a.ended === undefined && a.node.lost);
   const running = each.every((a) => a !== undefined && a.ended === undefined && a.running);
   if (lostRank < 0) return { running, node: { lost: false } };
+  // Every other rank lost its peer: the gang is over whatever the lost node does, and a
+  // rank there can never train alone (nor commit: rank 0's fence). No stuck-pod wait is needed.
+  if (each.every((a) => a?.ended?.detail === PEER_LOST || (a !== undefined && a.ended === undefined && a.node.lost))) {
+    return withRank(lostRank, { reason: "Preempted", detail: "NodeLost" });
+  }
   const since = each.flatMap((a) => (a?.ended === undefined && a?.node.lost && a.node.since ? [a.node.since.getTime()] : []));
   return { running, node: since.length > 0 ? { lost: true, since: new Date(Math.min(...since)) } : { lost: true }, lostRank };
 }
