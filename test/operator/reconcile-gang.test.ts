@@ -131,6 +131,42 @@ describe("reconcile: workers 1 changes nothing", () => {
   }
 });
 
+describe("reconcile: a gang's attempt as one", () => {
+  it("adopts a gang whose status write was lost, with its ranks, rather than recreating it", () => {
+    const d = pass(gang({}, { attempt: 0 }), [runningRank(1, 0), runningRank(1, 1), runningRank(1, 2)], T0, { nodes });
+    const record = d.status.attempts?.[0];
+    assert.equal(record?.pod, "mnist-1-0");
+    assert.deepEqual(record?.ranks?.map((r) => [r.pod, r.uid, r.node]), [0, 1, 2].map((r) => [`mnist-1-${r}`, `pod-uid-1-${r}`, `spot-${r}`]));
+    assert.ok(!d.actions.some((a) => a.kind === "createPod"));
+    assert.equal(d.status.phase, "Running");
+  });
+
+  it("creates again only a gang whose ranks were never seen, all of them, idempotently by name", () => {
+    const status = gangStatus();
+    status.attempts![0]!.ranks = status.attempts![0]!.ranks!.map((r) => (r.rank === 2 ? { rank: 2, pod: r.pod } : r));
+    const d = pass(gang({}, status), [runningRank(1, 0), runningRank(1, 1)], T0, { nodes });
+    assert.deepEqual(createdPods(d).map((p) => p.metadata?.name), ["mnist-1-0", "mnist-1-1", "mnist-1-2"]);
+    assert.equal(d.status.attempts?.[0]?.endTime, undefined);
+  });
+
+  it("a seen rank whose pod is gone was deleted: the gang was preempted at that rank", () => {
+    const d = pass(gang({}, gangStatus()), [runningRank(1, 0), runningRank(1, 2)], T0, { nodes });
+    assert.equal(d.status.attempts?.[0]?.endReason, "Preempted");
+    assert.equal(d.status.attempts?.[0]?.endDetail, "PodDeleted");
+    assert.equal(d.status.attempts?.[0]?.disruptedRank, 1);
+  });
+
+  it("suspending a gang stops every rank, and their end is a suspension, not a preemption", () => {
+    const run = gang({ suspend: true }, gangStatus());
+    const d = pass(run, [runningRank(1, 0), runningRank(1, 1), runningRank(1, 2)], T0, { nodes });
+    assert.deepEqual(d.actions.flatMap((a) => (a.kind === "deletePod" ? [a.name] : [])), ["mnist-1-0", "mnist-1-1", "mnist-1-2"]);
+    const stopped = (rank: number) => rankPod(1, rank, { phase: "Failed", node: `spot-${rank}`, exitCode: 143, summary: preempted, deletedAt: T0 });
+    const end = pass(afterWrite(run, d), [stopped(0), stopped(1), stopped(2)], T0, { nodes });
+    assert.equal(end.status.attempts?.[0]?.endReason, "Suspended");
+    assert.equal(end.status.preemptions, 0);
+  });
+});
+
 describe("reconcile: a gang's peers", () => {
   const annotations = (d: Decision) => d.actions.flatMap((a) => (a.kind === "annotatePod" && a.annotation === PEERS_ANNOTATION ? [a] : []));
 

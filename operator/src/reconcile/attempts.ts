@@ -91,7 +91,8 @@ function endedAndGone(d: Draft, record: AttemptRecord): V1Pod | undefined {
 
 /** `ranks`: a gang's pods by rank, whose one outcome gang.ts reads; `pod` is then its rank 0 (if seen). */
 function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec, ranks?: readonly (V1Pod | undefined)[]): void {
-  notePod(record, pod, d.now);
+  // A gang's record says rank 0's pod, uid, node and start, as a single pod's says its own.
+  if (ranks === undefined || ranks[0] === pod) notePod(record, pod, d.now);
   if (ranks !== undefined) noteRanks(record, ranks);
   const instanceType = record.node === undefined ? undefined : d.observed.nodes.get(record.node)?.metadata?.labels?.[INSTANCE_TYPE];
   if (instanceType !== undefined) record.instanceType ??= instanceType;
