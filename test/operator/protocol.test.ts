@@ -36,9 +36,10 @@ describe("protocol: dependencies", () => {
 
 describe("protocol: exit codes", () => {
   it("are the agreed ones, each meaning one thing", () => {
-    assert.deepEqual(EXIT_CODES, { completed: 0, failed: 1, config: 2, fenced: 3, storage: 4, checkpointsUnusable: 5, diverged: 6, preempted: 143 });
+    assert.deepEqual(EXIT_CODES, { completed: 0, failed: 1, config: 2, fenced: 3, storage: 4, checkpointsUnusable: 5, diverged: 6, peerLost: 7, preempted: 143 });
     assert.equal(new Set(Object.values(EXIT_CODES)).size, Object.keys(EXIT_CODES).length);
     assert.equal(exitReason(5), "checkpointsUnusable");
+    assert.equal(exitReason(7), "peerLost");
     assert.equal(exitReason(137), undefined);
   });
 });
