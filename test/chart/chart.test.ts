@@ -103,6 +103,7 @@ describe("the default install", async () => {
       { apiGroups: ["resumable.dev"], resources: ["trainingruns/finalizers"], verbs: ["update"] },
       { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete", "patch"] },
       { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["create"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create", "list", "watch"] },
     ]);
     assert.deepEqual(rules("resumable-nodes"), [{ apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"] }]);

@@ -63,7 +63,9 @@ describe("api: the generated CRD", () => {
     );
     assert.deepEqual(rules, [
       ": self.metadata.name.size() <= 63",
+      ": !has(self.spec.workers) || self.spec.workers <= 1 || self.metadata.name.size() <= 56 - (self.spec.workers > 10 ? 2 : 1)",
       ".spec: !has(self.checkpoint) || !has(self.checkpoint.storage) || !has(self.checkpoint.storage.s3) || !has(self.env) || self.env.all(e, !(e.name in ['RESUMABLE_CHECKPOINT_URL','RESUMABLE_S3_ENDPOINT','RESUMABLE_S3_REGION','RESUMABLE_S3_CREDENTIALS_DIR']))",
+      ".spec: !has(self.workers) || self.workers <= 1 || !has(self.env) || self.env.all(e, !(e.name in ['RESUMABLE_RANK','RESUMABLE_WORLD_SIZE','RESUMABLE_PEERS_FILE','RANK','WORLD_SIZE','LOCAL_RANK','MASTER_ADDR','MASTER_PORT']))",
       ".spec.env: self.all(e, !(e.name in ['RESUMABLE_CHECKPOINT_DIR','RESUMABLE_CONFIG','RESUMABLE_RUN','RESUMABLE_RUN_UID','RESUMABLE_ATTEMPT','RESUMABLE_POD_NAME','RESUMABLE_POD_NAMESPACE','RESUMABLE_POD_IP']))",
       ".spec.securityContext: !has(self.runAsUser) || self.runAsUser != 0 || (has(self.runAsNonRoot) && !self.runAsNonRoot)",
       ".spec.securityContext: !has(self.capabilities) || !has(self.capabilities.add) || !self.capabilities.add.exists(c, c == 'SYS_ADMIN' || c == 'CAP_SYS_ADMIN') || (has(self.allowPrivilegeEscalation) && self.allowPrivilegeEscalation)",

@@ -78,9 +78,11 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
     status = 409;
     await writer.createPod("team", { metadata: { name: "mnist-1" } });
     await writer.createPvc("team", { metadata: { name: "mnist-checkpoints" } });
+    await writer.createService("team", { metadata: { name: "mnist" } });
     assert.deepEqual(seen.map((s) => `${s.method} ${s.path}`), [
       "POST /api/v1/namespaces/team/pods",
       "POST /api/v1/namespaces/team/persistentvolumeclaims",
+      "POST /api/v1/namespaces/team/services",
     ]);
     status = 500;
     await assert.rejects(writer.createPod("team", { metadata: { name: "mnist-1" } }));

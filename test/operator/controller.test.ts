@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import { pino } from "pino";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
@@ -62,6 +62,7 @@ class FakeWriter implements ClusterWriter {
   createPod = (_ns: string, pod: V1Pod) => this.record(`createPod ${pod.metadata?.name}`);
   deletePod = (_ns: string, name: string) => this.record(`deletePod ${name}`);
   createPvc = (_ns: string, pvc: V1PersistentVolumeClaim) => this.record(`createPvc ${pvc.metadata?.name}`);
+  createService = (_ns: string, service: V1Service) => this.record(`createService ${service.metadata?.name}`);
   patchRunStatus = (_ns: string, _name: string, resourceVersion: string, patch: unknown) => {
     this.statusPatches.push({ resourceVersion, patch });
     return this.record("status");
@@ -358,7 +359,7 @@ describe("Controller", () => {
   it("a checkpoint request that fails does not hold back the pass: the other actions, the status and the events still go out", async () => {
     const t = setup(() => ({
       actions: [
-        { kind: "requestCheckpoint", name: "mnist-1", uid: "pod-uid", annotation: "resumable.dev/checkpoint-request", value: "{}" },
+        { kind: "annotatePod", name: "mnist-1", uid: "pod-uid", annotation: "resumable.dev/checkpoint-request", value: "{}", purpose: "asking for a checkpoint" },
         { kind: "createPVC", pvc: { metadata: { name: "mnist-checkpoints" } } },
       ],
       status: { phase: "Running", attempt: 1 },
@@ -368,6 +369,24 @@ describe("Controller", () => {
     t.writer.failing.add("patchPodAnnotation");
     await t.pass();
     assert.deepEqual(t.writer.writes, ["patchPodAnnotation mnist-1", "createPvc mnist-checkpoints", "status", "event ReclaimNotice"]);
+    assert.equal(t.queue.retries(KEY), 0);
+    await t.controller.stop();
+  });
+
+  it("a gang's headless service that cannot be created holds back nothing: the gang runs without it", async () => {
+    const t = setup(() => ({
+      actions: [
+        { kind: "createPod", pod: { metadata: { name: "mnist-1-0" } } },
+        { kind: "createService", service: { metadata: { name: "mnist" } } },
+        { kind: "createPod", pod: { metadata: { name: "mnist-1-1" } } },
+      ],
+      status: { phase: "Pending", attempt: 1 },
+      events: [{ type: "Normal", reason: "PodCreated", message: "x" }],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Pending" }));
+    t.writer.failing.add("createService");
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["createPod mnist-1-0", "createService mnist", "createPod mnist-1-1", "status", "event PodCreated"]);
     assert.equal(t.queue.retries(KEY), 0);
     await t.controller.stop();
   });

@@ -28,8 +28,9 @@ export const minimalDefaulted = {
   checkpoint: { mountPath: "/checkpoints", retainOnDelete: true, allowFreshStart: false },
   preemption: { gracePeriodSeconds: 25 },
   failurePolicy: { maxRetries: 3, backoff: { initialSeconds: 10, maxSeconds: 300 } },
-  scheduling: { spot: false },
+  scheduling: { spot: false, gangTimeoutSeconds: 300 },
   suspend: false,
+  workers: 1,
 };
 
 const valid = (name: string, spec: Record<string, unknown>): CorpusCase => ({ name, object: trainingRun(spec), valid: true });
@@ -122,6 +123,15 @@ export const corpus: CorpusCase[] = [
   invalid("tolerationSeconds without NoExecute", "spec.scheduling.tolerations[0].tolerationSeconds", { scheduling: { tolerations: [{ key: "k", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 5 }] } }),
   invalid("an empty toleration key with operator Equal", "spec.scheduling.tolerations[0].key", { scheduling: { tolerations: [{ operator: "Equal", value: "v" }] } }),
   { name: "a 64-character name", object: trainingRun({}, "n".repeat(64)), valid: false, field: "" },
+  valid("a gang of 64 workers", { workers: 64, scheduling: { gangTimeoutSeconds: 10 } }),
+  valid("RANK set on a single pod", { workers: 1, env: [{ name: "RANK", value: "0" }] }),
+  invalid("no workers", "spec.workers", { workers: 0 }),
+  invalid("65 workers", "spec.workers", { workers: 65 }),
+  invalid("a gang timeout of 9 seconds", "spec.scheduling.gangTimeoutSeconds", { scheduling: { gangTimeoutSeconds: 9 } }),
+  invalid("MASTER_ADDR set on a gang", "spec.env", { workers: 2, env: [{ name: "MASTER_ADDR", value: "x" }] }),
+  { name: "a 56-character name for a gang of 2", object: trainingRun({ workers: 2 }, "n".repeat(56)), valid: false, field: "" },
+  { name: "a 55-character name for a gang of 10", object: trainingRun({ workers: 10 }, "n".repeat(55)), valid: true },
+  { name: "a 55-character name for a gang of 11", object: trainingRun({ workers: 11 }, "n".repeat(55)), valid: false, field: "" },
   invalid("a nodeSelector value that is no label value", "spec.scheduling.nodeSelector.pool", { scheduling: { nodeSelector: { pool: "a b" } } }),
   invalid("runAsUser 0 with the default runAsNonRoot", "spec.securityContext.runAsUser", { securityContext: { runAsUser: 0 } }),
   invalid("a Localhost seccomp profile without its path", "spec.securityContext.seccompProfile.localhostProfile", { securityContext: { seccompProfile: { type: "Localhost" } } }),

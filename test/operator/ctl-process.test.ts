@@ -97,4 +97,27 @@ describe("resumable status", () => {
     assert.match(rows[1] ?? "", /\son-demand \(AfterPreemptions\)\s.*Moved \(ReturnToSpot\)/);
     assert.match(rows[2] ?? "", /\sspot \(ReturnToSpot\)\s/);
   });
+
+  it("lists the newest attempt's ranks, and which rank's node a gang's preemption came from", () => {
+    const ranks = (attempt: number) => [0, 1].map((rank) => ({ rank, pod: `r-${attempt}-${rank}`, node: `spot-${attempt}${rank}` }));
+    const run = {
+      apiVersion: "resumable.dev/v1alpha1",
+      kind: "TrainingRun",
+      metadata: { name: "r", namespace: "default" },
+      spec: { workers: 2 },
+      status: {
+        attempt: 2,
+        attempts: [
+          { attempt: 1, pod: "r-1-0", ranks: ranks(1), disruptedRank: 1, endReason: "Preempted", endDetail: "EvictionByEvictionAPI", endTime: "2026-01-01T00:01:00Z" },
+          { attempt: 2, pod: "r-2-0", ranks: ranks(2) },
+        ],
+      },
+    } as TrainingRun;
+    const text = describeRun(run);
+    assert.match(text.split("\n").find((l) => l.startsWith("1 ")) ?? "", /Preempted \(EvictionByEvictionAPI\), rank 1 on spot-11/);
+    const listed = text.slice(text.indexOf("Ranks of attempt 2:")).split("\n").slice(1);
+    assert.match(listed[0] ?? "", /^RANK\s+POD\s+NODE$/);
+    assert.match(listed[1] ?? "", /^0\s+r-2-0\s+spot-20$/);
+    assert.match(listed[2] ?? "", /^1\s+r-2-1\s+spot-21$/);
+  });
 });

@@ -199,6 +199,37 @@ describe("RunObserver recovery start", () => {
   });
 });
 
+describe("RunObserver gang restart", () => {
+  it("counts from the first mark on any rank to every rank of the next attempt having reported a step, once", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const observer = new RunObserver(metrics);
+    const ranks = (attempt: number) => [0, 1, 2].map((rank) => ({ rank, pod: `r-${attempt}-${rank}` }));
+    const evicted: V1Pod = {
+      metadata: { name: "r-1-1" },
+      status: { conditions: [{ type: "DisruptionTarget", status: "True", lastTransitionTime: new Date(t(95)) }] },
+    };
+    observer.podsSeen("team/r", "r", { attempt: 1, attempts: [{ attempt: 1, pod: "r-1-0", ranks: ranks(1) }] }, [{ metadata: { name: "r-1-0" } }, evicted], late);
+    const reporting = (rank: number, second: number): V1Pod => ({
+      metadata: { name: `r-2-${rank}`, annotations: { "resumable.dev/progress": JSON.stringify({ step: 301, updatedAt: t(second) }) } },
+    });
+    const status: TrainingRunStatus = {
+      attempt: 2,
+      attempts: [
+        { attempt: 1, pod: "r-1-0", ranks: ranks(1), endTime: t(100), endReason: "Preempted", disruptedRank: 1 },
+        { attempt: 2, pod: "r-2-0", ranks: ranks(2) },
+      ],
+    };
+    const count = async () => (await metrics.gangRestart.get()).values.find((v) => v.metricName === "resumable_gang_restart_seconds_count")?.value;
+    observer.podsSeen("team/r", "r", status, [reporting(0, 103), reporting(1, 105), { metadata: { name: "r-2-2" } }], late);
+    assert.equal(await count(), 0, "not while rank 2 has not reported");
+    observer.podsSeen("team/r", "r", status, [reporting(0, 103), reporting(1, 105), reporting(2, 104)], late);
+    observer.podsSeen("team/r", "r", status, [reporting(0, 106), reporting(1, 106), reporting(2, 106)], late);
+    assert.equal(await count(), 1);
+    const sum = (await metrics.gangRestart.get()).values.find((v) => v.metricName === "resumable_gang_restart_seconds_sum")?.value;
+    assert.equal(sum, 10, "from rank 1's mark at 95 s to the last rank's report at 105 s");
+  });
+});
+
 describe("RunObserver live timing", () => {
   it("times a recovery it watches happen by its own clock, finer than the API's seconds", async () => {
     const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });

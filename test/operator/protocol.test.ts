@@ -39,6 +39,7 @@ describe("protocol: exit codes", () => {
     assert.deepEqual(EXIT_CODES, { completed: 0, failed: 1, config: 2, fenced: 3, storage: 4, checkpointsUnusable: 5, diverged: 6, peerLost: 7, preempted: 143 });
     assert.equal(new Set(Object.values(EXIT_CODES)).size, Object.keys(EXIT_CODES).length);
     assert.equal(exitReason(5), "checkpointsUnusable");
+    assert.equal(exitReason(7), "peerLost");
     assert.equal(exitReason(137), undefined);
   });
 });

@@ -82,7 +82,7 @@ describe("reconcile: capacity fallback", () => {
     ]);
     assert.equal(decisions[3]!.requeueAfterMs, 20_000, "looks again when returnToSpotAfterSeconds runs out");
     assert.ok(eventReasons(decisions[4]!).includes("ReturningToSpot"));
-    assert.deepEqual(actionKinds(decisions[4]!), ["requestCheckpoint"], "the checkpoint before the decision is not the boundary: one is asked for");
+    assert.deepEqual(actionKinds(decisions[4]!), ["annotatePod"], "the checkpoint before the decision is not the boundary: one is asked for");
     assert.deepEqual(decisions[5]!.actions.map((a) => [a.kind, "gracePeriodSeconds" in a ? a.gracePeriodSeconds : "pod's own"]), [["deletePod", "pod's own"]]);
     const moved = decisions[6]!;
     assert.ok(eventReasons(moved).includes("ReturnedToSpot"), eventReasons(moved).join(", "));

@@ -28,8 +28,8 @@ describe("reconcile: a reclaim notice on the node of a running attempt", () => {
     assert.deepEqual(eventReasons(first), ["ReclaimNotice"]);
     assert.equal(first.actions.length, 1);
     const action = first.actions[0]!;
-    assert.equal(action.kind, "requestCheckpoint");
-    const request = action.kind === "requestCheckpoint" ? JSON.parse(action.value) : undefined;
+    assert.equal(action.kind, "annotatePod");
+    const request = action.kind === "annotatePod" ? JSON.parse(action.value) : undefined;
     assert.equal(request.id, "aws-spot-itn@spot-1");
     assert.equal(first.status.attempts?.[0]?.noticeSource, "aws-spot-itn");
     assert.equal(first.status.attempts?.[0]?.noticeAt, clock.now().toISOString());
@@ -37,7 +37,7 @@ describe("reconcile: a reclaim notice on the node of a running attempt", () => {
 
     // The pod now carries the request and the trainer reports its early checkpoint.
     const asked = running(1, { progress: { step: 41, checkpoint: { step: 41 }, earlyCheckpoint: { requestId: request.id, step: 41, time: clock.now().toISOString() } } });
-    asked.metadata!.annotations![CHECKPOINT_REQUEST_ANNOTATION] = action.kind === "requestCheckpoint" ? action.value : "";
+    asked.metadata!.annotations![CHECKPOINT_REQUEST_ANNOTATION] = action.kind === "annotatePod" ? action.value : "";
     const second = passWith(run, asked, clock.advance(5));
     assert.deepEqual(second.actions, [], "asked once per notice");
     assert.deepEqual(eventReasons(second), ["EarlyCheckpoint"]);

@@ -22,6 +22,7 @@ const table: { name: string; pod: V1Pod; endReason: string; detail: string }[] =
   { name: "exit 1", pod: failedPod({ exitCode: 1, summary: { reason: "failed", step: 12 } }), endReason: "Failed", detail: "ExitCode" },
   { name: "OOMKilled", pod: failedPod({ exitCode: 137, terminatedReason: "OOMKilled" }), endReason: "Failed", detail: "OOMKilled" },
   { name: "exit 3: fenced by a newer attempt", pod: failedPod({ exitCode: 3 }), endReason: "Failed", detail: "Fenced" },
+  { name: "exit 7: a peer lost, no peer known to be disrupted", pod: failedPod({ exitCode: 7 }), endReason: "Failed", detail: "PeerLost" },
   { name: "failed before the trainer ran (kubelet admission)", pod: aPod(1, { phase: "Failed", reason: "OutOfnvidia.com/gpu" }), endReason: "Failed", detail: "OutOfnvidia.com/gpu" },
   { name: "RunContainerError", pod: aPod(1, { node: "spot-1", waiting: "RunContainerError" }), endReason: "Failed", detail: "RunContainerError" },
   { name: "CreateContainerError", pod: aPod(1, { node: "spot-1", waiting: "CreateContainerError" }), endReason: "Failed", detail: "CreateContainerError" },

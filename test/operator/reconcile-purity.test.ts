@@ -19,6 +19,19 @@ function heldReport() {
   return [afterWrite(run, written), [pod(6)]] as const;
 }
 
+/** A gang of 3 whose rank 1 was evicted while the others run: ranks on the record, peers, deletes. */
+function gangRankEvicted() {
+  const rank = (r: number, o: Parameters<typeof aPod>[1]) => {
+    const pod = aPod(1, { uid: `pod-uid-1-${r}`, ...o });
+    pod.metadata!.name = `mnist-1-${r}`;
+    pod.status!.podIP = `127.1.0.${r + 1}`;
+    return pod;
+  };
+  const ranks = [0, 1, 2].map((r) => ({ rank: r, pod: `mnist-1-${r}` }));
+  const run = aRun({ workers: 3 }, { attempt: 1, attempts: [{ attempt: 1, pod: "mnist-1-0", ranks, createdAt: T0.toISOString() }] });
+  return [run, [rank(0, { phase: "Running", node: "spot-1" }), rank(1, { phase: "Failed", node: "spot-1", exitCode: 143, conditions: [disruption("EvictionByEvictionAPI")] }), rank(2, { phase: "Pending" })]] as const;
+}
+
 describe("reconcile: a pure function", () => {
   const scenarios = {
     "a first pass": () => [aRun({ scheduling: { spot: true, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "a", operator: "Exists" }] }] } } } } }), []] as const,
@@ -26,6 +39,8 @@ describe("reconcile: a pure function", () => {
     "a run without metadata.generation": () => [{ ...aRun(), metadata: { name: "mnist", namespace: "ml", uid: "run-uid-1" } }, []] as const,
     "progress and a lost node": () => [aRun({}, startedStatus(1)), [running(1, { progress: { step: 5, resumedFromStep: 0 } })]] as const,
     "a progress report held within the write interval": heldReport,
+    "a gang's first pass": () => [aRun({ workers: 3 }), []] as const,
+    "a gang's rank evicted": gangRankEvicted,
   };
   for (const [name, build] of Object.entries(scenarios)) {
     it(`${name}: leaves its input untouched, decides the same twice, returns plain JSON status`, () => {

@@ -41,7 +41,7 @@ describe("reconcile: returning to spot", () => {
     assert.match(decisions[4]!.status.capacity?.message ?? "", /no spot node could take the pod: 0\/2 nodes could take it: 1 cordoned, 1 required node affinity does not match/);
     const back = decisions[5]!;
     assert.ok(eventReasons(back).includes("ReturningToSpot"), eventReasons(back).join(", "));
-    assert.deepEqual(actionKinds(back), ["requestCheckpoint"]);
+    assert.deepEqual(actionKinds(back), ["annotatePod"]);
     assert.equal(run.status?.capacity?.type, "on-demand");
   });
 
@@ -59,7 +59,7 @@ describe("reconcile: returning to spot", () => {
       { pods: [withAnnotations(asked, { [PROGRESS_ANNOTATION]: answer })], now: at(130) },
     ]);
     const ask = decisions[3]!.actions[0];
-    assert.ok(ask?.kind === "requestCheckpoint", JSON.stringify(decisions[3]!.actions));
+    assert.ok(ask?.kind === "annotatePod", JSON.stringify(decisions[3]!.actions));
     assert.equal(ask.annotation, CHECKPOINT_REQUEST_ANNOTATION);
     assert.equal(JSON.parse(ask.value).id, requestId);
     assert.deepEqual(actionKinds(decisions[4]!), [], "asked once: the pod carries the request");

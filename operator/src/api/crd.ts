@@ -50,6 +50,7 @@ const PRINTER_COLUMNS = [
   { name: "Storage", type: "string", jsonPath: ".status.checkpointStorage", description: "where the checkpoints are: s3://bucket/prefix or pvc/<claim>" },
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
   { name: "Attempt", type: "integer", jsonPath: ".status.attempt", priority: 1 },
+  { name: "Workers", type: "integer", jsonPath: ".spec.workers", description: "pods per attempt (a gang's ranks)", priority: 1 },
   { name: "Failures", type: "integer", jsonPath: ".status.failures", priority: 1 },
   { name: "Lost", type: "integer", jsonPath: ".status.lostSteps", description: "steps trained twice", priority: 1 },
 ];

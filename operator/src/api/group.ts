@@ -12,6 +12,8 @@ export const SHORT_NAMES = ["tr"];
 export const RUN_LABEL = `${API_GROUP}/run`;
 /** Label on every trainer pod: its 1-based attempt number. */
 export const ATTEMPT_LABEL = `${API_GROUP}/attempt`;
+/** A gang's pod's rank (spec.workers > 1): 0 to workers - 1. */
+export const RANK_LABEL = `${API_GROUP}/rank`;
 
 /** The trainer image a run uses when spec.image is not set; moves with the release version. */
 export const DEFAULT_TRAINER_IMAGE = "resumable/trainer:0.1.0";

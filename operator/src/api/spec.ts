@@ -1,4 +1,4 @@
-import { OPERATOR_ENV_NAMES, OPERATOR_S3_ENV_NAMES } from "@resumable/protocol";
+import { GANG_ENV_NAMES, OPERATOR_ENV_NAMES, OPERATOR_S3_ENV_NAMES } from "@resumable/protocol";
 import { z } from "zod";
 import { checkpointSchema } from "./checkpoint-spec.js";
 import { DEFAULT_TRAINER_IMAGE } from "./group.js";
@@ -134,7 +134,24 @@ const securityContext = withRules(
 /** With storage.s3 the operator sets these too (OPERATOR_S3_ENV_NAMES). */
 const s3EnvNames: readonly string[] = OPERATOR_S3_ENV_NAMES;
 
+/** With workers > 1 the operator sets these too, per rank (GANG_ENV_NAMES). */
+const gangEnvNames: readonly string[] = GANG_ENV_NAMES;
+
+/**
+ * The largest gang. Every rank is kept in status.attempts[].ranks for each attempt of the
+ * history, and every rank's address rides in one annotation on every pod: 64 keeps both
+ * far below the apiserver's object and annotation limits, and covers the 8 to 64 workers of
+ * data-parallel jobs on spot today. Larger gangs want a different design (groups of rings).
+ */
+export const MAX_WORKERS = 64;
+
 export const trainingRunSpecSchema = withRules(z.object({
+  workers: z
+    .int()
+    .min(1)
+    .max(MAX_WORKERS)
+    .default(1)
+    .describe(`Pods per attempt (ranks) that train data-parallel and checkpoint, stop and restart as one gang; 1 is a single pod. At most ${MAX_WORKERS}: each rank is recorded in status.attempts and its address in an annotation on every pod.`),
   image: z.string().min(1).default(DEFAULT_TRAINER_IMAGE).describe("The trainer image; it must follow the trainer protocol (docs/trainer-protocol.md)."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
   command: z.array(z.string()).optional(),
@@ -157,6 +174,12 @@ export const trainingRunSpecSchema = withRules(z.object({
     message: `must not set ${s3EnvNames.join(", ")} with checkpoint.storage.s3: the operator sets them from it`,
     field: ".env",
     holds: (spec) => spec.checkpoint.storage?.s3 === undefined || (spec.env ?? []).every((v) => !s3EnvNames.includes(v.name)),
+  },
+  {
+    rule: `!has(self.workers) || self.workers <= 1 || !has(self.env) || self.env.all(e, !(e.name in ${JSON.stringify(gangEnvNames).replaceAll('"', "'")}))`,
+    message: `must not set ${gangEnvNames.join(", ")} with workers > 1: the operator sets them for each rank of the gang`,
+    field: ".env",
+    holds: (spec) => spec.workers <= 1 || (spec.env ?? []).every((v) => !gangEnvNames.includes(v.name)),
   },
 ]);
 

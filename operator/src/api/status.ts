@@ -45,9 +45,11 @@ export type Progress = z.infer<typeof progressSchema>;
 
 /**
  * How an attempt ended: the budget it counts against follows from it. Blocked: its pod could
- * not start for a Secret or ConfigMap that does not exist; no budget, retried with backoff.
+ * not start for a Secret or ConfigMap that does not exist; GangUnschedulable: not every rank
+ * of a gang was running within scheduling.gangTimeoutSeconds. Neither is charged to a budget;
+ * both are retried with backoff.
  */
-const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved", "Blocked"] as const;
+const END_REASONS = ["Succeeded", "Preempted", "Failed", "Suspended", "Moved", "Blocked", "GangUnschedulable"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /** Where an attempt ran: spot or on-demand nodes (spec.scheduling.fallback moves between them). */
@@ -60,6 +62,15 @@ export type CapacityType = (typeof CAPACITY_TYPES)[number];
  */
 export const CAPACITY_REASONS = ["Spec", "AfterPreemptions", "PendingOnSpot", "ReturnToSpot"] as const;
 export type CapacityReason = (typeof CAPACITY_REASONS)[number];
+
+/** One pod of a gang's attempt (spec.workers > 1). */
+const rankRecordSchema = z.object({
+  rank: z.int(),
+  pod: z.string(),
+  uid: z.string().optional().describe("Set once the operator has seen the pod: a recorded rank whose pod disappears was deleted."),
+  node: z.string().optional(),
+});
+export type RankRecord = z.infer<typeof rankRecordSchema>;
 
 const attemptRecordSchema = z.object({
   attempt: z.int(),
@@ -84,6 +95,12 @@ const attemptRecordSchema = z.object({
   capacityReason: z.enum(CAPACITY_REASONS).optional().describe("Why the attempt was placed on that capacity (the move that put it there)."),
   instanceType: z.string().optional().describe("The node's node.kubernetes.io/instance-type label: the row of the price table."),
   gpus: z.number().optional().describe("GPUs the attempt's pod requested (accelerator limits); accounting counts at least 1."),
+  ranks: z
+    .array(rankRecordSchema)
+    .optional()
+    .describe("A gang's pods by rank (spec.workers > 1; pod, uid and node above are rank 0's); unset for a single pod."),
+  createdAt: time.optional().describe("When the operator created a gang's pods: scheduling.gangTimeoutSeconds counts from here."),
+  disruptedRank: z.int().optional().describe("The rank whose disruption ended a gang's attempt (its node in ranks)."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 

@@ -11,6 +11,7 @@ import {
   type ResponseContext,
   type V1PersistentVolumeClaim,
   type V1Pod,
+  type V1Service,
 } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../api/group.js";
 import { httpStatus } from "@resumable/kube-runtime";
@@ -20,6 +21,7 @@ export interface ClusterWriter {
   createPod(namespace: string, pod: V1Pod): Promise<void>;
   deletePod(namespace: string, name: string, options: { uid?: string; gracePeriodSeconds?: number }): Promise<void>;
   createPvc(namespace: string, pvc: V1PersistentVolumeClaim): Promise<void>;
+  createService(namespace: string, service: V1Service): Promise<void>;
   /** Merge-patches the status subresource; `resourceVersion` makes a stale write fail with 409. */
   patchRunStatus(namespace: string, name: string, resourceVersion: string, statusPatch: unknown): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
@@ -98,6 +100,7 @@ export function kubeClusterWriter(kc: KubeConfig, fieldManager: string, timeoutM
     createPod: (namespace, body) => tolerating([CONFLICT], () => core.createNamespacedPod({ namespace, body, fieldManager }, timeout)),
     createPvc: (namespace, body) =>
       tolerating([CONFLICT], () => core.createNamespacedPersistentVolumeClaim({ namespace, body, fieldManager }, timeout)),
+    createService: (namespace, body) => tolerating([CONFLICT], () => core.createNamespacedService({ namespace, body, fieldManager }, timeout)),
     // NotFound: already gone. Conflict: the uid precondition failed, the pod was replaced.
     deletePod: (namespace, name, { uid, gracePeriodSeconds }) =>
       tolerating([NOT_FOUND, CONFLICT], () =>

@@ -226,18 +226,27 @@ export class Controller {
         case "deletePod":
           log.info({ pod: action.name, reason: action.reason, gracePeriodSeconds: action.gracePeriodSeconds }, "deleting pod");
           return await writer.deletePod(namespace, action.name, action);
-        case "requestCheckpoint":
-          log.info({ pod: action.name, request: action.value }, "asking the trainer for a checkpoint (reclaim notice)");
+        case "createService":
+          log.info({ service: action.service.metadata?.name }, "creating the gang's headless service");
+          return await writer.createService(namespace, action.service);
+        case "annotatePod":
+          log.info({ pod: action.name, annotation: action.annotation, value: action.value }, action.purpose);
           return await writer.patchPodAnnotation(namespace, action.name, action.uid, action.annotation, action.value);
       }
     } catch (err) {
       const refusal = classifyRefusal(err);
       const told = refusal === undefined ? undefined : refusalEvent(action, refusal, httpStatus(err));
       if (told !== undefined) this.emitEvent(run, told, now);
-      if (action.kind === "requestCheckpoint") {
+      if (action.kind === "annotatePod") {
         // Best effort: a failed ask must not hold back the pass's other actions and its status
-        // write while a reclaim is coming. The next pass asks again (the pod lacks the id).
-        log.warn({ pod: action.name, ...failureFields(err) }, "could not ask the trainer for a checkpoint; asking again on the next pass");
+        // write while a reclaim is coming. The next pass asks again (the pod lacks the value).
+        log.warn({ pod: action.name, ...failureFields(err) }, `could not annotate the pod (${action.purpose}); trying again on the next pass`);
+        return;
+      }
+      if (action.kind === "createService") {
+        // A bonus for clusters with DNS (the peers file is what a gang needs): never a reason
+        // to hold back its pods. The next gang attempt creates it again.
+        log.warn({ service: action.service.metadata?.name, ...failureFields(err) }, "could not create the gang's headless service; the gang runs without it");
         return;
       }
       throw new PassError("action", err, action);

@@ -27,7 +27,8 @@ export function refusalEvent(action: Action, refusal: Refusal, status: number | 
   const [failed, what] =
     action.kind === "createPod" ? ["FailedCreate", `creating pod ${action.pod.metadata?.name}`]
     : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
-    : action.kind === "requestCheckpoint" ? ["FailedPatch", `asking pod ${action.name} for a checkpoint`]
+    : action.kind === "createService" ? ["FailedCreate", `creating service ${action.service.metadata?.name}`]
+    : action.kind === "annotatePod" ? ["FailedPatch", `${action.purpose} on pod ${action.name}`]
     : ["FailedDelete", `deleting pod ${action.name}`];
   const reason = REFUSAL_REASONS[refusal.kind] ?? failed;
   return { type: "Warning", reason, message: `Error ${what}: ${refusal.message} (HTTP ${status}; retrying)` };

@@ -2,7 +2,8 @@
 // line per attempt, with why it ended, what it lost and how long it took to
 // start after its predecessor's pod was gone (RESTART). The recovery metric
 // starts earlier, at the disruption, so it includes the final flush. CAPACITY
-// is where each attempt ran and, for a move, why; a planned move ends "Moved".
+// is where each attempt ran and, for a move, why; a planned move ends "Moved". A
+// gang's (spec.workers > 1) newest attempt lists its ranks, and which was disrupted.
 import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
@@ -41,6 +42,8 @@ export function describe(run: TrainingRun): string {
   }
   const attempts = s.attempts ?? [];
   if (attempts.length > 0) lines.push("", timeline(attempts));
+  const newest = attempts.at(-1);
+  if (newest?.ranks !== undefined) lines.push("", `Ranks of attempt ${newest.attempt}:`, ranks(newest));
   return lines.join("\n");
 }
 
@@ -80,7 +83,7 @@ function timeline(attempts: readonly AttemptRecord[]): string {
       capacityOf(a),
       a.startTime ?? "-",
       duration(secondsBetween(a.startTime, a.endTime)),
-      a.endReason ? `${a.endReason}${a.endDetail ? ` (${a.endDetail})` : ""}` : "running",
+      a.endReason ? `${a.endReason}${a.endDetail ? ` (${a.endDetail})` : ""}${disrupted(a)}` : "running",
       a.exitCode === undefined ? "-" : String(a.exitCode),
       a.resumedFromStep === undefined ? "-" : String(a.resumedFromStep),
       a.reachedStep === undefined ? "-" : String(a.reachedStep),
@@ -89,4 +92,17 @@ function timeline(attempts: readonly AttemptRecord[]): string {
     ];
   });
   return table(["ATTEMPT", "POD", "NODE", "CAPACITY", "STARTED", "RAN", "ENDED", "EXIT", "RESUMED FROM", "REACHED", "LOST", "RESTART"], rows);
+}
+
+/** The rank whose disruption ended a gang's attempt, and its node. */
+function disrupted(a: AttemptRecord): string {
+  if (a.disruptedRank === undefined) return "";
+  const node = a.ranks?.[a.disruptedRank]?.node;
+  return `, rank ${a.disruptedRank}${node === undefined ? "" : ` on ${node}`}`;
+}
+
+/** A gang's pods by rank, and which one's disruption ended the attempt. */
+function ranks(a: AttemptRecord): string {
+  const rows = (a.ranks ?? []).map((r) => [String(r.rank), r.pod, r.node ?? "-", r.rank === a.disruptedRank ? "disrupted" : ""]);
+  return table(["RANK", "POD", "NODE", ""], rows);
 }

@@ -97,6 +97,12 @@ export class OperatorMetrics {
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
     registers: [this.registry],
   });
+  readonly gangRestart = new Histogram({
+    name: `${PREFIX}gang_restart_seconds`,
+    help: "From the disruption of a preempted gang's attempt to every rank of the next attempt having reported a step.",
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
+    registers: [this.registry],
+  });
   readonly reclaimNotices = new Counter({
     name: `${PREFIX}reclaim_notices_total`,
     help: "Reclaim notices seen on the node of a running attempt, by notice source (docs/reclaim-notices.md).",

@@ -3,7 +3,7 @@ import { disruptionOf } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import { findRecord } from "../model/observe.js";
 import { seenAt, toDate } from "../model/time.js";
-import { podOfAttempt, trainerStatus } from "../model/observe.js";
+import { attemptOfPod, podOfAttempt, readProgress, trainerStatus } from "../model/observe.js";
 import type { OperatorMetrics } from "./operator-metrics.js";
 import { runTime } from "./run-accounting.js";
 
@@ -25,7 +25,9 @@ function sourceLabel(source: string | undefined): string {
 export class RunObserver {
   /** The newest attempt whose recovery was observed, per run key. */
   private readonly recovered = new Map<string, number>();
-  /** Per run key, the earliest disruption mark seen on its newest pod, epoch ms. */
+  /** The newest gang attempt whose restart was observed, per run key. */
+  private readonly gangRestarted = new Map<string, number>();
+  /** Per run key, the earliest disruption mark seen on its newest pods, epoch ms. */
   private readonly disrupted = new Map<string, { attempt: number; at: number }>();
 
   constructor(private readonly metrics: OperatorMetrics) {}
@@ -90,27 +92,53 @@ export class RunObserver {
    */
   podsSeen(runKey: string, runName: string, status: TrainingRunStatus | undefined, pods: readonly V1Pod[], now: Date): void {
     const attempt = status?.attempt ?? 0;
+    // A gang's rank 0 stands for the attempt here, as its single pod does.
     const newestPod = podOfAttempt(pods, runName, attempt);
-    // Marks are taken while the pod is the newest: its successor comes only after its end.
-    const mark = newestPod && disruptionOf(newestPod)?.markedAt;
-    if (mark !== undefined && this.disrupted.get(runKey)?.attempt !== attempt) {
-      this.disrupted.set(runKey, { attempt, at: seenAt(mark, now) });
+    const newest = pods.filter((pod) => attemptOfPod(pod, runName) === attempt);
+    // Marks are taken while the pods are the newest: their successors come only after the end.
+    const marks = newest.flatMap((pod) => disruptionOf(pod)?.markedAt ?? []);
+    if (marks.length > 0 && this.disrupted.get(runKey)?.attempt !== attempt) {
+      this.disrupted.set(runKey, { attempt, at: seenAt(Math.min(...marks), now) });
     }
-    if (attempt < 2 || (this.recovered.get(runKey) ?? 0) >= attempt) return;
+    if (attempt < 2) return;
     const previous = findRecord(status ?? {}, attempt - 1);
     const ended = toDate(previous?.endTime);
     if (previous?.endReason !== "Preempted" || ended === undefined) return;
-    const started = toDate(newestPod && trainerStatus(newestPod)?.state?.running?.startedAt);
-    if (started === undefined) return;
     const marked = this.disrupted.get(runKey);
     const from = marked?.attempt === attempt - 1 ? Math.min(marked.at, ended.getTime()) : ended.getTime();
-    this.recovered.set(runKey, attempt);
-    this.metrics.recoveryDuration.observe(Math.max(0, (seenAt(started.getTime(), now) - from) / 1000));
+    const started = toDate(newestPod && trainerStatus(newestPod)?.state?.running?.startedAt);
+    if (started !== undefined && (this.recovered.get(runKey) ?? 0) < attempt) {
+      this.recovered.set(runKey, attempt);
+      this.metrics.recoveryDuration.observe(Math.max(0, (seenAt(started.getTime(), now) - from) / 1000));
+    }
+    const training = gangTraining(findRecord(status ?? {}, attempt), newest, runName);
+    if (training !== undefined && (this.gangRestarted.get(runKey) ?? 0) < attempt) {
+      this.gangRestarted.set(runKey, attempt);
+      this.metrics.gangRestart.observe(Math.max(0, (seenAt(training, now) - from) / 1000));
+    }
   }
 
   runDeleted(runKey: string): void {
     this.recovered.delete(runKey);
+    this.gangRestarted.delete(runKey);
     this.disrupted.delete(runKey);
   }
 }
 
+
+/**
+ * When a gang's attempt was training again: once every rank has reported a step, the newest
+ * of their reports (the trainer's updatedAt; the pass that first sees them all follows it
+ * closely). Undefined for a single pod, or while a rank has not reported.
+ */
+function gangTraining(record: AttemptRecord | undefined, pods: readonly V1Pod[], runName: string): number | undefined {
+  const ranks = record?.ranks;
+  if (ranks === undefined) return undefined;
+  const reports = ranks.map((r) => {
+    const pod = pods.find((p) => p.metadata?.name === r.pod && attemptOfPod(p, runName) === record?.attempt);
+    return pod === undefined ? undefined : readProgress(pod);
+  });
+  if (reports.some((p) => p === undefined)) return undefined;
+  const times = reports.map((p) => toDate(p?.updatedAt)?.getTime() ?? Number.NaN);
+  return times.some(Number.isNaN) ? undefined : Math.max(...times);
+}

@@ -27,14 +27,16 @@ export type PriceTable = z.infer<typeof priceTableSchema>;
 export function hourlyPrice(prices: PriceTable, record: AttemptRecord, capacity: CapacityType): number | undefined {
   const row = record.instanceType !== undefined ? prices.instanceTypes?.[record.instanceType] : undefined;
   const perGpu = prices.perGpu;
-  const price = row ?? (perGpu && { spot: perGpu.spot * gpusOf(record), onDemand: perGpu.onDemand * gpusOf(record) });
+  // A gang's ranks each take a node of rank 0's instance type.
+  const nodes = record.ranks?.length ?? 1;
+  const price = row ? { spot: row.spot * nodes, onDemand: row.onDemand * nodes } : (perGpu && { spot: perGpu.spot * gpusOf(record), onDemand: perGpu.onDemand * gpusOf(record) });
   if (price === undefined) return undefined;
   return capacity === "spot" ? price.spot : price.onDemand;
 }
 
-/** A run without an accelerator limit (a CPU trainer, as on the test cluster) counts as one GPU. */
+/** A pod without an accelerator limit (a CPU trainer, as on the test cluster) counts as one GPU. */
 export function gpusOf(record: AttemptRecord): number {
-  return Math.max(1, record.gpus ?? 1);
+  return Math.max(record.ranks?.length ?? 1, record.gpus ?? 1);
 }
 
 /** Seconds from `from` to `to`; 0 when either is unknown. */

@@ -22,27 +22,44 @@ import type { TrainingRun } from "../api/trainingrun.js";
 
 // ---- The run's pods ----
 
-/** Deterministic names: a stale cache can never make the operator create a second copy. */
-export function podName(runName: string, attempt: number): string {
-  return `${runName}-${attempt}`;
+/**
+ * Deterministic names: a stale cache can never make the operator create a second copy.
+ * `<run>-<attempt>` for a single pod, `<run>-<attempt>-<rank>` for each rank of a gang.
+ */
+export function podName(runName: string, attempt: number, rank?: number): string {
+  return rank === undefined ? `${runName}-${attempt}` : `${runName}-${attempt}-${rank}`;
+}
+
+/** Where a pod of the run sits: its attempt, and its rank if it is a gang's. */
+export interface PodPlace {
+  attempt: number;
+  rank?: number;
 }
 
 /**
- * The attempt a pod of the run belongs to, read back from its name (podName's inverse): the
- * one rule by which reconcile and the metrics find an attempt's pod. A name cannot be
- * edited after creation, unlike a label.
+ * The attempt (and rank) a pod of the run belongs to, read back from its name (podName's
+ * inverse): the one rule by which reconcile and the metrics find an attempt's pods. A name
+ * cannot be edited after creation, unlike a label.
  */
-export function attemptOfPod(pod: V1Pod, runName: string): number | undefined {
+export function placeOfPod(pod: V1Pod, runName: string): PodPlace | undefined {
   const name = pod.metadata?.name;
   const prefix = `${runName}-`;
   if (name === undefined || !name.startsWith(prefix)) return undefined;
-  const suffix = name.slice(prefix.length);
-  return /^[1-9][0-9]*$/.test(suffix) ? Number(suffix) : undefined;
+  const match = /^([1-9][0-9]*)(?:-(0|[1-9][0-9]*))?$/.exec(name.slice(prefix.length));
+  if (match === null) return undefined;
+  return match[2] === undefined ? { attempt: Number(match[1]) } : { attempt: Number(match[1]), rank: Number(match[2]) };
 }
 
-/** The pod of one attempt among the run's pods, e.g. the newest (status.attempt). */
+export function attemptOfPod(pod: V1Pod, runName: string): number | undefined {
+  return placeOfPod(pod, runName)?.attempt;
+}
+
+/** The pod of one attempt among the run's pods, e.g. the newest (status.attempt); a gang's rank 0. */
 export function podOfAttempt(pods: readonly V1Pod[], runName: string, attempt: number): V1Pod | undefined {
-  return pods.find((pod) => attemptOfPod(pod, runName) === attempt);
+  return pods.find((pod) => {
+    const place = placeOfPod(pod, runName);
+    return place?.attempt === attempt && (place.rank ?? 0) === 0;
+  });
 }
 
 /** The PVC a run keeps its checkpoints on: the user's claimName, else the one the operator creates. */
@@ -96,8 +113,12 @@ export function checkpointStorage(run: TrainingRun): string {
 
 /** The run's pods, classified by what the decision needs from them. */
 export interface ObservedPods {
-  /** Trainer pods this run owns, by attempt number. */
+  /** Trainer pods this run owns, by attempt number (a gang's: its rank 0, else any of its ranks). */
   byAttempt: ReadonlyMap<number, V1Pod>;
+  /** A gang's pods by attempt, then by rank (spec.workers > 1). */
+  ranks: ReadonlyMap<number, ReadonlyMap<number, V1Pod>>;
+  /** Every pod this run owns, by attempt number: a single pod or a gang's ranks. */
+  all: ReadonlyMap<number, readonly V1Pod[]>;
   /** The highest attempt number among them; 0 when there are none. */
   newestAttempt: number;
   /**
@@ -110,12 +131,25 @@ export interface ObservedPods {
 
 export function classifyPods(pods: readonly V1Pod[], run: TrainingRun): ObservedPods {
   const byAttempt = new Map<number, V1Pod>();
+  const ranks = new Map<number, Map<number, V1Pod>>();
+  const all = new Map<number, V1Pod[]>();
   for (const pod of pods) {
-    const attempt = attemptOfPod(pod, run.metadata.name ?? "");
-    if (attempt !== undefined && isOwnedBy(pod, run)) byAttempt.set(attempt, pod);
+    const place = placeOfPod(pod, run.metadata.name ?? "");
+    if (place === undefined || !isOwnedBy(pod, run)) continue;
+    all.set(place.attempt, [...(all.get(place.attempt) ?? []), pod]);
+    if (place.rank === undefined) {
+      byAttempt.set(place.attempt, pod);
+      continue;
+    }
+    const gang = ranks.get(place.attempt) ?? new Map<number, V1Pod>();
+    ranks.set(place.attempt, gang.set(place.rank, pod));
+    // A gang's pod in the attempt's place: rank 0 where it exists.
+    if (place.rank === 0 || !byAttempt.has(place.attempt)) byAttempt.set(place.attempt, pod);
   }
   return {
     byAttempt,
+    ranks,
+    all,
     newestAttempt: Math.max(0, ...byAttempt.keys()),
     alive: pods.filter(isAlive),
   };

@@ -1,6 +1,6 @@
 // What one reconcile pass reads (Observed) and what it returns (Decision): the interface
 // between the controller and the pure pass (reconcile/decide.ts), shared by both.
-import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { TrainingRunStatus } from "../api/status.js";
 import type { RunLocation } from "./observe.js";
@@ -90,8 +90,14 @@ export type Action =
    */
   | { kind: "deletePod"; name: string; uid?: string; gracePeriodSeconds?: number; reason: string }
   | { kind: "createPVC"; pvc: V1PersistentVolumeClaim }
-  /** Merge-patch the pod's checkpoint-request annotation (with a uid precondition). */
-  | { kind: "requestCheckpoint"; name: string; uid: string; annotation: string; value: string };
+  /** A gang's headless Service (AlreadyExists is success); a bonus for clusters with DNS. */
+  | { kind: "createService"; service: V1Service }
+  /**
+   * Merge-patch one annotation of the pod (with a uid precondition): the checkpoint request,
+   * a gang's peers. Best effort: a failed patch is asked again on the next pass. `purpose`
+   * says what for, in the log and a refusal's event.
+   */
+  | { kind: "annotatePod"; name: string; uid: string; annotation: string; value: string; purpose: string };
 
 export interface EventSpec {
   type: "Normal" | "Warning";

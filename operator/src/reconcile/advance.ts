@@ -7,6 +7,7 @@ import { findRecord, isAlive, isTerminating, type ObservedPods } from "../model/
 import { toDate } from "../model/time.js";
 import type { Draft } from "./draft.js";
 import { applyFallback } from "./fallback.js";
+import { gangWaiting, rankPods, unseenRanks } from "./gang.js";
 import { blockedMessage } from "./missing-object.js";
 import { setPhase, waitingPhase } from "./phase.js";
 
@@ -29,9 +30,11 @@ export function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): At
   const active = current !== undefined && current.endTime === undefined;
 
   if (spec.suspend) {
-    if (active && currentPod && isAlive(currentPod) && !isTerminating(currentPod)) {
-      d.actions.push({ kind: "deletePod", name: currentPod.metadata?.name ?? "", uid: currentPod.metadata?.uid, reason: "the run is suspended" });
-      current.stoppedForSuspend = true;
+    // Every pod of the attempt: a gang's ranks stop together (each flushes through the agreement).
+    for (const pod of active ? (pods.all.get(attempt) ?? []) : []) {
+      if (!isAlive(pod) || isTerminating(pod)) continue;
+      d.actions.push({ kind: "deletePod", name: pod.metadata?.name ?? "", uid: pod.metadata?.uid, reason: "the run is suspended" });
+      current!.stoppedForSuspend = true;
     }
     if (d.condition({ type: "Suspended", status: "True", reason: "Suspended", message: "spec.suspend is true" })) {
       d.event("Normal", "Suspended", active ? `Stopping attempt ${attempt}: the run is suspended` : "The run is suspended");
@@ -45,10 +48,11 @@ export function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): At
   }
 
   if (active) {
-    if (currentPod === undefined && current.uid === undefined) {
+    if ((currentPod === undefined && current.uid === undefined) || unseenRanks(current, pods).length > 0) {
       // Created by an earlier pass but not seen since: creating again is idempotent by name.
       return { attempt, isNew: false };
     }
+    const gang = current.ranks === undefined ? undefined : gangWaiting(rankPods(d, current, pods));
     const moved = currentPod && !isTerminating(currentPod) ? applyFallback(d, spec, current, currentPod) : undefined;
     if (moved !== undefined) {
       setPhase(d, "Restarting", "FellBackToOnDemand", moved);
@@ -57,6 +61,8 @@ export function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): At
     if (currentPod && isTerminating(currentPod)) {
       // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
+    } else if (gang?.running === false) {
+      setPhase(d, waitingPhase(attempt), gang.reason, gang.message);
     } else if (currentPod?.status?.phase === "Running") {
       setPhase(d, "Running", "TrainerRunning", `attempt ${attempt} is running`);
     } else {
@@ -80,6 +86,7 @@ export function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): At
     d.requeueIn(nextAttemptAt.getTime() - d.now.getTime());
     const blocked = current?.endReason === "Blocked" ? blockedMessage(d) : undefined;
     if (blocked !== undefined) setPhase(d, waiting, "WaitingForObject", `${blocked}; next attempt at ${d.status.nextAttemptAt}`);
+    else if (current?.endReason === "GangUnschedulable") setPhase(d, waiting, "GangUnschedulable", `attempt ${attempt}'s gang could not be placed; next attempt at ${d.status.nextAttemptAt}`);
     else setPhase(d, waiting, "BackoffAfterFailure", `next attempt at ${d.status.nextAttemptAt}`);
     return undefined;
   }

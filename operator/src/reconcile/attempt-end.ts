@@ -73,7 +73,9 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
       return;
     case "Preempted": {
       const preemptions = (d.status.preemptions = (d.status.preemptions ?? 0) + 1);
-      d.event("Warning", "Preempted", `${at} was preempted (${outcome.detail}) at step ${record.reachedStep ?? "?"}`);
+      const rank = record.disruptedRank === undefined ? undefined : record.ranks?.[record.disruptedRank];
+      const where = rank === undefined ? "" : `: rank ${rank.rank} (pod ${rank.pod}${rank.node ? ` on node ${rank.node}` : ""}) was disrupted`;
+      d.event("Warning", "Preempted", `${at} was preempted (${outcome.detail}) at step ${record.reachedStep ?? "?"}${where}`);
       const max = spec.preemption.maxPreemptions;
       if (max !== undefined && preemptions > max) {
         failRun(d, "MaxPreemptionsExceeded", `${preemptions} preemptions exceed spec.preemption.maxPreemptions (${max})`);
@@ -106,16 +108,32 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
     case "Blocked": {
       // Charged to no budget: retrying cannot fail sooner than the object appears. With no
       // RBAC on Secrets nothing says when it does, so the retries back off as failures do.
-      const blocked = [...(d.status.attempts ?? [])].reverse().findIndex((r) => r.endReason !== "Blocked");
-      const inARow = blocked < 0 ? (d.status.attempts?.length ?? 1) : blocked;
-      const next = new Date(d.now.getTime() + retryDelaySeconds(inARow, spec.failurePolicy) * 1000);
-      d.status.nextAttemptAt = toTimestamp(next);
-      d.event("Warning", "WaitingForObject", `${at} could not start: ${outcome.message ?? outcome.detail}; its pod is deleted and the next attempt tries again at ${toTimestamp(next)}`);
+      const next = retryUncharged(d, endReason, spec);
+      d.event("Warning", "WaitingForObject", `${at} could not start: ${outcome.message ?? outcome.detail}; its pod is deleted and the next attempt tries again at ${next}`);
+      return;
+    }
+    case "GangUnschedulable": {
+      // Neither a preemption nor a failure: the cluster had no room for the whole gang. The
+      // pods are deleted so a partial gang holds nothing, and the next try backs off.
+      const next = retryUncharged(d, endReason, spec);
+      d.event("Warning", "GangUnschedulable", `${at} could not form its gang: ${outcome.message ?? outcome.detail}; its pods are deleted and the next attempt tries again at ${next}`);
       return;
     }
     case "Suspended":
       return;
   }
+}
+
+/**
+ * The backoff of an end charged to no budget, by how many attempts in a row ended so: the
+ * failures' growth rule. Returns the time it sets as nextAttemptAt.
+ */
+function retryUncharged(d: Draft, reason: AttemptRecord["endReason"], spec: TrainingRunSpec): string {
+  const other = [...(d.status.attempts ?? [])].reverse().findIndex((r) => r.endReason !== reason);
+  const inARow = other < 0 ? (d.status.attempts?.length ?? 1) : other;
+  const next = toTimestamp(new Date(d.now.getTime() + retryDelaySeconds(inARow, spec.failurePolicy) * 1000));
+  d.status.nextAttemptAt = next;
+  return next;
 }
 
 function failRun(d: Draft, reason: string, message: string): void {

@@ -4,13 +4,14 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
-import { attemptOfPod, findRecord, isAlive, isTerminating, readProgress, type ObservedPods } from "../model/observe.js";
+import { attemptOfPod, findRecord, isAlive, isTerminating, podName, readProgress, type ObservedPods } from "../model/observe.js";
 import { seenAt, toDate, toTimestamp } from "../model/time.js";
 import { endAttempt } from "./attempt-end.js";
 import { plannedStopOf } from "./capacity.js";
 import type { Draft } from "./draft.js";
 import { missingObject, objectsFound, waitForObject } from "./missing-object.js";
 import { assessPod } from "./pod-outcome.js";
+import { assessGang, checkFormation, gangRecord, noteRanks, publishPeers, rankPods } from "./gang.js";
 import { noteProgress, watchFlushFit, watchProgressReports } from "./progress.js";
 import { followNotice, noteEarlyCheckpoint } from "./reclaim.js";
 
@@ -55,15 +56,22 @@ export function recordAttempts(d: Draft, pods: ObservedPods, spec: TrainingRunSp
   const known = d.status.attempt ?? 0;
   // Pods newer than status know are ours whose status write was lost: adopt them.
   for (const [attempt, pod] of pods.byAttempt) {
-    if (attempt > known && !findRecord(d.status, attempt)) addRecord(d.status, attempt, pod.metadata?.name ?? "");
+    if (attempt > known && !findRecord(d.status, attempt)) {
+      const record = addRecord(d.status, attempt, pod.metadata?.name ?? "");
+      // A gang's: its ranks as the spec names them, its formation bound from now.
+      const ranks = pods.ranks.has(attempt) ? Array.from({ length: spec.workers }, (_, r) => podName(d.observed.run.metadata.name ?? "", attempt, r)) : [];
+      if (ranks.length > 1) Object.assign(record, { pod: ranks[0] }, gangRecord(ranks, d.now));
+    }
   }
   d.status.attempt = Math.max(known, pods.newestAttempt);
 
   for (const record of d.status.attempts ?? []) {
     if (record.endTime !== undefined) continue;
-    const pod = pods.byAttempt.get(record.attempt) ?? endedAndGone(d, record);
+    const ranks = record.ranks === undefined ? undefined : rankPods(d, record, pods);
+    // A gang is followed through rank 0's pod, or any rank's while rank 0's is not seen.
+    const pod = ranks === undefined ? (pods.byAttempt.get(record.attempt) ?? endedAndGone(d, record)) : (ranks[0] ?? ranks.find((p) => p !== undefined));
     if (pod) {
-      followPod(d, record, pod, spec);
+      followPod(d, record, pod, spec, ranks);
     } else if (record.uid !== undefined || record.attempt < d.status.attempt) {
       // Seen before and now gone without a terminal state: deleted while it ran, by us for a
       // planned move or by someone else.
@@ -81,8 +89,11 @@ function endedAndGone(d: Draft, record: AttemptRecord): V1Pod | undefined {
     attemptOfPod(p, run) === record.attempt && (record.uid === undefined || p.metadata?.uid === record.uid));
 }
 
-function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec): void {
-  notePod(record, pod, d.now);
+/** `ranks`: a gang's pods by rank, whose one outcome gang.ts reads; `pod` is then its rank 0 (if seen). */
+function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRunSpec, ranks?: readonly (V1Pod | undefined)[]): void {
+  // A gang's record says rank 0's pod, uid, node and start, as a single pod's says its own.
+  if (ranks === undefined || ranks[0] === pod) notePod(record, pod, d.now);
+  if (ranks !== undefined) noteRanks(record, ranks);
   const instanceType = record.node === undefined ? undefined : d.observed.nodes.get(record.node)?.metadata?.labels?.[INSTANCE_TYPE];
   if (instanceType !== undefined) record.instanceType ??= instanceType;
   const progress = readProgress(pod);
@@ -91,10 +102,17 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   // that sees the pod ended, when the reclaim follows the checkpoint closely.
   noteEarlyCheckpoint(d, record, progress?.earlyCheckpointStep);
   // Not a failure of the trainer, which never started: the run waits for the object.
-  const missing = isTerminating(pod) ? undefined : missingObject(pod, d.observed.mountFailures ?? []);
-  if (missing !== undefined) return waitForObject(d, record, missing, spec);
-  const assessment = assessPod(pod, d.observed.nodes, plannedStopOf(record, d.status));
+  const pods = ranks?.filter((p) => p !== undefined) ?? [pod];
+  for (const p of pods) {
+    const missing = isTerminating(p) ? undefined : missingObject(p, d.observed.mountFailures ?? []);
+    if (missing !== undefined) return waitForObject(d, record, missing, spec);
+  }
+  const planned = plannedStopOf(record, d.status);
+  const gang = ranks === undefined ? undefined : assessGang(record, ranks, d.observed.nodes, planned);
+  const assessment = gang ?? assessPod(pod, d.observed.nodes, planned);
   if (assessment.ended) {
+    const disrupted = assessment.ended.reason === "Preempted" || assessment.ended.reason === "Moved";
+    if (gang?.ended !== undefined && disrupted) record.disruptedRank = gang.rank;
     endAttempt(d, record, assessment.ended, spec);
     return;
   }
@@ -102,8 +120,14 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
     delete record.nodeLostAt;
     if (assessment.running) objectsFound(d, record);
     watchProgressReports(d, record, pod, progress !== undefined);
+    // Rank 0's: its flush is the gang's (it alone writes the final checkpoint).
     if (progress?.flushSeconds !== undefined) watchFlushFit(d, record, pod, progress.flushSeconds);
-    followNotice(d, record, pod);
+    // A notice on any rank's node asks that rank: the ranks agree on the step among themselves.
+    for (const p of pods) followNotice(d, record, p);
+    if (ranks !== undefined) {
+      publishPeers(d, record.attempt, ranks);
+      if (!assessment.running) checkFormation(d, record, ranks, spec);
+    }
     return;
   }
   // A node that is NotReady or gone cannot confirm the pod's end: give up on it after the
@@ -112,6 +136,7 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
   record.nodeLostAt = toTimestamp(lostAt);
   const giveUpAt = lostAt.getTime() + d.settings.stuckPodTimeoutSeconds * 1000;
   if (d.now.getTime() >= giveUpAt) {
+    if (gang?.ended === undefined && gang?.lostRank !== undefined) record.disruptedRank = gang.lostRank;
     endAttempt(d, record, { reason: "Preempted", detail: "NodeLost" }, spec);
   } else {
     d.requeueIn(giveUpAt - d.now.getTime());
@@ -131,7 +156,8 @@ const FOLLOW_UP_MS = 1_000;
  */
 export function removeFinishedPods(d: Draft, pods: ObservedPods): void {
   const before = d.observed.run.status;
-  for (const [attempt, pod] of pods.byAttempt) {
+  // Every pod: a gang's ranks go with their attempt.
+  for (const [attempt, pod] of [...pods.all].flatMap(([a, list]) => list.map((p) => [a, p] as const))) {
     const recorded = before?.attempts?.find((r) => r.attempt === attempt);
     // A record dropped from the bounded history belonged to an attempt that had ended.
     const endedBefore = recorded ? recorded.endTime !== undefined : attempt <= (before?.attempt ?? 0);

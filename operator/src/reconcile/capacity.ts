@@ -18,7 +18,8 @@ export function capacityTypeOf(spec: TrainingRunSpec, status: TrainingRunStatus)
 
 /** The capacity fields of a new attempt's record. */
 export function capacityOfNewAttempt(spec: TrainingRunSpec, status: TrainingRunStatus): Pick<AttemptRecord, "capacityType" | "capacityReason" | "gpus"> {
-  const gpus = acceleratorCount(spec);
+  // A gang's attempt holds every rank's accelerators.
+  const gpus = acceleratorCount(spec) * spec.workers;
   return {
     capacityType: capacityTypeOf(spec, status),
     capacityReason: status.capacity?.reason ?? "Spec",

@@ -6,7 +6,8 @@
 //   decide.ts           observedGeneration, checkpointStorage, accounting
 //   validate.ts         condition Valid
 //   phase.ts            phase, completionTime, condition Running
-//   attempts.ts         attempts (their records, pod, uid, node, start), attempt, startTime
+//   attempts.ts         attempts (their records, pod, uid, node, start, disruptedRank), attempt, startTime
+//   gang.ts             a gang's record: its ranks (pod, uid, node) and createdAt
 //   attempt-end.ts      an attempt's end on its record, preemptions, failures, nextAttemptAt,
 //                       result, conditions Complete, Failed, CheckpointsUnusable
 //   progress.ts         progress, lastCheckpoint, lostSteps, a record's reached and
@@ -22,7 +23,7 @@ import { locationName } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
 import { nextAccounting } from "../model/accounting.js";
-import { classifyPods, findRecord, isTerminating, podName } from "../model/observe.js";
+import { classifyPods, findRecord, isTerminating } from "../model/observe.js";
 import type { OperatorSettings } from "../model/settings.js";
 import { foreignTrainer, STORAGE_IN_USE } from "../model/storage-claims.js";
 import type { Decision, Observed } from "../model/types.js";
@@ -34,7 +35,8 @@ import { Draft } from "./draft.js";
 import { isFinished, pendingUntilValid, sayFinished, setPhase, waitingPhase } from "./phase.js";
 import { countLostSteps } from "./progress.js";
 import { coalesceProgress } from "./progress-writes.js";
-import { buildCheckpointPvc, buildTrainerPod } from "./render.js";
+import { gangRecord } from "./gang.js";
+import { buildAttemptPods, buildCheckpointPvc, buildRunService } from "./render.js";
 import { validSpec } from "./validate.js";
 
 /**
@@ -116,12 +118,14 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
   if (claim !== undefined && claim.pvc === undefined) d.actions.push({ kind: "createPVC", pvc: buildCheckpointPvc(run, spec.checkpoint, claim.name) });
   d.status.checkpointStorage = locationName(location);
   const capacity = isNew ? capacityTypeOf(spec, d.status) : findRecord(d.status, attempt)?.capacityType;
-  const pod = buildTrainerPod(run, spec, attempt, location, d.settings, capacity);
-  d.actions.push({ kind: "createPod", pod });
+  const pods = buildAttemptPods(run, spec, attempt, location, d.settings, capacity);
+  for (const pod of pods) d.actions.push({ kind: "createPod", pod });
+  if (pods.length > 1) d.actions.push({ kind: "createService", service: buildRunService(run) });
   if (isNew) {
-    beginAttempt(d, attempt, podName(run.metadata.name ?? "", attempt), capacityOfNewAttempt(spec, d.status));
+    const names = pods.map((pod) => pod.metadata?.name ?? "");
+    beginAttempt(d, attempt, names[0] ?? "", { ...capacityOfNewAttempt(spec, d.status), ...gangRecord(names, d.now) });
     clearRetry(d);
-    d.event("Normal", "PodCreated", `Created pod ${pod.metadata?.name} for attempt ${attempt}`);
+    d.event("Normal", "PodCreated", `Created ${names.length > 1 ? `pods ${names.join(", ")}` : `pod ${names[0]}`} for attempt ${attempt}`);
   }
   setPhase(d, waiting, "PodPending", `attempt ${attempt} is starting`);
 }

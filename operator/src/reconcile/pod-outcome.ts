@@ -43,6 +43,8 @@ const EXIT_FAILURES: Partial<Record<NonNullable<ReturnType<typeof exitReason>>, 
   storage: { detail: "StorageError" },
   checkpointsUnusable: { detail: "CheckpointsUnusable", permanent: true },
   diverged: { detail: "Diverged" },
+  // A gang's rank whose peer died or stalled (gang.ts decides whose outcome it is part of).
+  peerLost: { detail: "PeerLost" },
 };
 
 /** Exit 2 failures about checkpoint storage, by the summary's failure kind: not InvalidConfig of spec.training. */

@@ -17,7 +17,14 @@ import type { Draft } from "./draft.js";
 export function checkpointRequestAction(pod: V1Pod, request: CheckpointRequest | undefined): Action | undefined {
   const uid = pod.metadata?.uid;
   if (request === undefined || uid === undefined || carriesRequest(pod, request.id)) return undefined;
-  return { kind: "requestCheckpoint", name: pod.metadata?.name ?? "", uid, annotation: CHECKPOINT_REQUEST_ANNOTATION, value: JSON.stringify(request) };
+  return {
+    kind: "annotatePod",
+    name: pod.metadata?.name ?? "",
+    uid,
+    annotation: CHECKPOINT_REQUEST_ANNOTATION,
+    value: JSON.stringify(request),
+    purpose: "asking the trainer for a checkpoint (reclaim notice)",
+  };
 }
 
 /** The trainer's early checkpoint (its progress report's earlyCheckpoint), recorded once per step saved. */

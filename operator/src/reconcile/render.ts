@@ -12,13 +12,14 @@ import type {
   V1SecurityContext,
 } from "@kubernetes/client-node";
 import { CHECKPOINT_REQUEST_ANNOTATION, CHECKPOINT_REQUEST_DIR, CHECKPOINT_REQUEST_FILE, CheckpointLocation, ENV } from "@resumable/protocol";
-import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RUN_LABEL } from "../api/group.js";
+import { API_GROUP_VERSION, ATTEMPT_LABEL, KIND, RANK_LABEL, RUN_LABEL } from "../api/group.js";
 import { volumeTemplateSchema } from "../api/checkpoint-spec.js";
 import type { CheckpointSpec, SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { TRAINER_CONTAINER, podName, type RunLocation } from "../model/observe.js";
 import type { OperatorSettings } from "../model/settings.js";
+import { buildGangService, gangEnv, gangHostname, PEERS_ITEM, type GangMember } from "./gang-render.js";
 import { locationVolumes } from "./location-volumes.js";
 import { podScheduling } from "./scheduling.js";
 
@@ -78,21 +79,26 @@ export function buildTrainerPod(
   settings: OperatorSettings,
   /** Where this attempt goes (spec.scheduling.fallback); default: as spec.scheduling.spot says. */
   capacity: CapacityType = spec.scheduling.spot ? "spot" : "on-demand",
+  /** A gang's rank (spec.workers > 1); unset for a single pod. */
+  gang?: GangMember,
 ): V1Pod {
   const runName = run.metadata.name ?? "";
-  const name = podName(runName, attempt);
+  const name = podName(runName, attempt, gang?.rank);
   const security: SecurityContextSpec = { ...SECURITY_DEFAULTS, ...spec.securityContext };
-  const storage = locationVolumes(location);
+  // Only rank 0 touches checkpoint storage: the others get no claim and no credentials.
+  const storesCheckpoints = (gang?.rank ?? 0) === 0;
+  const storage = storesCheckpoints ? locationVolumes(location) : { volumes: [], mounts: [] };
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
       name,
       namespace: run.metadata.namespace,
-      labels: { [RUN_LABEL]: runName, [ATTEMPT_LABEL]: String(attempt) },
+      labels: { [RUN_LABEL]: runName, [ATTEMPT_LABEL]: String(attempt), ...(gang ? { [RANK_LABEL]: String(gang.rank) } : {}) },
       ownerReferences: [controllerRef(run)],
     },
     spec: {
+      ...(gang ? gangHostname(run, name) : {}),
       // The operator, not the kubelet, decides about the next attempt.
       restartPolicy: "Never",
       terminationGracePeriodSeconds: spec.preemption.gracePeriodSeconds,
@@ -105,7 +111,12 @@ export function buildTrainerPod(
         // The checkpoint request (a reclaim notice) reaches the trainer as a file: no RBAC, no port.
         {
           name: REQUEST_VOLUME,
-          downwardAPI: { items: [{ path: CHECKPOINT_REQUEST_FILE.slice(CHECKPOINT_REQUEST_DIR.length + 1), fieldRef: { fieldPath: `metadata.annotations['${CHECKPOINT_REQUEST_ANNOTATION}']` } }] },
+          downwardAPI: {
+            items: [
+              { path: CHECKPOINT_REQUEST_FILE.slice(CHECKPOINT_REQUEST_DIR.length + 1), fieldRef: { fieldPath: `metadata.annotations['${CHECKPOINT_REQUEST_ANNOTATION}']` } },
+              ...(gang ? [PEERS_ITEM] : []),
+            ],
+          },
         },
       ],
       containers: [
@@ -115,7 +126,11 @@ export function buildTrainerPod(
           imagePullPolicy: spec.imagePullPolicy,
           command: spec.command,
           args: spec.args,
-          env: [...protocolEnv(run, attempt, spec, location), ...((spec.env ?? []) as V1EnvVar[])],
+          env: [
+            ...protocolEnv(run, attempt, spec, storesCheckpoints ? location : undefined),
+            ...(gang ? gangEnv(run, attempt, gang) : []),
+            ...((spec.env ?? []) as V1EnvVar[]),
+          ],
           resources: podResources(spec.resources),
           volumeMounts: [
             ...storage.mounts,
@@ -137,10 +152,11 @@ export function buildTrainerPod(
  * directory for a bucket: the protocol's encoding of the location), then what the spec asks
  * for; spec.env may set none of them.
  */
-function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec, location: RunLocation): V1EnvVar[] {
+function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec, location: RunLocation | undefined): V1EnvVar[] {
   const field = (fieldPath: string) => ({ fieldRef: { fieldPath } });
   return [
-    ...Object.entries(CheckpointLocation.toEnv(location)).map(([name, value]) => ({ name, value })),
+    // A gang's rank > 0 is told no location: it never touches checkpoint storage.
+    ...Object.entries(location === undefined ? {} : CheckpointLocation.toEnv(location)).map(([name, value]) => ({ name, value })),
     { name: ENV.config, value: JSON.stringify(spec.training) },
     { name: ENV.run, value: run.metadata.name ?? "" },
     // With the namespace, the owner the trainer records in (and checks against) its checkpoint location.
@@ -151,6 +167,28 @@ function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec, l
     { name: ENV.podIp, valueFrom: field("status.podIP") },
     ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
   ];
+}
+
+/**
+ * Every pod of an attempt: the single pod, or a gang's ranks, alike in everything (image,
+ * config, resources, tolerations, the node terms of one capacity type: a gang never
+ * straddles spot and on-demand) but their rank and rank 0's storage.
+ */
+export function buildAttemptPods(
+  run: TrainingRun,
+  spec: TrainingRunSpec,
+  attempt: number,
+  location: RunLocation,
+  settings: OperatorSettings,
+  capacity: CapacityType | undefined,
+): V1Pod[] {
+  if (spec.workers === 1) return [buildTrainerPod(run, spec, attempt, location, settings, capacity)];
+  return Array.from({ length: spec.workers }, (_, rank) => buildTrainerPod(run, spec, attempt, location, settings, capacity, { rank, workers: spec.workers }));
+}
+
+/** The run's headless Service, owned by the run (garbage-collected with it). */
+export function buildRunService(run: TrainingRun) {
+  return buildGangService(run, controllerRef(run));
 }
 
 function podResources(resources: TrainingRunSpec["resources"]): V1ResourceRequirements | undefined {

@@ -67,6 +67,14 @@ export function validateRun(
     return { ok: false, field: "", message: remembered.message, reason: "PodRejected" };
   }
   const spec = parsed.data.spec;
+  if (spec.workers > 1 && !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(parsed.data.metadata.name)) {
+    return {
+      ok: false,
+      field: "metadata.name",
+      message: `${parsed.data.metadata.name} cannot name a gang (spec.workers ${spec.workers}): it must be a DNS label that starts with a letter (no dots), as it names the gang's headless Service and is part of each rank's hostname`,
+      reason: "InvalidSpec",
+    };
+  }
   const allowed = settings.allowedImages;
   if (!imageAllowed(spec.image, allowed)) {
     const why = parseImage(spec.image) === undefined ? "is not an image reference ([host[:port]/]path[:tag][@digest], path in lower case)" : "is not allowed here";
