@@ -1,6 +1,6 @@
 import type { CoreV1Event, KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { API_GROUP, API_VERSION, PLURAL, RUN_LABEL } from "../api/group.js";
+import { API_GROUP, API_VERSION, PLURAL, RANK_LABEL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName, isAlive } from "../model/observe.js";
 import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../model/storage-claims.js";
@@ -36,8 +36,8 @@ interface Scope {
  */
 const MOUNT_FAILURES = "involvedObject.kind=Pod,reason=FailedMount";
 
-/** Ended pods remembered per run after their deletion: the current attempt's and a spare. */
-const ENDED_GONE_PER_RUN = 2;
+/** Ended pods remembered per run and rank after their deletion: the current attempt's and a spare. */
+const ENDED_GONE_PER_RANK = 2;
 
 /**
  * Everything the controller reads, from watches only: TrainingRuns, their pods (by label)
@@ -88,8 +88,7 @@ export class ClusterCache {
   private rememberEnded(pod: V1Pod): void {
     const key = runKeyOf(pod);
     if (key === undefined) return;
-    const kept = (this.endedGone.get(key) ?? []).filter((p) => p.metadata?.uid !== pod.metadata?.uid);
-    this.endedGone.set(key, [...kept, pod].slice(-ENDED_GONE_PER_RUN));
+    this.endedGone.set(key, keepEnded(this.endedGone.get(key) ?? [], pod));
   }
 
   /** The last state of the run's pods deleted after they ended (Observed.endedPodsGone). */
@@ -266,3 +265,16 @@ const BY_POD_UID = "podUid";
 const EVENT_INDEXERS = {
   [BY_POD_UID]: (event: CoreV1Event) => (event.involvedObject.uid ? [event.involvedObject.uid] : []),
 };
+
+/**
+ * The run's remembered ended pods with `pod` added: the newest ENDED_GONE_PER_RANK per rank
+ * (a single pod is one rank), so every rank of a gang's ended attempt keeps the summary its
+ * outcome is read from, and a long run's memory stays bounded by its ranks.
+ */
+export function keepEnded(kept: readonly V1Pod[], pod: V1Pod): V1Pod[] {
+  const rank = (p: V1Pod) => p.metadata?.labels?.[RANK_LABEL];
+  const others = kept.filter((p) => p.metadata?.uid !== pod.metadata?.uid);
+  const sameRank = others.filter((p) => rank(p) === rank(pod));
+  const dropped = new Set(sameRank.slice(0, Math.max(0, sameRank.length - (ENDED_GONE_PER_RANK - 1))));
+  return [...others.filter((p) => !dropped.has(p)), pod];
+}
