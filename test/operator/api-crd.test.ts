@@ -49,7 +49,18 @@ describe("api: the generated CRD", () => {
       }
       assert.ok(!(node.properties && node.additionalProperties), `${path}: properties or additionalProperties, not both`);
       if (node["x-kubernetes-preserve-unknown-fields"]) assert.equal(node.type, "object", path);
+      // OpenAPI v3's form: a boolean beside minimum/maximum, never JSON Schema 2020's number.
+      for (const keyword of ["exclusiveMinimum", "exclusiveMaximum"]) {
+        if (keyword in node) assert.equal(typeof node[keyword], "boolean", `${path}.${keyword} is a boolean, as the apiserver requires`);
+      }
     }
+  });
+
+  it("a positive integer (zod's exclusiveMinimum: 0) becomes minimum: 1, as the apiserver takes it", () => {
+    const worldSize = [...nodes(root)].find(([path]) => path.endsWith(".result.worldSize"));
+    assert.ok(worldSize, "status.result.worldSize is in the schema");
+    assert.equal(worldSize[1].minimum, 1);
+    assert.ok(!("exclusiveMinimum" in worldSize[1]));
   });
 
   it("apiserver defaulting of a minimal object gives the spec zod gives", () => {
