@@ -194,6 +194,12 @@ describe("values people change", () => {
     assert.ok(operatorContainer(await renderChart({ progressWriteIntervalSeconds: 0 })).args.includes("--progress-write-interval-seconds=0"));
   });
 
+  it("spotDisruptionsPerHour: passed as --spot-disruptions-per-hour, 1 by default; a negative rate refused at install", async () => {
+    assert.ok(operatorContainer(await renderChart()).args.includes("--spot-disruptions-per-hour=1"));
+    assert.ok(operatorContainer(await renderChart({ spotDisruptionsPerHour: 0.25 })).args.includes("--spot-disruptions-per-hour=0.25"));
+    await assert.rejects(renderChart({ spotDisruptionsPerHour: -1 }), /spotDisruptionsPerHour/);
+  });
+
   it("returnToSpotPendingSeconds: passed as --return-to-spot-pending-seconds, 300 by default; 0 refused at install", async () => {
     assert.ok(operatorContainer(await renderChart()).args.includes("--return-to-spot-pending-seconds=300"));
     assert.ok(operatorContainer(await renderChart({ returnToSpotPendingSeconds: 120 })).args.includes("--return-to-spot-pending-seconds=120"));

@@ -68,6 +68,9 @@ describe("operator config", () => {
     assert.equal(load(["--return-to-spot-pending-seconds=20"]).settings.returnToSpotPendingSeconds, 20);
     assert.equal(load([], { RESUMABLE_RETURN_TO_SPOT_PENDING_SECONDS: "600" }).settings.returnToSpotPendingSeconds, 600);
     assert.throws(() => load(["--return-to-spot-pending-seconds=0"]), /--return-to-spot-pending-seconds/);
+    assert.equal(load([]).settings.spotDisruptionsPerHour, 1);
+    assert.equal(load(["--spot-disruptions-per-hour=0.5"]).settings.spotDisruptionsPerHour, 0.5);
+    assert.throws(() => load(["--spot-disruptions-per-hour=-1"]), /--spot-disruptions-per-hour/);
   });
 
   it("takes flags over environment variables over defaults", () => {

@@ -45,6 +45,10 @@ const FLAGS = {
     env: "RESUMABLE_RETURN_TO_SPOT_PENDING_SECONDS",
     help: `how long a pod that returned to spot may wait for a spot node before the run goes back to on-demand, when the run's fallback.afterPendingSeconds is unset (default ${DEFAULT_SETTINGS.returnToSpotPendingSeconds})`,
   },
+  "spot-disruptions-per-hour": {
+    env: "RESUMABLE_SPOT_DISRUPTIONS_PER_HOUR",
+    help: `hard losses per spot hour assumed for a run without spot hours of its own, told to trainers with checkpoint.everySteps: auto; the run's own rate takes over as it accrues (default ${DEFAULT_SETTINGS.spotDisruptionsPerHour})`,
+  },
   "allowed-images": {
     env: "RESUMABLE_ALLOWED_IMAGES",
     help: "comma-separated registries, repository prefixes (whole path segments) or images pinned by tag or digest that spec.image must fall under, e.g. registry.example.com/ml (default: any image)",
@@ -99,6 +103,7 @@ const configSchema = z.object({
   "progress-report-timeout-seconds": count(1).default(DEFAULT_SETTINGS.progressReportTimeoutSeconds),
   "progress-write-interval-seconds": count(0).default(DEFAULT_SETTINGS.progressWriteIntervalSeconds),
   "return-to-spot-pending-seconds": count(1).default(DEFAULT_SETTINGS.returnToSpotPendingSeconds),
+  "spot-disruptions-per-hour": z.coerce.number().min(0).max(3600).default(DEFAULT_SETTINGS.spotDisruptionsPerHour),
   "allowed-images": commaList.superRefine((entries, ctx) => {
     for (const entry of entries) {
       if (parseAllowedImage(entry) === undefined) {
@@ -194,6 +199,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       prices: c.prices,
       noticeSignals,
       returnToSpotPendingSeconds: c["return-to-spot-pending-seconds"],
+      spotDisruptionsPerHour: c["spot-disruptions-per-hour"],
     },
   };
 }

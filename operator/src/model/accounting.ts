@@ -220,3 +220,16 @@ export function liveAccounting(status: TrainingRunStatus | undefined, prices: Pr
   const running = combine(attemptTotals(attempts, prices, now), attemptTotals(attempts, prices), -1);
   return toAccounting(combine(toTotals(status?.accounting), running, 1), prices);
 }
+
+/**
+ * Hard losses per hour to expect on `capacity`, for a trainer that checkpoints as often as it
+ * pays (`checkpoint.everySteps: auto`, RESUMABLE_DISRUPTIONS_PER_HOUR). On spot: the run's own
+ * preemptions per spot hour, blended with the operator's prior as if the prior were one hour
+ * already seen, so a new run starts at the prior and a long one follows what it lived through.
+ * On-demand nodes are rarely lost: a tenth of the spot prior.
+ */
+export function expectedDisruptionsPerHour(accounting: Accounting | undefined, capacity: CapacityType, spotPrior: number): number {
+  if (capacity !== "spot") return spotPrior / 10;
+  const hours = (accounting?.spotSeconds ?? 0) / 3600;
+  return ((accounting?.spotPreemptions ?? 0) + spotPrior) / (hours + 1);
+}

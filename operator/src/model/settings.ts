@@ -45,6 +45,12 @@ export interface OperatorSettings {
    * (typically one to three); a platform whose autoscaler is slower or faster sets its own.
    */
   returnToSpotPendingSeconds: number;
+  /**
+   * Hard losses per spot hour assumed for a run with no spot hours of its own yet, told to
+   * trainers that checkpoint as often as it pays (`checkpoint.everySteps: auto`); the run's own
+   * rate takes over as it accrues (accounting.ts, expectedDisruptionsPerHour).
+   */
+  spotDisruptionsPerHour: number;
 }
 
 export const DEFAULT_SETTINGS: OperatorSettings = {
@@ -58,4 +64,6 @@ export const DEFAULT_SETTINGS: OperatorSettings = {
   allowRelaxedSecurityContext: false,
   noticeSignals: DEFAULT_NOTICE_SIGNALS,
   returnToSpotPendingSeconds: 300,
+  // One an hour: spot pools reclaim between a few times a day and several times an hour.
+  spotDisruptionsPerHour: 1,
 };

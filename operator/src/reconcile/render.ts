@@ -18,6 +18,7 @@ import type { CheckpointSpec, SecurityContextSpec, TrainingRunSpec } from "../ap
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { TRAINER_CONTAINER, podName, type RunLocation } from "../model/observe.js";
+import { expectedDisruptionsPerHour } from "../model/accounting.js";
 import type { OperatorSettings } from "../model/settings.js";
 import { buildGangService, gangEnv, gangHostname, PEERS_ITEM, type GangMember } from "./gang-render.js";
 import { locationVolumes } from "./location-volumes.js";
@@ -128,6 +129,7 @@ export function buildTrainerPod(
           args: spec.args,
           env: [
             ...protocolEnv(run, attempt, spec, storesCheckpoints ? location : undefined),
+            ...disruptionEnv(run, spec, capacity, settings),
             ...(gang ? gangEnv(run, attempt, gang) : []),
             ...((spec.env ?? []) as V1EnvVar[]),
           ],
@@ -167,6 +169,18 @@ function protocolEnv(run: TrainingRun, attempt: number, spec: TrainingRunSpec, l
     { name: ENV.podIp, valueFrom: field("status.podIP") },
     ...(spec.checkpoint.allowFreshStart ? [{ name: ENV.allowFreshStart, value: "true" }] : []),
   ];
+}
+
+/**
+ * For a trainer that checkpoints as often as it pays (the reference trainer's
+ * `checkpoint.everySteps: auto`): the hard losses per hour to expect on this attempt's capacity.
+ * Only then, so a run that does not use it keeps exactly the pod it had.
+ */
+function disruptionEnv(run: TrainingRun, spec: TrainingRunSpec, capacity: CapacityType, settings: OperatorSettings): V1EnvVar[] {
+  const checkpoint = (spec.training as { checkpoint?: { everySteps?: unknown } }).checkpoint;
+  if (checkpoint?.everySteps !== "auto") return [];
+  const rate = expectedDisruptionsPerHour(run.status?.accounting, capacity, settings.spotDisruptionsPerHour);
+  return [{ name: ENV.disruptionsPerHour, value: String(Number(rate.toPrecision(3))) }];
 }
 
 /**
