@@ -133,9 +133,10 @@ describe("openCollective", () => {
 
   it("reads the rank's environment, with clear errors for what cannot be a gang", () => {
     assert.deepEqual(readGangEnv({}), { run: "", attempt: 1, rank: 0, worldSize: 1, peersFile: PEERS_FILE, podIp: undefined });
-    assert.throws(() => readGangEnv({ [GANG_ENV.rank]: "2", [GANG_ENV.worldSize]: "2", [ENV.run]: "r" }), /RESUMABLE_RANK=2 is not a rank of RESUMABLE_WORLD_SIZE=2/);
+    assert.throws(() => readGangEnv({ [GANG_ENV.rank]: "2", [GANG_ENV.worldSize]: "2", [ENV.run]: "r" }), /RESUMABLE_RANK=2: expected a rank below RESUMABLE_WORLD_SIZE=2/);
     assert.throws(() => readGangEnv({ [GANG_ENV.worldSize]: "two" }), /RESUMABLE_WORLD_SIZE="two": expected an integer >= 1/);
-    assert.throws(() => readGangEnv({ [GANG_ENV.worldSize]: "2" }), /needs RESUMABLE_RUN_UID or RESUMABLE_RUN/);
+    assert.throws(() => readGangEnv({ [GANG_ENV.worldSize]: "2" }), /RESUMABLE_RANK is required with RESUMABLE_WORLD_SIZE/);
+    assert.throws(() => readGangEnv({ [GANG_ENV.rank]: "0", [GANG_ENV.worldSize]: "2" }), /needs RESUMABLE_RUN_UID or RESUMABLE_RUN/);
   });
 
   it("has config bounds and names a typo", () => {
