@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseProjected } from "./projected.js";
 
 /**
  * The operator's request for a checkpoint now (a reclaim notice on the trainer's node): set
@@ -31,16 +32,8 @@ export type CheckpointRequest = z.infer<typeof checkpointRequestSchema>;
 export function parseCheckpointRequest(
   text: string,
 ): { kind: "none" } | { kind: "request"; request: CheckpointRequest } | { kind: "invalid"; reason: string } {
-  if (text.trim() === "") return { kind: "none" };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { kind: "invalid", reason: `not JSON: ${(err as Error).message}` };
-  }
-  const parsed = checkpointRequestSchema.safeParse(json);
-  if (!parsed.success) return { kind: "invalid", reason: parsed.error.issues.map((i) => `${i.path.join(".") || "(value)"}: ${i.message}`).join("; ") };
-  return { kind: "request", request: parsed.data };
+  const parsed = parseProjected(text, checkpointRequestSchema);
+  return parsed.kind === "value" ? { kind: "request", request: parsed.value } : parsed;
 }
 
 /** The early checkpoint a request led to, as the trainer reports it in progress. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CHECKPOINT_REQUEST_DIR } from "./checkpoint-request.js";
+import { parseProjected } from "./projected.js";
 
 // A gang: one attempt of a run with spec.workers > 1 is N pods, one per rank, that train as
 // one (data-parallel) and checkpoint, stop and restart together. What the operator and a
@@ -58,18 +59,12 @@ export function parsePeers(
   text: string,
   expected: { attempt: number; worldSize: number },
 ): { kind: "none" } | { kind: "peers"; peers: Peers } | { kind: "invalid"; reason: string } {
-  if (text.trim() === "") return { kind: "none" };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { kind: "invalid", reason: `not JSON: ${(err as Error).message}` };
+  const parsed = parseProjected(text, peersSchema);
+  if (parsed.kind !== "value") return parsed;
+  const peers = parsed.value;
+  if (peers.attempt !== expected.attempt) return { kind: "none" };
+  if (peers.addresses.length !== expected.worldSize) {
+    return { kind: "invalid", reason: `${peers.addresses.length} addresses for a world of ${expected.worldSize}` };
   }
-  const parsed = peersSchema.safeParse(json);
-  if (!parsed.success) return { kind: "invalid", reason: parsed.error.issues.map((i) => `${i.path.join(".") || "(value)"}: ${i.message}`).join("; ") };
-  if (parsed.data.attempt !== expected.attempt) return { kind: "none" };
-  if (parsed.data.addresses.length !== expected.worldSize) {
-    return { kind: "invalid", reason: `${parsed.data.addresses.length} addresses for a world of ${expected.worldSize}` };
-  }
-  return { kind: "peers", peers: parsed.data };
+  return { kind: "peers", peers };
 }
