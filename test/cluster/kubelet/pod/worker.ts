@@ -167,7 +167,9 @@ export class PodWorker {
     const before = this.pod.metadata;
     this.pod = pod;
     const downward = (m: Pod["metadata"]) => JSON.stringify([m.annotations, m.labels]);
-    if (this.volumes.prepared.size > 0 && this.lifecycle.phase === "running" && downward(before) !== downward(pod.metadata)) {
+    // Whenever they are set up (the kubelet syncs a changed pod in any phase but the last):
+    // an annotation that comes while the containers start is not lost.
+    if (this.volumes.prepared.size > 0 && !this.podIsTerminal && downward(before) !== downward(pod.metadata)) {
       this.volumes.refresh();
     }
     if (pod.metadata.deletionTimestamp) {

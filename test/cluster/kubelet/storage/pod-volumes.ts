@@ -42,6 +42,10 @@ export class PodVolumes {
     while (!stop.aborted) {
       try {
         this.prepared = await prepareVolumes(this.context(), this.deps.podDir);
+        // The pod may have changed while they were set up (an annotation patched right after
+        // the pod got its IP, as a gang's peers are): its files show the newest pod, as the
+        // kubelet's next sync would make them.
+        this.refresh();
         return true;
       } catch (err) {
         if (!(err instanceof VolumeError)) throw err;

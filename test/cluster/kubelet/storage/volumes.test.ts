@@ -6,6 +6,8 @@ import { after, test } from "node:test";
 import type { ApiClient } from "../api/client.js";
 import type { Pod } from "../api/types.js";
 import type { ObjectLookups } from "../pod/container/env.js";
+import type { Logger } from "../log.js";
+import { PodVolumes } from "./pod-volumes.js";
 import { prepareVolumes, refreshDownwardVolumes, writeVolume } from "./volumes.js";
 
 const root = mkdtempSync(join(tmpdir(), "kubelet-volumes-"));
@@ -44,4 +46,23 @@ test("an annotation change reaches the downward API file of a running pod", asyn
   assert.deepEqual(refreshDownwardVolumes(ctx(pod({ "resumable.dev/checkpoint-request": '{"id":"n1"}' })), podDir), ["requests"]);
   assert.equal(readFileSync(file, "utf8"), '{"id":"n1"}');
   assert.deepEqual(refreshDownwardVolumes(ctx(pod({ "resumable.dev/checkpoint-request": '{"id":"n1"}', other: "x" })), podDir), [], "another annotation: the file is unchanged");
+});
+
+test("an annotation patched while the volumes are being set up is in the file once they are (a gang's peers)", async () => {
+  const podDir = join(root, "racing");
+  // The pod as the set-up first reads it, then as the API has it by the time the set-up ends.
+  let current = pod({});
+  const volumes = new PodVolumes({
+    api: {} as ApiClient, lookups: {} as ObjectLookups, hostIP: "", podDir, podIP: () => "127.1.0.2",
+    log: { info: () => {}, warn: () => {} } as unknown as Logger,
+    failedMount: () => {},
+    pod: () => {
+      const seen = current;
+      current = pod({ "resumable.dev/checkpoint-request": '{"id":"late"}' });
+      return seen;
+    },
+  });
+  assert.equal(await volumes.setUp(new AbortController().signal), true);
+  const file = join(podDir, "volumes", "kubernetes.io~downward-api", "requests", "checkpoint-request");
+  assert.equal(readFileSync(file, "utf8"), '{"id":"late"}');
 });
