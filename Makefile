@@ -43,8 +43,8 @@ binaries:
 	bash test/cluster/build.sh >/dev/null
 	bash test/s3/build.sh >/dev/null
 
-# KWOK only for what runs it (the scale smoke in test-integration, bench-scale): a cold
-# build is minutes that cluster-up, test-e2e, fuzz and bench would pay for nothing.
+# KWOK only for what runs it (bench-scale; the scale smoke builds it itself when the cache
+# lacks it): a cold build is minutes that no other target should wait for.
 kwok:
 	bash test/kwok/build.sh >/dev/null
 
@@ -58,7 +58,7 @@ test-unit: build pytorch
 	@mkdir -p $(TEST_TIMES)
 	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,unit) $(UNIT_TESTS)
 
-test-integration: prebuild build binaries kwok pytorch
+test-integration: prebuild build binaries pytorch
 	@mkdir -p $(TEST_TIMES)
 	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
 
