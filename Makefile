@@ -6,8 +6,10 @@ export PATH := $(PATH):/usr/local/go/bin
 NODE_TS := node --import tsx
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.ts' -not -path 'test/bench/*' | sort)
 # make test runs them all; make test-e2e only the operator's end-to-end scenarios.
-# Each integration file starts its own control plane on free ports and its own state dir, so
-# two run at once: most of a file's time is waiting (grace periods, node monitors, bounds).
+# Two files run at once: most of a file's time is waiting (grace periods, node monitors, bounds).
+# The end-to-end files that need only a namespace share one cluster, started around the phase
+# (test/e2e/shared-cluster.ts); every other file starts its own control plane on free ports and
+# its own state dir, and says in its useE2E or useCluster line why it needs one.
 INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 # TAP on stdout as before, and each file's wall seconds into .test-times/PHASE.tsv, for the
@@ -60,11 +62,11 @@ test-unit: build pytorch
 
 test-integration: prebuild build binaries pytorch
 	@mkdir -p $(TEST_TIMES)
-	$(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
+	$(NODE_TS) test/e2e/shared-cluster.ts $(NODE_TS) --test --test-concurrency=2 $(call REPORTERS,integration) $(INTEGRATION_TESTS)
 
 test-e2e: build binaries pytorch
 	@mkdir -p $(TEST_TIMES)
-	$(NODE_TS) --test --test-concurrency=1 $(call REPORTERS,e2e) $(E2E_TESTS)
+	$(NODE_TS) test/e2e/shared-cluster.ts $(NODE_TS) --test --test-concurrency=1 $(call REPORTERS,e2e) $(E2E_TESTS)
 
 test: prebuild lint typecheck test-unit test-integration
 	@rm -f $(TEST_TIMES)/e2e.tsv

@@ -9,6 +9,7 @@ import { helmInstall, helmUninstall } from "./install.js";
 import { NAMESPACE } from "./render.js";
 import { RUN_NAMESPACE, runDriver } from "./runs.js";
 
+// A cluster of its own, not the shared one: the chart installs cluster-wide objects (the CRD, ClusterRoles, a webhook).
 const c = useCluster();
 
 describe("helm install into the local cluster", { timeout: 20 * 60_000 }, () => {

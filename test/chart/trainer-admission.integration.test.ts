@@ -21,6 +21,7 @@ const TRAINER_OBJECTS = new Set([
   `ValidatingAdmissionPolicyBinding/${POLICY}`,
 ]);
 
+// A cluster of its own, not the shared one: the chart's ValidatingAdmissionPolicy and its binding are cluster-wide.
 const c = useCluster({ withKubelet: false });
 
 /** A pod like the operator's trainer pods; it is never scheduled (no kubelet), which the API does not mind. */

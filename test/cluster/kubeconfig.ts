@@ -13,3 +13,13 @@ export function writeKubeconfig(path: string, server: string, caCert: string, us
   };
   writeFileSync(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
 }
+
+/**
+ * A copy of `source` whose contexts default to `namespace`: kubectl, the CLI and client-node
+ * then act in that namespace wherever a command names none, as a user's own context would.
+ */
+export function writeNamespacedKubeconfig(source: string, path: string, namespace: string): void {
+  const config = JSON.parse(readFileSync(source, "utf8")) as { contexts: { context: Record<string, string> }[] };
+  for (const c of config.contexts) c.context.namespace = namespace;
+  writeFileSync(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+}

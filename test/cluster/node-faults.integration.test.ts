@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { eventually, useCluster } from "../support/cluster.js";
 
+// A cluster of its own, not the shared one: it faults nodes.
 const c = useCluster();
 const ns = "default";
 

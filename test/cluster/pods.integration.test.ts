@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { eventually, useCluster } from "../support/cluster.js";
 
+// A cluster of its own, not the shared one: it tests the process kubelet itself, on its default nodes.
 const c = useCluster();
 const ns = "default";
 

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { useCluster } from "../support/cluster.js";
 import { runProcess } from "../support/process.js";
 
+// A cluster of its own, not the shared one: the demo installs the chart (cluster-wide objects) as a user would.
 const c = useCluster();
 const demo = fileURLToPath(new URL("../../examples/demo.ts", import.meta.url));
 

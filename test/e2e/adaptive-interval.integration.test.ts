@@ -7,6 +7,7 @@ import { useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumedFromNewestSave, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: a hard node loss stops a node's processes.
 const e = useE2E();
 
 describe("adaptive checkpoint interval", { timeout: 1_200_000 }, () => {

@@ -11,6 +11,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep, ZONE_LABEL, zoneOf } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: it reclaims spot-a and cordons its zone.
 const e = useE2E();
 let s3: S3Server;
 

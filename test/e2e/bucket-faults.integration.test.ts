@@ -18,6 +18,7 @@ import { SMALL_TRAINING, trainingRun } from "./runs.js";
 import { trainerAttempts } from "./trainer-records.js";
 import { twinWeightsSha256 } from "./twin.js";
 
+// A cluster of its own, not the shared one: it loses a node without warning.
 const e = useE2E();
 let s3: S3Server;
 

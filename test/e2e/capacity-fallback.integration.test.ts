@@ -13,6 +13,7 @@ import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 import { describe as describeRun } from "../../operator/src/ctl/status.js";
 
+// A cluster of its own, not the shared one: it takes both spot nodes away and brings one back.
 const e = useE2E({ startOperator: false });
 
 /** Hourly prices of the local cluster's instance types (illustrative). */

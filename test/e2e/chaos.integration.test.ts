@@ -18,6 +18,7 @@ import { recordPods, type PodRecorder } from "./pod-recorder.js";
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
+// A cluster of its own, not the shared one: it crashes the cluster's own processes.
 const e = useE2E();
 
 async function evict(podName: string): Promise<void> {

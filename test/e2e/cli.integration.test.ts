@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { runProcess, type RunResult } from "../support/process.js";
-import { useE2E } from "./harness.js";
+import { NAMESPACE, useE2E } from "./harness.js";
 import { assertResumeRecorded, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
-const e = useE2E();
+const e = useE2E({ sharedCluster: true });
 const bin = fileURLToPath(new URL("../../operator/bin/resumable.js", import.meta.url));
 /** Where npm links the workspace bins, kubectl-resumable among them. */
 const npmBin = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
@@ -67,7 +67,7 @@ describe("resumable CLI", { timeout: 1_200_000 }, () => {
   test("errors name the problem and exit 1", async (t) => {
     const missing = await resumable(["status", "nope"]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /TrainingRun default\/nope not found/);
+    assert.match(missing.stderr, new RegExp(`TrainingRun ${NAMESPACE}/nope not found`));
 
     const idle = await resumable(["preempt", "rehearsed"]);
     assert.equal(idle.code, 1);

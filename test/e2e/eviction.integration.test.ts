@@ -6,6 +6,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: kubectl drain cordons a node.
 const e = useE2E();
 
 describe("eviction", { timeout: 1_200_000 }, () => {

@@ -7,6 +7,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: its own node set.
 const e = useE2E({ nodesFile: new URL("./fleet-nodes.json", import.meta.url).pathname });
 const RUNS = 10;
 // Where each run is evicted: seeded, printed, and reproducible with FLEET_SEED=<n>.

@@ -16,6 +16,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const RUNS = Number(process.env.FUZZ_OBJECTS ?? 24);
+// A cluster of its own, not the shared one: no kubelet, so its fuzzed runs' pods never run.
 const e = useE2E({ withKubelet: false, startOperator: false });
 
 type Json = Record<string, unknown>;

@@ -15,6 +15,7 @@ import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import { twinWeightsSha256 } from "./twin.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
+// A cluster of its own, not the shared one: it loses a node, and a rank is unplaceable only while the GPUs are exactly the default nodes'.
 const e = useE2E();
 const WORKERS = 3;
 const gangRun = (name: string, spec: Record<string, unknown> = {}) => trainingRun(name, { workers: WORKERS, ...spec });

@@ -1,20 +1,25 @@
-// End-to-end harness: a local cluster of its own, the CRD and trainer RBAC
-// installed, and the operator running as a local process against it (the
-// chart-installed operator is proven in test/chart/). Tests assert on the
-// world — the run's status, pods, checkpoints on the volume — never on calls.
+// End-to-end harness: a local cluster (a file's own, or the one the suite shares, see
+// shared-cluster.ts), the CRD and trainer RBAC installed, and the operator running as a
+// local process against it (the chart-installed operator is proven in test/chart/). Tests
+// assert on the world — the run's status, pods, checkpoints on the volume — never on calls.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before } from "node:test";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { startCluster, type Cluster, type ClusterOptions } from "../cluster/cluster.js";
-import { crdEstablished, eventually, kubectl } from "../support/cluster.js";
+import { runningCluster, startCluster, type Cluster, type ClusterOptions } from "../cluster/cluster.js";
+import { writeNamespacedKubeconfig } from "../cluster/kubeconfig.js";
+import { crdEstablished, eventually, kubectl, SHARED_CLUSTER_ENV } from "../support/cluster.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-export const NAMESPACE = "default";
+/**
+ * Where the file's runs live: `default` on a cluster of its own, its own namespace on the
+ * shared one. Set once, when the file calls useE2E (before any test runs); read at use.
+ */
+export let NAMESPACE = "default";
 
 export interface E2E {
   cluster: Cluster;
@@ -34,11 +39,20 @@ export interface E2E {
   stop(): Promise<void>;
 }
 
-export type E2EOptions = Omit<ClusterOptions, "stateDir"> & { startOperator?: boolean };
+export type E2EOptions = Omit<ClusterOptions, "stateDir"> & {
+  startOperator?: boolean;
+  /**
+   * The file needs nothing of the cluster but a namespace (no node set, no crash, no fault):
+   * it joins the suite's shared cluster when one is named, and starts its own otherwise.
+   */
+  sharedCluster?: boolean;
+};
 
 /** The harness for a node:test file: set up before its tests, torn down after them. */
 export function useE2E(opts: E2EOptions = {}): E2E {
   const t = {} as E2E;
+  // The test file is the process's main module: its name names its namespace.
+  if (opts.sharedCluster && process.env[SHARED_CLUSTER_ENV]) NAMESPACE = `e2e-${basename(process.argv[1] ?? "file").split(".")[0]}`;
   before(async () => Object.assign(t, await startE2E(opts)), { timeout: 15 * 60_000 });
   after(async () => t.stop?.());
   return t;
@@ -49,13 +63,15 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   const t = {} as E2E;
   let operators: ChildProcess[] = [];
   const stateDir = mkdtempSync(join(tmpdir(), "resumable-e2e-"));
-  t.cluster = await startCluster({ ...opts, stateDir });
+  const shared = opts.sharedCluster ? process.env[SHARED_CLUSTER_ENV] : undefined;
+  t.cluster = shared ? joinShared(shared, stateDir) : await startCluster({ ...opts, stateDir });
   const kc = new KubeConfig();
   kc.loadFromFile(t.cluster.kubeconfig);
   t.core = kc.makeApiClient(CoreV1Api);
   t.custom = kc.makeApiClient(CustomObjectsApi);
   t.kubectl = (args, input) => kubectl(t.cluster.kubeconfig, args, input);
   t.operatorLog = join(stateDir, "logs", "operator.log");
+  mkdirSync(join(stateDir, "logs"), { recursive: true });
 
   let crashed: string | undefined;
   t.startOperator = async (extraArgs = []) => {
@@ -130,7 +146,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
         `${c.metadata?.name} ${c.status?.phase} volume=${c.spec?.volumeName ?? "-"} created=${c.metadata?.creationTimestamp?.toISOString()}`);
       return `pods: ${pods.join("; ") || "none"}\nclaims: ${claims.join("; ") || "none"}\n` +
         `kubelet log, its provisioner's lines and errors:\n` +
-        `${tail(join(stateDir, "logs", "kubelet.log"), 15, (l) => l.includes("provisioner") || l.includes('"level":50'))}\n`;
+        `${tail(join(t.cluster.stateDir, "logs", "kubelet.log"), 15, (l) => l.includes("provisioner") || l.includes('"level":50'))}\n`;
     } catch (err) {
       return `(could not read the cluster's side: ${String(err)})\n`;
     }
@@ -140,6 +156,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     (await t.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `resumable.dev/run=${name}` })).items;
 
   try {
+    if (shared) await t.kubectl(["create", "namespace", NAMESPACE]);
     await t.kubectl(["apply", "-f", join(repo, "crds")]);
     await crdEstablished(t.cluster.kubeconfig, "trainingruns.resumable.dev");
     await t.kubectl(["apply", "-n", NAMESPACE, "-f", join(repo, "test/e2e/trainer-rbac.yaml")]);
@@ -149,6 +166,30 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     throw err;
   }
   return t;
+}
+
+/**
+ * The shared cluster, seen from one file: a kubeconfig whose context defaults to the file's
+ * namespace (kubectl and the CLI act there unasked), logs of its own in `ownDir`, and a stop
+ * that leaves the cluster to the others: it deletes the namespace (its pods' processes go with
+ * it) and removes `ownDir`. Crashing the shared cluster's processes is not the file's to do.
+ */
+function joinShared(sharedStateDir: string, ownDir: string): Cluster {
+  const cluster = runningCluster(sharedStateDir);
+  const kubeconfig = join(ownDir, "kubeconfig");
+  writeNamespacedKubeconfig(cluster.kubeconfig, kubeconfig, NAMESPACE);
+  return {
+    ...cluster,
+    kubeconfig,
+    server: "",
+    processes: [],
+    crashAndRestart: () => Promise.reject(new Error("a file on the shared cluster cannot crash its processes: give it a cluster of its own")),
+    stop: async () => {
+      await kubectl(kubeconfig, ["delete", "namespace", NAMESPACE, "--wait=false"]).catch(() => undefined);
+      if (process.env.RESUMABLE_KEEP_STATE === "1") console.error(`operator log kept in ${ownDir}`);
+      else rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Flags for a test operator: metrics on a free port, trainers under the e2e service account. */

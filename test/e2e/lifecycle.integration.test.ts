@@ -10,7 +10,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, checkpointDir, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
-const e = useE2E();
+const e = useE2E({ sharedCluster: true });
 const examples = fileURLToPath(new URL("../../examples", import.meta.url));
 
 describe("TrainingRun lifecycle", { timeout: 1_200_000 }, () => {

@@ -12,7 +12,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { isPhase } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
-const e = useE2E();
+const e = useE2E({ sharedCluster: true });
 let s3: S3Server;
 
 before(async () => {

@@ -7,6 +7,7 @@ import { useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumedFromNewestSave, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: it loses nodes.
 const e = useE2E();
 
 describe("hard node loss", { timeout: 1_200_000 }, () => {

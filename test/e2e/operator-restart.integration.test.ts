@@ -9,7 +9,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
-const e = useE2E();
+const e = useE2E({ sharedCluster: true });
 
 describe("operator restarts", { timeout: 1_200_000 }, () => {
   test("killed mid-run and mid-restart: no duplicate pods, counters intact", async () => {

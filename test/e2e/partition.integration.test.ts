@@ -13,6 +13,7 @@ import { assertBitIdentical, checkpointDir, currentPod, isPhase, pastStep } from
 import { trainerAttempts } from "./trainer-records.js";
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: it partitions a node from the apiserver.
 const e = useE2E();
 
 interface Commit { dir: string; step: number; attempt: number | null; committedAt: string; fencedAfterRename: boolean }

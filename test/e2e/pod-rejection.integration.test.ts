@@ -10,7 +10,7 @@ import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
 import { trainingRun } from "./runs.js";
 
-const e = useE2E();
+const e = useE2E({ sharedCluster: true });
 
 const valid = (run: TrainingRun) => run.status?.conditions?.find((c) => c.type === "Valid");
 

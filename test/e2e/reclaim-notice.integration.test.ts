@@ -20,6 +20,7 @@ import { lostStepsFromRecords, trainerAttempts } from "./trainer-records.js";
 import { twinWeightsSha256 } from "./twin.js";
 
 // Four spot nodes with one GPU each and a 2 s shutdown grace (two reclaimed, two to resume on).
+// A cluster of its own, not the shared one: its own node set, and notices taint its nodes.
 const e = useE2E({ nodesFile: new URL("./reclaim-notice-nodes.json", import.meta.url).pathname });
 
 const EVERY_STEPS = 3;

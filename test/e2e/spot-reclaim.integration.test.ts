@@ -6,6 +6,7 @@ import { useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
 import { trainingRun } from "./runs.js";
 
+// A cluster of its own, not the shared one: a reclaim deletes a node.
 const e = useE2E();
 
 describe("spot reclaim", { timeout: 1_200_000 }, () => {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { eventually, useCluster } from "../support/cluster.js";
 import { startJobSet } from "./start.js";
 
+// A cluster of its own, not the shared one: JobSet's webhooks and CRDs are cluster-wide.
 const t = useCluster();
 // In a suite, so that its set-up runs after useCluster's: two root-level `before` hooks run at once.
 describe("JobSet on the local cluster", () => {

@@ -11,6 +11,7 @@ import { eventually, useCluster } from "../support/cluster.js";
 import { startJobSet } from "../jobset/start.js";
 import { startKueue } from "./start.js";
 
+// A cluster of its own, not the shared one: Kueue's webhooks gate every pod of the namespaces it manages, and its queues are cluster-wide.
 const t = useCluster();
 const QUEUE = "team";
 const SPOT_TAINT = { key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule" };

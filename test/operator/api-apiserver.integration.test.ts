@@ -40,6 +40,7 @@ const fullStatus: TrainingRunStatus = {
 };
 
 describe("api: the CRD on a real apiserver", { timeout: 10 * 60_000 }, () => {
+  // A cluster of its own, not the shared one: its objects live in default, and a control plane without a kubelet starts in seconds.
   const t = useCluster({ withKubelet: false });
   const dryRun = (object: Record<string, unknown>) =>
     t.kubectl(["create", "--dry-run=server", "-n", "default", "-o", "json", "-f", "-"], JSON.stringify(object));

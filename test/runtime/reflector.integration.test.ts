@@ -22,6 +22,7 @@ const claim = (name: string, group: string): Claim => ({
 });
 
 describe("kube-runtime Reflector on a real apiserver", { timeout: 10 * 60_000 }, () => {
+  // A cluster of its own, not the shared one: its claims must stay unbound, and the shared cluster's kubelet is also its volume provisioner.
   const t = useCluster({ withKubelet: false });
   const running: Reflector<Claim>[] = [];
   after(async () => {

@@ -13,6 +13,9 @@ import { startCluster, type Cluster, type ClusterOptions } from "../cluster/clus
 
 const execFileAsync = promisify(execFile);
 
+/** Names the state dir of the one cluster the end-to-end files share (test/e2e/shared-cluster.ts). */
+export const SHARED_CLUSTER_ENV = "RESUMABLE_E2E_SHARED_CLUSTER";
+
 export interface TestCluster {
   cluster: Cluster;
   kc: KubeConfig;
