@@ -26,6 +26,8 @@ const MONITORING = {
   prometheusRule: { enabled: true },
 };
 
+const WATCH_RESTARTS = "fleet.json › Watch restarts by resource and reason › A";
+
 /**
  * Queries that stay empty in a healthy run with one graceful preemption: nothing
  * failed, no pass erred, no watch had to restart. Everything else must return series.
@@ -33,7 +35,7 @@ const MONITORING = {
 const EMPTY_WHEN_HEALTHY = new Set([
   "fleet.json › Failures per hour by reason › A",
   "fleet.json › Reconcile errors by stage › A",
-  "fleet.json › Watch restarts by resource and reason › A",
+  WATCH_RESTARTS,
   // No run here has a fallback policy: nothing moves between spot and on-demand.
   "fleet.json › Moves between spot and on-demand (1h) › A",
 ]);
@@ -41,6 +43,7 @@ const EMPTY_WHEN_HEALTHY = new Set([
 /** Hourly prices of the local cluster's instance types, so the cost panels have series. */
 const PRICES = { currency: "USD", instanceTypes: { "n1-standard-4": { spot: 0.18, onDemand: 0.54 }, "e2-standard-4": { spot: 0.05, onDemand: 0.13 } } };
 
+// A cluster of its own, not the shared one: the chart and Prometheus install cluster-wide objects.
 const c = useCluster();
 
 describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
@@ -114,7 +117,11 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
         if (series === undefined) continue;
         const expectEmpty = EMPTY_WHEN_HEALTHY.has(q.where);
         if (series.length === 0 && !expectEmpty) failures.push(`${q.where}: no series\n  ${expr}`);
-        if (series.length > 0 && expectEmpty) failures.push(`${q.where}: series in a healthy run\n  ${expr}`);
+        // The apiserver ends every watch after its timeout (5–10 min, drawn per watch): a watch
+        // "closed" and started again is routine, and an operator living past that shows one. A
+        // healthy run has no restart for any other reason (error, expired, idle).
+        const unhealthy = q.where === WATCH_RESTARTS ? series.filter((s) => s.metric.reason !== "closed") : series;
+        if (unhealthy.length > 0 && expectEmpty) failures.push(`${q.where}: series in a healthy run\n  ${expr}\n  ${JSON.stringify(unhealthy.map((s) => s.metric))}`);
       }
     }
     assert.deepEqual(failures, []);
