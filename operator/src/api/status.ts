@@ -101,6 +101,9 @@ const attemptRecordSchema = z.object({
     .describe("A gang's pods by rank (spec.workers > 1; pod, uid and node above are rank 0's); unset for a single pod."),
   createdAt: time.optional().describe("When the operator created a gang's pods: scheduling.gangTimeoutSeconds counts from here."),
   disruptedRank: z.int().optional().describe("The rank whose disruption ended a gang's attempt (its node in ranks)."),
+  admittedAt: time
+    .optional()
+    .describe("In a Kueue queue: when every pod of the attempt was first seen admitted (no scheduling gate); a gang's bound counts from here."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
@@ -151,6 +154,10 @@ export const trainingRunStatusSchema = z.object({
   observedGeneration: z.int().optional(),
   attempt: z.int().optional().describe("The newest attempt's number; 0 before the first pod."),
   preemptions: z.int().optional(),
+  quotaPreemptions: z
+    .int()
+    .optional()
+    .describe("Of the preemptions, those by Kueue for another workload's quota (QuotaPreempted): never checked against preemption.maxPreemptions."),
   failures: z.int().optional(),
   progress: progressSchema.optional(),
   lastCheckpoint: checkpointInfoSchema.optional(),

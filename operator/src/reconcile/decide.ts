@@ -8,7 +8,7 @@
 //   phase.ts            phase, completionTime, condition Running
 //   attempts.ts         attempts (their records, pod, uid, node, start, disruptedRank), attempt, startTime
 //   gang.ts             a gang's record: its ranks (pod, uid, node) and createdAt
-//   attempt-end.ts      an attempt's end on its record, preemptions, failures, nextAttemptAt,
+//   attempt-end.ts      an attempt's end on its record, preemptions, quotaPreemptions, failures, nextAttemptAt,
 //                       result, conditions Complete, Failed, CheckpointsUnusable
 //   progress.ts         progress, lastCheckpoint, lostSteps, a record's reached and
 //                       resumed-from steps, conditions CheckpointFailing, ProgressReported,
@@ -19,6 +19,7 @@
 //   reclaim.ts          a record's noticeAt, noticeSource, earlyCheckpointStep
 //   fallback.ts         a record's stoppedForMove
 //   missing-object.ts   condition ObjectsFound
+//   queue.ts            condition Queued, a record's admittedAt
 import { locationName } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
