@@ -164,6 +164,15 @@ describe("reconcile: a quota preemption", () => {
     assert.equal(byWorkload.status.attempts?.[0]?.endDetail, "QuotaPreempted");
     const other = pass(run, [stoppedByKueue(1, "Exceeded the PodsReady timeout")], T0);
     assert.equal(other.status.attempts?.[0]?.endDetail, "KueueWorkloadEvicted");
+    // v0.19 names the eviction's cause in the mark's reason, which wins over everything else.
+    const named = (reason: string) => {
+      const pod = stoppedByKueue(1, "x");
+      pod.status!.conditions![0]!.reason = reason;
+      return pass(run, [pod], T0, { workloads: [evicted] }).status.attempts?.[0]?.endDetail;
+    };
+    assert.equal(named("WorkloadEvictedDueToPreempted"), "QuotaPreempted");
+    assert.equal(named("WorkloadEvictedDueToPodsReadyTimeout"), "KueueEvictedPodsReadyTimeout");
+    assert.equal(named("WorkloadDeleted"), "KueueWorkloadDeleted");
     assert.equal(other.status.attempts?.[0]?.endReason, "Preempted");
     assert.equal(other.status.failures, 0);
   });

@@ -23,8 +23,13 @@ export const RETRIABLE_IN_GROUP_ANNOTATION = "kueue.x-k8s.io/retriable-in-group"
 const KUEUE_GATE_PREFIX = "kueue.x-k8s.io/";
 /** The pod condition Kueue sets before it deletes a pod it stops (its reason: why). */
 const TERMINATION_TARGET = "TerminationTarget";
-/** The stop reason of an evicted Workload, and the Evicted reason of a preempted one. */
+/**
+ * The stop reason of an evicted Workload: `WorkloadEvicted`, to which v0.19 appends
+ * `DueTo<the Evicted reason>` (jobframework/reconciler.go), e.g. WorkloadEvictedDueToPreempted.
+ */
 const WORKLOAD_EVICTED = "WorkloadEvicted";
+const DUE_TO = "DueTo";
+/** The Evicted reason of a preempted Workload. */
 const PREEMPTED = "Preempted";
 
 /** The endDetail of an attempt stopped because Kueue preempted its Workload for another's quota. */
@@ -48,17 +53,20 @@ export function isQueueGated(pod: V1Pod): boolean {
 
 /**
  * Why Kueue stopped the pod, as an endDetail: QuotaPreempted for an eviction that preempted
- * it (the TerminationTarget message, or the Workload's Evicted reason), `Kueue<reason>` for
- * any other stop (an eviction for another cause, the Workload deleted). Undefined: Kueue did
- * not stop it.
+ * it (the TerminationTarget reason, else the Workload's Evicted reason or the mark's message),
+ * `Kueue<reason>` for any other stop (KueueEvictedPodsReadyTimeout, KueueWorkloadDeleted).
+ * Undefined: Kueue did not stop it.
  */
 export function queueStopOf(pod: V1Pod, workload?: QueueWorkload): string | undefined {
   const mark = pod.status?.conditions?.find((c) => c.type === TERMINATION_TARGET && c.status === "True");
   if (mark === undefined) return undefined;
+  const reason = mark.reason ?? "";
   const evicted = workloadCondition(workload, "Evicted");
-  const preempted = evicted?.status === "True" ? evicted.reason === PREEMPTED : (mark.message ?? "").startsWith(PREEMPTED);
-  if (mark.reason === WORKLOAD_EVICTED && preempted) return QUOTA_PREEMPTED;
-  return `Kueue${/^[A-Za-z]+$/.test(mark.reason ?? "") ? mark.reason : "Stopped"}`;
+  const said = reason.startsWith(WORKLOAD_EVICTED + DUE_TO) ? reason.slice(WORKLOAD_EVICTED.length + DUE_TO.length) : undefined;
+  const preempted = said !== undefined ? said === PREEMPTED : evicted?.status === "True" ? evicted.reason === PREEMPTED : (mark.message ?? "").startsWith(PREEMPTED);
+  if (reason.startsWith(WORKLOAD_EVICTED) && preempted) return QUOTA_PREEMPTED;
+  const named = said === undefined ? reason : `Evicted${said}`;
+  return `Kueue${/^[A-Za-z]+$/.test(named) ? named : "Stopped"}`;
 }
 
 /** An endDetail that says Kueue stopped the attempt: a preemption charged to no budget. */
