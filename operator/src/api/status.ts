@@ -148,6 +148,15 @@ export const accountingSchema = z.object({
 });
 export type Accounting = z.infer<typeof accountingSchema>;
 
+/** What preempting the run would cost now (runs in a Kueue queue): for a victim-choosing policy. */
+const preemptionCostSchema = z.object({
+  checkpointStep: z.int().optional().describe("The step of the newest committed checkpoint."),
+  checkpointTime: time.optional().describe("When it was committed."),
+  stepsAtRisk: z.int().describe("Steps since that checkpoint: what a stop without a final flush loses (a graceful preemption flushes and loses none)."),
+  secondsAtRisk: z.number().optional().describe("The training time those steps took, from the checkpoint to the newest report."),
+  reportedAt: time.optional().describe("The trainer's report these figures are from."),
+});
+
 export const trainingRunStatusSchema = z.object({
   phase: z.enum(PHASES).optional(),
   conditions: z.array(conditionSchema).optional(),
@@ -176,6 +185,9 @@ export const trainingRunStatusSchema = z.object({
   // In status rather than in memory so a restarted operator keeps the backoff.
   nextAttemptAt: time.optional().describe("After a failure: no new attempt before this time."),
   capacity: capacityStatusSchema.optional(),
+  preemptionCost: preemptionCostSchema
+    .optional()
+    .describe("Runs in a Kueue queue, while Running: what a preemption would lose now; written with progress, also on the pod as resumable.dev/preemption-cost."),
   accounting: accountingSchema.optional(),
 });
 export type TrainingRunStatus = z.infer<typeof trainingRunStatusSchema>;

@@ -20,6 +20,7 @@
 //   fallback.ts         a record's stoppedForMove
 //   missing-object.ts   condition ObjectsFound
 //   queue.ts            condition Queued, a record's admittedAt
+//   preemption-cost.ts  preemptionCost
 import { locationName } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
@@ -39,6 +40,8 @@ import { coalesceProgress } from "./progress-writes.js";
 import { gangRecord } from "./gang.js";
 import { buildAttemptPods, buildCheckpointPvc, buildRunService } from "./render.js";
 import { validSpec } from "./validate.js";
+import { notePreemptionCost, publishPreemptionCost } from "./preemption-cost.js";
+import type { V1Pod } from "@kubernetes/client-node";
 
 /**
  * One level-based pass: from what is observed now (and the memory kept in status) to the
@@ -66,15 +69,18 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
     const next = advance(d, pods, spec);
     if (next !== undefined) startAttempt(d, spec, next.attempt, next.isNew);
   }
-  return finish(d);
+  return finish(d, observed.pods);
 }
 
-function finish(d: Draft): Decision {
+function finish(d: Draft, pods: readonly V1Pod[] = []): Decision {
   trimHistory(d.status, d.settings.attemptHistoryLimit);
   // A function of the attempt records: it changes when an attempt ends, not with the clock.
   if (d.status.attempts !== undefined) d.status.accounting = nextAccounting(d.observed.run.status, d.status.attempts, d.settings.prices ?? {});
+  notePreemptionCost(d);
   // Last: it compares the finished status with the observed one.
   coalesceProgress(d);
+  // What the status write will say, also on the pod: it moves with the written progress only.
+  publishPreemptionCost(d, pods);
   return d.decision();
 }
 
