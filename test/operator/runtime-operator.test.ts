@@ -60,6 +60,21 @@ class EmptyApiserver {
   }
 }
 
+/** A test operator's config: no metrics port of its own, a Lease in "ops", one worker. */
+function configWith(overrides: Partial<OperatorConfig>): OperatorConfig {
+  return {
+    namespaces: [],
+    metrics: { host: "127.0.0.1", port: 0 },
+    logLevel: "silent",
+    leaderElection: { enabled: true, name: "resumable-operator", namespace: "ops" },
+    identity: "op-test",
+    workers: 1,
+    kueue: false,
+    settings: DEFAULT_SETTINGS,
+    ...overrides,
+  };
+}
+
 async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 1000; i++) {
     if (await check()) return;
@@ -82,17 +97,7 @@ describe("the operator process, wired", { timeout: 30_000 }, () => {
   after(() => api.close());
 
   it("watches its five collections, becomes ready, leads, and hands the Lease back on stop", async () => {
-    const config: OperatorConfig = {
-      namespaces: [],
-      metrics: { host: "127.0.0.1", port: 0 },
-      logLevel: "silent",
-      leaderElection: { enabled: true, name: "resumable-operator", namespace: "ops" },
-      identity: "op-test",
-      workers: 1,
-      kueue: false,
-      settings: DEFAULT_SETTINGS,
-    };
-    const operator = await startOperator(config, kc, pino({ level: "silent" }));
+    const operator = await startOperator(configWith({}), kc, pino({ level: "silent" }));
     const base = `http://127.0.0.1:${operator.metricsPort}`;
     const status = async (path: string) => (await fetch(`${base}${path}`)).status;
     try {
@@ -119,16 +124,7 @@ describe("the operator process, wired", { timeout: 30_000 }, () => {
     it(`with --kueue on a cluster ${installed ? "with" : "without"} Kueue's CRDs: ready, and ${installed ? "watches Workloads too" : "watches what it would without the flag"}`, async () => {
       api.kueue = installed;
       api.watched.clear();
-      const config: OperatorConfig = {
-        namespaces: [],
-        metrics: { host: "127.0.0.1", port: 0 },
-        logLevel: "silent",
-        leaderElection: { enabled: false, name: "resumable-operator", namespace: "ops" },
-        identity: "op-test",
-        workers: 1,
-        kueue: true,
-        settings: DEFAULT_SETTINGS,
-      };
+      const config = configWith({ kueue: true, leaderElection: { enabled: false, name: "resumable-operator", namespace: "ops" } });
       const operator = await startOperator(config, kc, pino({ level: "silent" }));
       const status = async (path: string) => (await fetch(`http://127.0.0.1:${operator.metricsPort}${path}`)).status;
       try {

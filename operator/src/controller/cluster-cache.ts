@@ -1,24 +1,16 @@
-import type { CoreV1Event, KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
-import type { Logger } from "pino";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL, RANK_LABEL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName, isAlive } from "../model/observe.js";
 import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../model/storage-claims.js";
-import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource } from "@resumable/kube-runtime";
 import { changePriority, isHeartbeatOnly, trimNode } from "./change-priority.js";
 import { runKeyOf } from "./run-keys.js";
+import type { CacheOptions } from "./cache-options.js";
 import type { WorkloadCache } from "./workload-cache.js";
 import type { QueueWorkload } from "../model/kueue.js";
 
-export interface ClusterCacheOptions {
-  kc: KubeConfig;
-  watch: Pick<Watch, "watch">;
-  /** Namespaces to watch; empty: all of them. */
-  namespaces: readonly string[];
-  logger: Logger;
-  /** Tuning shared by every reflector (resync, idle timeout, backoff). */
-  reflector?: Partial<Omit<ReflectorOptions, "watch" | "logger" | "onRestart" | "indexers">>;
-  onWatchRestart?: (resource: string, reason: RestartReason) => void;
+export interface ClusterCacheOptions extends CacheOptions {
   /** Kueue's Workloads (--kueue): started, synced and stopped with the rest. */
   workloads?: WorkloadCache;
 }

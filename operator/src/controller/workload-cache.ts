@@ -3,24 +3,15 @@
 // the CRD is installed: on a cluster without Kueue the cache stays empty and healthy, and the
 // operator runs as it would without the flag. Runs in a queue are followed through their pods'
 // gates and Kueue's mark on them either way; the Workloads add Kueue's own reasons.
-import { CustomObjectsApi, type KubeConfig, type Watch } from "@kubernetes/client-node";
-import type { Logger } from "pino";
-import { customObjectSource, objectKey, type ObjectMeta, type Priority, Reflector, type ReflectorOptions, type RestartReason } from "@resumable/kube-runtime";
+import { CustomObjectsApi } from "@kubernetes/client-node";
+import { customObjectSource, objectKey, type ObjectMeta, type Priority, Reflector } from "@resumable/kube-runtime";
+import type { CacheOptions } from "./cache-options.js";
 import type { QueueWorkload } from "../model/kueue.js";
 import { changePriority } from "./change-priority.js";
 
 const GROUP = "kueue.x-k8s.io";
 const VERSION = "v1beta2";
 const PLURAL = "workloads";
-
-export interface WorkloadCacheOptions {
-  kc: KubeConfig;
-  watch: Pick<Watch, "watch">;
-  namespaces: readonly string[];
-  logger: Logger;
-  reflector?: Partial<Omit<ReflectorOptions, "watch" | "logger" | "onRestart" | "indexers">>;
-  onWatchRestart?: (resource: string, reason: RestartReason) => void;
-}
 
 type Workload = QueueWorkload & ObjectMeta & { metadata?: { ownerReferences?: { kind?: string }[] } };
 
@@ -42,7 +33,7 @@ export class WorkloadCache {
   private ready: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(private readonly options: WorkloadCacheOptions) {}
+  constructor(private readonly options: CacheOptions) {}
 
   /** Looks for the CRD first: the reflectors start only where Workloads are served. */
   start(): void {
