@@ -153,6 +153,24 @@ describe("TrainingRuns queued by Kueue", { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(attempt?.map((r) => r.summary?.reason), ["completed", "completed", "completed"]);
   });
 
+  test("a run suspended while it waits in the queue: its gated pods go without ever running, and unsuspended it queues again", async () => {
+    // 4 GPUs: more than the ClusterQueue's quota, so it can only wait.
+    const name = "waiting";
+    await e.kubectl(["apply", "-f", "-"], JSON.stringify(queuedRun(name, "team-a", "low", 4, { training: { ...SMALL_TRAINING, totalSteps: 100 } })));
+    await e.waitRun(name, "queued", (r) => condition(r.status?.conditions, "Queued")?.status === "True", 5 * 60_000);
+    await e.kubectl(["patch", "trainingrun", name, "--type=merge", "-p", JSON.stringify({ spec: { suspend: true } })]);
+    // Kueue's finalizer is on a gated pod too: it must still go, or the run could never start again.
+    await eventually("the gated pod to be gone", async () => ((await e.runPods(name)).length === 0 ? true : undefined), 3 * 60_000);
+    const suspended = await e.waitRun(name, "suspended, its attempt ended", (r) => r.status?.phase === "Suspended" && r.status.attempts?.[0]?.endTime !== undefined, 60_000);
+    assert.equal(suspended.status?.attempts?.[0]?.endReason, "Suspended");
+    assert.equal(condition(suspended.status?.conditions, "Queued")?.reason, "NotWaiting", "no attempt waits in the queue");
+    await e.kubectl(["patch", "trainingrun", name, "--type=merge", "-p", JSON.stringify({ spec: { suspend: false } })]);
+    const again = await e.waitRun(name, "queued again", (r) => (r.status?.attempt ?? 0) === 2 && condition(r.status?.conditions, "Queued")?.status === "True", 5 * 60_000);
+    assert.equal(again.status?.failures ?? 0, 0);
+    assert.equal(again.status?.preemptions ?? 0, 0);
+    await e.kubectl(["delete", "trainingrun", name, "--wait=true"]);
+  });
+
   test("a run without the queue label goes around Kueue as before: no gate, no Queued condition", async () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("direct", { training: { ...SMALL_TRAINING, totalSteps: 100 } })));
     const run = await e.waitRun("direct", "Succeeded", isPhase("Succeeded"), 10 * 60_000);

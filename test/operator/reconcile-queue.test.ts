@@ -140,6 +140,23 @@ describe("reconcile: queued is not partially placed", () => {
   });
 });
 
+describe("reconcile: leaving the queue", () => {
+  it("a queued attempt stopped by a suspend leaves Queued=False, NotWaiting, and the next attempt queues again", () => {
+    const pod = gated(aPod(1));
+    const waiting = { ...startedStatus(1, { phase: "Pending" }), conditions: [{ type: "Queued", status: "True" as const, reason: "Pending", message: "attempt 1 waits in queue team-a: Pending", lastTransitionTime: T0.toISOString() }] };
+    const run = queued(aRun({ suspend: true }, waiting));
+    const stopping = pass(run, [pod], T0);
+    assert.deepEqual(stopping.actions.map((a) => a.kind), ["deletePod"]);
+    // The gated pod is gone once Kueue has let it go: the attempt ends as suspended.
+    const d = pass(afterWrite(run, stopping), [], T0);
+    assert.equal(d.status.attempts?.[0]?.endReason, "Suspended");
+    assert.equal(condition(d, "Queued")?.status, "False");
+    assert.equal(condition(d, "Queued")?.reason, "NotWaiting");
+    const resumed = pass(queued(aRun({}, d.status)), [], T0);
+    assert.equal(createdPods(resumed)[0]?.metadata?.labels?.["kueue.x-k8s.io/pod-group-name"], "mnist-2");
+  });
+});
+
 describe("reconcile: a quota preemption", () => {
   it("is QuotaPreempted: its own event and counter, no failure, no preemption budget, and the next attempt queues again", () => {
     const run = queued(aRun({ preemption: { maxPreemptions: 0 } }, startedStatus(1)));
@@ -155,6 +172,17 @@ describe("reconcile: a quota preemption", () => {
     assert.notEqual(d.status.phase, "Failed");
     // The flushed pod is no longer alive: the next attempt is created in the same pass, a new group.
     assert.equal(createdPods(d)[0]?.metadata?.labels?.["kueue.x-k8s.io/pod-group-name"], "mnist-2");
+  });
+
+  it("asks once to delete the preempted pod that Kueue's finalizer keeps a while after it ended", () => {
+    const preempted = { ...startedStatus(2), attempts: [{ ...startedStatus(2).attempts![0]!, endDetail: "QuotaPreempted" }, startedStatus(2).attempts![1]!] };
+    const held = stoppedByKueue(1, PREEMPTED_MESSAGE);
+    held.metadata!.finalizers = ["kueue.x-k8s.io/managed"];
+    const d = pass(queued(aRun({}, preempted)), [held, gated(aPod(2))], T0);
+    assert.deepEqual(d.actions.filter((a) => a.kind === "deletePod"), []);
+    const notYet = { ...held, metadata: { ...held.metadata, deletionTimestamp: undefined } };
+    const first = pass(queued(aRun({}, preempted)), [notYet, gated(aPod(2))], T0);
+    assert.deepEqual(first.actions.filter((a) => a.kind === "deletePod").map((a) => a.kind === "deletePod" && a.reason), ["superseded by a newer attempt"]);
   });
 
   it("takes the Workload's Evicted reason over the pod's message, and names other Kueue stops Kueue<reason>", () => {

@@ -177,7 +177,8 @@ export function removeFinishedPods(d: Draft, pods: ObservedPods): void {
       } else if (!isTerminating(pod)) {
         d.actions.push({ kind: "deletePod", name, uid, reason: "its attempt has ended" });
       }
-    } else if (attempt < (d.status.attempt ?? 0)) {
+    } else if (attempt < (d.status.attempt ?? 0) && !isTerminating(pod)) {
+      // Asked once: a finalizer (Kueue's, on a queued run's pods) may keep it a while.
       d.actions.push({ kind: "deletePod", name, uid, reason: "superseded by a newer attempt" });
     }
   }

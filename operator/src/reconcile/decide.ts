@@ -41,6 +41,7 @@ import { gangRecord } from "./gang.js";
 import { buildAttemptPods, buildCheckpointPvc, buildRunService } from "./render.js";
 import { validSpec } from "./validate.js";
 import { notePreemptionCost, publishPreemptionCost } from "./preemption-cost.js";
+import { settleQueued } from "./queue.js";
 import type { V1Pod } from "@kubernetes/client-node";
 
 /**
@@ -76,6 +77,7 @@ function finish(d: Draft, pods: readonly V1Pod[] = []): Decision {
   trimHistory(d.status, d.settings.attemptHistoryLimit);
   // A function of the attempt records: it changes when an attempt ends, not with the clock.
   if (d.status.attempts !== undefined) d.status.accounting = nextAccounting(d.observed.run.status, d.status.attempts, d.settings.prices ?? {});
+  settleQueued(d);
   notePreemptionCost(d);
   // Last: it compares the finished status with the observed one.
   coalesceProgress(d);

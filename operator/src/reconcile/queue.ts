@@ -17,6 +17,8 @@ import {
   RETRIABLE_IN_GROUP_ANNOTATION,
   type QueueWorkload,
 } from "../model/kueue.js";
+import { findCondition } from "../model/conditions.js";
+import { findRecord } from "../model/observe.js";
 import { toTimestamp } from "../model/time.js";
 import type { Draft } from "./draft.js";
 
@@ -64,4 +66,17 @@ export function followAdmission(d: Draft, record: AttemptRecord, pods: readonly 
   const message = `attempt ${record.attempt} waits in queue ${queue}: ${why}`;
   d.condition({ type: "Queued", status: "True", reason: kueue?.reason ?? "WaitingForAdmission", message });
   return { reason: "Queued", message };
+}
+
+/**
+ * An attempt that ended while it waited (suspended, say) leaves no one in the queue: Queued
+ * says so rather than keep an attempt's wait that is over. Call once the pass has settled the
+ * attempts; a new attempt's pods say Queued again when they are seen.
+ */
+export function settleQueued(d: Draft): void {
+  const queue = queueOf(d.observed.run);
+  if (queue === undefined || findCondition(d.status.conditions, "Queued")?.status !== "True") return;
+  const current = findRecord(d.status, d.status.attempt ?? 0);
+  if (current !== undefined && current.endTime === undefined) return;
+  d.condition({ type: "Queued", status: "False", reason: "NotWaiting", message: `no attempt waits in queue ${queue}` });
 }
