@@ -121,7 +121,11 @@ describe("reconcile: queued is not partially placed", () => {
     assert.equal(first.status.attempts?.[0]?.admittedAt, clock.now().toISOString());
     assert.equal(first.status.attempts?.[0]?.endTime, undefined);
     assert.equal(condition(first, "Queued")?.status, "False");
-    assert.equal(condition(first, "Queued")?.reason, "Admitted");
+    assert.equal(condition(first, "Queued")?.reason, "NotGated", "no Workload known: the pods alone cannot say admitted");
+    const admittedWorkload: QueueWorkload = { metadata: { name: "mnist-1" }, status: { admission: { clusterQueue: "gpus" }, conditions: [{ type: "Admitted", status: "True" }] } };
+    const told = pass(run, admitted, clock.now(), { workloads: [admittedWorkload] });
+    assert.equal(condition(told, "Queued")?.reason, "Admitted");
+    assert.match(condition(told, "Queued")?.message ?? "", /admitted from queue team-a by ClusterQueue gpus/);
     const within = pass(afterWrite(run, first), admitted, clock.advance(45));
     assert.equal(within.status.attempts?.[0]?.endTime, undefined);
     const past = pass(afterWrite(run, first), admitted, clock.advance(20));

@@ -99,7 +99,7 @@ const attemptRecordSchema = z.object({
     .array(rankRecordSchema)
     .optional()
     .describe("A gang's pods by rank (spec.workers > 1; pod, uid and node above are rank 0's); unset for a single pod."),
-  createdAt: time.optional().describe("When the operator created a gang's pods: scheduling.gangTimeoutSeconds counts from here."),
+  createdAt: time.optional().describe("When the operator created a gang's pods: scheduling.gangTimeoutSeconds counts from here (from admittedAt in a Kueue queue)."),
   disruptedRank: z.int().optional().describe("The rank whose disruption ended a gang's attempt (its node in ranks)."),
   admittedAt: time
     .optional()

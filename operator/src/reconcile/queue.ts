@@ -58,7 +58,9 @@ export function followAdmission(d: Draft, record: AttemptRecord, pods: readonly 
   if (!gated && seen.length === pods.length && record.admittedAt === undefined) record.admittedAt = toTimestamp(d.now);
   if (!gated) {
     const by = workload?.status?.admission?.clusterQueue;
-    d.condition({ type: "Queued", status: "False", reason: "Admitted", message: `attempt ${record.attempt} was admitted from queue ${queue}${by ? ` by ClusterQueue ${by}` : ""}` });
+    // Without the Workload the pods alone cannot tell an admission from a Kueue that ignores them.
+    if (by !== undefined) d.condition({ type: "Queued", status: "False", reason: "Admitted", message: `attempt ${record.attempt} was admitted from queue ${queue} by ClusterQueue ${by}` });
+    else d.condition({ type: "Queued", status: "False", reason: "NotGated", message: `attempt ${record.attempt}'s pods are not held by Kueue: admitted from queue ${queue}, or Kueue does not manage them` });
     return undefined;
   }
   const kueue = pendingReason(workload);
