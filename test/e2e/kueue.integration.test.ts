@@ -79,7 +79,7 @@ describe("TrainingRuns queued by Kueue", { timeout: 40 * 60_000 }, () => {
     assert.equal(condition(admitted?.status?.conditions, "Admitted")?.status, "True", "Kueue admitted the low run's first attempt");
     assert.equal(admitted?.status?.admission?.clusterQueue, CLUSTER_QUEUE);
 
-    await e.kubectl(["apply", "-f", "-"], JSON.stringify(queuedRun("high", "team-b", "high", 2, { training: { ...SMALL_TRAINING, totalSteps: 100 } })));
+    await e.kubectl(["apply", "-f", "-"], JSON.stringify(queuedRun("high", "team-b", "high", 2, { training: { ...SMALL_TRAINING, totalSteps: 200 } })));
     const evicted = await eventually("Kueue to evict the low run's workload", async () => {
       const c = condition((await workload("low-1"))?.status?.conditions, "Evicted");
       return c?.status === "True" ? c : undefined;
@@ -93,11 +93,16 @@ describe("TrainingRuns queued by Kueue", { timeout: 40 * 60_000 }, () => {
     assert.match(queued.message ?? "", /attempt 2 waits in queue team-a/);
     assert.equal(waiting.status?.attempts?.[0]?.endReason, "Preempted");
     assert.equal(waiting.status?.attempts?.[0]?.endDetail, "QuotaPreempted");
+    // While the high run holds the quota, the low one still waits, behind Kueue's gate, on no node.
+    await eventually("Kueue to admit the high run", async () =>
+      condition((await workload("high-1"))?.status?.conditions, "Admitted")?.status === "True" ? true : undefined, 5 * 60_000);
+    const meanwhile = await e.getRun("low");
+    assert.equal(meanwhile.status?.attempt, 2);
+    assert.equal(condition(meanwhile.status?.conditions, "Queued")?.status, "True", "still queued while the high run is admitted");
     const second = (await e.runPods("low")).filter((p) => p.metadata?.name === "low-2");
     assert.equal(second.length, 1);
     assert.equal(second[0]!.spec?.nodeName, undefined, "the queued attempt holds no node");
     assert.ok(second[0]!.spec?.schedulingGates?.some((g) => g.name === "kueue.x-k8s.io/admission"), "it waits behind Kueue's gate");
-    assert.equal(condition((await workload("high-1"))?.status?.conditions, "Admitted")?.status, "True", "the high run holds the quota meanwhile");
 
     const high = await e.waitRun("high", "Succeeded", isPhase("Succeeded"), 10 * 60_000);
     assert.equal(high.status?.preemptions ?? 0, 0);
