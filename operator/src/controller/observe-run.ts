@@ -18,7 +18,8 @@ export function observeRun(cache: RunCache, run: TrainingRun, namespace: string,
   const pods = cache.podsOfRun(namespace, name);
   const endedPodsGone = cache.endedPodsGone(namespace, name);
   const mountFailures = pods.flatMap((pod) => cache.mountFailuresOf(namespace, pod));
-  // A queued run's Workloads: its newest attempt's group, and the next one's (created by a pass whose status write was lost).
+  // A queued run's Workloads: its newest attempt's group, and the next one's (its pods may be
+  // created by a pass whose status write was lost).
   const newest = run.status?.attempt ?? 0;
   const groups = queueOf(run) === undefined ? [] : [newest, newest + 1].filter((a) => a > 0).map((a) => podGroupName(name, a));
   const workloads = groups.length > 0 ? (cache.workloadsOf?.(namespace, groups) ?? []) : [];
