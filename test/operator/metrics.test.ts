@@ -89,13 +89,11 @@ describe("RunObserver", () => {
 
   it("counts a Kueue quota preemption under its own reason, QuotaPreempted, never as a failure", async () => {
     const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
-    const observer = new RunObserver(metrics);
-    const before: TrainingRunStatus = { attempt: 1, attempts: [{ attempt: 1, pod: "r-1" }] };
-    const after: TrainingRunStatus = {
+    const first = { attempt: 1, pod: "r-1" };
+    new RunObserver(metrics).statusWritten({ attempt: 1, attempts: [first] }, {
       attempt: 2,
-      attempts: [{ attempt: 1, pod: "r-1", endTime: t(100), endReason: "Preempted", endDetail: "QuotaPreempted" }, { attempt: 2, pod: "r-2" }],
-    };
-    observer.statusWritten(before, after, new Date());
+      attempts: [{ ...first, endTime: t(100), endReason: "Preempted", endDetail: "QuotaPreempted" }, { attempt: 2, pod: "r-2" }],
+    }, new Date());
     assert.equal(await value(metrics, "resumable_preemptions_total", { reason: "QuotaPreempted" }), 1);
     assert.equal(await value(metrics, "resumable_failures_total"), undefined);
   });
