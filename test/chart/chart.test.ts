@@ -168,6 +168,20 @@ describe("values people change", () => {
       "request.userInfo.username in ['system:serviceaccount:team-a:resumable-trainer', 'system:serviceaccount:team-b:resumable-trainer']");
   });
 
+  it("kueue.enabled: --kueue=true and a read-only rule on Kueue's Workloads, in the ClusterRole or each watched namespace's Role; off by default", async () => {
+    const workloadRules = (objects: Awaited<ReturnType<typeof renderChart>>) =>
+      objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role").flatMap((o) => ((o.rules ?? []) as Rule[]).filter((r) => r.apiGroups.includes("kueue.x-k8s.io")));
+    const byDefault = await renderChart();
+    assert.ok(!operatorContainer(byDefault).args.some((a) => a.startsWith("--kueue")));
+    assert.deepEqual(workloadRules(byDefault), []);
+    const on = await renderChart({ kueue: { enabled: true } });
+    assert.ok(operatorContainer(on).args.includes("--kueue=true"));
+    assert.deepEqual(workloadRules(on), [{ apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "watch"] }]);
+    const scoped = await renderChart({ kueue: { enabled: true }, watchNamespaces: ["team-a", "team-b"] });
+    assert.equal(workloadRules(scoped).length, 2, "one rule in each watched namespace's Role");
+    await assert.rejects(renderChart({ kueue: { enable: true } }), /kueue/);
+  });
+
   it("allowedImages: passed to the operator as --allowed-images; unset, no flag (any image)", async () => {
     const objects = await renderChart({ allowedImages: ["registry.example.com/ml/", "ghcr.io/org/"] });
     assert.ok(operatorContainer(objects).args.includes("--allowed-images=registry.example.com/ml/,ghcr.io/org/"));

@@ -87,6 +87,17 @@ describe("RunObserver", () => {
     assert.equal(await value(metrics, "resumable_failures_total", { reason: "Other" }), 1, "free text never becomes a label");
   });
 
+  it("counts a Kueue quota preemption under its own reason, QuotaPreempted, never as a failure", async () => {
+    const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
+    const first = { attempt: 1, pod: "r-1" };
+    new RunObserver(metrics).statusWritten({ attempt: 1, attempts: [first] }, {
+      attempt: 2,
+      attempts: [{ ...first, endTime: t(100), endReason: "Preempted", endDetail: "QuotaPreempted" }, { attempt: 2, pod: "r-2" }],
+    }, new Date());
+    assert.equal(await value(metrics, "resumable_preemptions_total", { reason: "QuotaPreempted" }), 1);
+    assert.equal(await value(metrics, "resumable_failures_total"), undefined);
+  });
+
   it("counts a reclaim notice, its early checkpoint and its lead time once each, by a bounded source", async () => {
     const metrics = new OperatorMetrics({ runs: () => [], queueDepth: () => 0 });
     const observer = new RunObserver(metrics);

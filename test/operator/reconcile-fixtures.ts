@@ -6,6 +6,7 @@ import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import type { TrainingRunStatus } from "../../operator/src/api/status.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import { reconcile } from "../../operator/src/reconcile/decide.js";
+import type { QueueWorkload } from "../../operator/src/model/kueue.js";
 import { checkpointLocation } from "../../operator/src/model/observe.js";
 import { DEFAULT_SETTINGS, type OperatorSettings } from "../../operator/src/model/settings.js";
 import type { Decision, Observed } from "../../operator/src/model/types.js";
@@ -126,7 +127,7 @@ export function pass(
   run: TrainingRun,
   pods: V1Pod[],
   now: Date,
-  world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null; mountFailures?: CoreV1Event[]; endedPodsGone?: V1Pod[] } = {},
+  world: { nodes?: V1Node[]; pvc?: V1PersistentVolumeClaim | null; mountFailures?: CoreV1Event[]; endedPodsGone?: V1Pod[]; workloads?: QueueWorkload[] } = {},
   settings: OperatorSettings = SETTINGS,
 ): Decision {
   const observed: Observed = {
@@ -138,6 +139,7 @@ export function pass(
     ...(world.pvc === null ? {} : { pvc: world.pvc ?? aPvc() }),
     ...(world.mountFailures ? { mountFailures: world.mountFailures } : {}),
     ...(world.endedPodsGone ? { endedPodsGone: world.endedPodsGone } : {}),
+    ...(world.workloads ? { workloads: world.workloads } : {}),
   };
   return reconcile(observed, settings);
 }

@@ -16,6 +16,8 @@ const LEASES = "/apis/coordination.k8s.io/v1/namespaces/ops/leases";
  */
 class EmptyApiserver {
   readonly watched = new Set<string>();
+  /** Whether Kueue's CRDs are installed: without them its paths are 404, as on a real apiserver. */
+  kueue = false;
   lease: { metadata: { resourceVersion: string }; spec: Record<string, unknown> } | undefined;
   private version = 0;
   private readonly server = createServer((req, res) => this.handle(req, res));
@@ -46,6 +48,7 @@ class EmptyApiserver {
         this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.version) } };
         return json(req.method === "POST" ? 201 : 200, this.lease);
       }
+      if (url.pathname.startsWith("/apis/kueue.x-k8s.io/") && !this.kueue) return json(404, { kind: "Status", code: 404 });
       if (url.searchParams.get("watch") === "true") {
         this.watched.add(`${url.pathname}?${url.searchParams.get("labelSelector") ?? url.searchParams.get("fieldSelector") ?? ""}`);
         res.writeHead(200, { "content-type": "application/json" });
@@ -55,6 +58,21 @@ class EmptyApiserver {
       json(200, { kind: "List", metadata: { resourceVersion: "1" }, items: [] });
     });
   }
+}
+
+/** A test operator's config: no metrics port of its own, a Lease in "ops", one worker. */
+function configWith(overrides: Partial<OperatorConfig>): OperatorConfig {
+  return {
+    namespaces: [],
+    metrics: { host: "127.0.0.1", port: 0 },
+    logLevel: "silent",
+    leaderElection: { enabled: true, name: "resumable-operator", namespace: "ops" },
+    identity: "op-test",
+    workers: 1,
+    kueue: false,
+    settings: DEFAULT_SETTINGS,
+    ...overrides,
+  };
 }
 
 async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -79,16 +97,7 @@ describe("the operator process, wired", { timeout: 30_000 }, () => {
   after(() => api.close());
 
   it("watches its five collections, becomes ready, leads, and hands the Lease back on stop", async () => {
-    const config: OperatorConfig = {
-      namespaces: [],
-      metrics: { host: "127.0.0.1", port: 0 },
-      logLevel: "silent",
-      leaderElection: { enabled: true, name: "resumable-operator", namespace: "ops" },
-      identity: "op-test",
-      workers: 1,
-      settings: DEFAULT_SETTINGS,
-    };
-    const operator = await startOperator(config, kc, pino({ level: "silent" }));
+    const operator = await startOperator(configWith({}), kc, pino({ level: "silent" }));
     const base = `http://127.0.0.1:${operator.metricsPort}`;
     const status = async (path: string) => (await fetch(`${base}${path}`)).status;
     try {
@@ -110,4 +119,22 @@ describe("the operator process, wired", { timeout: 30_000 }, () => {
     assert.equal(api.lease?.spec.holderIdentity, "", "released for a successor");
     await assert.rejects(fetch(`${base}/healthz`), "the metrics server is closed");
   });
+
+  for (const installed of [false, true]) {
+    it(`with --kueue on a cluster ${installed ? "with" : "without"} Kueue's CRDs: ready, and ${installed ? "watches Workloads too" : "watches what it would without the flag"}`, async () => {
+      api.kueue = installed;
+      api.watched.clear();
+      const config = configWith({ kueue: true, leaderElection: { enabled: false, name: "resumable-operator", namespace: "ops" } });
+      const operator = await startOperator(config, kc, pino({ level: "silent" }));
+      const status = async (path: string) => (await fetch(`http://127.0.0.1:${operator.metricsPort}${path}`)).status;
+      try {
+        await eventually("ready", async () => (await status("/readyz")) === 200);
+        await eventually("watching", () => api.watched.size >= (installed ? 6 : 5));
+        assert.equal(api.watched.has("/apis/kueue.x-k8s.io/v1beta2/workloads?"), installed);
+      } finally {
+        await operator.stop();
+        api.kueue = false;
+      }
+    });
+  }
 });

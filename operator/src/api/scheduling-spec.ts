@@ -115,14 +115,14 @@ export const schedulingSchema = withRules(
     spot: z
       .boolean()
       .default(false)
-      .describe("Require a spot node (GKE spot or preemptible, EKS with Karpenter or managed node groups, AKS) and tolerate its taints."),
+      .describe("Require a spot node (GKE spot or preemptible, EKS with Karpenter or managed node groups, AKS) and tolerate its taints. In a Kueue queue the assigned flavor's node terms decide instead, and fallback is off."),
     fallback: fallback.optional(),
     gangTimeoutSeconds: z
       .int()
       .min(10)
       .max(86400)
       .default(300)
-      .describe("With workers > 1: when not every rank is Running this long after the attempt's pods were created, they are all deleted (a partial gang never holds its nodes idle longer) and the gang is tried again with the failure backoff, charged to no budget. At least 10: pulling an image and starting a pod takes seconds."),
+      .describe("With workers > 1: when not every rank is Running this long after the attempt's pods were created (in a Kueue queue: admitted), they are all deleted (a partial gang never holds its nodes idle longer) and the gang is tried again with the failure backoff, charged to no budget. At least 10: pulling an image and starting a pod takes seconds."),
   }),
   [
     {

@@ -45,7 +45,7 @@ const preemption = z.object({
     .max(3600)
     .default(25)
     .describe("SIGTERM to SIGKILL (the pod's terminationGracePeriodSeconds); 25 fits inside GKE spot's 30 s notice."),
-  maxPreemptions: z.int().nonnegative().optional().describe("Preemptions after which the run fails; unset: unlimited."),
+  maxPreemptions: z.int().nonnegative().optional().describe("Preemptions after which the run fails; unset: unlimited. Kueue's quota preemptions (QuotaPreempted) do not count."),
 });
 
 const backoff = withRules(

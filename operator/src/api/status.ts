@@ -99,8 +99,11 @@ const attemptRecordSchema = z.object({
     .array(rankRecordSchema)
     .optional()
     .describe("A gang's pods by rank (spec.workers > 1; pod, uid and node above are rank 0's); unset for a single pod."),
-  createdAt: time.optional().describe("When the operator created a gang's pods: scheduling.gangTimeoutSeconds counts from here."),
+  createdAt: time.optional().describe("When the operator created a gang's pods: scheduling.gangTimeoutSeconds counts from here (from admittedAt in a Kueue queue)."),
   disruptedRank: z.int().optional().describe("The rank whose disruption ended a gang's attempt (its node in ranks)."),
+  admittedAt: time
+    .optional()
+    .describe("In a Kueue queue: when every pod of the attempt was first seen admitted (no scheduling gate); a gang's bound counts from here."),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
@@ -145,12 +148,25 @@ export const accountingSchema = z.object({
 });
 export type Accounting = z.infer<typeof accountingSchema>;
 
+/** What preempting the run would cost now (runs in a Kueue queue): for a victim-choosing policy. */
+const preemptionCostSchema = z.object({
+  checkpointStep: z.int().optional().describe("The step of the newest committed checkpoint."),
+  checkpointTime: time.optional().describe("When it was committed."),
+  stepsAtRisk: z.int().describe("Steps since that checkpoint: what a stop without a final flush loses (a graceful preemption flushes and loses none)."),
+  secondsAtRisk: z.number().optional().describe("The training time those steps took, from the checkpoint to the newest report."),
+  reportedAt: time.optional().describe("The trainer's report these figures are from."),
+});
+
 export const trainingRunStatusSchema = z.object({
   phase: z.enum(PHASES).optional(),
   conditions: z.array(conditionSchema).optional(),
   observedGeneration: z.int().optional(),
   attempt: z.int().optional().describe("The newest attempt's number; 0 before the first pod."),
   preemptions: z.int().optional(),
+  quotaPreemptions: z
+    .int()
+    .optional()
+    .describe("Of the preemptions, those by Kueue for another workload's quota (QuotaPreempted): never checked against preemption.maxPreemptions."),
   failures: z.int().optional(),
   progress: progressSchema.optional(),
   lastCheckpoint: checkpointInfoSchema.optional(),
@@ -169,6 +185,9 @@ export const trainingRunStatusSchema = z.object({
   // In status rather than in memory so a restarted operator keeps the backoff.
   nextAttemptAt: time.optional().describe("After a failure: no new attempt before this time."),
   capacity: capacityStatusSchema.optional(),
+  preemptionCost: preemptionCostSchema
+    .optional()
+    .describe("Runs in a Kueue queue, while Running: what a preemption would lose now; written with progress, also on the pod as resumable.dev/preemption-cost."),
   accounting: accountingSchema.optional(),
 });
 export type TrainingRunStatus = z.infer<typeof trainingRunStatusSchema>;

@@ -61,6 +61,10 @@ const FLAGS = {
     env: "RESUMABLE_NOTICE_SIGNALS",
     help: "what is a reclaim notice on a node: comma-separated source=taint:KEY, source=condition:TYPE=STATUS, source=cordon; `default` = the built-in list (default: default)",
   },
+  kueue: {
+    env: "RESUMABLE_KUEUE",
+    help: "true or false: watch Kueue's Workloads (read-only) so a queued run names Kueue's reason for waiting and for a preemption; a cluster without Kueue's CRDs is fine (default false)",
+  },
   prices: {
     env: "RESUMABLE_PRICES",
     help: 'JSON price table per hour for cost accounting: {"currency":"USD","instanceTypes":{"<type>":{"spot":0.35,"onDemand":1.2}},"perGpu":{"spot":0.3,"onDemand":1}} (default: none, no cost fields)',
@@ -113,6 +117,7 @@ const configSchema = z.object({
   }),
   "allow-relaxed-security-context": boolean.default(false),
   "notice-signals": z.string().default("default"),
+  kueue: boolean.default(false),
   prices: z
     .string()
     .default("{}")
@@ -134,6 +139,8 @@ export interface OperatorConfig {
   leaderElection: { enabled: boolean; name: string; namespace: string };
   identity: string;
   workers: number;
+  /** Watch Kueue's Workloads (controller/workload-cache.ts). */
+  kueue: boolean;
   settings: OperatorSettings;
 }
 
@@ -188,6 +195,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     },
     identity: c.identity ?? `${hostname()}_${process.pid}`,
     workers: c.workers,
+    kueue: c.kueue,
     settings: {
       ...(c["trainer-service-account"] ? { trainerServiceAccountName: c["trainer-service-account"] } : {}),
       stuckPodTimeoutSeconds: c["stuck-pod-timeout-seconds"],

@@ -1,22 +1,18 @@
-import type { CoreV1Event, KubeConfig, V1Node, V1PersistentVolumeClaim, V1Pod, Watch } from "@kubernetes/client-node";
-import type { Logger } from "pino";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, PLURAL, RANK_LABEL, RUN_LABEL } from "../api/group.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { checkpointClaimName, isAlive } from "../model/observe.js";
 import { locationIndexKeys, overlapLookups, podLocation, storageLocation } from "../model/storage-claims.js";
-import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource, type RestartReason } from "@resumable/kube-runtime";
+import { customObjectSource, eventSource, isUnchanged, nodeSource, objectKey, type ObjectMeta, podSource, type Priority, pvcSource, type ReadonlyStore, Reflector, splitKey, stripManagedFields, type ReflectorOptions, type ResourceSource } from "@resumable/kube-runtime";
 import { changePriority, isHeartbeatOnly, trimNode } from "./change-priority.js";
 import { runKeyOf } from "./run-keys.js";
+import type { CacheOptions } from "./cache-options.js";
+import type { WorkloadCache } from "./workload-cache.js";
+import type { QueueWorkload } from "../model/kueue.js";
 
-export interface ClusterCacheOptions {
-  kc: KubeConfig;
-  watch: Pick<Watch, "watch">;
-  /** Namespaces to watch; empty: all of them. */
-  namespaces: readonly string[];
-  logger: Logger;
-  /** Tuning shared by every reflector (resync, idle timeout, backoff). */
-  reflector?: Partial<Omit<ReflectorOptions, "watch" | "logger" | "onRestart" | "indexers">>;
-  onWatchRestart?: (resource: string, reason: RestartReason) => void;
+export interface ClusterCacheOptions extends CacheOptions {
+  /** Kueue's Workloads (--kueue): started, synced and stopped with the rest. */
+  workloads?: WorkloadCache;
 }
 
 type Lifecycle = Pick<Reflector<ObjectMeta>, "start" | "stop" | "waitForSync" | "isHealthy">;
@@ -49,8 +45,10 @@ export class ClusterCache {
   private readonly nodeReflector: Reflector<V1Node>;
   /** Per run key, the last state of its pods deleted after they ended, newest last. */
   private readonly endedGone = new Map<string, V1Pod[]>();
+  private readonly workloadCache: WorkloadCache | undefined;
 
   constructor(options: ClusterCacheOptions) {
+    this.workloadCache = options.workloads;
     const make = <T extends ObjectMeta>(resource: string, source: ResourceSource<T>, extra: Pick<ReflectorOptions<T>, "transform" | "indexers"> = {}): Reflector<T> =>
       new Reflector<T>(source, {
         ...options.reflector,
@@ -97,7 +95,7 @@ export class ClusterCache {
   }
 
   private reflectors(): Lifecycle[] {
-    const all: Lifecycle[] = [this.nodeReflector];
+    const all: Lifecycle[] = [this.nodeReflector, ...(this.workloadCache ? [this.workloadCache] : [])];
     for (const scope of this.scopes.values()) all.push(scope.runs, scope.pods, scope.pvcs, scope.mountFailures);
     return all;
   }
@@ -115,6 +113,7 @@ export class ClusterCache {
     const notify = (key: string | undefined, priority: Priority): void => {
       if (key) listener(key, priority);
     };
+    this.workloadCache?.onRunChange(listener);
     for (const scope of this.scopes.values()) {
       scope.runs.onEvent((change) => {
         const priority = changePriority(change);
@@ -227,6 +226,11 @@ export class ClusterCache {
   mountFailuresOf(namespace: string, pod: V1Pod): CoreV1Event[] {
     const uid = pod.metadata?.uid;
     return uid === undefined ? [] : (this.scopeOf(namespace)?.mountFailures.store.byIndex(BY_POD_UID, uid) ?? []);
+  }
+
+  /** Kueue's Workloads of these names in the namespace, where they are watched. */
+  workloadsOf(namespace: string, names: readonly string[]): QueueWorkload[] {
+    return this.workloadCache?.workloads(namespace, names) ?? [];
   }
 
   nodes(): ReadonlyMap<string, V1Node> {

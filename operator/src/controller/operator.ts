@@ -7,10 +7,11 @@ import { OperatorMetrics } from "../metrics/operator-metrics.js";
 import { RunObserver } from "../metrics/run-observer.js";
 import { startMetricsServer } from "../metrics/server.js";
 import { reconcile } from "../reconcile/decide.js";
-import { LeaderElector, WorkQueue } from "@resumable/kube-runtime";
+import { LeaderElector, WorkQueue, type RestartReason } from "@resumable/kube-runtime";
 import { ClusterCache } from "./cluster-cache.js";
 import { kubeClusterWriter, timedWriter } from "./cluster-writer.js";
 import { Controller } from "./controller.js";
+import { WorkloadCache } from "./workload-cache.js";
 import { COMPONENT } from "./run-event.js";
 
 /** No event or bookmark for this long restarts a watch (the apiserver bookmarks about once a minute). */
@@ -46,14 +47,15 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, logg
     : undefined;
   // The hooks below run only once the cache has started, after `metrics` exists.
   const queue = new WorkQueue({ onRetry: () => metrics.workqueueRetries.inc() });
-  const cache = new ClusterCache({
+  const watching = {
     kc,
     watch,
     namespaces: config.namespaces,
     logger,
     reflector: { idleTimeoutMs: WATCH_IDLE_TIMEOUT_MS },
-    onWatchRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
-  });
+    onWatchRestart: (resource: string, reason: RestartReason) => metrics.watchRestarts.inc({ resource, reason }),
+  };
+  const cache = new ClusterCache({ ...watching, ...(config.kueue ? { workloads: new WorkloadCache(watching) } : {}) });
   // Standbys keep warm caches (and queue keys, deduplicated, for when they lead) but report
   // no runs and no depth: summed over replicas, each run counts once.
   const isLeader = (): boolean => elector?.isLeader() ?? true;

@@ -8,6 +8,7 @@ import { lostSteps } from "@resumable/protocol";
 import type { AttemptRecord, TrainingRunStatus } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
 import { liveAccounting } from "../model/accounting.js";
+import { PRIORITY_CLASS_LABEL, queueOf } from "../model/kueue.js";
 import { checkpointStorage } from "../model/observe.js";
 import { getRun, type Clients } from "./client.js";
 import { duration, secondsBetween, table } from "./table.js";
@@ -29,6 +30,8 @@ export function describe(run: TrainingRun): string {
     `Attempts:     ${s.attempt ?? 0} (preemptions ${s.preemptions ?? 0}, failures ${s.failures ?? 0})`,
     `Lost steps:   ${s.lostSteps ?? 0}`,
   ];
+  const queue = queueOf(run);
+  if (queue !== undefined) lines.push(queueLine(queue, run.metadata.labels?.[PRIORITY_CLASS_LABEL], s));
   if (s.capacity) {
     const c = s.capacity;
     const pending = c.returnRequestedAt ? `; back to spot at the first checkpoint after ${c.returnRequestedAt}` : "";
@@ -45,6 +48,14 @@ export function describe(run: TrainingRun): string {
   const newest = attempts.at(-1);
   if (newest?.ranks !== undefined) lines.push("", `Ranks of attempt ${newest.attempt}:`, ranks(newest));
   return lines.join("\n");
+}
+
+/** The run's Kueue queue, its quota preemptions, and what a preemption would lose now. */
+function queueLine(queue: string, priority: string | undefined, s: TrainingRunStatus): string {
+  const cost = s.preemptionCost;
+  const since = cost?.checkpointStep === undefined ? "since the start" : `since the checkpoint of step ${cost.checkpointStep}`;
+  const risk = cost === undefined ? "" : `; at risk ${cost.stepsAtRisk} steps${cost.secondsAtRisk === undefined ? "" : ` (${duration(cost.secondsAtRisk)})`} ${since}`;
+  return `Queue:        ${queue}${priority ? ` (priority ${priority})` : ""}, quota preemptions ${s.quotaPreemptions ?? 0}${risk}`;
 }
 
 /**

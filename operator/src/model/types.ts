@@ -3,6 +3,7 @@
 import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import type { TrainingRun } from "../api/trainingrun.js";
 import type { TrainingRunStatus } from "../api/status.js";
+import type { QueueWorkload } from "./kueue.js";
 import type { RunLocation } from "./observe.js";
 import type { OperatorSettings } from "./settings.js";
 
@@ -54,6 +55,12 @@ export interface Observed {
    * during the synchronous pass. Unset: no pods known on any node.
    */
   podsOnNode?: (node: string) => readonly V1Pod[];
+  /**
+   * The Kueue Workloads of the run's attempts' pod groups (model/kueue.ts), for a run in a
+   * queue on a cluster where the operator watches them (--kueue). Unset: none known; the
+   * pods' gates and Kueue's mark on them still say queued and preempted.
+   */
+  workloads?: readonly QueueWorkload[];
   /** The kubelet's FailedMount events about the run's pods: how a missing Secret or ConfigMap volume shows. */
   mountFailures?: readonly CoreV1Event[];
   now: Date;

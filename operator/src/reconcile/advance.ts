@@ -53,6 +53,8 @@ export function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): At
       return { attempt, isNew: false };
     }
     const gang = current.ranks === undefined ? undefined : gangWaiting(rankPods(d, current, pods));
+    // queue.ts's condition, set by this pass for the attempt's pods (never present without a queue).
+    const queued = findCondition(d.status.conditions, "Queued");
     const moved = currentPod && !isTerminating(currentPod) ? applyFallback(d, spec, current, currentPod) : undefined;
     if (moved !== undefined) {
       setPhase(d, "Restarting", "FellBackToOnDemand", moved);
@@ -61,6 +63,8 @@ export function advance(d: Draft, pods: ObservedPods, spec: TrainingRunSpec): At
     if (currentPod && isTerminating(currentPod)) {
       // Deleted (drain, eviction, an unsuspend racing its own stop): a new attempt follows.
       setPhase(d, "Restarting", "PodTerminating", `attempt ${attempt} is stopping`);
+    } else if (queued?.status === "True") {
+      setPhase(d, waitingPhase(attempt), "Queued", queued.message);
     } else if (gang?.running === false) {
       setPhase(d, waitingPhase(attempt), gang.reason, gang.message);
     } else if (currentPod?.status?.phase === "Running") {

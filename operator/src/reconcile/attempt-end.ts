@@ -6,6 +6,7 @@ import { exponentialDelay } from "@resumable/kube-runtime";
 import { resumedFrom, type ParsedExitSummary } from "@resumable/protocol";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
+import { isQueueStop, queueOf, QUOTA_PREEMPTED } from "../model/kueue.js";
 import { summaryForStatus } from "../model/observe.js";
 import { toDate, toTimestamp } from "../model/time.js";
 import { noteCapacity } from "./capacity.js";
@@ -75,9 +76,16 @@ export function endAttempt(d: Draft, record: AttemptRecord, outcome: Outcome, sp
       const preemptions = (d.status.preemptions = (d.status.preemptions ?? 0) + 1);
       const rank = record.disruptedRank === undefined ? undefined : record.ranks?.[record.disruptedRank];
       const where = rank === undefined ? "" : `: rank ${rank.rank} (pod ${rank.pod}${rank.node ? ` on node ${rank.node}` : ""}) was disrupted`;
+      if (isQueueStop(outcome.detail)) {
+        // The queue's own policy took the quota back: the next attempt queues again, and no
+        // budget is charged (a run low in priority must not fail for being low).
+        d.status.quotaPreemptions = (d.status.quotaPreemptions ?? 0) + 1;
+        d.event("Warning", QUOTA_PREEMPTED, `${at} was stopped by Kueue (${outcome.detail}) at step ${record.reachedStep ?? "?"}; the next attempt waits in queue ${queueOf(d.observed.run) ?? "?"}`);
+        return;
+      }
       d.event("Warning", "Preempted", `${at} was preempted (${outcome.detail}) at step ${record.reachedStep ?? "?"}${where}`);
       const max = spec.preemption.maxPreemptions;
-      if (max !== undefined && preemptions > max) {
+      if (max !== undefined && preemptions - (d.status.quotaPreemptions ?? 0) > max) {
         failRun(d, "MaxPreemptionsExceeded", `${preemptions} preemptions exceed spec.preemption.maxPreemptions (${max})`);
       }
       return;

@@ -13,6 +13,7 @@ import { missingObject, objectsFound, waitForObject } from "./missing-object.js"
 import { assessPod } from "./pod-outcome.js";
 import { assessGang, checkFormation, gangRecord, noteRanks, publishPeers, rankPods } from "./gang.js";
 import { noteProgress, watchFlushFit, watchProgressReports } from "./progress.js";
+import { followAdmission, workloadOf } from "./queue.js";
 import { followNotice, noteEarlyCheckpoint } from "./reclaim.js";
 
 /** The node label the price table is keyed by. */
@@ -107,9 +108,11 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
     const missing = isTerminating(p) ? undefined : missingObject(p, d.observed.mountFailures ?? []);
     if (missing !== undefined) return waitForObject(d, record, missing, spec);
   }
+  const queued = followAdmission(d, record, ranks ?? [pod]);
   const planned = plannedStopOf(record, d.status);
-  const gang = ranks === undefined ? undefined : assessGang(record, ranks, d.observed.nodes, planned);
-  const assessment = gang ?? assessPod(pod, d.observed.nodes, planned);
+  const workload = workloadOf(d, record.attempt);
+  const gang = ranks === undefined ? undefined : assessGang(record, ranks, d.observed.nodes, planned, workload);
+  const assessment = gang ?? assessPod(pod, d.observed.nodes, planned, workload);
   if (assessment.ended) {
     const disrupted = assessment.ended.reason === "Preempted" || assessment.ended.reason === "Moved";
     if (gang?.ended !== undefined && disrupted) record.disruptedRank = gang.rank;
@@ -126,7 +129,8 @@ function followPod(d: Draft, record: AttemptRecord, pod: V1Pod, spec: TrainingRu
     for (const p of pods) followNotice(d, record, p);
     if (ranks !== undefined) {
       publishPeers(d, record.attempt, ranks);
-      if (!assessment.running) checkFormation(d, record, ranks, spec);
+      // Queued: not placed yet, and not partially either; the bound starts at admission.
+      if (!assessment.running && queued === undefined) checkFormation(d, record, ranks, spec);
     }
     return;
   }
@@ -173,7 +177,8 @@ export function removeFinishedPods(d: Draft, pods: ObservedPods): void {
       } else if (!isTerminating(pod)) {
         d.actions.push({ kind: "deletePod", name, uid, reason: "its attempt has ended" });
       }
-    } else if (attempt < (d.status.attempt ?? 0)) {
+    } else if (attempt < (d.status.attempt ?? 0) && !isTerminating(pod)) {
+      // Asked once: a finalizer (Kueue's, on a queued run's pods) may keep it a while.
       d.actions.push({ kind: "deletePod", name, uid, reason: "superseded by a newer attempt" });
     }
   }

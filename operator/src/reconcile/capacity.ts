@@ -5,6 +5,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FallbackSpec, TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord, CapacityReason, CapacityStatus, CapacityType, TrainingRunStatus } from "../api/status.js";
+import { queueOf } from "../model/kueue.js";
 import { toDate, toTimestamp } from "../model/time.js";
 import type { EventSpec } from "../model/types.js";
 import type { Draft } from "./draft.js";
@@ -42,9 +43,13 @@ export function initialCapacity(now: Date): CapacityStatus {
   return { type: "spot", reason: "Spec", since: toTimestamp(now), moves: 0, spotPreemptions: 0 };
 }
 
-/** A policy removed from the spec takes its state with it (metrics and the CLI read it). */
+/**
+ * A policy removed from the spec takes its state with it (metrics and the CLI read it). In a
+ * Kueue queue the policy is off: the flavor Kueue assigns decides the node terms, and a move
+ * of the operator's own would fight it (docs/kueue.md, "Flavors vs fallback").
+ */
 export function keepCapacityState(d: Draft, spec: TrainingRunSpec): void {
-  if (spec.scheduling.fallback !== undefined && spec.scheduling.spot) d.status.capacity ??= initialCapacity(d.now);
+  if (spec.scheduling.fallback !== undefined && spec.scheduling.spot && queueOf(d.observed.run) === undefined) d.status.capacity ??= initialCapacity(d.now);
   else delete d.status.capacity;
 }
 

@@ -8,7 +8,7 @@
 //   phase.ts            phase, completionTime, condition Running
 //   attempts.ts         attempts (their records, pod, uid, node, start, disruptedRank), attempt, startTime
 //   gang.ts             a gang's record: its ranks (pod, uid, node) and createdAt
-//   attempt-end.ts      an attempt's end on its record, preemptions, failures, nextAttemptAt,
+//   attempt-end.ts      an attempt's end on its record, preemptions, quotaPreemptions, failures, nextAttemptAt,
 //                       result, conditions Complete, Failed, CheckpointsUnusable
 //   progress.ts         progress, lastCheckpoint, lostSteps, a record's reached and
 //                       resumed-from steps, conditions CheckpointFailing, ProgressReported,
@@ -19,6 +19,8 @@
 //   reclaim.ts          a record's noticeAt, noticeSource, earlyCheckpointStep
 //   fallback.ts         a record's stoppedForMove
 //   missing-object.ts   condition ObjectsFound
+//   queue.ts            condition Queued, a record's admittedAt
+//   preemption-cost.ts  preemptionCost
 import { locationName } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
@@ -38,6 +40,9 @@ import { coalesceProgress } from "./progress-writes.js";
 import { gangRecord } from "./gang.js";
 import { buildAttemptPods, buildCheckpointPvc, buildRunService } from "./render.js";
 import { validSpec } from "./validate.js";
+import { notePreemptionCost, publishPreemptionCost } from "./preemption-cost.js";
+import { settleQueued } from "./queue.js";
+import type { V1Pod } from "@kubernetes/client-node";
 
 /**
  * One level-based pass: from what is observed now (and the memory kept in status) to the
@@ -65,15 +70,19 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
     const next = advance(d, pods, spec);
     if (next !== undefined) startAttempt(d, spec, next.attempt, next.isNew);
   }
-  return finish(d);
+  return finish(d, observed.pods);
 }
 
-function finish(d: Draft): Decision {
+function finish(d: Draft, pods: readonly V1Pod[] = []): Decision {
   trimHistory(d.status, d.settings.attemptHistoryLimit);
   // A function of the attempt records: it changes when an attempt ends, not with the clock.
   if (d.status.attempts !== undefined) d.status.accounting = nextAccounting(d.observed.run.status, d.status.attempts, d.settings.prices ?? {});
+  settleQueued(d);
+  notePreemptionCost(d);
   // Last: it compares the finished status with the observed one.
   coalesceProgress(d);
+  // What the status write will say, also on the pod: it moves with the written progress only.
+  publishPreemptionCost(d, pods);
   return d.decision();
 }
 

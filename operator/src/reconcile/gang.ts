@@ -5,6 +5,7 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { disruptionOf, encodePeers, PEERS_ANNOTATION, type PlannedStop } from "@resumable/protocol";
 import type { TrainingRunSpec } from "../api/spec.js";
 import type { AttemptRecord } from "../api/status.js";
+import type { QueueWorkload } from "../model/kueue.js";
 import { isAlive, isTerminating, type ObservedPods } from "../model/observe.js";
 import { toDate, toTimestamp } from "../model/time.js";
 import { endAttempt } from "./attempt-end.js";
@@ -69,9 +70,10 @@ export function assessGang(
   ranks: readonly (V1Pod | undefined)[],
   nodes: ReadonlyMap<string, V1Node>,
   planned?: PlannedStop,
+  workload?: QueueWorkload,
 ): GangAssessment {
   const each = ranks.map((pod, rank) => {
-    if (pod !== undefined) return assessPod(pod, nodes, planned);
+    if (pod !== undefined) return assessPod(pod, nodes, planned, workload);
     const seen = record.ranks?.[rank]?.uid !== undefined;
     return seen ? { ended: { reason: "Preempted", detail: "PodDeleted" } satisfies Outcome } : undefined;
   });
@@ -135,11 +137,12 @@ export function publishPeers(d: Draft, attempt: number, ranks: readonly (V1Pod |
 
 /**
  * All or nothing: a gang whose ranks are not all Running within scheduling.gangTimeoutSeconds
- * of its creation ends as GangUnschedulable (its pods are deleted by the next pass, releasing
+ * of its creation (of its admission, in a queue) ends as GangUnschedulable (its pods are deleted by the next pass, releasing
  * what they hold). Until then a requeue checks the bound without a watch event.
  */
 export function checkFormation(d: Draft, record: AttemptRecord, ranks: readonly (V1Pod | undefined)[], spec: TrainingRunSpec): void {
-  const created = toDate(record.createdAt);
+  // In a queue the bound counts from Kueue's admission: a gang waiting behind the gate holds nothing.
+  const created = toDate(record.admittedAt ?? record.createdAt);
   if (created === undefined) return;
   const deadline = created.getTime() + spec.scheduling.gangTimeoutSeconds * 1000;
   if (d.now.getTime() < deadline) {

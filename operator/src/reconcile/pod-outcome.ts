@@ -4,6 +4,7 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { disruptionOf, exitReason, type FailureKind, type ParsedExitSummary, type PlannedStop } from "@resumable/protocol";
 import type { EndReason } from "../api/status.js";
+import { queueStopOf, type QueueWorkload } from "../model/kueue.js";
 import { readSummary, trainerMessage, trainerStatus } from "../model/observe.js";
 import { toDate } from "../model/time.js";
 
@@ -53,10 +54,13 @@ const STORAGE_CONFIG_FAILURES: Partial<Record<FailureKind, { detail: string; per
   locationOwned: { detail: "StorageInUse", permanent: true },
 };
 
-/** `planned`: the operator asked this pod to stop for a planned move (see disruptionOf). */
-export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planned?: PlannedStop): PodAssessment {
+/**
+ * `planned`: the operator asked this pod to stop for a planned move (see disruptionOf).
+ * `workload`: the Kueue Workload of the pod's group, when the run is queued and it is known.
+ */
+export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planned?: PlannedStop, workload?: QueueWorkload): PodAssessment {
   const phase = pod.status?.phase;
-  if (phase === "Succeeded" || phase === "Failed") return { ended: terminalOutcome(pod, planned) };
+  if (phase === "Succeeded" || phase === "Failed") return { ended: terminalOutcome(pod, planned, workload) };
   const waiting = trainerStatus(pod)?.state?.waiting?.reason;
   if (waiting !== undefined && CANNOT_START_REASONS.has(waiting)) {
     return { ended: { reason: "Failed", detail: waiting } };
@@ -64,7 +68,7 @@ export function assessPod(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>, planne
   return { running: phase === "Running", node: nodeHealth(pod, nodes) };
 }
 
-function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined): Outcome {
+function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined, workload: QueueWorkload | undefined): Outcome {
   const terminated = trainerStatus(pod)?.state?.terminated;
   const exitCode = terminated?.exitCode;
   const summary = readSummary(terminated?.message);
@@ -78,7 +82,9 @@ function terminalOutcome(pod: V1Pod, planned: PlannedStop | undefined): Outcome 
 
   const disruption = disruptionOf(pod, { code: exitCode, summary }, planned);
   if (disruption?.planned) return ended("Moved", "ReturnToSpot");
-  if (disruption !== undefined) return ended("Preempted", disruption.signal);
+  // Kueue stops a pod by marking it (TerminationTarget) and deleting it: the delete is the
+  // signal the protocol sees, the mark says whose and why.
+  if (disruption !== undefined) return ended("Preempted", queueStopOf(pod, workload) ?? disruption.signal);
   if (exitCode === 0 && summary?.reason !== "failed") return ended("Succeeded", "Completed");
   const message = trainerMessage(summary, terminated?.message);
   const failed = (detail: string, permanent?: boolean) =>

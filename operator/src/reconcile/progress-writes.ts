@@ -52,15 +52,18 @@ function holdFor(d: Draft, before: TrainingRunStatus, after: TrainingRunStatus):
   return intervalMs - ageMs;
 }
 
-/** What a progress report alone changes: status.progress (but its stamp) and each attempt's reached step. */
+/**
+ * What a progress report alone changes: status.progress (but its stamp), each attempt's reached
+ * step, and what a preemption would cost (preemption-cost.ts, computed from them).
+ */
 function progressOf(status: TrainingRunStatus): unknown {
   const progress = status.progress === undefined ? undefined : { ...status.progress, recordedAt: undefined };
-  return plain({ progress, reached: (status.attempts ?? []).map((a) => [a.attempt, a.reachedStep]) });
+  return plain({ progress, reached: (status.attempts ?? []).map((a) => [a.attempt, a.reachedStep]), cost: status.preemptionCost });
 }
 
 /** Everything else in status. */
 function withoutProgress(status: TrainingRunStatus): unknown {
-  return plain({ ...status, progress: undefined, attempts: status.attempts?.map((a) => ({ ...a, reachedStep: undefined })) });
+  return plain({ ...status, progress: undefined, preemptionCost: undefined, attempts: status.attempts?.map((a) => ({ ...a, reachedStep: undefined })) });
 }
 
 /** As it would be written: keys holding undefined are absent, as in the merge patch. */
@@ -72,6 +75,8 @@ function plain(value: unknown): unknown {
 function restoreProgress(after: TrainingRunStatus, before: TrainingRunStatus): void {
   if (before.progress === undefined) delete after.progress;
   else after.progress = structuredClone(before.progress);
+  if (before.preemptionCost === undefined) delete after.preemptionCost;
+  else after.preemptionCost = structuredClone(before.preemptionCost);
   for (const record of after.attempts ?? []) {
     const reached = before.attempts?.find((r) => r.attempt === record.attempt)?.reachedStep;
     if (reached === undefined) delete record.reachedStep;

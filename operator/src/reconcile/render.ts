@@ -17,11 +17,13 @@ import { volumeTemplateSchema } from "../api/checkpoint-spec.js";
 import type { CheckpointSpec, SecurityContextSpec, TrainingRunSpec } from "../api/spec.js";
 import type { CapacityType } from "../api/status.js";
 import type { TrainingRun } from "../api/trainingrun.js";
+import { queueOf } from "../model/kueue.js";
 import { TRAINER_CONTAINER, podName, type RunLocation } from "../model/observe.js";
 import { expectedDisruptionsPerHour } from "../model/accounting.js";
 import type { OperatorSettings } from "../model/settings.js";
 import { buildGangService, gangEnv, gangHostname, PEERS_ITEM, type GangMember } from "./gang-render.js";
 import { locationVolumes } from "./location-volumes.js";
+import { queueMetadata } from "./queue.js";
 import { podScheduling } from "./scheduling.js";
 
 // ---- Ownership ----
@@ -89,13 +91,18 @@ export function buildTrainerPod(
   // Only rank 0 touches checkpoint storage: the others get no claim and no credentials.
   const storesCheckpoints = (gang?.rank ?? 0) === 0;
   const storage = storesCheckpoints ? locationVolumes(location) : { volumes: [], mounts: [] };
+  const queue = queueMetadata(run, attempt, spec.workers);
+  // In a queue the flavor Kueue assigns decides spot or on-demand node terms (docs/kueue.md,
+  // "Flavors vs fallback"): the operator adds none of its own, only the user's.
+  const scheduling = queueOf(run) === undefined ? podScheduling(spec.scheduling, capacity) : podScheduling({ ...spec.scheduling, spot: false }, "on-demand");
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
       name,
       namespace: run.metadata.namespace,
-      labels: { [RUN_LABEL]: runName, [ATTEMPT_LABEL]: String(attempt), ...(gang ? { [RANK_LABEL]: String(gang.rank) } : {}) },
+      labels: { [RUN_LABEL]: runName, [ATTEMPT_LABEL]: String(attempt), ...(gang ? { [RANK_LABEL]: String(gang.rank) } : {}), ...queue.labels },
+      ...(Object.keys(queue.annotations).length > 0 ? { annotations: queue.annotations } : {}),
       ownerReferences: [controllerRef(run)],
     },
     spec: {
@@ -105,7 +112,7 @@ export function buildTrainerPod(
       terminationGracePeriodSeconds: spec.preemption.gracePeriodSeconds,
       serviceAccountName: settings.trainerServiceAccountName,
       securityContext: podSecurityContext(security),
-      ...podScheduling(spec.scheduling, capacity),
+      ...scheduling,
       volumes: [
         ...storage.volumes,
         { name: TMP_VOLUME, emptyDir: {} },
