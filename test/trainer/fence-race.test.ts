@@ -4,12 +4,12 @@
 // Randomised: FENCE_RACE_SEED reproduces a run (the seed is printed), FENCE_RACE_ROUNDS sets its length.
 // Needs the built trainer (npx tsc -b trainer): the children are plain node, so they start fast.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { createInterface } from "node:readline";
 import { tempDir, testRandom } from "./helpers/trainer-process.js";
 
 const seed = Number(process.env.FENCE_RACE_SEED ?? Date.now() % 1_000_000);
@@ -21,11 +21,13 @@ const directoryFenceModule = fileURLToPath(new URL("../../trainer/dist/checkpoin
 
 /**
  * One claimer: waits for the common start instant (busy, so both leave the wait within a
- * fraction of a millisecond), claims, waits until both claims are done, then checks whether it
- * still owns the directory. Prints "owner" or the name of the error that said otherwise.
+ * fraction of a millisecond), claims, says "claimed", and checks whether it still owns the
+ * directory only when the test says both claims are done (a line on stdin): a clock deadline
+ * for that check was missed on a loaded machine, where one child checked before the other had
+ * even started, and both were rightly owners in turn. Prints "owner" or the error's name.
  */
 const child = `
-const [dir, attempt, run, claimAt, checkAt] = process.argv.slice(1);
+const [dir, attempt, run, claimAt] = process.argv.slice(1);
 const { Fence } = await import(${JSON.stringify(fenceModule)});
 const { directoryFenceStorage } = await import(${JSON.stringify(directoryFenceModule)});
 const fence = new Fence(directoryFenceStorage(dir), Number(attempt), { owner: { namespace: "ml", name: run } });
@@ -36,12 +38,31 @@ try {
 } catch (err) {
   outcome = err.name;
 }
-while (Date.now() < Number(checkAt));
+console.log("claimed");
+await new Promise((resolve) => process.stdin.once("data", resolve));
 if (outcome === "owner") await fence.check().catch((err) => (outcome = err.name));
 console.log(outcome);
+process.exit(0);
 `;
 
-const run = promisify(execFile);
+/** A claimer started: `claimed` settles once its claim is done, `outcome` once it has checked. */
+function startClaimer(dir: string, attempt: number, runName: string, claimAt: number) {
+  const p = spawn(process.execPath, ["--input-type=module", "-e", child, dir, String(attempt), runName, String(claimAt)], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+  const next = async (what: string) => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`claimer ${runName}/${attempt} exited before ${what}`);
+    return line.value.trim();
+  };
+  const claimed = next("its claim");
+  return {
+    claimed,
+    check: async () => {
+      p.stdin.end("check\n");
+      return next("its check");
+    },
+  };
+}
 
 test("two processes claim one directory at once: exactly one owns it, every round", { timeout: 120_000 }, async () => {
   const random = testRandom(seed);
@@ -56,9 +77,9 @@ test("two processes claim one directory at once: exactly one owns it, every roun
       { attempt: 1, run: "a", claimAt },
       { attempt: sameRun ? 2 : 1, run: sameRun ? "a" : "b", claimAt: claimAt + random(3) },
     ];
-    const outcomes = await Promise.all(
-      claimers.map(async (c) => (await run(process.execPath, ["--input-type=module", "-e", child, dir, String(c.attempt), c.run, String(c.claimAt), String(claimAt + 1500)])).stdout.trim()),
-    );
+    const started = claimers.map((c) => startClaimer(dir, c.attempt, c.run, c.claimAt));
+    await Promise.all(started.map((c) => c.claimed));
+    const outcomes = await Promise.all(started.map((c) => c.check()));
     const context = `seed ${seed}, round ${round}, ${sameRun ? "attempts 1 and 2 of one run" : "two runs, attempt 1"}: ${outcomes.join(", ")}`;
     assert.equal(outcomes.filter((o) => o === "owner").length, 1, context);
     assert.ok(outcomes.includes(sameRun ? "FencedError" : "LocationOwnedError"), context);
