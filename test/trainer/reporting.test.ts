@@ -4,6 +4,9 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PROGRESS_ANNOTATION as progressAnnotation } from "@resumable/protocol";
+import { pino } from "pino";
+import { readEnv } from "../../trainer/src/config/env.js";
+import { ProgressReporter } from "../../trainer/src/report/progress.js";
 import { fakeApiServer } from "./helpers/fake-api-server.js";
 import { startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
@@ -37,6 +40,22 @@ test("progress: a failing API server is logged and never stops training", async 
   api.close();
   assert.equal(result.code, 0);
   assert.ok(result.lines.some((l) => l.msg?.startsWith("progress report failed")));
+});
+
+test("progress: the report at exit waits for one still in flight, then sends the newest", async () => {
+  // The report right after a final commit can still be in flight when the trainer exits: the
+  // exit's own report must not be skipped for it, or the pod keeps the older progress.
+  const api = await fakeApiServer(200, { delayMs: 300 });
+  const reporter = new ProgressReporter(readEnv({ ...process.env, ...api.env, RESUMABLE_CHECKPOINT_DIR: await tempDir() }), pino({ level: "silent" }));
+  reporter.start();
+  reporter.update({ step: 10, totalSteps: 20 });
+  reporter.sendSoon();
+  while (api.patches.length === 0) await new Promise((r) => setTimeout(r, 10));
+  reporter.update({ step: 20, totalSteps: 20 });
+  await reporter.stop();
+  api.close();
+  const steps = api.patches.map((p) => (JSON.parse(p.body.metadata.annotations[progressAnnotation]!) as { step: number }).step);
+  assert.deepEqual(steps, [10, 20]);
 });
 
 test("progress: off, logged once, outside a pod or without a token", async () => {

@@ -14,8 +14,11 @@ export interface Patch {
   body: { metadata: { annotations: Record<string, string> } };
 }
 
-/** Answers every request with `status`; `env` points a trainer at it (pod run-a-1 in team-x). */
-export async function fakeApiServer(status: number) {
+/**
+ * Answers every request with `status`, `delayMs` after it arrived (it is recorded on arrival);
+ * `env` points a trainer at it (pod run-a-1 in team-x).
+ */
+export async function fakeApiServer(status: number, { delayMs = 0 } = {}) {
   const dir = await tempDir("trainer-sa-");
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
@@ -28,7 +31,7 @@ export async function fakeApiServer(status: number) {
     req.on("data", (d: Buffer) => (body += d.toString()));
     req.on("end", () => {
       patches.push({ method: req.method!, url: req.url!, headers: req.headers, body: JSON.parse(body) });
-      res.writeHead(status).end("{}");
+      setTimeout(() => res.writeHead(status).end("{}"), delayMs);
     });
   });
   await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));

@@ -17,7 +17,8 @@ export type Progress = ProgressReport;
  */
 export class ProgressReporter {
   private current: Progress | undefined;
-  private sending = false;
+  /** The request in flight, if any: one at a time, and the last report waits for it. */
+  private sending: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastSent: string | undefined;
 
@@ -50,19 +51,30 @@ export class ProgressReporter {
     if (this.timer) setImmediate(() => void this.send());
   }
 
-  /** One last report at exit, awaited (bounded by the request timeout). */
+  /**
+   * One last report at exit, awaited (bounded by the request timeout). A report still in
+   * flight (the one right after the final commit, say) carries older progress: it is waited
+   * for, then the newest is sent, so the exit never drops the last word.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    if (this.timer) await this.send();
+    if (!this.timer) return;
+    await this.sending;
+    await this.send();
   }
 
-  private async send(): Promise<void> {
+  private send(): Promise<void> {
+    if (this.sending) return this.sending;
+    this.sending = this.sendCurrent().finally(() => (this.sending = undefined));
+    return this.sending;
+  }
+
+  private async sendCurrent(): Promise<void> {
     const pod = this.env.pod;
     const api = this.env.apiServer;
-    if (this.sending || !this.current || !pod || !api) return;
+    if (!this.current || !pod || !api) return;
     const value = JSON.stringify({ ...this.current, updatedAt: undefined });
     if (value === this.lastSent) return;
-    this.sending = true;
     try {
       const [token, ca] = await Promise.all([
         readFile(join(api.serviceAccountDir, "token"), "utf8"), // re-read: projected tokens rotate
@@ -75,8 +87,6 @@ export class ProgressReporter {
       this.lastSent = value;
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, "progress report failed; will retry at the next interval");
-    } finally {
-      this.sending = false;
     }
   }
 }
