@@ -35,7 +35,7 @@ const base = (hiddenUnits: number, totalSteps: number, checkpoint: Record<string
 console.log(`adaptive interval side by side: seed=${seed} (BENCH_SEED reproduces the schedule), ${backend} backend, ${disruptions} disruptions per run, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 for (const { label, hiddenUnits } of models) {
   // The step rate decides how many steps make BENCH_SECONDS; a short undisturbed run measures it.
-  const probe = await runSystem("probe", base(hiddenUnits, 300, { everySteps: 0 }), []);
+  const probe = await runSystem("probe", base(hiddenUnits, 150, { everySteps: 0 }), []);
   const totalSteps = Math.round(probe.stepsPerSecond * targetSeconds);
   const schedule = disruptionSchedule(seed, totalSteps, disruptions);
   const off = await runSystem("off", base(hiddenUnits, totalSteps, { everySteps: 0 }), schedule);
