@@ -35,6 +35,8 @@ export interface SystemResult {
   lostPerGraceful: number[];
   /** Training steps per second over the attempts' own step lines, saves' stalls included. */
   stepsPerSecond: number;
+  /** The saves' stalls (the trainers' own figures) over the time those step lines span. */
+  stallShare: number;
   /** First attempt's start to the last one's exit. */
   wallSeconds: number;
   attempts: number;
@@ -91,11 +93,13 @@ export async function runSystem(
     seconds += ((stepLines.at(-1)!.time as number) - (stepLines[0]!.time as number)) / 1000;
   }
   const all = attempts.flat();
+  const stalled = all.filter((l) => l.msg === "checkpoint snapshot taken").reduce((sum, l) => sum + Number(l.stallSeconds), 0);
   return {
     name,
     lostPerHardLoss: lost.filter((_, i) => outcomes[i]!.kind === "hard"),
     lostPerGraceful: lost.filter((_, i) => outcomes[i]!.kind === "graceful"),
     stepsPerSecond: steps / seconds,
+    stallShare: stalled / seconds,
     wallSeconds,
     attempts: attempts.length,
     saves: all.filter((l) => l.msg === "checkpoint committed").length,

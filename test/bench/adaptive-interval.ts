@@ -49,13 +49,14 @@ for (const { label, hiddenUnits } of models) {
   console.log(`\n${label}: ${totalSteps} steps, ${off.stepsPerSecond.toFixed(1)} steps/s with checkpoints off; schedule ${schedule.map((d) => `${d.kind}@${d.atStep}`).join(" ")}; auto told ${hardPerHour.toFixed(0)} hard losses/h`);
   console.log(`goal per hard loss: max(10 steps, 5 s = ${Math.floor(GOAL.lostSeconds * off.stepsPerSecond)} steps) = ${goalSteps} steps, overhead <= 2 %`);
   console.log(table(
-    ["checkpoints", "lost/hard loss", "worst / goal", "lost/graceful", "steps/s", "overhead", "overhead / goal", "wall s", "attempts", "saves", "same weights as off"],
+    ["checkpoints", "lost/hard loss", "worst / goal", "lost/graceful", "steps/s", "overhead", "overhead / goal", "stall share", "stall / goal", "wall s", "attempts", "saves", "same weights as off"],
     results.map((r) => {
       const worst = Math.max(0, ...r.lostPerHardLoss);
       const overhead = off.stepsPerSecond / r.stepsPerSecond - 1;
       return [
         r.name, r.lostPerHardLoss.join(","), worst / goalSteps, r.lostPerGraceful.join(","), r.stepsPerSecond,
-        `${(overhead * 100).toFixed(2)} %`, r === off ? "-" : overhead / GOAL.overhead, r.wallSeconds, r.attempts, r.saves,
+        `${(overhead * 100).toFixed(2)} %`, r === off ? "-" : overhead / GOAL.overhead,
+        `${(r.stallShare * 100).toFixed(2)} %`, r.stallShare / GOAL.overhead, r.wallSeconds, r.attempts, r.saves,
         r.weightsSha256 !== undefined && r.weightsSha256 === off.weightsSha256 ? "yes" : "no",
       ];
     }),
@@ -64,4 +65,4 @@ for (const { label, hiddenUnits } of models) {
   console.log(`auto's interval over time (s since start: steps, deciding bound, stall share, promised worst loss):`);
   console.log(auto.intervals.map((i) => `  ${i.atSeconds.toFixed(1)} s: ${i.steps} steps (${i.bound}, ${(i.overhead * 100).toFixed(2)} %, <= ${i.lostSteps} lost)`).join("\n"));
 }
-console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}. Overheads are throughput ratios between separate runs: on a shared machine they swing by a few %.`);
+console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}. Overheads are throughput ratios between separate runs: on a shared machine they swing by a few %; the stall share is what saves held training, summed from the trainers' own records.`);
