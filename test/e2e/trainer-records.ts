@@ -86,7 +86,7 @@ export function lostStepsFromRecords(attempts: TrainerAttempt[]): number {
  */
 export function readTrainerRecords(containerDir: string): Pick<TrainerAttempt, "resumedFromStep" | "reachedStep" | "summary" | "lines"> {
   const lines = readLines(containerDir);
-  return { ...fromLines(lines), lines };
+  return { ...recordsFromLines(lines), lines };
 }
 
 function readLines(containerDir: string): Record<string, unknown>[] {
@@ -130,9 +130,10 @@ function criToRaw(lines: string[]): string[] {
 /**
  * The trainer logs each step at trace level right after computing it (`{"step": n, "msg":
  * "step"}`, n counted after the step), so the first such line of an attempt is one past where
- * it started. The e2e runs set LOG_LEVEL=trace for this (runs.ts).
+ * it started. The e2e runs set LOG_LEVEL=trace for this (runs.ts); a trainer run as a host
+ * process hands its parsed stdout here directly.
  */
-function fromLines(lines: Record<string, unknown>[]): Pick<TrainerAttempt, "resumedFromStep" | "reachedStep" | "summary"> {
+export function recordsFromLines(lines: Record<string, unknown>[]): Pick<TrainerAttempt, "resumedFromStep" | "reachedStep" | "summary"> {
   const steps = lines.filter((l) => l.msg === "step" && typeof l.step === "number").map((l) => l.step as number);
   const summary = lines.filter((l) => typeof l.reason === "string" && "resumedFromStep" in l && l.msg === undefined).at(-1) as TrainerAttempt["summary"];
   const first = steps[0];

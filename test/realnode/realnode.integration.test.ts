@@ -7,7 +7,7 @@
 // kernel OOM kill, the promised securityContext enforced, kubectl logs and exec.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +23,7 @@ import { NAMESPACE as CHART_NAMESPACE } from "../chart/render.js";
 import { NAMESPACE } from "../e2e/harness.js";
 import { assertBitIdentical, assertResumeRecorded, isPhase, pastStep } from "../e2e/expect.js";
 import { trainingRun } from "../e2e/runs.js";
+import { hostCannot } from "./host.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -30,17 +31,6 @@ const repo = join(here, "../..");
 const REAL_NODE = "real-spot-a";
 const TRAINER_IMAGE = "resumable/trainer:dev";
 const run = promisify(execFile);
-
-/** Why this machine cannot run a real kubelet with containerd at all, or undefined if it can. */
-function hostCannot(): string | undefined {
-  if (process.platform !== "linux") return `needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return "needs root (containerd, runc, mounts, iptables)";
-  if (!readFileSync("/proc/filesystems", "utf8").includes("overlay")) return "the kernel has no overlay file system (containerd's snapshotter)";
-  const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
-  const memory = v2 ? readFileSync("/sys/fs/cgroup/cgroup.controllers", "utf8").split(/\s+/).includes("memory") : existsSync("/sys/fs/cgroup/memory");
-  if (!memory) return "no cgroup memory controller (memory limits and OOM kills need it)";
-  return undefined;
-}
 
 const cannot = hostCannot();
 if (cannot) console.log(`# real node scenarios skipped: this host cannot run a real kubelet: ${cannot}`);

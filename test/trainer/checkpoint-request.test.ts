@@ -49,6 +49,36 @@ test("a request is pending once per id, however often its file is re-projected",
   assert.equal(requests.take()?.id, "notice-2", "a new notice is a new request");
 });
 
+test("a projected update is taken through the volume directory's watch, not at the next timer tick", HANG_GUARD, async () => {
+  const volume = await tempDir("request-vol-");
+  await project(volume, "checkpoint-request", "");
+  // A timer that never ticks again after start's first look: only the watch can see the update.
+  const requests = new CheckpointRequests(join(volume, "checkpoint-request"), silent, 3_600_000);
+  requests.start();
+  try {
+    await new Promise((r) => setTimeout(r, 50)); // start's first look (an empty file) is done
+    assert.equal(requests.pending, undefined);
+    await project(volume, "checkpoint-request", request("watched"));
+    while (requests.pending === undefined) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(requests.take()?.id, "watched");
+  } finally {
+    requests.stop();
+  }
+});
+
+test("without the volume directory the timer alone looks, and a directory made later is still read", HANG_GUARD, async () => {
+  const volume = join(await tempDir("request-vol-"), "not-yet");
+  const requests = new CheckpointRequests(join(volume, "checkpoint-request"), silent, 20);
+  requests.start(); // no directory to watch: no throw, no warning
+  try {
+    await project(volume, "checkpoint-request", request("late"));
+    while (requests.pending === undefined) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(requests.take()?.id, "late");
+  } finally {
+    requests.stop();
+  }
+});
+
 test("a malformed request is ignored and named; a valid one after it is taken", async () => {
   const volume = await tempDir("request-vol-");
   const lines: string[] = [];

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { S3ObjectStore } from "../../trainer/src/checkpoint/backends/object/s3.js";
+import { recordsFromLines as recordsOf } from "../e2e/trainer-records.js";
 import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
 import { silentLog, store } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
@@ -76,4 +77,38 @@ test("credentials the server refuses (from a mounted secret) end the run as a st
   for await (const o of objects.list("")) written.push(o.key);
   objects.close();
   assert.deepEqual(written, [], "nothing written under the run's prefix");
+});
+
+test('everySteps: "auto" on a bucket: a SIGKILL loses no more than the interval the trainer reported, and the resume from the bucket is bit-identical', async () => {
+  // 20 ms steps and a 1 s lost-work goal: an interval of a few tens of steps on this server.
+  const config = tinyConfig({ totalSteps: 300, stepDelayMs: 20, checkpoint: { everySteps: "auto", maxLostSeconds: 1, keep: 3 } });
+  const twin = await runToEnd({ config, checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 });
+  assert.equal(twin.code, 0, twin.stderr);
+
+  const env = { ...bucketEnv("team/run-auto"), RESUMABLE_CHECKPOINT_DIR: "" };
+  const scratch = join(await tempDir(), "unused");
+  const first = await startTrainer({ config, checkpointDir: scratch, attempt: 1, env });
+  // Two commits under the chosen interval: the loss lands mid-interval, past a bucket save.
+  const chosenAt = (await first.waitFor((l) => l.msg === "checkpoint interval chosen")).step ?? 0;
+  let seen = 0;
+  await first.waitFor((l) => l.msg === "checkpoint committed" && (l.step ?? 0) > chosenAt && ++seen === 2);
+  first.kill("SIGKILL"); // no SIGTERM, no flush: a node powered off
+  const killed = await first.done;
+  assert.equal(killed.signal, "SIGKILL");
+  assert.equal(killed.summary, undefined, "a killed trainer writes no summary");
+
+  const second = await runToEnd({ config, checkpointDir: scratch, attempt: 2, env });
+  assert.equal(second.code, 0, second.stderr);
+  const before = recordsOf(killed.lines);
+  const after = recordsOf(second.lines);
+  const chosen = killed.lines.filter((l) => l.msg === "checkpoint interval chosen");
+  const promised = Math.max(...chosen.map((l) => Number(l.lostSteps)));
+  const lost = before.reachedStep - after.resumedFromStep;
+  assert.ok(lost <= promised, `lost ${lost} steps by the trainers' records (reached ${before.reachedStep}, resumed from ${after.resumedFromStep}); the trainer reported at most ${promised}`);
+  const commits = killed.lines.filter((l) => l.msg === "checkpoint committed");
+  for (const c of commits) assert.match(String(c.checkpoint), new RegExp(`^s3://${server.bucket}/team/run-auto/`), "every save went to the bucket");
+  const committed = commits.map((l) => Number(l.step));
+  assert.equal(after.resumedFromStep, Math.max(...committed), "resumed from the newest checkpoint the first trainer committed to the bucket");
+  assert.equal(second.summary!.resumedFromStep, after.resumedFromStep, "the summary agrees with the step log");
+  assert.equal(second.summary!.weightsSha256, twin.summary!.weightsSha256, "bit-identical to the uninterrupted twin");
 });

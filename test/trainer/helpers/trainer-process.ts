@@ -125,6 +125,8 @@ export interface StartOptions {
   attempt?: number;
   env?: Record<string, string>;
   args?: string[];
+  /** Another program than the trainer from source (the built one, where tsx's start-up would skew a measurement). */
+  program?: string[];
 }
 
 /** Writes the config next to the checkpoint dir and starts the trainer on it. */
@@ -136,7 +138,7 @@ export async function startTrainer(opts: StartOptions): Promise<TrainerProcess> 
     RESUMABLE_TERMINATION_LOG: join(dirname(opts.checkpointDir), "termination-log"),
     ...(opts.attempt !== undefined && { RESUMABLE_ATTEMPT: String(opts.attempt) }),
     ...opts.env,
-  });
+  }, opts.program);
 }
 
 export async function runToEnd(opts: StartOptions): Promise<TrainerResult> {

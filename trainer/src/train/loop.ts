@@ -51,6 +51,8 @@ export interface LoopHooks {
   stepDelayMs?: number;
   /** Measures steps and save stalls (the adaptive interval and the flush estimate read it). */
   costs?: SaveCostMeter;
+  /** A background save of `step` started after holding the loop `stallSeconds` (the snapshot). */
+  onSaveStarted?: (step: number, stallSeconds: number) => void;
 }
 
 /**
@@ -74,7 +76,9 @@ export async function trainLoop(
     if ((requested || schedule?.due(session.step)) && !writer.busy) {
       const stallStart = performance.now();
       writer.startAsync(await session.snapshot("periodic"));
-      hooks.costs?.observeStall((performance.now() - stallStart) / 1000);
+      const stall = (performance.now() - stallStart) / 1000;
+      hooks.costs?.observeStall(stall);
+      hooks.onSaveStarted?.(session.step, stall);
       schedule?.started(session.step);
       if (requested) hooks.onRequestedSave?.(session.step);
     } else {

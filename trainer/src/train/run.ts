@@ -182,6 +182,8 @@ async function train(run: Run): Promise<void> {
   await trainLoop(session, writer, schedule, run.totalSteps, {
     stepDelayMs: config.stepDelayMs,
     costs: run.costs,
+    // Each save's stall in the trainer's own records: what a benchmark sums against training time.
+    onSaveStarted: (step, stallSeconds) => run.opts.log.debug({ step, stallSeconds }, "checkpoint snapshot taken"),
     checkpointRequested: () => requests?.pending !== undefined,
     onRequestedSave: (step) => {
       const request = requests?.take();
