@@ -112,9 +112,14 @@ async function gangScale(): Promise<void> {
   console.log(table(["measure", "p50", "p99", "max", "n"], [
     quantileRow("apply → every rank Running with its peers (driver clock), s", r.formed),
     quantileRow("wave → every rank of the next attempt Running with its peers, s", r.wave.trainingAgain),
+    quantileRow("  wave → the hit attempt's survivors deleted, s", r.wave.stages.survivorsDeleted),
+    quantileRow("  wave → the next attempt's first pod seen, s", r.wave.stages.nextCreated),
+    quantileRow("  wave → every rank of it Running, s", r.wave.stages.allRunning),
+    quantileRow("  wave → the peers on every rank, s", r.wave.stages.peersPublished),
     quantileRow("reconcile duration in the wave (operator histogram, bucket bound), s", r.wave.reconcileHistogram),
     ...writeRows(r.wave.operatorWrites),
   ]));
+  console.log(`gangs formed only on a later attempt (the first one torn down at the gang bound): ${r.formedLate.length}`);
   console.log(`missed (not training again): ${r.wave.missed.length}; operator ${r.wave.operatorRequestsPerSecond.toFixed(1)} apiserver requests/s over the wave's ${r.wave.seconds.toFixed(0)} s; ` +
     `longest partial placement ${r.longestPartial.seconds.toFixed(1)} s (${r.longestPartial.attempt ?? "none"}), over the bound: ${r.longestPartial.overBound.length}`);
   console.log(`\n${table(["goal", "measured", "goal", "ratio (≤ 1 meets it)"], [
