@@ -2,7 +2,7 @@
 // cluster: the seeded schedule, and what a disruption cost from hand-made trainer records.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { gangSchedule, outcomeOf, ratio, trainingAgainAt, wallSeconds, type GangAttempt, type Hit } from "../bench/_gang-vs-jobset-report.js";
+import { gangSchedule, outcomeOf, ratio, trainingAgainAt, trainingRate, wallSeconds, type GangAttempt, type Hit } from "../bench/_gang-vs-jobset-report.js";
 
 const rank = (r: number, resumedFrom: number, reached: number, firstStepAt: number | undefined, lastAt: number, completed = false) =>
   ({ rank: r, resumedFrom, reached, lastAt, completed, ...(firstStepAt === undefined ? {} : { firstStepAt }) });
@@ -69,5 +69,16 @@ describe("gang-vs-jobset report", () => {
     assert.equal(ratio(0, 0), "equal (0 and 0)");
     assert.equal(ratio(5, 0), "5 vs 0");
     assert.equal(ratio(undefined, 3), "n/a");
+  });
+
+  test("the training rate counts rank 0's steps between its first and last step lines, over every attempt", () => {
+    const attempts: GangAttempt[] = [
+      // 0 -> 51: step lines 1..51, 50 steps between the first and the last, in 10 s.
+      { attempt: 1, ranks: [{ ...rank(0, 0, 51, 1000, 12_000), lastStepAt: 11_000 }, rank(1, 0, 51, 1000, 12_000)] },
+      { attempt: 2, ranks: [{ ...rank(0, 40, 71, 20_000, 31_000), lastStepAt: 30_000 }] },
+      { attempt: 3, ranks: [rank(0, 71, 71, undefined, 40_000)] },
+    ];
+    assert.equal(trainingRate(attempts), 80 / 20);
+    assert.equal(trainingRate([]), undefined);
   });
 });

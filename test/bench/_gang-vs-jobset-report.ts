@@ -35,6 +35,8 @@ export interface RankRecord {
   firstStepAt?: number;
   /** Time (ms) of its last log line. */
   lastAt: number;
+  /** Time (ms) of its last computed step. */
+  lastStepAt?: number;
   resumedFrom: number;
   reached: number;
   completed: boolean;
@@ -85,6 +87,24 @@ export function wallSeconds(attempts: GangAttempt[], startedAt: number, worldSiz
   const last = [...attempts].sort((a, b) => a.attempt - b.attempt).at(-1);
   if (!last || last.ranks.filter((r) => r.completed).length < worldSize) return undefined;
   return (Math.max(...last.ranks.map((r) => r.lastAt)) - startedAt) / 1000;
+}
+
+/**
+ * Steps per second while rank 0 was computing (its first step to its last, each attempt): how
+ * fast the side trained between disruptions. The two sides run one after the other, so this
+ * tells a wall-time ratio that the machine's load moved apart from one the disruptions did.
+ */
+export function trainingRate(attempts: GangAttempt[]): number | undefined {
+  let steps = 0;
+  let ms = 0;
+  for (const a of attempts) {
+    const r = a.ranks.find((x) => x.rank === 0);
+    if (r?.firstStepAt === undefined || r.lastStepAt === undefined || r.lastStepAt <= r.firstStepAt) continue;
+    // The first step line is one step past where it resumed: the rate counts the steps between the lines.
+    steps += r.reached - r.resumedFrom - 1;
+    ms += r.lastStepAt - r.firstStepAt;
+  }
+  return ms > 0 ? steps / (ms / 1000) : undefined;
 }
 
 /** resumable / JobSet as text: a number when both are, else what makes it no ratio (0 of 0, x of 0). */

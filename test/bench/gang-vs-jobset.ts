@@ -21,7 +21,7 @@ import { readTrainerRecords } from "../e2e/trainer-records.js";
 import { startJobSet } from "../jobset/start.js";
 import { cloudDeletesLostNode } from "./_goodput-faults.js";
 import { nodesFor } from "./_goodput-systems.js";
-import { gangSchedule, outcomeOf, ratio, wallSeconds, type GangAttempt, type Hit, type HitOutcome, type RankRecord, type ScheduledHit } from "./_gang-vs-jobset-report.js";
+import { gangSchedule, outcomeOf, ratio, trainingRate, wallSeconds, type GangAttempt, type Hit, type HitOutcome, type RankRecord, type ScheduledHit } from "./_gang-vs-jobset-report.js";
 import { finished, GANG_SYSTEMS, gangPodOf, gangRun, jobSet, jobSetClaim, publishJobSetPeers, selectorOf, type GangPod, type GangSystem } from "./_gang-vs-jobset-systems.js";
 import { table } from "./_util.js";
 
@@ -40,7 +40,7 @@ const systems = (process.env.GVJ_SYSTEMS?.split(",") ?? GANG_SYSTEMS) as GangSys
 const schedule = gangSchedule(seed, totalSteps, workers);
 console.log(`gang-vs-jobset: ${workers} ranks, ${totalSteps} steps, checkpoint every ${every}, seed ${seed} (GVJ_SEED reproduces it); schedule ${JSON.stringify(schedule)}`);
 
-interface SystemRun { system: GangSystem; outcomes: HitOutcome[]; wall?: number; ended: string }
+interface SystemRun { system: GangSystem; outcomes: HitOutcome[]; wall?: number; rate?: number; ended: string }
 
 const log = (l: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
 
@@ -51,13 +51,14 @@ function recordsOf(e: E2E, seen: Map<string, GangPod>): GangAttempt[] {
     const { lines, resumedFromStep, reachedStep, summary } = readTrainerRecords(join(e.cluster.stateDir, "kubelet", "logs", `${NAMESPACE}_${p.name}_${p.uid}`, "trainer"));
     const timed = lines.filter((l) => typeof l.time === "number");
     if (timed.length === 0) continue;
-    const firstStep = lines.find((l) => l.msg === "step" && typeof l.step === "number");
+    const stepLines = lines.filter((l) => l.msg === "step" && typeof l.step === "number");
+    const firstStep = stepLines[0];
     // What a rank that never trained said last: why a gang did not form is in its own log.
     if (!firstStep && p.rank === 0) log(`${p.name}: no step; it said last: ${timed.slice(-2).map((l) => `${String(l.msg)} ${String((l.err as { message?: string } | undefined)?.message ?? "")}`).join("; ")}`);
     const ranks = byAttempt.get(p.attempt) ?? [];
     ranks.push({
       rank: p.rank, lastAt: timed.at(-1)!.time as number, resumedFrom: resumedFromStep, reached: reachedStep, completed: summary?.reason === "completed",
-      ...(firstStep && { firstStepAt: firstStep.time as number }),
+      ...(firstStep && { firstStepAt: firstStep.time as number, lastStepAt: stepLines.at(-1)!.time as number }),
     });
     byAttempt.set(p.attempt, ranks);
   }
@@ -93,8 +94,9 @@ async function runSystem(e: E2E, system: GangSystem): Promise<SystemRun> {
   await Promise.allSettled(background);
   const attempts = recordsOf(e, seen);
   const wall = wallSeconds(attempts, startedAt, workers);
+  const rate = trainingRate(attempts);
   log(`${system}: ${ended}; attempts ${JSON.stringify(attempts.map((a) => ({ attempt: a.attempt, ranks: a.ranks.map((r) => `${r.rank}:${r.resumedFrom}->${r.reached}`) })))}`);
-  return { system, outcomes: hits.map((h) => outcomeOf(h, attempts, workers)), ended, ...(wall !== undefined && { wall }) };
+  return { system, outcomes: hits.map((h) => outcomeOf(h, attempts, workers)), ended, ...(wall !== undefined && { wall }), ...(rate !== undefined && { rate }) };
 }
 
 /** Plays `due` once the newest attempt's rank 0 has computed `atStep` (its own records) and the rank to hit is live. */
@@ -135,11 +137,12 @@ const fmt = (x: number | undefined, digits = 1) => (x === undefined ? "n/a" : x.
 console.log(`\ngang of ${workers} against JobSet v0.12.0 (${new Date().toISOString().slice(0, 10)}, seed ${seed})`);
 console.log(table(["system", "disruption", "at step", "rank", "to all ranks training, s", "lost steps"],
   results.flatMap((r) => r.outcomes.map((o) => [r.system, o.kind, o.atStep, o.rank, fmt(o.recoverySeconds), o.lostSteps ?? "n/a"]))));
-console.log(table(["system", "ended", "wall time to completion, s"], results.map((r) => [r.system, r.ended, fmt(r.wall)])));
+console.log(table(["system", "ended", "wall time to completion, s", "steps/s while training (rank 0)"], results.map((r) => [r.system, r.ended, fmt(r.wall), fmt(r.rate, 2)])));
 const [ours, theirs] = [results.find((r) => r.system === "resumable"), results.find((r) => r.system === "jobset")];
 console.log(`\nratios resumable / JobSet (below 1: resumable better)`);
 console.log(table(["measure", "ratio"], [
   ...schedule.map((h, i) => [`${h.kind}: to all ranks training`, ratio(ours?.outcomes[i]?.recoverySeconds, theirs?.outcomes[i]?.recoverySeconds)]),
   ...schedule.map((h, i) => [`${h.kind}: lost steps`, ratio(ours?.outcomes[i]?.lostSteps, theirs?.outcomes[i]?.lostSteps)]),
   ["wall time to completion", ratio(ours?.wall, theirs?.wall)],
+  ["steps/s while training (the machine, not the disruptions)", ratio(ours?.rate, theirs?.rate)],
 ]));
