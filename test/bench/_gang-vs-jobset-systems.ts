@@ -5,7 +5,7 @@
 //   - failure policy: a Job's podFailurePolicy fails it at once on DisruptionTarget, and the
 //     JobSet rule restarts the whole set on such a failure without spending maxRestarts
 //     (RestartJobSetAndIgnoreMaxRestarts); any other failure (a survivor that lost its peer)
-//     restarts it within maxRestarts, JobSet's default action. Recreate, JobSet's default.
+//     restarts it within maxRestarts (RestartJobSet, JobSet's default action). Recreate, JobSet's default.
 //   - the trainer: RESUMABLE_SIGTERM=die, periodic checkpoints only and no coordinated flush,
 //     what a team's training script does today (as the goodput bench's job-ckpt).
 //   - peers: JobSet relies on cluster DNS, which the local cluster lacks, so the driver publishes
