@@ -103,8 +103,9 @@ demo: build
 bench: build binaries
 	@for b in $$(find test/bench -name '*.ts' -not -name '_*' -not -name 'scale.ts' | sort); do echo "== $$b"; $(NODE_TS) $$b || exit 1; done
 
-# A thousand TrainingRuns on 200 KWOK nodes with the real operator (test/bench/scale.ts; knobs
-# SCALE_RUNS, SCALE_NODES, SCALE_STEADY_SECONDS, SCALE_SEED). Not in make bench: tens of minutes.
+# A thousand TrainingRuns on 200 KWOK nodes with the real operator, then 100 gangs of 8
+# (test/bench/scale.ts; knobs SCALE_RUNS, SCALE_NODES, SCALE_STEADY_SECONDS, SCALE_SEED, SCALE_MODE,
+# SCALE_GANGS, SCALE_WORKERS). Not in make bench: tens of minutes.
 bench-scale: build binaries kwok
 	$(NODE_TS) test/bench/scale.ts
 

@@ -87,7 +87,7 @@ export async function disrupt(e: E2E, system: System, kind: DisruptionKind, log:
 }
 
 /** Deletes a lost node once the controller-manager has marked it unreachable (Ready=Unknown). */
-async function cloudDeletesLostNode(e: E2E, node: string, log: (l: string) => void): Promise<void> {
+export async function cloudDeletesLostNode(e: E2E, node: string, log: (l: string) => void): Promise<void> {
   for (let i = 0; i < 240; i++) {
     const ready = (await e.core.readNode({ name: node })).status?.conditions?.find((c) => c.type === "Ready");
     if (ready?.status === "Unknown") {

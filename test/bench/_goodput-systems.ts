@@ -33,7 +33,8 @@ export interface CheckpointChoice {
   training: Record<string, unknown>;
 }
 
-export function nodesFor(systems: readonly System[], perSystem: number): object[] {
+/** `perSystem` spot nodes of one GPU for each pool (a system's name), labelled with it. */
+export function nodesFor(systems: readonly string[], perSystem: number): object[] {
   return systems.flatMap((system) =>
     Array.from({ length: perSystem }, (_, i) => ({
       name: `${system}-${i}`,

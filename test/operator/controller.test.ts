@@ -250,6 +250,46 @@ describe("Controller", () => {
     await t.controller.stop();
   });
 
+  it("sends a gang's creates together, before any has answered, and the next kind of action only after all of them", async () => {
+    const t = setup(() => ({
+      actions: [
+        { kind: "deletePod", name: "mnist-1-0", reason: "ended" },
+        { kind: "createPod", pod: pod("mnist-2-0") },
+        { kind: "createPod", pod: pod("mnist-2-1") },
+        { kind: "createPod", pod: pod("mnist-2-2") },
+        { kind: "createService", service: { metadata: { name: "mnist" } } },
+      ],
+      status: { phase: "Pending" },
+      events: [],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Running" }));
+    // Creates answer only once all three were sent: one at a time, the pass would never end.
+    let release!: () => void;
+    const allSent = new Promise<void>((resolve) => (release = resolve));
+    const record = t.writer.createPod;
+    t.writer.createPod = async (ns, p) => {
+      await record(ns, p);
+      if (t.writer.writes.filter((w) => w.startsWith("createPod")).length === 3) release();
+      await allSent;
+    };
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["deletePod mnist-1-0", "createPod mnist-2-0", "createPod mnist-2-1", "createPod mnist-2-2", "createService mnist", "status"]);
+    await t.controller.stop();
+  });
+
+  it("a failed create among a gang's fails the pass once all of them have answered: no status write", async () => {
+    const t = setup(() => ({
+      actions: [{ kind: "createPod", pod: pod("mnist-2-0") }, { kind: "createPod", pod: pod("mnist-2-1") }, { kind: "createService", service: { metadata: { name: "mnist" } } }],
+      status: { phase: "Pending" },
+      events: [],
+    }));
+    t.cache.runs.set(KEY, run({ phase: "Running" }));
+    t.writer.failing.add("createPod");
+    await t.pass();
+    assert.deepEqual(t.writer.writes, ["createPod mnist-2-0", "createPod mnist-2-1"]);
+    await t.controller.stop();
+  });
+
   it("tells the user why the apiserver refused a pod, as a Warning event and in the next pass's status, and retries after the backoff", async () => {
     // As reconcile does: knowing the refusal it creates nothing and says why the run waits.
     const t = setup((observed) =>

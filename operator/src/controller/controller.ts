@@ -183,7 +183,11 @@ export class Controller {
     // The attempt the decision is about, e.g. the new one whose pod it creates.
     const log = this.options.logger.child({ namespace, run: name, attempt: decision.status.attempt ?? 0 });
     try {
-      for (const action of decision.actions) await this.apply(run, action, observed.now, log);
+      for (const batch of batches(decision.actions)) {
+        // A gang's N creates (deletes, peers) in one round trip; all finish before a failure counts.
+        const failed = (await Promise.allSettled(batch.map((a) => this.apply(run, a, observed.now, log)))).find((r) => r.status === "rejected");
+        if (failed) throw failed.reason;
+      }
     } catch (err) {
       const refusedNow = err instanceof PassError && err.action !== undefined ? refusedCreate(err.action, err.failure) : undefined;
       if (refusedNow === undefined) throw err;
@@ -282,4 +286,15 @@ export class Controller {
   private emitEvent(run: TrainingRun, spec: EventSpec, now: Date): void {
     this.events.record(run.metadata.namespace ?? "", runEvent(run, spec, now, this.options.instance));
   }
+}
+
+/** The actions in order, consecutive ones of the same kind together: a kind never overtakes another. */
+function batches(actions: readonly Action[]): Action[][] {
+  const out: Action[][] = [];
+  for (const action of actions) {
+    const last = out.at(-1);
+    if (last !== undefined && last[0]!.kind === action.kind) last.push(action);
+    else out.push([action]);
+  }
+  return out;
 }
