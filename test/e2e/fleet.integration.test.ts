@@ -21,7 +21,11 @@ describe(`fleet (FLEET_SEED=${SEED})`, { timeout: 2_400_000 }, () => {
     const runs = names.map((name, i) => trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps: 300, seed: i % 5 } }));
     await e.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: runs }));
     const random = Prng.fromSeed(SEED);
-    const evictAt = names.map(() => 30 + random.nextBelow(200));
+    // At least half the run left after the step the status shows: the eviction must find the
+    // trainer still training. Up to step 229 of 300 (as before) left 71 steps, about a second
+    // and a half, which the status's lag behind the trainer (a progress write a second, ten
+    // runs on one operator) ate on a loaded CI machine: a run ended before its eviction.
+    const evictAt = names.map(() => 30 + random.nextBelow(120));
     await Promise.all(names.map(async (name, i) => {
       const at = evictAt[i]!;
       await e.waitRun(name, `past step ${at}`, pastStep(at), 15 * 60_000);
