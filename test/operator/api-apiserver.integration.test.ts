@@ -19,6 +19,7 @@ const fullStatus: TrainingRunStatus = {
   observedGeneration: 1,
   attempt: 2,
   preemptions: 1,
+  quotaPreemptions: 1,
   failures: 0,
   progress: { step: 250, totalSteps: 600, epoch: 2, loss: 0.25, updatedAt: "2026-11-28T12:01:00.000Z", recordedAt: "2026-11-28T12:01:00.250Z" },
   lastCheckpoint: { step: 200, time: "2026-11-28T12:00:50.000Z", bytes: 409600, reason: "periodic", path: "s3://ml-checkpoints/team-a/mnist/ckpt-00000200-a2" },
@@ -26,13 +27,14 @@ const fullStatus: TrainingRunStatus = {
   lostSteps: 30,
   attempts: [
     { attempt: 1, pod: "r-1", uid: "u1", node: "spot-1", startTime: "2026-11-28T11:59:00Z", endTime: "2026-11-28T12:00:00.000Z", endReason: "Preempted", endDetail: "NodeLost", exitCode: 143, resumedFromStep: 0, reachedStep: 230, stoppedForSuspend: true, capacityType: "spot", capacityReason: "Spec", instanceType: "n1-standard-4", gpus: 1 },
-    { attempt: 2, pod: "r-2", uid: "u2", node: "spot-2", resumedFromStep: 200, reachedStep: 250, nodeLostAt: "2026-11-28T12:01:00.000Z", capacityType: "on-demand", capacityReason: "AfterPreemptions" },
+    { attempt: 2, pod: "r-2", uid: "u2", node: "spot-2", resumedFromStep: 200, reachedStep: 250, nodeLostAt: "2026-11-28T12:01:00.000Z", capacityType: "on-demand", capacityReason: "AfterPreemptions", admittedAt: "2026-11-28T12:00:20.000Z" },
   ],
   result: { reason: "completed", step: 600, weightsSha256: "ab12", backend: "cpu", checkpoint: { step: 600, path: "/c/ckpt-600", bytes: 1, saveSeconds: 0.1 }, error: "kept: unknown fields survive" },
   startTime: "2026-11-28T11:59:00.000Z",
   completionTime: "2026-11-28T12:10:00.000Z",
   nextAttemptAt: "2026-11-28T12:00:10.000Z",
   capacity: { type: "on-demand", reason: "AfterPreemptions", since: "2026-11-28T12:00:00.000Z", message: "1 preemption on spot", moves: 1, returnRequestedAt: "2026-11-28T13:00:00.000Z", spotPreemptions: 0 },
+  preemptionCost: { checkpointStep: 200, checkpointTime: "2026-11-28T12:00:50.000Z", stepsAtRisk: 50, secondsAtRisk: 10.5, reportedAt: "2026-11-28T12:01:00.000Z" },
   accounting: {
     spotGpuSeconds: 60, onDemandGpuSeconds: 60.5, lostGpuSeconds: 2, spotSeconds: 60, onDemandSeconds: 60.5, spotPreemptions: 1, preemptionsPerSpotHour: 60,
     spotCost: 0.003, onDemandCost: 0.009, estimatedCost: 0.012, allOnDemandCost: 0.018, saving: 0.006, currency: "USD",
