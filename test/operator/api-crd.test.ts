@@ -63,6 +63,14 @@ describe("api: the generated CRD", () => {
     assert.ok(!("exclusiveMinimum" in worldSize[1]));
   });
 
+  it("every integer the operator reads is bounded to what a JavaScript number holds exactly, so the apiserver refuses 2^53", () => {
+    const integers = [...nodes(root)].filter(([, node]) => node.type === "integer");
+    assert.ok(integers.some(([path]) => path.endsWith(".backoff.properties.maxSeconds") || path.endsWith(".backoff.maxSeconds")), "backoff.maxSeconds is among them");
+    for (const [path, node] of integers) {
+      assert.ok(typeof node.maximum === "number" && node.maximum <= Number.MAX_SAFE_INTEGER, `${path} has a maximum within 2^53-1 (its int64 would not fit a number)`);
+    }
+  });
+
   it("apiserver defaulting of a minimal object gives the spec zod gives", () => {
     const defaulted = applyDefaults(root, minimal) as { spec: unknown };
     assert.deepEqual(defaulted.spec, minimalDefaulted);

@@ -79,8 +79,6 @@ function structural(node: JsonSchema): JsonSchema {
       if (value !== false) out["x-kubernetes-preserve-unknown-fields"] = true;
     } else if (key === "const") {
       out.enum = [value];
-    } else if ((key === "minimum" || key === "maximum") && Math.abs(value as number) === Number.MAX_SAFE_INTEGER) {
-      // zod's z.int() bounds; int64 is the apiserver's own limit.
     } else if ((key === "exclusiveMinimum" || key === "exclusiveMaximum") && typeof value === "number") {
       // zod writes JSON Schema 2020's numeric form (`.positive()` is exclusiveMinimum: 0); the
       // apiserver's OpenAPI v3 takes only a boolean beside minimum/maximum, and refuses the CRD.
