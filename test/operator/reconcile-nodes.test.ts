@@ -1,10 +1,79 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { V1Node } from "@kubernetes/client-node";
 import { FakeClock, aNode, aRun, actionKinds, afterWrite, eventReasons, pass, running, startedStatus } from "./reconcile-fixtures.js";
+
+/** The node lifecycle controller's taint on a node that stopped reporting. */
+function tainted(node: V1Node): V1Node {
+  return { ...node, spec: { ...node.spec, taints: [{ key: "node.kubernetes.io/unreachable", effect: "NoSchedule" }] } };
+}
+
+describe("reconcile: the next attempt never races the taint of the node the last one lost", () => {
+  /** Attempt 1 ended NodeLost on spot-1 and its pod is gone: the pass that would start attempt 2. */
+  function afterNodeLoss(clock: FakeClock) {
+    const lostSince = clock.now();
+    let run = aRun({}, startedStatus(1));
+    const zombie = running(1);
+    const unreachable = [aNode("spot-1", "Unknown", lostSince), aNode("spot-2")];
+    const giveUp = pass(run, [zombie], clock.advance(45), { nodes: unreachable });
+    assert.equal(giveUp.status.attempts?.[0]?.endDetail, "NodeLost");
+    run = afterWrite(run, giveUp);
+    return { run, unreachable };
+  }
+
+  it("while the lost node is Unknown but not yet tainted unreachable, no pod is created: the scheduler could still place it there", () => {
+    const clock = new FakeClock();
+    const { run, unreachable } = afterNodeLoss(clock);
+    const wait = pass(run, [], clock.advance(1), { nodes: unreachable });
+    assert.deepEqual(actionKinds(wait), []);
+    assert.equal(wait.status.attempt, 1, "no attempt 2 yet");
+    const running = wait.status.conditions?.find((c) => c.type === "Running");
+    assert.equal(running?.reason, "LostNodeUntainted");
+    assert.match(running?.message ?? "", /node spot-1 of attempt 1 is lost but not yet tainted/);
+    assert.ok(wait.requeueAfterMs !== undefined && wait.requeueAfterMs <= 1_000, "looks again within a second");
+  });
+
+  for (const [name, change] of [
+    ["tainted unreachable", (n: V1Node) => tainted(n)],
+    ["cordoned", (n: V1Node) => ({ ...n, spec: { unschedulable: true } })],
+  ] as const) {
+    it(`once the lost node is ${name}, attempt 2 starts at once`, () => {
+      const clock = new FakeClock();
+      const { run, unreachable } = afterNodeLoss(clock);
+      const next = pass(run, [], clock.advance(1), { nodes: [change(unreachable[0]!), unreachable[1]!] });
+      assert.deepEqual(actionKinds(next), ["createPod"]);
+      assert.equal(next.status.attempt, 2);
+    });
+  }
+
+  it("a lost node that is deleted holds nothing up", () => {
+    const clock = new FakeClock();
+    const { run, unreachable } = afterNodeLoss(clock);
+    assert.deepEqual(actionKinds(pass(run, [], clock.advance(1), { nodes: [unreachable[1]!] })), ["createPod"]);
+  });
+
+  it("a cluster that never taints the node (no node lifecycle controller) waits at most 30 s", () => {
+    const clock = new FakeClock();
+    const { run, unreachable } = afterNodeLoss(clock);
+    assert.deepEqual(actionKinds(pass(run, [], clock.advance(29), { nodes: unreachable })), []);
+    const next = pass(run, [], clock.advance(2), { nodes: unreachable });
+    assert.deepEqual(actionKinds(next), ["createPod"]);
+  });
+
+  it("a gang waits for every rank's lost node, not only rank 0's", () => {
+    const clock = new FakeClock();
+    const base = aRun({}, startedStatus(1));
+    const record = { ...base.status!.attempts![0]!, node: "spot-2", endTime: clock.now().toISOString(), endReason: "Preempted" as const, endDetail: "NodeLost", ranks: [{ rank: 0, pod: "mnist-1", node: "spot-2" }, { rank: 1, pod: "mnist-1-1", node: "spot-1" }] };
+    const run = { ...base, spec: { ...base.spec!, workers: 2 }, status: { ...base.status!, attempts: [record] } };
+    const wait = pass(run, [], clock.advance(1), { nodes: [aNode("spot-1", "Unknown", clock.now()), aNode("spot-2")] });
+    assert.deepEqual(actionKinds(wait), []);
+    assert.match(wait.status.conditions?.find((c) => c.type === "Running")?.message ?? "", /node spot-1 of attempt 1/);
+  });
+});
 
 describe("reconcile: pods on lost nodes are not waited on forever", () => {
   for (const [name, nodes] of [
-    ["NotReady", (since: Date) => [aNode("spot-1", "Unknown", since)]],
+    ["NotReady", (since: Date) => [tainted(aNode("spot-1", "Unknown", since))]],
     ["deleted", () => [aNode("ondemand-1")]],
   ] as const) {
     it(`a pod Running on a ${name} node: preempted after the timeout, then force-deleted, then replaced`, () => {

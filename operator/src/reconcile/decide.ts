@@ -24,8 +24,10 @@
 import { locationName } from "@resumable/protocol";
 import { RUN_LABEL } from "../api/group.js";
 import type { TrainingRunSpec } from "../api/spec.js";
+import type { AttemptRecord } from "../api/status.js";
 import { nextAccounting } from "../model/accounting.js";
 import { classifyPods, findRecord, isTerminating } from "../model/observe.js";
+import { toDate } from "../model/time.js";
 import type { OperatorSettings } from "../model/settings.js";
 import { foreignTrainer, STORAGE_IN_USE } from "../model/storage-claims.js";
 import type { Decision, Observed } from "../model/types.js";
@@ -38,6 +40,7 @@ import { isFinished, pendingUntilValid, sayFinished, setPhase, waitingPhase } fr
 import { countLostSteps } from "./progress.js";
 import { coalesceProgress } from "./progress-writes.js";
 import { gangRecord } from "./gang.js";
+import { lostButSchedulable } from "./pod-outcome.js";
 import { buildAttemptPods, buildCheckpointPvc, buildRunService } from "./render.js";
 import { validSpec } from "./validate.js";
 import { notePreemptionCost, publishPreemptionCost } from "./preemption-cost.js";
@@ -89,6 +92,15 @@ function finish(d: Draft, pods: readonly V1Pod[] = []): Decision {
 /** How long to wait before looking again for something no watch reports (a missing claim). */
 const POLL_MS = 15_000;
 
+/** The longest a next attempt waits for a lost node's unreachable taint (pod-outcome.ts lostButSchedulable). */
+const LOST_NODE_TAINT_WAIT_MS = 30_000;
+
+/** Every node an attempt's pods were on: its pod's, or each rank's. */
+function nodesOf(record: AttemptRecord | undefined): string[] {
+  if (record === undefined) return [];
+  return [record.node, ...(record.ranks ?? []).map((r) => r.node)].filter((n): n is string => n !== undefined);
+}
+
 /**
  * Creates the attempt's pod (and the checkpoint PVC when the operator owns it). A run on a
  * bucket has no PVC: none is awaited or created, whatever claim of its name exists.
@@ -108,6 +120,15 @@ function startAttempt(d: Draft, spec: TrainingRunSpec, attempt: number, isNew: b
   if (claim?.pvc !== undefined && isTerminating(claim.pvc)) {
     d.requeueIn(POLL_MS);
     setPhase(d, waiting, "ClaimTerminating", `PersistentVolumeClaim ${claim.name} is being deleted`);
+    return;
+  }
+  const untainted = isNew ? lostButSchedulable(nodesOf(findRecord(d.status, attempt - 1)), d.observed.nodes) : [];
+  const ended = toDate(findRecord(d.status, attempt - 1)?.endTime);
+  if (untainted.length > 0 && ended !== undefined && d.now.getTime() - ended.getTime() < LOST_NODE_TAINT_WAIT_MS) {
+    // A short wait, bounded for a cluster whose node lifecycle controller never taints.
+    d.requeueIn(Math.min(1_000, ended.getTime() + LOST_NODE_TAINT_WAIT_MS - d.now.getTime()));
+    const nodes = untainted.join(", ");
+    setPhase(d, waiting, "LostNodeUntainted", `node ${nodes} of attempt ${attempt - 1} is lost but not yet tainted unreachable; attempt ${attempt} starts once the scheduler cannot place it there`);
     return;
   }
   const foreign = foreignTrainer(run, location, d.observed.otherPods ?? []);

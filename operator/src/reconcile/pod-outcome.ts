@@ -107,8 +107,37 @@ function nodeHealth(pod: V1Pod, nodes: ReadonlyMap<string, V1Node>): NodeHealth 
   if (nodeName === undefined || nodes.size === 0) return { lost: false };
   const node = nodes.get(nodeName);
   if (node === undefined) return { lost: true };
-  const ready = node.status?.conditions?.find((c) => c.type === "Ready");
-  if (ready?.status === "True") return { lost: false };
-  const since = toDate(ready?.lastTransitionTime);
+  if (!isLost(node)) return { lost: false };
+  const since = toDate(readyCondition(node)?.lastTransitionTime);
   return since === undefined ? { lost: true } : { lost: true, since };
+}
+
+/** The one rule for a lost node: its Ready condition is not True (False, Unknown, or none). */
+function isLost(node: V1Node): boolean {
+  return readyCondition(node)?.status !== "True";
+}
+
+function readyCondition(node: V1Node) {
+  return node.status?.conditions?.find((c) => c.type === "Ready");
+}
+
+/**
+ * The taints the node lifecycle controller puts on a node that is not Ready. The scheduler
+ * does not read the Ready condition: until one of these is on the node (or it is cordoned or
+ * gone), it may still place a pod there.
+ */
+const NOT_READY_TAINTS = new Set(["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"]);
+
+/**
+ * Of `names`, the nodes that are lost but that the scheduler could still pick: the operator
+ * sees Ready go Unknown in the same update the node lifecycle controller acts on, and may be
+ * faster than its NoSchedule taint. A next attempt created in that window can land on the
+ * dead node (and be lost with it).
+ */
+export function lostButSchedulable(names: readonly string[], nodes: ReadonlyMap<string, V1Node>): string[] {
+  return [...new Set(names)].filter((name) => {
+    const node = nodes.get(name);
+    if (node === undefined || !isLost(node) || node.spec?.unschedulable === true) return false;
+    return !(node.spec?.taints ?? []).some((t) => NOT_READY_TAINTS.has(t.key) && (t.effect === "NoSchedule" || t.effect === "NoExecute"));
+  });
 }
