@@ -102,7 +102,7 @@ describe("the default install", async () => {
       { apiGroups: ["resumable.dev"], resources: ["trainingruns/status"], verbs: ["patch"] },
       { apiGroups: ["resumable.dev"], resources: ["trainingruns/finalizers"], verbs: ["update"] },
       { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete", "patch"] },
-      { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create"] },
+      { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create", "patch"] },
       { apiGroups: [""], resources: ["services"], verbs: ["create"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create", "list", "watch"] },
     ]);

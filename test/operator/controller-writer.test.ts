@@ -113,6 +113,18 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
     ]);
   });
 
+  it("patches a claim only in its one rescheduled-pod annotation, pinned to the claim's uid", async () => {
+    await writer.patchClaimAnnotation("team", "mnist-checkpoints", "c1", "resumable.dev/rescheduled-pod", "p1");
+    assert.deepEqual(seen, [
+      {
+        method: "PATCH",
+        path: "/api/v1/namespaces/team/persistentvolumeclaims/mnist-checkpoints",
+        contentType: "application/merge-patch+json",
+        body: { metadata: { uid: "c1", annotations: { "resumable.dev/rescheduled-pod": "p1" } } },
+      },
+    ]);
+  });
+
   it("gives up on a request the server never answers, so the pass can be retried", async () => {
     hang = true;
     const impatient = kubeClusterWriter(kc, "resumable-operator", 200);

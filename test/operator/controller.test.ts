@@ -72,6 +72,7 @@ class FakeWriter implements ClusterWriter {
     return this.record(`event ${event.reason}`);
   };
   patchPodAnnotation = (_ns: string, name: string) => this.record(`patchPodAnnotation ${name}`);
+  patchClaimAnnotation = (_ns: string, name: string) => this.record(`patchClaimAnnotation ${name}`);
 }
 
 function setup(decide: (observed: Observed) => Decision) {

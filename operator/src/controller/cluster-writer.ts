@@ -27,6 +27,8 @@ export interface ClusterWriter {
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
   /** Merge-patches one annotation of a pod, pinned to its uid (a replaced pod is left alone: 409). */
   patchPodAnnotation(namespace: string, name: string, uid: string, key: string, value: string): Promise<void>;
+  /** The same for a PersistentVolumeClaim. */
+  patchClaimAnnotation(namespace: string, name: string, uid: string, key: string, value: string): Promise<void>;
 }
 
 /** The write methods, by name: the bounded label of the write-latency histogram. */
@@ -124,6 +126,10 @@ export function kubeClusterWriter(kc: KubeConfig, fieldManager: string, timeoutM
     patchPodAnnotation: (namespace, name, uid, key, value) =>
       tolerating([NOT_FOUND, CONFLICT], () =>
         core.patchNamespacedPod({ name, namespace, body: { metadata: { uid, annotations: { [key]: value } } }, fieldManager }, mergePatch),
+      ),
+    patchClaimAnnotation: (namespace, name, uid, key, value) =>
+      tolerating([NOT_FOUND, CONFLICT], () =>
+        core.patchNamespacedPersistentVolumeClaim({ name, namespace, body: { metadata: { uid, annotations: { [key]: value } } }, fieldManager }, mergePatch),
       ),
   };
 }

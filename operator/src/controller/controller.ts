@@ -12,7 +12,6 @@ import { observeRun, type RunCache } from "./observe-run.js";
 import { RefusalMemory, refusalEvent, refusedCreate } from "./refusals.js";
 import { runEvent } from "./run-event.js";
 
-
 export interface ControllerOptions {
   cache: RunCache;
   queue: WorkQueue;
@@ -40,11 +39,8 @@ const EVENT_FLUSH_MS = 5_000;
 type Stage = "reconcile" | "action" | "status" | "event";
 
 class PassError extends Error {
-  constructor(
-    readonly stage: Stage,
-    readonly failure: unknown,
-    readonly action?: Action, // the action that failed (stage "action")
-  ) {
+  /** `action`: the action that failed (stage "action"). */
+  constructor(readonly stage: Stage, readonly failure: unknown, readonly action?: Action) {
     super(`${stage} failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   }
 }
@@ -234,17 +230,20 @@ export class Controller {
           log.info({ service: action.service.metadata?.name }, "creating the gang's headless service");
           return await writer.createService(namespace, action.service);
         case "annotatePod":
-          log.info({ pod: action.name, annotation: action.annotation, value: action.value }, action.purpose);
-          return await writer.patchPodAnnotation(namespace, action.name, action.uid, action.annotation, action.value);
+        case "annotateClaim": {
+          log.info({ [action.kind === "annotatePod" ? "pod" : "pvc"]: action.name, annotation: action.annotation, value: action.value }, action.purpose);
+          const patch = action.kind === "annotatePod" ? writer.patchPodAnnotation.bind(writer) : writer.patchClaimAnnotation.bind(writer);
+          return await patch(namespace, action.name, action.uid, action.annotation, action.value);
+        }
       }
     } catch (err) {
       const refusal = classifyRefusal(err);
       const told = refusal === undefined ? undefined : refusalEvent(action, refusal, httpStatus(err));
       if (told !== undefined) this.emitEvent(run, told, now);
-      if (action.kind === "annotatePod") {
+      if (action.kind === "annotatePod" || action.kind === "annotateClaim") {
         // Best effort: a failed ask must not hold back the pass's other actions and its status
-        // write while a reclaim is coming. The next pass asks again (the pod lacks the value).
-        log.warn({ pod: action.name, ...failureFields(err) }, `could not annotate the pod (${action.purpose}); trying again on the next pass`);
+        // write while a reclaim is coming. The next pass asks again (the object lacks the value).
+        log.warn({ name: action.name, ...failureFields(err) }, `could not annotate ${action.kind === "annotatePod" ? "the pod" : "the claim"} (${action.purpose}); trying again on the next pass`);
         return;
       }
       if (action.kind === "createService") {

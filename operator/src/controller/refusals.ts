@@ -29,6 +29,7 @@ export function refusalEvent(action: Action, refusal: Refusal, status: number | 
     : action.kind === "createPVC" ? ["FailedCreate", `creating claim ${action.pvc.metadata?.name}`]
     : action.kind === "createService" ? ["FailedCreate", `creating service ${action.service.metadata?.name}`]
     : action.kind === "annotatePod" ? ["FailedPatch", `${action.purpose} on pod ${action.name}`]
+    : action.kind === "annotateClaim" ? ["FailedPatch", `${action.purpose} on claim ${action.name}`]
     : ["FailedDelete", `deleting pod ${action.name}`];
   const reason = REFUSAL_REASONS[refusal.kind] ?? failed;
   return { type: "Warning", reason, message: `Error ${what}: ${refusal.message} (HTTP ${status}; retrying)` };

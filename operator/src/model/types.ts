@@ -104,7 +104,9 @@ export type Action =
    * a gang's peers. Best effort: a failed patch is asked again on the next pass. `purpose`
    * says what for, in the log and a refusal's event.
    */
-  | { kind: "annotatePod"; name: string; uid: string; annotation: string; value: string; purpose: string };
+  | { kind: "annotatePod"; name: string; uid: string; annotation: string; value: string; purpose: string }
+  /** The same for the run's checkpoint claim: an update that makes the scheduler look again (reconcile/claim-nudge.ts). */
+  | { kind: "annotateClaim"; name: string; uid: string; annotation: string; value: string; purpose: string };
 
 export interface EventSpec {
   type: "Normal" | "Warning";

@@ -40,6 +40,7 @@ import { isFinished, pendingUntilValid, sayFinished, setPhase, waitingPhase } fr
 import { countLostSteps } from "./progress.js";
 import { coalesceProgress } from "./progress-writes.js";
 import { gangRecord } from "./gang.js";
+import { nudgeScheduler } from "./claim-nudge.js";
 import { lostButSchedulable } from "./pod-outcome.js";
 import { buildAttemptPods, buildCheckpointPvc, buildRunService } from "./render.js";
 import { validSpec } from "./validate.js";
@@ -67,6 +68,7 @@ export function reconcile(observed: Observed, settings: OperatorSettings): Decis
 
   recordAttempts(d, pods, spec);
   removeFinishedPods(d, pods);
+  nudgeScheduler(d, pods.all.get(pods.newestAttempt) ?? []);
   if (isFinished(d.status.phase)) {
     sayFinished(d);
   } else {
