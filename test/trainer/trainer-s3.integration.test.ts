@@ -33,7 +33,9 @@ function bucketEnv(prefix: string): Record<string, string> {
 }
 
 test("a trainer preempted while checkpointing to a bucket resumes from the bucket in a new process, bit-identical to an uninterrupted twin", async () => {
-  const config = tinyConfig({ totalSteps: 40 }); // a periodic checkpoint every 5 steps
+  // A periodic checkpoint every 5 steps. Steps of 50 ms: the run must still be going when the
+  // SIGTERM sent after the first commit arrives (tiny steps ended all 40 first under load).
+  const config = tinyConfig({ totalSteps: 40, stepDelayMs: 50 });
   const twin = await runToEnd({ config, checkpointDir: join(await tempDir(), "ckpt"), attempt: 1 });
   assert.equal(twin.code, 0, twin.stderr);
 
