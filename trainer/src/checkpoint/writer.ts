@@ -9,6 +9,12 @@ export interface CheckpointFailure {
   message: string;
 }
 
+/**
+ * Where a writer's saves run: a CheckpointStore itself, or the trainer's save thread
+ * (save-thread/thread.ts), which runs that store's save off the training thread.
+ */
+export type Saver = Pick<CheckpointStore, "save"> & { close?: () => Promise<void> };
+
 export interface WriterHooks {
   onCommitted: (c: CommittedCheckpoint) => void;
   /** Every failed save, fatal or not (the failure metric). */
@@ -34,7 +40,7 @@ export class CheckpointWriter {
   failing: CheckpointFailure | null = null;
 
   constructor(
-    private readonly store: CheckpointStore,
+    private readonly saver: Saver,
     private readonly attempt: number | undefined,
     private readonly log: Logger,
     private readonly hooks: WriterHooks,
@@ -48,7 +54,7 @@ export class CheckpointWriter {
   startAsync(snapshot: TrainingSnapshot): boolean {
     if (this.inFlight) return false;
     this.log.debug({ step: snapshot.meta.step }, "checkpoint save started");
-    this.inFlight = this.store
+    this.inFlight = this.saver
       .save(snapshot, this.attempt)
       .then(
         (c) => this.committed(c),
@@ -73,12 +79,18 @@ export class CheckpointWriter {
   async saveNow(snapshot: TrainingSnapshot): Promise<CommittedCheckpoint> {
     await this.drain();
     this.log.debug({ step: snapshot.meta.step }, "checkpoint save started");
-    const committed = await this.store.save(snapshot, this.attempt).catch((err: Error) => {
+    const committed = await this.saver.save(snapshot, this.attempt).catch((err: Error) => {
       this.failed(err);
       throw err;
     });
     this.committed(committed);
     return committed;
+  }
+
+  /** Waits for the save in flight, then ends the saver's thread if it has one. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.saver.close?.();
   }
 
   private committed(c: CommittedCheckpoint): void {

@@ -3,10 +3,11 @@ import { FencedError } from "../checkpoint/errors.js";
 import { openCheckpointStore } from "../checkpoint/open.js";
 import { LocationOwnedError } from "../checkpoint/owner.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
-import type { CheckpointStore, CommittedCheckpoint } from "../checkpoint/store.js";
+import type { CommittedCheckpoint } from "../checkpoint/store.js";
 import type { TrainerEnv } from "../config/env.js";
 import type { LoadedCheckpoint } from "../checkpoint/verify.js";
-import { CheckpointWriter } from "../checkpoint/writer.js";
+import { SaveThread } from "../checkpoint/save-thread/thread.js";
+import { CheckpointWriter, type Saver } from "../checkpoint/writer.js";
 import { ConfigError } from "../config-error.js";
 import { loadDataset } from "../data/dataset.js";
 import { stepsPerEpoch } from "../data/order.js";
@@ -48,6 +49,7 @@ export async function runTraining(opts: RunOptions): Promise<RunOutcome> {
     return { reason: "failed", error: err as Error, state };
   } finally {
     opts.requests?.stop();
+    await run?.storage?.writer.close();
   }
 }
 
@@ -82,7 +84,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
   const totalSteps = config.totalSteps ?? config.epochs! * stepsPerEpoch(data.count, config.batchSize);
   state.totalSteps = totalSteps;
 
-  let opened: Omit<Storage, "writer"> | undefined;
+  let opened: (Omit<Storage, "writer"> & { saves: SaveThread }) | undefined;
   let loaded: LoadedCheckpoint | undefined;
   let training: TrainingSession | undefined;
   if (!gang || gang.rank === 0) {
@@ -90,7 +92,8 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     const { store, fence } = await openCheckpointStore(env, config.checkpoint.keep, log);
     await store.prepare();
     ({ loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {});
-    opened = { store, fence };
+    // Saves run off the training thread (thread.ts says why); the thread starts as training does.
+    opened = { store, fence, saves: SaveThread.forRun(env, config.checkpoint.keep, log, store.dir) };
   } else if (env.checkpointLocation) {
     log.info({ rank: gang.rank }, "a checkpoint location was given to a rank > 0: ignored, only rank 0 touches checkpoint storage");
   }
@@ -119,7 +122,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     opts,
     state,
     totalSteps,
-    storage: opened && { ...opened, writer: checkpointWriter(opts, () => run, opened.store) },
+    storage: opened && { store: opened.store, fence: opened.fence, writer: checkpointWriter(opts, () => run, opened.saves) },
     gang,
     training: training ?? new TrainingSession(config, data, backend),
     lastCommitted,
@@ -135,9 +138,9 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
 }
 
 /** Rank 0's (a single pod's) background and final saves, reported into the run. */
-function checkpointWriter(opts: RunOptions, runOf: () => Run, store: CheckpointStore): CheckpointWriter {
+function checkpointWriter(opts: RunOptions, runOf: () => Run, saver: Saver): CheckpointWriter {
   const { env, log } = opts;
-  return new CheckpointWriter(store, env.attempt, log, {
+  return new CheckpointWriter(saver, env.attempt, log, {
     onCommitted: (c) => {
       const run = runOf();
       run.lastCommitted = c;

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { directoryFenceStorage } from "../../trainer/src/checkpoint/backends/directory/fence-directory.js";
+import { FencedError, StorageError } from "../../trainer/src/checkpoint/errors.js";
+import { Fence } from "../../trainer/src/checkpoint/fence.js";
+import { SaveThread } from "../../trainer/src/checkpoint/save-thread/thread.js";
+import { sliceBytes } from "../../trainer/src/checkpoint/slices.js";
+import type { TrainingSnapshot } from "../../trainer/src/checkpoint/snapshot.js";
+import { readEnv } from "../../trainer/src/config/env.js";
+import { fakeSnapshot, store } from "./helpers/snapshots.js";
+import { tempDir } from "./helpers/trainer-process.js";
+
+/** The save thread of a trainer on `dir` (attempt: fencing on), made as the trainer's start-up makes it (CheckpointStore.prepare). */
+async function saveThread(dir: string, attempt?: number, entry?: URL): Promise<SaveThread> {
+  await mkdir(dir, { recursive: true });
+  const env = readEnv({ RESUMABLE_CHECKPOINT_DIR: dir, ...(attempt !== undefined && { RESUMABLE_ATTEMPT: String(attempt) }) });
+  return new SaveThread({ env, keep: 3, logBindings: {}, logLevel: "silent" }, dir, entry);
+}
+
+/** fakeSnapshot with weights of `mib` MiB: that many slices to write and hash. */
+function largeSnapshot(step: number, mib: number, kind: "periodic" | "final" = "periodic"): TrainingSnapshot {
+  const snapshot = fakeSnapshot(step, kind);
+  const elements = (mib * sliceBytes) / 4;
+  snapshot.weights[0] = { name: "hidden/kernel", dtype: "F32", shape: [elements / 2, 2], data: new Float32Array(elements).fill(step) };
+  return snapshot;
+}
+
+/**
+ * The training loop's shape: a step computed synchronously (a busy 100 ms, as tfjs's cpu and
+ * wasm backends compute on the calling thread), then one yield. How many steps until `work` settles.
+ */
+async function stepsUntil(work: Promise<unknown>): Promise<number> {
+  let settled = false;
+  void work.then(() => (settled = true), () => (settled = true));
+  let steps = 0;
+  while (!settled) {
+    const until = performance.now() + 100;
+    while (performance.now() < until); // the step's computation
+    steps++;
+    await yieldToEventLoop();
+  }
+  await work;
+  return steps;
+}
+
+test("a save on the save thread spans a few steps of a loop that yields once per step, not one step per I/O operation", async () => {
+  const mib = 16;
+  const dir = await tempDir();
+  await mkdir(join(dir, "here"));
+  // On the training thread, each slice hashed waits for a step boundary (and each open, write, fsync, rename too).
+  const onTrainingThread = await stepsUntil(store(join(dir, "here")).save(largeSnapshot(1, mib), undefined));
+  const thread = await saveThread(join(dir, "there"));
+  try {
+    await thread.save(largeSnapshot(1, 1), undefined); // the thread's start-up is once per process, not per save
+    const onSaveThread = await stepsUntil(thread.save(largeSnapshot(2, mib), undefined));
+    console.log(`a ${mib} MiB save spanned ${onTrainingThread} steps on the training thread, ${onSaveThread} on the save thread`);
+    assert.ok(onTrainingThread >= mib, `the training thread's save spanned ${onTrainingThread} steps, fewer than its ${mib} slices`);
+    assert.ok(onSaveThread <= onTrainingThread / 4, `the save thread's save spanned ${onSaveThread} steps, the training thread's ${onTrainingThread}`);
+    // It committed what the store commits: the newest checkpoint loads, of step 2.
+    const loaded = await store(join(dir, "there")).loadNewestValid();
+    assert.equal(loaded?.manifest.step, 2);
+  } finally {
+    await thread.close();
+  }
+});
+
+test("a periodic snapshot's buffers are handed to the save thread, a final one's are copied", async () => {
+  const dir = await tempDir();
+  const thread = await saveThread(dir);
+  try {
+    const periodic = largeSnapshot(1, 1);
+    await thread.save(periodic, undefined);
+    assert.equal(periodic.weights[0]!.data.byteLength, 0, "a periodic snapshot's buffer was transferred (detached here), not copied");
+    const final = largeSnapshot(2, 1, "final");
+    const committed = await thread.save(final, undefined);
+    assert.equal(final.weights[0]!.data.byteLength, sliceBytes, "a final snapshot's tensors stay usable: they may be the model's own storage");
+    assert.equal(committed.step, 2);
+    assert.equal(committed.kind, "final");
+    assert.ok(committed.time instanceof Date);
+  } finally {
+    await thread.close();
+  }
+});
+
+test("an I/O error on the save thread is the StorageError the training thread's save gives, not corruption", async () => {
+  const dir = await tempDir();
+  const here = join(dir, "here");
+  const there = join(dir, "there");
+  const thread = await saveThread(there);
+  try {
+    await thread.save(fakeSnapshot(1), undefined);
+    // The checkpoint directory becomes a file: every write under it fails with ENOTDIR.
+    for (const d of [here, there]) {
+      await rm(d, { recursive: true, force: true });
+      await writeFile(d, "not a directory");
+    }
+    const expected = await store(here).save(fakeSnapshot(2), undefined).then(() => assert.fail("the save succeeded"), (err: unknown) => err);
+    const got = await thread.save(fakeSnapshot(2), undefined).then(() => assert.fail("the save succeeded"), (err: unknown) => err);
+    assert.ok(expected instanceof StorageError);
+    assert.ok(got instanceof StorageError, `got ${String(got)}`);
+    assert.equal(got.code, expected.code);
+    assert.equal(got.code, "ENOTDIR");
+    // The same words about the same place; the temp directory's name has a time in it.
+    const same = (text: string) => text.replaceAll(here, there).replace(/\.tmp-[\w-]+/g, ".tmp-…");
+    assert.equal(same(got.path), same(expected.path));
+    assert.equal(same(got.message), same(expected.message));
+  } finally {
+    await thread.close();
+  }
+});
+
+test("a save on the save thread of a superseded attempt fails with FencedError, which stops training", async () => {
+  const dir = await tempDir();
+  const thread = await saveThread(dir, 1);
+  try {
+    await new Fence(directoryFenceStorage(dir), 1).claim(null);
+    await thread.save(fakeSnapshot(1), undefined);
+    await new Fence(directoryFenceStorage(dir), 2).claim(1);
+    await assert.rejects(thread.save(fakeSnapshot(2), 1), (err) => err instanceof FencedError && /attempt 2 owns/.test(err.message));
+  } finally {
+    await thread.close();
+  }
+});
+
+test("a save thread that dies fails its save with a StorageError, and the next save starts a new thread", async () => {
+  const dir = await tempDir();
+  const thread = await saveThread(dir, undefined, new URL("./helpers/dying-save-worker.ts", import.meta.url));
+  try {
+    for (const step of [1, 2]) {
+      await assert.rejects(thread.save(fakeSnapshot(step), undefined), (err) => err instanceof StorageError && /save thread exited with code 70/.test(err.message));
+    }
+  } finally {
+    await thread.close();
+  }
+});

@@ -1,0 +1,129 @@
+import { Worker } from "node:worker_threads";
+import type { TrainerEnv } from "../../config/env.js";
+import type { Logger } from "../../log.js";
+import { StorageError } from "../errors.js";
+import type { TrainingSnapshot } from "../snapshot.js";
+import type { CommittedCheckpoint } from "../store.js";
+import { fromWire, type WireError } from "./wire.js";
+
+/** What the save thread opens its store from: the same inputs as the training thread's. */
+export interface SaveThreadInit {
+  env: TrainerEnv;
+  keep: number;
+  logBindings: Record<string, unknown>;
+  logLevel: string;
+}
+
+export interface SaveRequest {
+  id: number;
+  snapshot: TrainingSnapshot;
+  attempt: number | undefined;
+}
+
+export type SaveReply = { id: number; committed: CommittedCheckpoint } | { id: number; error: WireError };
+
+/**
+ * CheckpointStore.save on a thread of its own, for the trainer's saves. tfjs computes a step
+ * synchronously on the training thread, which yields once per step: a save run there advances
+ * by one awaited I/O completion (an open, a write, a slice hashed, an fsync, a rename) per step,
+ * and a 12 MB save took 59 steps. Here it takes its disk time while steps go on, and the
+ * training thread sees one reply. The same store code runs on the thread (worker.ts): the commit
+ * protocol is not copied, only moved. One thread per process, started with the store and
+ * restarted only if it dies; idle, it does not keep the process alive.
+ *
+ * A periodic snapshot's tensors are copies it owns (TrainingSession.snapshot): their buffers are
+ * transferred, not copied again. A final snapshot's may be the backend's own storage, still in
+ * use (the export reads the model): they are copied once by the message.
+ */
+export class SaveThread {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, { resolve: (c: CommittedCheckpoint) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+
+  constructor(
+    private readonly init: SaveThreadInit,
+    /** Where the checkpoints go: named in the error for a thread that died. */
+    private readonly location: string,
+    /** The thread's program; tests pass one that dies. */
+    private readonly entry: URL = new URL(`./worker${extensionOf(import.meta.url)}`, import.meta.url),
+  ) {
+    this.worker = this.start();
+  }
+
+  static forRun(env: TrainerEnv, keep: number, log: Logger, location: string): SaveThread {
+    return new SaveThread({ env, keep, logBindings: log.bindings(), logLevel: log.level }, location);
+  }
+
+  save(snapshot: TrainingSnapshot, attempt: number | undefined): Promise<CommittedCheckpoint> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    worker.ref(); // a save in flight keeps the process alive, as an fs call would
+    return new Promise<CommittedCheckpoint>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, snapshot, attempt } satisfies SaveRequest, ownedBuffers(snapshot));
+    }).finally(() => {
+      if (this.pending.size === 0) this.worker?.unref();
+    });
+  }
+
+  /** Ends the thread; a save still in flight fails as if the thread had died. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.lost(worker, "was closed");
+    await worker.terminate();
+  }
+
+  private start(): Worker {
+    const worker = startWorker(this.entry, this.init);
+    worker.unref();
+    worker.on("message", (reply: SaveReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if ("error" in reply) waiting.reject(fromWire(reply.error));
+      else waiting.resolve(reply.committed);
+    });
+    worker.on("error", (err) => this.lost(worker, `failed (${err.name}: ${err.message})`));
+    worker.on("exit", (code) => this.lost(worker, `exited with code ${code}`));
+    return worker;
+  }
+
+  /**
+   * The thread is gone: its saves in flight fail as storage errors (a new attempt retries), and
+   * the next save starts a new thread. What a save cut short left is debris a start clears.
+   */
+  private lost(worker: Worker, why: string): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    const err = new StorageError(this.location, undefined, `checkpoint storage: the save thread ${why} before the save of ${this.location} ended`);
+    for (const waiting of this.pending.values()) waiting.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** ".ts" when running from source (tests), ".js" from the built trainer. */
+function extensionOf(url: string): string {
+  return url.endsWith(".ts") ? ".ts" : ".js";
+}
+
+/**
+ * A thread on `entry`. From source, the thread registers the TypeScript loader first: a worker
+ * does not inherit the loader hooks of the thread that started it.
+ */
+function startWorker(entry: URL, init: SaveThreadInit): Worker {
+  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: init });
+  const loader = import.meta.resolve("tsx/esm/api");
+  const program = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(program, { eval: true, workerData: init });
+}
+
+/** The buffers a periodic snapshot owns outright (see SaveThread); none of a final one. */
+function ownedBuffers(snapshot: TrainingSnapshot): ArrayBuffer[] {
+  if (snapshot.meta.kind !== "periodic") return [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const { data } of [...snapshot.weights, ...snapshot.optimizerTensors]) {
+    if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) buffers.add(data.buffer);
+  }
+  return [...buffers];
+}
