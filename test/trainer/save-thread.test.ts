@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { directoryFenceStorage } from "../../trainer/src/checkpoint/backends/directory/fence-directory.js";
 import { FencedError, StorageError } from "../../trainer/src/checkpoint/errors.js";
 import { Fence } from "../../trainer/src/checkpoint/fence.js";
 import { SaveThread } from "../../trainer/src/checkpoint/save-thread/thread.js";
 import { sliceBytes } from "../../trainer/src/checkpoint/slices.js";
-import type { TrainingSnapshot } from "../../trainer/src/checkpoint/snapshot.js";
 import { readEnv } from "../../trainer/src/config/env.js";
+import { largeSnapshot, stepsUntil } from "./helpers/busy-steps.js";
 import { fakeSnapshot, store } from "./helpers/snapshots.js";
 import { tempDir } from "./helpers/trainer-process.js";
 
@@ -18,32 +17,6 @@ async function saveThread(dir: string, attempt?: number, entry?: URL): Promise<S
   await mkdir(dir, { recursive: true });
   const env = readEnv({ RESUMABLE_CHECKPOINT_DIR: dir, ...(attempt !== undefined && { RESUMABLE_ATTEMPT: String(attempt) }) });
   return new SaveThread({ env, keep: 3, logBindings: {}, logLevel: "silent" }, dir, entry);
-}
-
-/** fakeSnapshot with weights of `mib` MiB: that many slices to write and hash. */
-function largeSnapshot(step: number, mib: number, kind: "periodic" | "final" = "periodic"): TrainingSnapshot {
-  const snapshot = fakeSnapshot(step, kind);
-  const elements = (mib * sliceBytes) / 4;
-  snapshot.weights[0] = { name: "hidden/kernel", dtype: "F32", shape: [elements / 2, 2], data: new Float32Array(elements).fill(step) };
-  return snapshot;
-}
-
-/**
- * The training loop's shape: a step computed synchronously (a busy 100 ms, as tfjs's cpu and
- * wasm backends compute on the calling thread), then one yield. How many steps until `work` settles.
- */
-async function stepsUntil(work: Promise<unknown>): Promise<number> {
-  let settled = false;
-  void work.then(() => (settled = true), () => (settled = true));
-  let steps = 0;
-  while (!settled) {
-    const until = performance.now() + 100;
-    while (performance.now() < until); // the step's computation
-    steps++;
-    await yieldToEventLoop();
-  }
-  await work;
-  return steps;
 }
 
 test("a save on the save thread spans a few steps of a loop that yields once per step, not one step per I/O operation", async () => {
