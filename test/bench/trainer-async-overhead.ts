@@ -59,11 +59,11 @@ try {
     const saver: Saver = on === "save thread" ? new SaveThread({ env: readEnv({ RESUMABLE_CHECKPOINT_DIR: dir }), keep: 3, logBindings: {}, logLevel: "silent" }, dir) : store;
     const writes: number[] = [];
     let bytes = 0;
-    const writer = new CheckpointWriter(saver, undefined, log, {
+    const writer = new CheckpointWriter(store, undefined, log, {
       onCommitted: (c) => (writes.push(c.saveSeconds), (bytes = c.bytes)),
       onFailed: () => {},
       isFatal: () => false,
-    });
+    }, saver);
     const hooks = { shouldStop: () => false, onStep: () => {} };
     // The copy to host memory at the step boundary is the part of a save training waits for.
     const stalls: number[] = [];

@@ -7,9 +7,11 @@ import { FencedError, StorageError } from "../../trainer/src/checkpoint/errors.j
 import { Fence } from "../../trainer/src/checkpoint/fence.js";
 import { SaveThread } from "../../trainer/src/checkpoint/save-thread/thread.js";
 import { sliceBytes } from "../../trainer/src/checkpoint/slices.js";
+import type { CommittedCheckpoint } from "../../trainer/src/checkpoint/store.js";
+import { CheckpointWriter, type Saver } from "../../trainer/src/checkpoint/writer.js";
 import { readEnv } from "../../trainer/src/config/env.js";
 import { largeSnapshot, stepsUntil } from "./helpers/busy-steps.js";
-import { fakeSnapshot, store } from "./helpers/snapshots.js";
+import { fakeSnapshot, silentLog, store } from "./helpers/snapshots.js";
 import { tempDir } from "./helpers/trainer-process.js";
 
 /** The save thread of a trainer on `dir` (attempt: fencing on), made as the trainer's start-up makes it (CheckpointStore.prepare). */
@@ -108,4 +110,23 @@ test("a save thread that dies fails its save with a StorageError, and the next s
   } finally {
     await thread.close();
   }
+});
+
+test("the writer runs periodic saves on its background saver and the final one on the store, then closes the background one", async () => {
+  const ran: string[] = [];
+  const saver = (where: string): Saver => ({
+    save: (snapshot) => {
+      ran.push(`${snapshot.meta.kind} ${snapshot.meta.step} on ${where}`);
+      return Promise.resolve({ step: snapshot.meta.step, kind: snapshot.meta.kind } as CommittedCheckpoint);
+    },
+    close: () => {
+      ran.push(`${where} closed`);
+      return Promise.resolve();
+    },
+  });
+  const writer = new CheckpointWriter(saver("the store"), undefined, silentLog, { onCommitted: () => {}, onFailed: () => {}, isFatal: () => false }, saver("the save thread"));
+  assert.ok(writer.startAsync(fakeSnapshot(1)));
+  await writer.saveNow(fakeSnapshot(2, "final"));
+  await writer.close();
+  assert.deepEqual(ran, ["periodic 1 on the save thread", "final 2 on the store", "the save thread closed"]);
 });

@@ -3,11 +3,11 @@ import { FencedError } from "../checkpoint/errors.js";
 import { openCheckpointStore } from "../checkpoint/open.js";
 import { LocationOwnedError } from "../checkpoint/owner.js";
 import { weightsSha256 } from "../checkpoint/snapshot.js";
-import type { CommittedCheckpoint } from "../checkpoint/store.js";
+import type { CheckpointStore, CommittedCheckpoint } from "../checkpoint/store.js";
 import type { TrainerEnv } from "../config/env.js";
 import type { LoadedCheckpoint } from "../checkpoint/verify.js";
 import { SaveThread } from "../checkpoint/save-thread/thread.js";
-import { CheckpointWriter, type Saver } from "../checkpoint/writer.js";
+import { CheckpointWriter } from "../checkpoint/writer.js";
 import { ConfigError } from "../config-error.js";
 import { loadDataset } from "../data/dataset.js";
 import { stepsPerEpoch } from "../data/order.js";
@@ -92,7 +92,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     const { store, fence } = await openCheckpointStore(env, config.checkpoint.keep, log);
     await store.prepare();
     ({ loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {});
-    // Saves run off the training thread (thread.ts says why); the thread starts as training does.
+    // Background saves run off the training thread (thread.ts says why); it starts as training does.
     opened = { store, fence, saves: SaveThread.forRun(env, config.checkpoint.keep, log, store.dir) };
   } else if (env.checkpointLocation) {
     log.info({ rank: gang.rank }, "a checkpoint location was given to a rank > 0: ignored, only rank 0 touches checkpoint storage");
@@ -122,7 +122,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     opts,
     state,
     totalSteps,
-    storage: opened && { store: opened.store, fence: opened.fence, writer: checkpointWriter(opts, () => run, opened.saves) },
+    storage: opened && { store: opened.store, fence: opened.fence, writer: checkpointWriter(opts, () => run, opened.store, opened.saves) },
     gang,
     training: training ?? new TrainingSession(config, data, backend),
     lastCommitted,
@@ -138,9 +138,9 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
 }
 
 /** Rank 0's (a single pod's) background and final saves, reported into the run. */
-function checkpointWriter(opts: RunOptions, runOf: () => Run, saver: Saver): CheckpointWriter {
+function checkpointWriter(opts: RunOptions, runOf: () => Run, store: CheckpointStore, background: SaveThread): CheckpointWriter {
   const { env, log } = opts;
-  return new CheckpointWriter(saver, env.attempt, log, {
+  return new CheckpointWriter(store, env.attempt, log, {
     onCommitted: (c) => {
       const run = runOf();
       run.lastCommitted = c;
@@ -160,7 +160,7 @@ function checkpointWriter(opts: RunOptions, runOf: () => Run, saver: Saver): Che
     },
     // Another attempt, or another run, holds the location: no later save can succeed.
     isFatal: (err) => err instanceof FencedError || err instanceof LocationOwnedError,
-  });
+  }, background);
 }
 
 /** A requested save committed: the early checkpoint, in the log and the next progress report. */

@@ -33,7 +33,8 @@ export type SaveReply = { id: number; committed: CommittedCheckpoint } | { id: n
  *
  * A periodic snapshot's tensors are copies it owns (TrainingSession.snapshot): their buffers are
  * transferred, not copied again. A final snapshot's may be the backend's own storage, still in
- * use (the export reads the model): they are copied once by the message.
+ * use (the export reads the model): they would be copied once by the message, which is why the
+ * trainer's final save runs on the training thread instead (CheckpointWriter).
  */
 export class SaveThread {
   private worker: Worker | undefined;
@@ -51,7 +52,8 @@ export class SaveThread {
   }
 
   static forRun(env: TrainerEnv, keep: number, log: Logger, location: string): SaveThread {
-    return new SaveThread({ env, keep, logBindings: log.bindings(), logLevel: log.level }, location);
+    // Its log lines say they come from the save thread: its store logs what the training thread's would (retention, ...).
+    return new SaveThread({ env, keep, logBindings: { ...log.bindings(), thread: "save" }, logLevel: log.level }, location);
   }
 
   save(snapshot: TrainingSnapshot, attempt: number | undefined): Promise<CommittedCheckpoint> {
