@@ -29,7 +29,7 @@ test("a save on the save thread spans a few steps of a loop that yields once per
   const onTrainingThread = await stepsUntil(store(join(dir, "here")).save(largeSnapshot(1, mib), undefined));
   const thread = await saveThread(join(dir, "there"));
   try {
-    await thread.save(largeSnapshot(1, 1), undefined); // the thread's start-up is once per process, not per save
+    await thread.ready; // the thread's start-up is once per process, not per save: the trainer waits for it before training
     const onSaveThread = await stepsUntil(thread.save(largeSnapshot(2, mib), undefined));
     console.log(`a ${mib} MiB save spanned ${onTrainingThread} steps on the training thread, ${onSaveThread} on the save thread`);
     assert.ok(onTrainingThread >= mib, `the training thread's save spanned ${onTrainingThread} steps, fewer than its ${mib} slices`);
@@ -107,6 +107,7 @@ test("a save thread that dies fails its save with a StorageError, and the next s
     for (const step of [1, 2]) {
       await assert.rejects(thread.save(fakeSnapshot(step), undefined), (err) => err instanceof StorageError && /save thread exited with code 70/.test(err.message));
     }
+    await thread.ready; // a thread that died is "ready" too: start-up does not wait on it forever
   } finally {
     await thread.close();
   }

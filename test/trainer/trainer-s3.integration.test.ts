@@ -131,7 +131,7 @@ test("a save to a bucket on the save thread spans a few steps of a loop that yie
   const env = readEnv({ ...bucketEnv("team/run-there"), RESUMABLE_S3_CREDENTIALS_DIR: secret });
   const thread = new SaveThread({ env, keep: 3, logBindings: {}, logLevel: "silent" }, `s3://${server.bucket}/team/run-there`);
   try {
-    await thread.save(largeSnapshot(1, 1), undefined); // the thread's start-up is once per process, not per save
+    await thread.ready; // the thread's start-up is once per process, not per save: the trainer waits for it before training
     const onSaveThread = await stepsUntil(thread.save(largeSnapshot(2, mib), undefined), stepMs);
     console.log(`a ${mib} MiB save to the bucket spanned ${onTrainingThread} steps on the training thread, ${onSaveThread} on the save thread`);
     assert.ok(onSaveThread <= onTrainingThread / 4, `the save thread's save spanned ${onSaveThread} steps, the training thread's ${onTrainingThread}`);

@@ -90,10 +90,18 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
   if (!gang || gang.rank === 0) {
     if (env.attempt === undefined) log.warn("RESUMABLE_ATTEMPT unset: fencing off, nothing stops a concurrent trainer on this directory");
     const { store, fence } = await openCheckpointStore(env, config.checkpoint.keep, log);
-    await store.prepare();
-    ({ loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {});
-    // Background saves run off the training thread (thread.ts says why); it starts as training does.
-    opened = { store, fence, saves: SaveThread.forRun(env, config.checkpoint.keep, log, store.dir) };
+    // Background saves run off the training thread (thread.ts says why); it starts while the store is prepared and read.
+    const saves = SaveThread.forRun(env, config.checkpoint.keep, log, store.dir);
+    try {
+      await store.prepare();
+      ({ loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {});
+      // The first periodic save must not pay the thread's start-up (a short run could end first).
+      await saves.ready;
+    } catch (err) {
+      await saves.close();
+      throw err;
+    }
+    opened = { store, fence, saves };
   } else if (env.checkpointLocation) {
     log.info({ rank: gang.rank }, "a checkpoint location was given to a rank > 0: ignored, only rank 0 touches checkpoint storage");
   }

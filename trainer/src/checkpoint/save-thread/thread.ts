@@ -20,7 +20,8 @@ export interface SaveRequest {
   attempt: number | undefined;
 }
 
-export type SaveReply = { id: number; committed: CommittedCheckpoint } | { id: number; error: WireError };
+/** A save's outcome, or (once, first) that the thread has opened its store. */
+export type SaveReply = { id: number; committed: CommittedCheckpoint } | { id: number; error: WireError } | { ready: true };
 
 /**
  * CheckpointStore.save on a thread of its own, for the trainer's saves. tfjs computes a step
@@ -40,6 +41,9 @@ export class SaveThread {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, { resolve: (c: CommittedCheckpoint) => void; reject: (err: Error) => void }>();
   private nextId = 1;
+  private started!: () => void;
+  /** The thread has started and opened its store, or died: a first save then pays no start-up. Never rejects. */
+  readonly ready = new Promise<void>((resolve) => (this.started = resolve));
 
   constructor(
     private readonly init: SaveThreadInit,
@@ -80,6 +84,7 @@ export class SaveThread {
     const worker = startWorker(this.entry, this.init);
     worker.unref();
     worker.on("message", (reply: SaveReply) => {
+      if ("ready" in reply) return this.started();
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
       this.pending.delete(reply.id);
@@ -98,6 +103,7 @@ export class SaveThread {
   private lost(worker: Worker, why: string): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    this.started();
     const err = new StorageError(this.location, undefined, `checkpoint storage: the save thread ${why} before the save of ${this.location} ended`);
     for (const waiting of this.pending.values()) waiting.reject(err);
     this.pending.clear();

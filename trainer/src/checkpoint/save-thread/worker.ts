@@ -9,13 +9,15 @@ import { toWire } from "./wire.js";
 // the one commit protocol (files, fsyncs, fence checks, manifest, commit log, retention).
 
 const init = workerData as SaveThreadInit;
+const port = parentPort!;
 const log = createLogger(init.logBindings);
 log.level = init.logLevel;
 // Opened once; a location that cannot be opened fails every save with its own error.
 const opened = openCheckpointStore(init.env, init.keep, log);
-opened.catch(() => {}); // each save awaits it and replies with its error
+// Ready either way: each save awaits the store and replies with its error.
+const ready = () => port.postMessage({ ready: true } satisfies SaveReply);
+void opened.then(ready, ready);
 
-const port = parentPort!;
 port.on("message", (req: SaveRequest) => {
   void opened
     .then(({ store }) => store.save(req.snapshot, req.attempt))
