@@ -131,3 +131,21 @@ test("the writer runs periodic saves on its background saver and the final one o
   await writer.close();
   assert.deepEqual(ran, ["periodic 1 on the save thread", "final 2 on the store", "the save thread closed"]);
 });
+
+test("a snapshot that cannot be sent to the save thread fails its save at once, leaves the thread idle, and the next save commits", async () => {
+  const dir = await tempDir();
+  const thread = await saveThread(dir);
+  // A thread with a save outstanding keeps the process alive (its port is an active resource).
+  const ports = () => process.getActiveResourcesInfo().filter((r) => r === "MessagePort").length;
+  try {
+    await thread.ready;
+    const idle = ports();
+    const unsendable = fakeSnapshot(1);
+    unsendable.meta.config = { ...unsendable.meta.config, hook: () => {} }; // a function cannot be cloned
+    await assert.rejects(thread.save(unsendable, undefined), (err) => (err as { name?: unknown }).name === "DataCloneError");
+    assert.equal(ports(), idle, "no save is left outstanding: the idle thread does not keep the process alive");
+    assert.equal((await thread.save(fakeSnapshot(2), undefined)).step, 2);
+  } finally {
+    await thread.close();
+  }
+});

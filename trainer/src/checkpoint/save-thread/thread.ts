@@ -30,7 +30,8 @@ export type SaveReply = { id: number; committed: CommittedCheckpoint } | { id: n
  * and a 12 MB save took 59 steps. Here it takes its disk time while steps go on, and the
  * training thread sees one reply. The same store code runs on the thread (worker.ts): the commit
  * protocol is not copied, only moved. One thread per process, started with the store and
- * restarted only if it dies; idle, it does not keep the process alive.
+ * restarted only if it dies. It keeps the process alive while it starts and while a save is
+ * outstanding, as an fs call would; idle, it does not.
  *
  * A periodic snapshot's tensors are copies it owns (TrainingSession.snapshot): their buffers are
  * transferred, not copied again. A final snapshot's may be the backend's own storage, still in
@@ -42,6 +43,8 @@ export class SaveThread {
   private readonly pending = new Map<number, { resolve: (c: CommittedCheckpoint) => void; reject: (err: Error) => void }>();
   private nextId = 1;
   private started!: () => void;
+  /** The thread that has said it is up (it may still be starting, or be a new one). */
+  private up: Worker | undefined;
   /** The thread has started and opened its store, or died: a first save then pays no start-up. Never rejects. */
   readonly ready = new Promise<void>((resolve) => (this.started = resolve));
 
@@ -63,13 +66,16 @@ export class SaveThread {
   save(snapshot: TrainingSnapshot, attempt: number | undefined): Promise<CommittedCheckpoint> {
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
-    worker.ref(); // a save in flight keeps the process alive, as an fs call would
+    worker.ref();
     return new Promise<CommittedCheckpoint>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, snapshot, attempt } satisfies SaveRequest, ownedBuffers(snapshot));
-    }).finally(() => {
-      if (this.pending.size === 0) this.worker?.unref();
-    });
+      try {
+        worker.postMessage({ id, snapshot, attempt } satisfies SaveRequest, ownedBuffers(snapshot));
+      } catch (err) {
+        this.pending.delete(id); // not sent (a snapshot that cannot be cloned): nothing will reply
+        reject(err as Error);
+      }
+    }).finally(() => this.unrefIfIdle());
   }
 
   /** Ends the thread; a save still in flight fails as if the thread had died. */
@@ -82,9 +88,12 @@ export class SaveThread {
 
   private start(): Worker {
     const worker = startWorker(this.entry, this.init);
-    worker.unref();
     worker.on("message", (reply: SaveReply) => {
-      if ("ready" in reply) return this.started();
+      if ("ready" in reply) {
+        this.up = worker;
+        this.started();
+        return this.unrefIfIdle();
+      }
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
       this.pending.delete(reply.id);
@@ -94,6 +103,11 @@ export class SaveThread {
     worker.on("error", (err) => this.lost(worker, `failed (${err.name}: ${err.message})`));
     worker.on("exit", (code) => this.lost(worker, `exited with code ${code}`));
     return worker;
+  }
+
+  /** Up, and no save outstanding: an idle thread does not keep the process alive. */
+  private unrefIfIdle(): void {
+    if (this.worker !== undefined && this.worker === this.up && this.pending.size === 0) this.worker.unref();
   }
 
   /**
