@@ -41,6 +41,11 @@ export interface SystemResult {
   wallSeconds: number;
   attempts: number;
   saves: number;
+  /**
+   * Steps each periodic save spanned, snapshot to commit: its snapshot's step to the last step
+   * line before its "checkpoint committed" line, in the attempt's own log.
+   */
+  saveSpans: number[];
   /** Under "auto": every interval chosen, seconds since the run started. */
   intervals: IntervalChange[];
   weightsSha256: string | undefined;
@@ -103,9 +108,23 @@ export async function runSystem(
     wallSeconds,
     attempts: attempts.length,
     saves: all.filter((l) => l.msg === "checkpoint committed").length,
+    saveSpans: attempts.flatMap(saveSpansOf),
     intervals: all
       .filter((l) => l.msg === "checkpoint interval chosen")
       .map((l) => ({ atSeconds: ((l.time as number) - started) / 1000, steps: Number(l.steps), bound: String(l.bound), overhead: Number(l.overhead), lostSteps: Number(l.lostSteps) })),
     weightsSha256: typeof summary.weightsSha256 === "string" ? summary.weightsSha256 : undefined,
   };
+}
+
+/** Steps each periodic save of one attempt spanned (SystemResult.saveSpans); a save killed before its commit has none. */
+export function saveSpansOf(lines: LogLine[]): number[] {
+  const spans: number[] = [];
+  let stepNow = 0;
+  const started = new Set<number>();
+  for (const l of lines) {
+    if (l.msg === "step") stepNow = Number(l.step);
+    else if (l.msg === "checkpoint snapshot taken") started.add(Number(l.step));
+    else if (l.msg === "checkpoint committed" && started.delete(Number(l.step))) spans.push(stepNow - Number(l.step));
+  }
+  return spans;
 }

@@ -13,7 +13,7 @@
  */
 import { loadavg } from "node:os";
 import { disruptionSchedule, runSystem, type SystemResult } from "./_adaptive-interval.js";
-import { table } from "./_util.js";
+import { median, table } from "./_util.js";
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const seed = num("BENCH_SEED", Math.floor(Math.random() * 2 ** 31));
@@ -32,6 +32,11 @@ const base = (hiddenUnits: number, totalSteps: number, checkpoint: Record<string
   seed: 7, backend, totalSteps, checkpoint: { everySeconds: 0, keep: 2, ...checkpoint },
 });
 
+/** Median and longest of the steps the periodic saves spanned, snapshot to commit. */
+function spans(steps: number[]): string {
+  return steps.length === 0 ? "-" : `${median(steps)}/${Math.max(...steps)}`;
+}
+
 console.log(`adaptive interval side by side: seed=${seed} (BENCH_SEED reproduces the schedule), ${backend} backend, ${disruptions} disruptions per run, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 for (const { label, hiddenUnits } of models) {
   // The step rate decides how many steps make BENCH_SECONDS; a short undisturbed run measures it.
@@ -49,14 +54,14 @@ for (const { label, hiddenUnits } of models) {
   console.log(`\n${label}: ${totalSteps} steps, ${off.stepsPerSecond.toFixed(1)} steps/s with checkpoints off; schedule ${schedule.map((d) => `${d.kind}@${d.atStep}`).join(" ")}; auto told ${hardPerHour.toFixed(0)} hard losses/h`);
   console.log(`goal per hard loss: max(10 steps, 5 s = ${Math.floor(GOAL.lostSeconds * off.stepsPerSecond)} steps) = ${goalSteps} steps, overhead <= 2 %`);
   console.log(table(
-    ["checkpoints", "lost/hard loss", "worst / goal", "lost/graceful", "steps/s", "overhead", "overhead / goal", "stall share", "stall / goal", "wall s", "attempts", "saves", "same weights as off"],
+    ["checkpoints", "lost/hard loss", "worst / goal", "lost/graceful", "steps/s", "overhead", "overhead / goal", "stall share", "stall / goal", "wall s", "attempts", "saves", "save spans (steps, median/max)", "same weights as off"],
     results.map((r) => {
       const worst = Math.max(0, ...r.lostPerHardLoss);
       const overhead = off.stepsPerSecond / r.stepsPerSecond - 1;
       return [
         r.name, r.lostPerHardLoss.join(","), worst / goalSteps, r.lostPerGraceful.join(","), r.stepsPerSecond,
         `${(overhead * 100).toFixed(2)} %`, r === off ? "-" : overhead / GOAL.overhead,
-        `${(r.stallShare * 100).toFixed(2)} %`, r.stallShare / GOAL.overhead, r.wallSeconds, r.attempts, r.saves,
+        `${(r.stallShare * 100).toFixed(2)} %`, r.stallShare / GOAL.overhead, r.wallSeconds, r.attempts, r.saves, spans(r.saveSpans),
         r.weightsSha256 !== undefined && r.weightsSha256 === off.weightsSha256 ? "yes" : "no",
       ];
     }),

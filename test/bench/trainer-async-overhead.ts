@@ -4,10 +4,11 @@
  * background load and drift hit both alike. A segment with saves includes waiting for its last
  * save. Per save, what it costs: the stall (the snapshot of the tfjs variables to host memory,
  * the only part training waits for) and the background write (encode, hash, write, fsyncs,
- * rename), against the step it rides on. Two models: the MNIST MLP (128 hidden, every 100
+ * rename), against the step it rides on. Each model twice: saves on the trainer's save thread (as
+ * the trainer runs them) and on the training thread (as before it, the baseline). Two models: the MNIST MLP (128 hidden, every 100
  * steps) and one 10x larger (1280 hidden, every 10 steps: a 5 s goal is about 20 of its steps).
  * Knobs: BENCH_MODELS ("128:100:200,1280:10:20", hidden:everySteps:segmentSteps), BENCH_ROUNDS,
- * BENCH_BACKEND. Goal: overhead <= 2 % (CheckFreq reports <= 3.5 %).
+ * BENCH_BACKEND, BENCH_SAVES_ON ("save thread,training thread"). Goal: overhead <= 2 % (CheckFreq reports <= 3.5 %).
  *   node --import tsx test/bench/trainer-async-overhead.ts
  */
 import { rmSync } from "node:fs";
@@ -17,7 +18,9 @@ import { pino } from "pino";
 import { selectBackend } from "../../trainer/src/backend/select.js";
 import { DirectoryBackend } from "../../trainer/src/checkpoint/backends/directory/directory.js";
 import { CheckpointStore } from "../../trainer/src/checkpoint/store.js";
-import { CheckpointWriter } from "../../trainer/src/checkpoint/writer.js";
+import { SaveThread } from "../../trainer/src/checkpoint/save-thread/thread.js";
+import { CheckpointWriter, type Saver } from "../../trainer/src/checkpoint/writer.js";
+import { readEnv } from "../../trainer/src/config/env.js";
 import { trainingConfigSchema } from "../../trainer/src/config/schema.js";
 import { loadDataset } from "../../trainer/src/data/dataset.js";
 import { SaveSchedule, trainLoop } from "../../trainer/src/train/loop.js";
@@ -30,6 +33,10 @@ const models = (process.env.BENCH_MODELS ?? "128:100:200,1280:10:20").split(",")
   if (!(hidden! > 0 && every! > 0 && segment! > 0)) throw new Error(`BENCH_MODELS: "${m}" is not hidden:everySteps:segmentSteps (three positive integers)`);
   return { hidden: hidden!, everySteps: every!, segmentSteps: segment! };
 });
+const savesOn = (process.env.BENCH_SAVES_ON ?? "save thread,training thread").split(",").map((p) => {
+  if (p !== "save thread" && p !== "training thread") throw new Error(`BENCH_SAVES_ON: "${p}" is neither "save thread" nor "training thread"`);
+  return p;
+});
 const rounds = Number(process.env.BENCH_ROUNDS ?? 12); // even: whole ABBA quads
 const log = pino({ level: "silent" });
 const root = await tempDir("trainer-bench-");
@@ -39,22 +46,24 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 try {
   const perSave: (string | number)[][] = [];
-  for (const { hidden, everySteps, segmentSteps } of models) {
+  for (const { hidden, everySteps, segmentSteps } of models) for (const on of savesOn) {
     const config = trainingConfigSchema.parse({
       model: "mlp", hiddenUnits: hidden, dataset: "synthetic", syntheticExamples: 2048, batchSize: 64,
       totalSteps: 1, optimizer: "adam", backend: process.env.BENCH_BACKEND ?? "wasm", seed: 1,
     });
     const backend = await selectBackend(config, log);
     const session = new TrainingSession(config, await loadDataset(config), backend);
-    const store = new CheckpointStore({ backend: new DirectoryBackend({ dir: join(root, `ckpt-${hidden}`), log }), keep: 3, log, fence: undefined });
+    const dir = join(root, `ckpt-${hidden}-${on.replace(" ", "-")}`);
+    const store = new CheckpointStore({ backend: new DirectoryBackend({ dir, log }), keep: 3, log, fence: undefined });
     await store.prepare();
+    const saver: Saver = on === "save thread" ? new SaveThread({ env: readEnv({ RESUMABLE_CHECKPOINT_DIR: dir }), keep: 3, logBindings: {}, logLevel: "silent" }, dir) : store;
     const writes: number[] = [];
     let bytes = 0;
     const writer = new CheckpointWriter(store, undefined, log, {
       onCommitted: (c) => (writes.push(c.saveSeconds), (bytes = c.bytes)),
       onFailed: () => {},
       isFatal: () => false,
-    });
+    }, saver);
     const hooks = { shouldStop: () => false, onStep: () => {} };
     // The copy to host memory at the step boundary is the part of a save training waits for.
     const stalls: number[] = [];
@@ -92,7 +101,8 @@ try {
     }
     const examples = rounds * segmentSteps * config.batchSize;
     const stepSeconds = seconds.none / (rounds * segmentSteps);
-    console.log(`\nmlp ${hidden} hidden + Adam, ${backend} backend, batch ${config.batchSize}; ${rounds} segments of ${segmentSteps} steps each way, ABBA`);
+    await writer.close();
+    console.log(`\nmlp ${hidden} hidden + Adam, ${backend} backend, saves on the ${on}, batch ${config.batchSize}; ${rounds} segments of ${segmentSteps} steps each way, ABBA`);
     console.log(table(
       ["checkpoints", "wall s", "examples/s", "process CPU s", "saves", "ckpt bytes"],
       [
@@ -105,7 +115,7 @@ try {
         `CPU time ${percent(cpuSeconds.async / cpuSeconds.none - 1)}`,
     );
     console.log(`training blocked by snapshots (copy to host memory at the step boundary): ${percent(mean(stalls) * stalls.length / seconds.async)} of the async segments' time`);
-    perSave.push([`mlp ${hidden}`, stepSeconds * 1000, mean(stalls) * 1000, median(stalls) * 1000, mean(stalls) / stepSeconds, mean(writes) * 1000, median(writes) * 1000, mean(writes) / stepSeconds, bytes]);
+    perSave.push([`mlp ${hidden}, ${on}`, stepSeconds * 1000, mean(stalls) * 1000, median(stalls) * 1000, mean(stalls) / stepSeconds, mean(writes) * 1000, median(writes) * 1000, mean(writes) / stepSeconds, bytes]);
   }
   console.log("\nwhat one save costs: the stall (training waits) and the write (in the background), against a step");
   console.log(table(["model", "step ms", "stall ms", "stall median ms", "stall / step", "write ms", "write median ms", "write / step", "ckpt bytes"], perSave));

@@ -7,8 +7,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ObjectBackend } from "../../trainer/src/checkpoint/backends/object/object.js";
 import { S3ObjectStore } from "../../trainer/src/checkpoint/backends/object/s3.js";
+import { SaveThread } from "../../trainer/src/checkpoint/save-thread/thread.js";
+import { readEnv } from "../../trainer/src/config/env.js";
 import { recordsFromLines as recordsOf } from "../e2e/trainer-records.js";
 import { startS3Server, storeLocation, type S3Server } from "../s3/server.js";
+import { largeSnapshot, stepsUntil } from "./helpers/busy-steps.js";
 import { silentLog, store } from "./helpers/snapshots.js";
 import { runToEnd, startTrainer, tempDir, tinyConfig } from "./helpers/trainer-process.js";
 
@@ -113,4 +116,30 @@ test('everySteps: "auto" on a bucket: a SIGKILL loses no more than the interval 
   assert.equal(after.resumedFromStep, Math.max(...committed), "resumed from the newest checkpoint the first trainer committed to the bucket");
   assert.equal(second.summary!.resumedFromStep, after.resumedFromStep, "the summary agrees with the step log");
   assert.equal(second.summary!.weightsSha256, twin.summary!.weightsSha256, "bit-identical to the uninterrupted twin");
+});
+
+test("a save to a bucket on the save thread spans a few steps of a loop that yields once per step, not one per request", async () => {
+  const mib = 16;
+  // Steps of 300 ms: the server's own time for the bytes (it hashes and stores every part) then
+  // spans few steps, while the training thread's save still waits a step per request and slice.
+  const stepMs = 300;
+  const secret = join(await tempDir(), "secret");
+  await mkdir(secret);
+  await writeFile(join(secret, "AWS_ACCESS_KEY_ID"), server.credentials.accessKeyId);
+  await writeFile(join(secret, "AWS_SECRET_ACCESS_KEY"), server.credentials.secretAccessKey);
+  const here = store("", { backend: new ObjectBackend(S3ObjectStore.create(storeLocation(server, "team/run-here"))), log: silentLog });
+  // On the training thread, each part, slice hashed and request waits for a step boundary.
+  const onTrainingThread = await stepsUntil(here.save(largeSnapshot(1, mib), undefined), stepMs);
+  const env = readEnv({ ...bucketEnv("team/run-there"), RESUMABLE_S3_CREDENTIALS_DIR: secret });
+  const thread = new SaveThread({ env, keep: 3, logBindings: {}, logLevel: "silent" }, `s3://${server.bucket}/team/run-there`);
+  try {
+    await thread.ready; // the thread's start-up is once per process, not per save: the trainer waits for it before training
+    const onSaveThread = await stepsUntil(thread.save(largeSnapshot(2, mib), undefined), stepMs);
+    console.log(`a ${mib} MiB save to the bucket spanned ${onTrainingThread} steps on the training thread, ${onSaveThread} on the save thread`);
+    assert.ok(onSaveThread <= onTrainingThread / 4, `the save thread's save spanned ${onSaveThread} steps, the training thread's ${onTrainingThread}`);
+    const there = store("", { backend: new ObjectBackend(S3ObjectStore.create(storeLocation(server, "team/run-there"))), log: silentLog });
+    assert.equal((await there.loadNewestValid())?.manifest.step, 2, "what the save thread committed loads");
+  } finally {
+    await thread.close();
+  }
 });

@@ -1,6 +1,7 @@
 /**
- * Large tensors go out in slices on every backend: hashed one by one on the main thread, which
- * yields between them so training steps go on, while a directory writes them on libuv threads
+ * Large tensors go out in slices on every backend: hashed one by one, yielding between them (so
+ * a save run on the training thread, as a library user may, lets steps go on; the trainer's run
+ * on its save thread, save-thread/thread.ts), while a directory writes them on libuv threads
  * and a bucket streams them. 1 MiB, as dd's bs: measured here, 64 MiB in one write(2) took
  * 200-360 ms, in 1 MiB writes 20-50 ms.
  */

@@ -9,6 +9,12 @@ export interface CheckpointFailure {
   message: string;
 }
 
+/**
+ * What runs a writer's saves: a CheckpointStore itself, or (background saves) the trainer's save
+ * thread (save-thread/thread.ts), which runs that store's save off the training thread.
+ */
+export type Saver = Pick<CheckpointStore, "save"> & { close?: () => Promise<void> };
+
 export interface WriterHooks {
   onCommitted: (c: CommittedCheckpoint) => void;
   /** Every failed save, fatal or not (the failure metric). */
@@ -25,6 +31,11 @@ export interface WriterHooks {
  * A periodic save that fails (ENOSPC, EIO, ...) leaves the earlier checkpoints intact and its
  * temp dir removed (commitDirectory); training goes on and `failing` says so until a save
  * succeeds. The final save is awaited and its failure thrown.
+ *
+ * Background saves may run elsewhere (`background`: the trainer's save thread, so that a save
+ * does not wait for a step boundary between its I/O operations); the final one runs on the
+ * store here: training has stopped, nothing competes with it, and the model's tensors, which
+ * a final snapshot does not copy, are not copied to another thread either.
  */
 export class CheckpointWriter {
   private inFlight: Promise<void> | undefined;
@@ -34,10 +45,11 @@ export class CheckpointWriter {
   failing: CheckpointFailure | null = null;
 
   constructor(
-    private readonly store: CheckpointStore,
+    private readonly store: Saver,
     private readonly attempt: number | undefined,
     private readonly log: Logger,
     private readonly hooks: WriterHooks,
+    private readonly background: Saver = store,
   ) {}
 
   get busy(): boolean {
@@ -48,7 +60,7 @@ export class CheckpointWriter {
   startAsync(snapshot: TrainingSnapshot): boolean {
     if (this.inFlight) return false;
     this.log.debug({ step: snapshot.meta.step }, "checkpoint save started");
-    this.inFlight = this.store
+    this.inFlight = this.background
       .save(snapshot, this.attempt)
       .then(
         (c) => this.committed(c),
@@ -79,6 +91,12 @@ export class CheckpointWriter {
     });
     this.committed(committed);
     return committed;
+  }
+
+  /** Waits for the save in flight, then ends the background saves' thread if they have one. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.background.close?.();
   }
 
   private committed(c: CommittedCheckpoint): void {

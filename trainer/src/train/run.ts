@@ -6,6 +6,7 @@ import { weightsSha256 } from "../checkpoint/snapshot.js";
 import type { CheckpointStore, CommittedCheckpoint } from "../checkpoint/store.js";
 import type { TrainerEnv } from "../config/env.js";
 import type { LoadedCheckpoint } from "../checkpoint/verify.js";
+import { SaveThread } from "../checkpoint/save-thread/thread.js";
 import { CheckpointWriter } from "../checkpoint/writer.js";
 import { ConfigError } from "../config-error.js";
 import { loadDataset } from "../data/dataset.js";
@@ -48,6 +49,7 @@ export async function runTraining(opts: RunOptions): Promise<RunOutcome> {
     return { reason: "failed", error: err as Error, state };
   } finally {
     opts.requests?.stop();
+    await run?.storage?.writer.close();
   }
 }
 
@@ -82,15 +84,24 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
   const totalSteps = config.totalSteps ?? config.epochs! * stepsPerEpoch(data.count, config.batchSize);
   state.totalSteps = totalSteps;
 
-  let opened: Omit<Storage, "writer"> | undefined;
+  let opened: (Omit<Storage, "writer"> & { saves: SaveThread }) | undefined;
   let loaded: LoadedCheckpoint | undefined;
   let training: TrainingSession | undefined;
   if (!gang || gang.rank === 0) {
     if (env.attempt === undefined) log.warn("RESUMABLE_ATTEMPT unset: fencing off, nothing stops a concurrent trainer on this directory");
     const { store, fence } = await openCheckpointStore(env, config.checkpoint.keep, log);
-    await store.prepare();
-    ({ loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {});
-    opened = { store, fence };
+    // Background saves run off the training thread (thread.ts says why); it starts while the store is prepared and read.
+    const saves = SaveThread.forRun(env, config.checkpoint.keep, log, store.dir);
+    try {
+      await store.prepare();
+      ({ loaded, training } = (await restoreNewest(store, { config, data, backend, resumeFrom: opts.resumeFrom, allowFreshStart: env.allowFreshStart, log })) ?? {});
+      // The first periodic save must not pay the thread's start-up (a short run could end first).
+      await saves.ready;
+    } catch (err) {
+      await saves.close();
+      throw err;
+    }
+    opened = { store, fence, saves };
   } else if (env.checkpointLocation) {
     log.info({ rank: gang.rank }, "a checkpoint location was given to a rank > 0: ignored, only rank 0 touches checkpoint storage");
   }
@@ -119,7 +130,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
     opts,
     state,
     totalSteps,
-    storage: opened && { ...opened, writer: checkpointWriter(opts, () => run, opened.store) },
+    storage: opened && { store: opened.store, fence: opened.fence, writer: checkpointWriter(opts, () => run, opened.store, opened.saves) },
     gang,
     training: training ?? new TrainingSession(config, data, backend),
     lastCommitted,
@@ -135,7 +146,7 @@ async function resume(opts: RunOptions, state: RunState): Promise<Run> {
 }
 
 /** Rank 0's (a single pod's) background and final saves, reported into the run. */
-function checkpointWriter(opts: RunOptions, runOf: () => Run, store: CheckpointStore): CheckpointWriter {
+function checkpointWriter(opts: RunOptions, runOf: () => Run, store: CheckpointStore, background: SaveThread): CheckpointWriter {
   const { env, log } = opts;
   return new CheckpointWriter(store, env.attempt, log, {
     onCommitted: (c) => {
@@ -157,7 +168,7 @@ function checkpointWriter(opts: RunOptions, runOf: () => Run, store: CheckpointS
     },
     // Another attempt, or another run, holds the location: no later save can succeed.
     isFatal: (err) => err instanceof FencedError || err instanceof LocationOwnedError,
-  });
+  }, background);
 }
 
 /** A requested save committed: the early checkpoint, in the log and the next progress report. */
