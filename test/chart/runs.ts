@@ -11,6 +11,8 @@ export interface PreemptionOptions {
   totalSteps?: number;
   /** Disrupts the run's current pod; default: evict it through the Eviction API. */
   disrupt?: (pod: V1Pod) => Promise<void>;
+  /** Awaited once the run is past `step`, before the disruption (e.g. until its attempt is scraped). */
+  beforeDisruption?: (run: TrainingRun) => Promise<void>;
 }
 
 export interface RunDriver {
@@ -43,10 +45,11 @@ export function runDriver(kc: KubeConfig, core: CoreV1Api): RunDriver {
   };
 
   return {
-    async preemptedRun(name, { step, totalSteps = SMALL_TRAINING.totalSteps, disrupt = evict }) {
+    async preemptedRun(name, { step, totalSteps = SMALL_TRAINING.totalSteps, disrupt = evict, beforeDisruption }) {
       await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps } }) });
       const running = await wait(name, `past step ${step}`, (r) => isDone(r) || (r.status?.phase === "Running" && (r.status.progress?.step ?? 0) >= step));
       if (isDone(running)) throw new Error(`${name} ended (${running.status?.phase}) before it could be preempted: ${JSON.stringify(running.status?.conditions)}`);
+      await beforeDisruption?.(running);
       await disrupt(await core.readNamespacedPod({ name: `${name}-${running.status?.attempt}`, namespace: RUN_NAMESPACE }));
       // A lost node is given up only after the operator's stuck-pod timeout.
       return wait(name, "its end", isDone, 10 * 60_000);
