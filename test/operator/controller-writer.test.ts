@@ -100,30 +100,16 @@ describe("kubeClusterWriter on the wire", { timeout: 30_000 }, () => {
     await assert.rejects(writer.deletePod("team", "mnist-1", {}));
   });
 
-  it("patches a pod only in its one checkpoint-request annotation, pinned to the pod's uid", async () => {
-    // The chart grants the operator pod patch; this is the only patch it sends.
-    await writer.patchPodAnnotation("team", "mnist-1", "u1", "resumable.dev/checkpoint-request", '{"id":"aws-spot-itn@spot-a"}');
-    assert.deepEqual(seen, [
-      {
-        method: "PATCH",
-        path: "/api/v1/namespaces/team/pods/mnist-1",
-        contentType: "application/merge-patch+json",
-        body: { metadata: { uid: "u1", annotations: { "resumable.dev/checkpoint-request": '{"id":"aws-spot-itn@spot-a"}' } } },
-      },
-    ]);
-  });
-
-  it("patches a claim only in its one rescheduled-pod annotation, pinned to the claim's uid", async () => {
-    await writer.patchClaimAnnotation("team", "mnist-checkpoints", "c1", "resumable.dev/rescheduled-pod", "p1");
-    assert.deepEqual(seen, [
-      {
-        method: "PATCH",
-        path: "/api/v1/namespaces/team/persistentvolumeclaims/mnist-checkpoints",
-        contentType: "application/merge-patch+json",
-        body: { metadata: { uid: "c1", annotations: { "resumable.dev/rescheduled-pod": "p1" } } },
-      },
-    ]);
-  });
+  // The chart grants the operator patch on pods and claims; these are the only patches it sends.
+  for (const [what, patch, path, annotation, value] of [
+    ["a pod only in its one checkpoint-request annotation, pinned to the pod's uid", () => writer.patchPodAnnotation("team", "mnist-1", "u1", "resumable.dev/checkpoint-request", '{"id":"aws-spot-itn@spot-a"}'), "/api/v1/namespaces/team/pods/mnist-1", "resumable.dev/checkpoint-request", '{"id":"aws-spot-itn@spot-a"}'],
+    ["a claim only in its one rescheduled-pod annotation, pinned to the claim's uid", () => writer.patchClaimAnnotation("team", "mnist-checkpoints", "u1", "resumable.dev/rescheduled-pod", "p1"), "/api/v1/namespaces/team/persistentvolumeclaims/mnist-checkpoints", "resumable.dev/rescheduled-pod", "p1"],
+  ] as const) {
+    it(`patches ${what}`, async () => {
+      await patch();
+      assert.deepEqual(seen, [{ method: "PATCH", path, contentType: "application/merge-patch+json", body: { metadata: { uid: "u1", annotations: { [annotation]: value } } } }]);
+    });
+  }
 
   it("gives up on a request the server never answers, so the pass can be retried", async () => {
     hang = true;
