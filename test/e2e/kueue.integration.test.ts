@@ -150,8 +150,10 @@ describe("TrainingRuns queued by Kueue", { timeout: 40 * 60_000 }, () => {
 
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(clusterQueue(3)));
     const run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"), 10 * 60_000);
-    const ended = (run.status?.attempts ?? []).map((a) => `${a.attempt}: ${a.endReason} (${a.endDetail}) admitted ${a.admittedAt}`).join("; ");
-    assert.equal(run.status?.attempt, 1, `one attempt, admitted whole (${ended})`);
+    const ended = (run.status?.attempts ?? []).map((a) => `${a.attempt}: ${a.endReason} (${a.endDetail}${a.exitCode === undefined ? "" : `, exit ${a.exitCode}`}) admitted ${a.admittedAt}`).join("; ");
+    // A failed attempt names itself: its exit code above, the trainers' own last words here.
+    const failures = run.status?.attempt === 1 ? "" : `; failures: ${JSON.stringify((await eventsOf(name, "RetryingAfterFailure")).map((ev) => ev.message))}`;
+    assert.equal(run.status?.attempt, 1, `one attempt, admitted whole (${ended})${failures}`);
     assert.ok(run.status?.attempts?.[0]?.admittedAt, "the admission is on the record");
     assert.equal(condition((await workload(`${name}-1`))?.status?.conditions, "Admitted")?.status, "True");
     const [attempt] = gangAttempts(e, name);
