@@ -4,7 +4,7 @@
 // PyTorch DDP example (examples/pytorch/, the resumable/pytorch-example image) under the
 // operator, alone and as a gang of two whose rank 1 is evicted.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
 import { assertResumedFromNewestSave, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
@@ -13,6 +13,7 @@ import { gangAttempts, type RankRecords } from "./trainer-records.js";
 import { torchMissing } from "../examples/torch.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 import { twinWeightsSha256 } from "./twin.js";
+import { holdGangPort } from "./gang-port.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 
 // A cluster of its own, not the shared one: it loses a node, and a rank is unplaceable only while the GPUs are exactly the default nodes'.
@@ -123,9 +124,13 @@ async function evict(pod: string): Promise<void> {
 }
 
 // In this file, not one of its own: torch's rendezvous on rank 0 listens on every address at
-// MASTER_PORT, so beside a reference-trainer gang of another file (on this one host, where pods
-// share the network) one of the two could not listen. Here the gangs take turns.
+// MASTER_PORT, so beside a reference-trainer gang (on this one host, where pods share the
+// network) one of the two could not listen. Here the gangs take turns; another file's gang
+// waits for the machine's gang port (gang-port.ts).
 describe("the PyTorch example under the operator", { skip: torchMissing(), timeout: 1_200_000 }, () => {
+  let releaseGangPort: (() => void) | undefined;
+  before(async () => { releaseGangPort = await holdGangPort(); });
+  after(() => releaseGangPort?.());
 
   test("one PyTorch worker evicted mid-run: a preemption, resumed where it stopped, 0 lost steps", async () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("pt-one", { image: IMAGE, training: TRAINING })));

@@ -14,6 +14,7 @@ import { NAMESPACE, useE2E } from "./harness.js";
 import { assertBitIdentical, assertResumeRecorded, isPhase, pastStep } from "./expect.js";
 import { SMALL_TRAINING, trainingRun } from "./runs.js";
 import { gangAttempts } from "./trainer-records.js";
+import { holdGangPort } from "./gang-port.js";
 import type { TrainingRun } from "../../operator/src/api/trainingrun.js";
 import type { TrainingRunSpecInput } from "../../operator/src/api/spec.js";
 
@@ -148,8 +149,15 @@ describe("TrainingRuns queued by Kueue", { timeout: 40 * 60_000 }, () => {
     assert.equal(still.status?.attempts?.[0]?.endTime, undefined);
     assert.deepEqual(await eventsOf(name, "GangUnschedulable"), []);
 
-    await e.kubectl(["apply", "-f", "-"], JSON.stringify(clusterQueue(3)));
-    const run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"), 10 * 60_000);
+    // Its trainers start once admitted: not while another file's PyTorch gang holds the port.
+    const releaseGangPort = await holdGangPort();
+    let run: TrainingRun;
+    try {
+      await e.kubectl(["apply", "-f", "-"], JSON.stringify(clusterQueue(3)));
+      run = await e.waitRun(name, "Succeeded", isPhase("Succeeded"), 10 * 60_000);
+    } finally {
+      releaseGangPort();
+    }
     const ended = (run.status?.attempts ?? []).map((a) => `${a.attempt}: ${a.endReason} (${a.endDetail}${a.exitCode === undefined ? "" : `, exit ${a.exitCode}`}) admitted ${a.admittedAt}`).join("; ");
     // A failed attempt names itself: its exit code above, the trainers' own last words here.
     const failures = run.status?.attempt === 1 ? "" : `; failures: ${JSON.stringify((await eventsOf(name, "RetryingAfterFailure")).map((ev) => ev.message))}`;
