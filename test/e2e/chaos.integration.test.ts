@@ -109,9 +109,11 @@ describe(`chaos (CHAOS_SEED=${SEED})`, { timeout: 2_400_000 }, () => {
     const lease = async () => (await coordination.listLeaseForAllNamespaces()).items.find((l) => l.metadata?.name?.includes("resumable"));
     const recorder = await recordPods(e.cluster.kubeconfig);
     try {
-      // Long enough to outlast the lease handover: with 400 steps a fresh-clone CI run saw
-      // the trainer complete before the eviction that the new leader was to handle.
-      await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("failover", { training: { ...SMALL_TRAINING, totalSteps: 4000 } })));
+      // Long enough to outlast the lease handover (15 s): with 400 steps a fresh-clone CI run
+      // saw the trainer complete before the eviction that the new leader was to handle. Long by
+      // a pause between steps (at least 80 s), not by 4000 steps: those took 200 s with their
+      // twin, most of it after the eviction.
+      await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("failover", { training: { ...SMALL_TRAINING, totalSteps: 800, stepDelayMs: 100 } })));
       await e.waitRun("failover", "training", pastStep(60));
       const holder = (await lease())?.spec?.holderIdentity;
       assert.ok(holder, "a leader holds the lease");

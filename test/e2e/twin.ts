@@ -14,10 +14,12 @@ const trainerCli = fileURLToPath(new URL("../../trainer/dist/cli.js", import.met
 const cache = new Map<string, Promise<string>>();
 
 export function twinWeightsSha256(training: Record<string, unknown>, workers = 1): Promise<string> {
-  const key = `${workers} ${JSON.stringify(training)}`;
+  // A pause between steps changes no weight: the twin runs without it, in the time its steps take.
+  const { stepDelayMs: _, ...shape } = training;
+  const key = `${workers} ${JSON.stringify(shape)}`;
   let result = cache.get(key);
   if (!result) {
-    result = workers === 1 ? run(training) : runGang(training, workers);
+    result = workers === 1 ? run(shape) : runGang(shape, workers);
     cache.set(key, result);
   }
   return result;
