@@ -10,7 +10,9 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -name '*.integration.test.
 # The end-to-end files that need only a namespace share one cluster, started around the phase
 # (test/e2e/shared-cluster.ts); every other file starts its own control plane on free ports and
 # its own state dir, and says in its useE2E or useCluster line why it needs one.
-INTEGRATION_TESTS = $(shell find test -name '*.integration.test.ts' | sort)
+# Longest first (test/support/longest-first.sh): two at a time, a long file started last would
+# run on alone at the end.
+INTEGRATION_TESTS = $(shell bash test/support/longest-first.sh)
 E2E_TESTS = $(shell find test/e2e -name '*.integration.test.ts' | sort)
 # TAP on stdout as before, and each file's wall seconds into .test-times/PHASE.tsv, for the
 # slowest-files table `make test` ends with.

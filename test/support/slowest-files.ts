@@ -21,3 +21,4 @@ const rows = readdirSync(dir)
 const total = rows.reduce((sum, row) => sum + row.seconds, 0);
 console.log(`the ${Math.min(Number(count), rows.length)} slowest of ${rows.length} test files (${Math.round(total)} s in all, file by file):`);
 for (const row of rows.slice(0, Number(count))) console.log(`${row.seconds.toFixed(1).padStart(8)} s  ${row.phase.padEnd(12)} ${row.file}`);
+console.log("(the integration phase starts the longest files first by test/integration-seconds.tsv: copy .test-times/integration.tsv over it when the order drifts)");
