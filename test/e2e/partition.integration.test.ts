@@ -23,9 +23,11 @@ describe("partition", { timeout: 1_200_000 }, () => {
     // Retention off (keep everything), so every commit stays inspectable. Long enough that
     // the zombie is still training when its successor claims the directory: the node is
     // declared lost only after the node monitor's grace and the pods' toleration (20 s
-    // here), and the small model trains dozens of steps a second (seen: 600 steps were done
-    // before the successor started, and the zombie simply completed).
-    const run0 = trainingRun("zombie", { training: { ...SMALL_TRAINING, totalSteps: 4000, checkpoint: { everySteps: 50, everySeconds: 0, keep: 1000 } } });
+    // here), and the small model trains hundreds of steps a second on a fast machine (seen:
+    // 600 steps done before the successor started, and the zombie simply completed). So long
+    // by a pause between steps, whatever the machine: 2400 steps take at least 72 s, and the
+    // successor claimed at about 35 s (step 900) here.
+    const run0 = trainingRun("zombie", { training: { ...SMALL_TRAINING, totalSteps: 2400, stepDelayMs: 30, checkpoint: { everySteps: 50, everySeconds: 0, keep: 1000 } } });
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(run0));
     await e.waitRun("zombie", "training", pastStep(60));
     const pod = await currentPod(e, "zombie");
