@@ -4,7 +4,7 @@
 // PyTorch DDP example (examples/pytorch/, the resumable/pytorch-example image) under the
 // operator, alone and as a gang of two whose rank 1 is evicted.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { eventually } from "../support/cluster.js";
 import { NAMESPACE, useE2E } from "./harness.js";
 import { assertResumedFromNewestSave, assertResumeRecorded, currentPod, isPhase, pastStep } from "./expect.js";
@@ -128,10 +128,6 @@ async function evict(pod: string): Promise<void> {
 // network) one of the two could not listen. Here the gangs take turns; another file's gang
 // waits for the machine's gang port (gang-port.ts).
 describe("the PyTorch example under the operator", { skip: torchMissing(), timeout: 1_200_000 }, () => {
-  let releaseGangPort: (() => void) | undefined;
-  before(async () => { releaseGangPort = await holdGangPort(); });
-  after(() => releaseGangPort?.());
-
   test("one PyTorch worker evicted mid-run: a preemption, resumed where it stopped, 0 lost steps", async () => {
     await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("pt-one", { image: IMAGE, training: TRAINING })));
     await e.waitRun("pt-one", "training", pastStep(60));
@@ -148,10 +144,17 @@ describe("the PyTorch example under the operator", { skip: torchMissing(), timeo
   test("a gang of 2 PyTorch workers: rank 1 evicted mid-run, resumed from the step both stopped at, 0 lost steps", async () => {
     const RUN = "pt-gang";
     const spec = { image: IMAGE, workers: 2, training: TRAINING } as Partial<TrainingRunSpecInput>;
-    await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun(RUN, spec)));
-    await e.waitRun(RUN, "training", pastStep(60));
-    await evict(`${RUN}-${(await e.getRun(RUN)).status?.attempt}-1`);
-    const run = await e.waitRun(RUN, "Succeeded", isPhase("Succeeded"));
+    // A gang's rendezvous: held for its life (a single worker forms none).
+    const releaseGangPort = await holdGangPort();
+    let run: TrainingRun;
+    try {
+      await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun(RUN, spec)));
+      await e.waitRun(RUN, "training", pastStep(60));
+      await evict(`${RUN}-${(await e.getRun(RUN)).status?.attempt}-1`);
+      run = await e.waitRun(RUN, "Succeeded", isPhase("Succeeded"));
+    } finally {
+      releaseGangPort();
+    }
     assert.equal(run.status?.preemptions, 1);
     assert.equal(run.status?.failures ?? 0, 0);
     assert.equal(run.status?.lostSteps, 0);
