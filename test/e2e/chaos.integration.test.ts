@@ -112,7 +112,7 @@ describe(`chaos (CHAOS_SEED=${SEED})`, { timeout: 2_400_000 }, () => {
       // Long enough to outlast the lease handover (15 s): with 400 steps a fresh-clone CI run
       // saw the trainer complete before the eviction that the new leader was to handle. Long by
       // a pause between steps (at least 80 s), not by 4000 steps: those took 200 s with their
-      // twin, most of it after the eviction.
+      // twin, most of it after the eviction; the pause ends with the first attempt (below).
       await e.kubectl(["apply", "-f", "-"], JSON.stringify(trainingRun("failover", { training: { ...SMALL_TRAINING, totalSteps: 800, stepDelayMs: 100 } })));
       await e.waitRun("failover", "training", pastStep(60));
       const holder = (await lease())?.spec?.holderIdentity;
@@ -125,7 +125,9 @@ describe(`chaos (CHAOS_SEED=${SEED})`, { timeout: 2_400_000 }, () => {
         return l?.spec?.holderIdentity && l.spec.holderIdentity !== holder ? l : undefined;
       }, 120_000);
       assert.ok((taken.spec?.leaseTransitions ?? 0) >= 1, "the lease changed hands");
-      // The new leader must act: a preemption after the takeover is handled once.
+      // The new leader must act: a preemption after the takeover is handled once. The next
+      // attempt, rendered from the spec as it is now, trains the rest without the pause.
+      await e.kubectl(["patch", "trainingrun", "failover", "--type=merge", "-p", JSON.stringify({ spec: { training: { stepDelayMs: 0 } } })]);
       await evict((await currentPod(e, "failover")).metadata!.name!);
       const run = await e.waitRun("failover", "Succeeded", isPhase("Succeeded"), 10 * 60_000);
       assert.equal(run.status?.attempt, 2);
