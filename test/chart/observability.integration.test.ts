@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { ENV, parseProgress, PROGRESS_ANNOTATION } from "@resumable/protocol";
 import { eventually, useCluster } from "../support/cluster.js";
 import { helmInstall } from "./install.js";
 import { startPrometheus, type Prometheus } from "./prometheus.js";
@@ -102,12 +103,26 @@ describe("observability on a real Prometheus", { timeout: 20 * 60_000 }, () => {
     const evicted = await driver.preemptedRun(RUN, { step: 300, totalSteps: 1200, beforeDisruption: scraped(1) });
     assert.equal(evicted.status?.phase, "Succeeded", JSON.stringify(evicted.status?.conditions));
     assert.equal(evicted.status?.preemptions, 1);
-    // Past a periodic checkpoint (every 50 steps) but not on one: the loss loses steps.
+    // Lost between two periodic checkpoints (every 50 steps), after a report the operator saw:
+    // the loss loses steps. At full speed the trainer's last report was often the one right
+    // after a commit (CI once saw lostSteps 0), so here steps take 100 ms, the trainer reports
+    // every second, and the node dies right after a report 10-25 steps past a checkpoint:
+    // the next commit is at least 2.5 s away.
     const lost = await driver.preemptedRun(LOST_RUN, {
       step: 130,
-      totalSteps: 800,
+      totalSteps: 400,
+      training: { stepDelayMs: 100 },
+      env: [{ name: ENV.progressSeconds, value: "1" }],
       disrupt: async (pod) => {
+        const name = pod.metadata?.name ?? "";
+        await eventually(`${name} reporting a step 10-25 past a checkpoint`, async () => {
+          const found = await c.core.readNamespacedPod({ name, namespace: RUN_NAMESPACE });
+          const step = parseProgress(found.metadata?.annotations?.[PROGRESS_ANNOTATION])?.step ?? 0;
+          return step % 50 >= 10 && step % 50 <= 25 ? step : undefined;
+        }, 60_000);
         await c.kubectl(["annotate", "node", pod.spec?.nodeName ?? "", "resumable.dev/fault=hard-loss"]);
+        // The next attempt, rendered from the spec as it is now, trains the rest at full speed.
+        await c.kubectl(["patch", "trainingrun", LOST_RUN, "-n", RUN_NAMESPACE, "--type=merge", "-p", JSON.stringify({ spec: { training: { stepDelayMs: 0 } } })]);
       },
     });
     assert.equal(lost.status?.phase, "Succeeded", JSON.stringify(lost.status?.conditions));

@@ -9,6 +9,9 @@ export const RUN_NAMESPACE = "default";
 export interface PreemptionOptions {
   step: number;
   totalSteps?: number;
+  /** Fields of spec.training over SMALL_TRAINING's (stepDelayMs, say), and env for the trainer. */
+  training?: Record<string, unknown>;
+  env?: { name: string; value: string }[];
   /** Disrupts the run's current pod; default: evict it through the Eviction API. */
   disrupt?: (pod: V1Pod) => Promise<void>;
   /** Awaited once the run is past `step`, before the disruption (e.g. until its attempt is scraped). */
@@ -45,8 +48,9 @@ export function runDriver(kc: KubeConfig, core: CoreV1Api): RunDriver {
   };
 
   return {
-    async preemptedRun(name, { step, totalSteps = SMALL_TRAINING.totalSteps, disrupt = evict, beforeDisruption }) {
-      await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name, { training: { ...SMALL_TRAINING, totalSteps } }) });
+    async preemptedRun(name, { step, totalSteps = SMALL_TRAINING.totalSteps, training, env, disrupt = evict, beforeDisruption }) {
+      const spec = { training: { ...SMALL_TRAINING, totalSteps, ...training }, ...(env && { env }) };
+      await custom.createNamespacedCustomObject({ ...id, body: trainingRun(name, spec) });
       const running = await wait(name, `past step ${step}`, (r) => isDone(r) || (r.status?.phase === "Running" && (r.status.progress?.step ?? 0) >= step));
       if (isDone(running)) throw new Error(`${name} ended (${running.status?.phase}) before it could be preempted: ${JSON.stringify(running.status?.conditions)}`);
       await beforeDisruption?.(running);
